@@ -1,0 +1,397 @@
+//! Analytics: the iCash answers (unique buyers, loyal buyers, top products with ties), revenue
+//! and trends. The unfiltered dashboard reads the counters that checkout keeps exact, so its cost
+//! does not grow with the number of purchases; filtered views and the recount read raw rows.
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::error::Result;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    #[default]
+    AllTime,
+    Today,
+    Last7Days,
+    Last30Days,
+}
+
+impl Period {
+    pub const ALL: [Period; 4] = [
+        Period::AllTime,
+        Period::Today,
+        Period::Last7Days,
+        Period::Last30Days,
+    ];
+
+    /// The first instant the period covers (UTC days), or None for all time.
+    pub fn since(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let midnight = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc();
+        match self {
+            Period::AllTime => None,
+            Period::Today => Some(midnight),
+            Period::Last7Days => Some(now - Duration::days(7)),
+            Period::Last30Days => Some(now - Duration::days(30)),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Period::AllTime => "all time",
+            Period::Today => "today (UTC)",
+            Period::Last7Days => "last 7 days",
+            Period::Last30Days => "last 30 days",
+        }
+    }
+
+    pub fn next(self) -> Period {
+        let i = Period::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        Period::ALL[(i + 1) % Period::ALL.len()]
+    }
+}
+
+/// What the figures cover: one branch or all, and a period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Filter {
+    pub supermarket_id: Option<String>,
+    pub period: Period,
+}
+
+impl Filter {
+    pub fn is_everything(&self) -> bool {
+        self.supermarket_id.is_none() && self.period == Period::AllTime
+    }
+
+    pub fn label(&self) -> String {
+        format!(
+            "{} · {}",
+            self.supermarket_id.as_deref().unwrap_or("all branches"),
+            self.period.label()
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoyalBuyer {
+    pub user_id: Uuid,
+    pub purchases: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopProduct {
+    pub product_id: i32,
+    pub name: String,
+    pub units: i64,
+    /// SQL RANK(): tied products share a rank.
+    #[serde(skip)]
+    pub rank: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BranchSales {
+    pub supermarket_id: String,
+    pub purchases: i64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub revenue: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrendPoint {
+    pub bucket_start: DateTime<Utc>,
+    pub purchases: i64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub revenue: Decimal,
+}
+
+/// Everything the owner's first screen shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Dashboard {
+    pub filter: Filter,
+    pub min_purchases: i32,
+    pub unique_buyers: i64,
+    pub loyal_buyers: i64,
+    /// The first page of loyal buyers (more through `loyal_buyers_page`).
+    pub loyal_page: Vec<LoyalBuyer>,
+    pub top_products: Vec<TopProduct>,
+    pub branches: Vec<BranchSales>,
+    pub generated_at: DateTime<Utc>,
+}
+
+impl Dashboard {
+    pub fn purchases(&self) -> i64 {
+        self.branches.iter().map(|b| b.purchases).sum()
+    }
+    pub fn revenue(&self) -> Decimal {
+        self.branches.iter().map(|b| b.revenue).sum()
+    }
+}
+
+// --- The counters (unfiltered): a few hundred rows whatever the data size. ---
+
+const BUYERS_FROM_COUNTERS: &str = "SELECT coalesce(sum(customers), 0)::int8, \
+     coalesce(sum(customers) FILTER (WHERE purchases >= $1), 0)::int8 \
+     FROM stat_customer_histogram";
+
+const LOYAL_PAGE_FROM_CUSTOMERS: &str = "SELECT user_id, purchases::int8 FROM customer \
+     WHERE purchases >= $1 ORDER BY purchases DESC, user_id LIMIT $2 OFFSET $3";
+
+const TOP_PRODUCTS_FROM_COUNTERS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
+       SELECT product_id, sum(units)::int8 AS units, rank() OVER (ORDER BY sum(units) DESC) AS rnk \
+       FROM stat_product_units GROUP BY product_id HAVING sum(units) > 0) t \
+     JOIN product p ON p.id = t.product_id \
+     WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
+
+const BRANCHES_FROM_COUNTERS: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int8, \
+       coalesce(sum(t.revenue), 0)::numeric \
+     FROM supermarket s LEFT JOIN stat_branch_totals t ON t.supermarket_id = s.id \
+     GROUP BY s.id ORDER BY s.id";
+
+// --- Raw rows: any filter, and the recount that proves the counters exact. ---
+// $1: branch or NULL for all; $2: first instant or NULL for all time.
+
+const BUYERS_FROM_ROWS: &str = "SELECT count(*)::int8, count(*) FILTER (WHERE n >= $3)::int8 FROM ( \
+       SELECT user_id, count(*) AS n FROM purchase \
+       WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+       GROUP BY user_id) per_user";
+
+const LOYAL_PAGE_FROM_ROWS: &str = "SELECT user_id, count(*)::int8 AS n FROM purchase \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+     GROUP BY user_id HAVING count(*) >= $3 \
+     ORDER BY n DESC, user_id LIMIT $4 OFFSET $5";
+
+const TOP_PRODUCTS_FROM_ROWS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
+       SELECT pp.product_id, count(*)::int8 AS units, rank() OVER (ORDER BY count(*) DESC) AS rnk \
+       FROM purchase_product pp JOIN purchase pu ON pu.id = pp.purchase_id \
+       WHERE ($1::text IS NULL OR pu.supermarket_id = $1) AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+       GROUP BY pp.product_id) t \
+     JOIN product p ON p.id = t.product_id \
+     WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
+
+const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(pu.total_amount), 0)::numeric \
+     FROM supermarket s LEFT JOIN purchase pu ON pu.supermarket_id = s.id \
+       AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+     WHERE ($1::text IS NULL OR s.id = $1) \
+     GROUP BY s.id ORDER BY s.id";
+
+const TREND: &str = "SELECT date_trunc($3, hour) AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
+     FROM stat_branch_hourly \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz)) \
+     GROUP BY bucket ORDER BY bucket";
+
+/// The dashboard for `filter`: from the counters when unfiltered, else from raw rows.
+pub async fn dashboard(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+) -> Result<Dashboard> {
+    if filter.is_everything() {
+        dashboard_from_counters(client, min_purchases, loyal_page_size).await
+    } else {
+        dashboard_from_rows(client, filter, min_purchases, loyal_page_size).await
+    }
+}
+
+pub async fn dashboard_from_counters(
+    client: &impl GenericClient,
+    min_purchases: i32,
+    loyal_page_size: i64,
+) -> Result<Dashboard> {
+    let min = min_purchases.max(1);
+    let buyers = client.query_one(BUYERS_FROM_COUNTERS, &[&min]).await?;
+    let loyal_page = loyal_rows(
+        client
+            .query(LOYAL_PAGE_FROM_CUSTOMERS, &[&min, &loyal_page_size, &0i64])
+            .await?,
+    );
+    Ok(Dashboard {
+        filter: Filter::default(),
+        min_purchases: min,
+        unique_buyers: buyers.get(0),
+        loyal_buyers: buyers.get(1),
+        loyal_page,
+        top_products: top_rows(client.query(TOP_PRODUCTS_FROM_COUNTERS, &[]).await?),
+        branches: branch_rows(client.query(BRANCHES_FROM_COUNTERS, &[]).await?),
+        generated_at: Utc::now(),
+    })
+}
+
+/// Every figure computed from the purchase rows themselves. With the default filter this is
+/// the recount that the counters must always equal.
+pub async fn dashboard_from_rows(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+) -> Result<Dashboard> {
+    let min = min_purchases.max(1);
+    let now = Utc::now();
+    let since = filter.period.since(now);
+    let branch = filter.supermarket_id.as_deref();
+    let buyers = client
+        .query_one(BUYERS_FROM_ROWS, &[&branch, &since, &(min as i64)])
+        .await?;
+    let loyal_page = loyal_rows(
+        client
+            .query(
+                LOYAL_PAGE_FROM_ROWS,
+                &[&branch, &since, &(min as i64), &loyal_page_size, &0i64],
+            )
+            .await?,
+    );
+    Ok(Dashboard {
+        filter: filter.clone(),
+        min_purchases: min,
+        unique_buyers: buyers.get(0),
+        loyal_buyers: buyers.get(1),
+        loyal_page,
+        top_products: top_rows(
+            client
+                .query(TOP_PRODUCTS_FROM_ROWS, &[&branch, &since])
+                .await?,
+        ),
+        branches: branch_rows(client.query(BRANCHES_FROM_ROWS, &[&branch, &since]).await?),
+        generated_at: now,
+    })
+}
+
+/// A page of loyal buyers for `filter`, sorted by purchases descending then user id.
+pub async fn loyal_buyers_page(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<LoyalBuyer>> {
+    let min = min_purchases.max(1);
+    let rows = if filter.is_everything() {
+        client
+            .query(LOYAL_PAGE_FROM_CUSTOMERS, &[&min, &limit, &offset])
+            .await?
+    } else {
+        let since = filter.period.since(Utc::now());
+        client
+            .query(
+                LOYAL_PAGE_FROM_ROWS,
+                &[
+                    &filter.supermarket_id.as_deref(),
+                    &since,
+                    &(min as i64),
+                    &limit,
+                    &offset,
+                ],
+            )
+            .await?
+    };
+    Ok(loyal_rows(rows))
+}
+
+/// Purchases and revenue per hour (or per day for longer ranges) for `filter`.
+pub async fn trend(
+    client: &impl GenericClient,
+    filter: &Filter,
+    bucket: TrendBucket,
+) -> Result<Vec<TrendPoint>> {
+    let since = filter.period.since(Utc::now());
+    let unit = match bucket {
+        TrendBucket::Hour => "hour",
+        TrendBucket::Day => "day",
+    };
+    Ok(client
+        .query(TREND, &[&filter.supermarket_id.as_deref(), &since, &unit])
+        .await?
+        .iter()
+        .map(|r| TrendPoint {
+            bucket_start: r.get(0),
+            purchases: r.get(1),
+            revenue: r.get(2),
+        })
+        .collect())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrendBucket {
+    Hour,
+    Day,
+}
+
+fn loyal_rows(rows: Vec<tokio_postgres::Row>) -> Vec<LoyalBuyer> {
+    rows.iter()
+        .map(|r| LoyalBuyer {
+            user_id: r.get(0),
+            purchases: r.get(1),
+        })
+        .collect()
+}
+
+fn top_rows(rows: Vec<tokio_postgres::Row>) -> Vec<TopProduct> {
+    rows.iter()
+        .map(|r| TopProduct {
+            product_id: r.get(0),
+            name: r.get(1),
+            units: r.get(2),
+            rank: r.get(3),
+        })
+        .collect()
+}
+
+fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Vec<BranchSales> {
+    rows.iter()
+        .map(|r| BranchSales {
+            supermarket_id: r.get(0),
+            purchases: r.get(1),
+            revenue: r.get(2),
+        })
+        .collect()
+}
+
+/// The answer of `store-core analytics --json`, in the original API's names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub unique_buyers: i64,
+    pub min_purchases: i32,
+    pub loyal_buyers: Vec<LoyalBuyer>,
+    pub top_products: Vec<TopProduct>,
+    pub generated_at: DateTime<Utc>,
+}
+
+/// The iCash answers over all branches and all time, with every loyal buyer.
+pub async fn report(client: &impl GenericClient, min_purchases: i32) -> Result<Report> {
+    let d = dashboard_from_counters(client, min_purchases, i64::MAX).await?;
+    Ok(Report {
+        unique_buyers: d.unique_buyers,
+        min_purchases: d.min_purchases,
+        loyal_buyers: d.loyal_page,
+        top_products: d.top_products,
+        generated_at: d.generated_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn periods_start_where_their_names_say() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 30, 0).unwrap();
+        assert_eq!(Period::AllTime.since(now), None);
+        assert_eq!(
+            Period::Today.since(now),
+            Some(Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap())
+        );
+        assert_eq!(
+            Period::Last7Days.since(now),
+            Some(Utc.with_ymd_and_hms(2026, 11, 19, 15, 30, 0).unwrap())
+        );
+        assert_eq!(Period::Last30Days.next(), Period::AllTime);
+    }
+}

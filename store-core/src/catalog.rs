@@ -1,0 +1,189 @@
+//! The catalog: branches, products with prices, and customer look-up.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Branch {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Product {
+    pub id: i32,
+    pub name: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub unit_price: Decimal,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Catalog {
+    pub branches: Vec<Branch>,
+    pub products: Vec<Product>,
+}
+
+impl Catalog {
+    pub fn product(&self, id: i32) -> Option<&Product> {
+        self.products.iter().find(|p| p.id == id)
+    }
+
+    /// A product by id or by name (case-insensitive, surrounding spaces ignored).
+    pub fn find_product(&self, id_or_name: &str) -> Option<&Product> {
+        let key = id_or_name.trim();
+        if let Ok(id) = key.parse::<i32>() {
+            return self.product(id);
+        }
+        self.products
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(key))
+    }
+
+    pub fn has_branch(&self, id: &str) -> bool {
+        self.branches.iter().any(|b| b.id == id)
+    }
+}
+
+const BRANCHES: &str = "SELECT id, name FROM supermarket ORDER BY id";
+const PRODUCTS: &str = "SELECT id, name, unit_price FROM product ORDER BY id";
+
+pub async fn load_catalog(client: &impl GenericClient) -> Result<Catalog> {
+    let branches = client
+        .query(BRANCHES, &[])
+        .await?
+        .iter()
+        .map(|r| Branch {
+            id: r.get(0),
+            name: r.get(1),
+        })
+        .collect();
+    let products = client
+        .query(PRODUCTS, &[])
+        .await?
+        .iter()
+        .map(|r| Product {
+            id: r.get(0),
+            name: r.get(1),
+            unit_price: r.get(2),
+        })
+        .collect();
+    Ok(Catalog { branches, products })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CustomerSummary {
+    pub user_id: Uuid,
+    pub purchases: i32,
+    pub last_purchase_at: DateTime<Utc>,
+}
+
+/// The smallest and largest UUIDs that start with these hex digits (dashes ignored), so that a
+/// prefix search is a range scan of the customer key.
+pub fn uuid_prefix_range(prefix: &str) -> Result<(Uuid, Uuid)> {
+    let digits: String = prefix
+        .trim()
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if digits.is_empty() {
+        return Err(Error::Invalid("type the first characters of the customer id".into()));
+    }
+    if digits.len() > 32 {
+        return Err(Error::Invalid(
+            "a customer id has 32 hex digits; this is longer".into(),
+        ));
+    }
+    if let Some(bad) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(Error::Invalid(format!(
+            "customer ids are hex digits (0-9, a-f); {bad:?} is not one"
+        )));
+    }
+    let pad = |fill: char| {
+        let mut s = digits.clone();
+        while s.len() < 32 {
+            s.push(fill);
+        }
+        Uuid::parse_str(&s).expect("32 hex digits are a UUID")
+    };
+    Ok((pad('0'), pad('f')))
+}
+
+const CUSTOMERS_BY_PREFIX: &str = "SELECT user_id, purchases, last_purchase_at FROM customer \
+     WHERE user_id BETWEEN $1 AND $2 ORDER BY user_id LIMIT $3";
+
+/// Known customers whose id starts with `prefix` (an index range scan, fast at any size).
+pub async fn search_customers(
+    client: &impl GenericClient,
+    prefix: &str,
+    limit: i64,
+) -> Result<Vec<CustomerSummary>> {
+    let (low, high) = uuid_prefix_range(prefix)?;
+    Ok(client
+        .query(CUSTOMERS_BY_PREFIX, &[&low, &high, &limit])
+        .await?
+        .iter()
+        .map(|r| CustomerSummary {
+            user_id: r.get(0),
+            purchases: r.get(1),
+            last_purchase_at: r.get(2),
+        })
+        .collect())
+}
+
+const CUSTOMER: &str = "SELECT user_id, purchases, last_purchase_at FROM customer WHERE user_id = $1";
+
+pub async fn find_customer(
+    client: &impl GenericClient,
+    user_id: Uuid,
+) -> Result<Option<CustomerSummary>> {
+    Ok(client
+        .query_opt(CUSTOMER, &[&user_id])
+        .await?
+        .map(|r| CustomerSummary {
+            user_id: r.get(0),
+            purchases: r.get(1),
+            last_purchase_at: r.get(2),
+        }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_range_spans_every_uuid_with_that_prefix() {
+        let (lo, hi) = uuid_prefix_range("01E1-e1").unwrap();
+        assert_eq!(lo.to_string(), "01e1e100-0000-0000-0000-000000000000");
+        assert_eq!(hi.to_string(), "01e1e1ff-ffff-ffff-ffff-ffffffffffff");
+    }
+
+    #[test]
+    fn prefix_range_rejects_what_is_not_hex() {
+        let err = uuid_prefix_range("01x").unwrap_err().to_string();
+        assert!(err.contains("'x'"), "{err}");
+        assert!(uuid_prefix_range("").is_err());
+        assert!(uuid_prefix_range(&"a".repeat(33)).is_err());
+        assert!(uuid_prefix_range("'; DROP TABLE customer; --").is_err());
+    }
+
+    #[test]
+    fn products_are_found_by_id_or_name() {
+        let catalog = Catalog {
+            branches: vec![],
+            products: vec![Product {
+                id: 7,
+                name: "orange juice".into(),
+                unit_price: Decimal::new(280, 2),
+            }],
+        };
+        assert_eq!(catalog.find_product("7").unwrap().name, "orange juice");
+        assert_eq!(catalog.find_product(" Orange Juice ").unwrap().id, 7);
+        assert!(catalog.find_product("8").is_none());
+    }
+}

@@ -1,0 +1,232 @@
+//! Checkout: a sale recorded whole or not at all, in one round trip, with a total computed by the
+//! database, and an idempotency key so that a retried submission never makes a second purchase.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::describe_db_error;
+use crate::pool::Store;
+
+/// Who is buying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "user_id", rename_all = "snake_case")]
+pub enum CustomerChoice {
+    /// A first-time customer: the till generated this UUIDv4 when the sale opened.
+    New(Uuid),
+    /// A known customer; the sale is refused if the id has never bought anything.
+    Returning(Uuid),
+}
+
+impl CustomerChoice {
+    pub fn new_customer() -> Self {
+        CustomerChoice::New(Uuid::new_v4())
+    }
+    pub fn user_id(&self) -> Uuid {
+        match self {
+            CustomerChoice::New(id) | CustomerChoice::Returning(id) => *id,
+        }
+    }
+    pub fn is_new(&self) -> bool {
+        matches!(self, CustomerChoice::New(_))
+    }
+}
+
+/// A sale as a till submits it. The sale key is chosen when the sale opens and travels with
+/// every retry of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    pub sale_key: Uuid,
+    pub supermarket_id: String,
+    pub customer: CustomerChoice,
+    pub product_ids: Vec<i32>,
+    /// The total the till showed; a different total at current prices is refused.
+    pub expected_total: Option<Decimal>,
+    /// When the sale happened, for sales sent late (offline journal); None: now.
+    pub sold_at: Option<DateTime<Utc>>,
+}
+
+impl Sale {
+    pub fn open(supermarket_id: impl Into<String>, customer: CustomerChoice) -> Sale {
+        Sale {
+            sale_key: Uuid::new_v4(),
+            supermarket_id: supermarket_id.into(),
+            customer,
+            product_ids: Vec::new(),
+            expected_total: None,
+            sold_at: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReceiptLine {
+    pub product_id: i32,
+    pub name: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub unit_price: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub purchase_id: i64,
+    pub sale_key: Uuid,
+    pub supermarket_id: String,
+    pub user_id: Uuid,
+    pub new_customer: bool,
+    pub created_at: DateTime<Utc>,
+    pub lines: Vec<ReceiptLine>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total_amount: Decimal,
+    /// True when this sale key had been recorded before: this is that purchase, not a new one.
+    pub replayed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("unknown supermarket {0:?}")]
+    UnknownBranch(String),
+    #[error("unknown product: {0}")]
+    UnknownProduct(String),
+    #[error("a product appears more than once; a purchase holds one unit of each product")]
+    DuplicateProduct,
+    #[error("the cart is empty: add at least one product")]
+    EmptyCart,
+    #[error("unknown customer {0}: choose a known customer or a new one")]
+    UnknownCustomer(Uuid),
+    #[error("prices changed: the till showed {expected}, current prices make {actual}")]
+    TotalMismatch { expected: Decimal, actual: Decimal },
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
+    #[error("a concurrent sale conflicted with this one; sending it again is safe: {0}")]
+    Conflict(String),
+    #[error("the database refused the sale: {0}")]
+    Refused(String),
+}
+
+impl CheckoutError {
+    /// Worth sending again later with the same sale key.
+    pub fn is_connection_problem(&self) -> bool {
+        matches!(
+            self,
+            CheckoutError::Unavailable(_) | CheckoutError::Conflict(_)
+        )
+    }
+
+    /// Refused for a business reason: sending it again unchanged will be refused again.
+    pub fn is_business_refusal(&self) -> bool {
+        !self.is_connection_problem()
+    }
+}
+
+const RECORD_PURCHASE: &str = "SELECT purchase_id, created_at, total_amount, replayed, \
+     product_ids, product_names, unit_prices \
+     FROM record_purchase($1, $2, $3, $4, $5, $6, $7)";
+
+/// Records `sale` on one connection. One round trip (the statement is prepared once per
+/// connection).
+pub async fn record_purchase(
+    client: &deadpool_postgres::Client,
+    sale: &Sale,
+) -> Result<Receipt, CheckoutError> {
+    if sale.product_ids.is_empty() {
+        return Err(CheckoutError::EmptyCart);
+    }
+    let statement = client
+        .prepare_cached(RECORD_PURCHASE)
+        .await
+        .map_err(|e| classify(&e, sale))?;
+    let row = client
+        .query_one(
+            &statement,
+            &[
+                &sale.sale_key,
+                &sale.supermarket_id,
+                &sale.customer.user_id(),
+                &sale.customer.is_new(),
+                &sale.product_ids,
+                &sale.expected_total,
+                &sale.sold_at,
+            ],
+        )
+        .await
+        .map_err(|e| classify(&e, sale))?;
+    let ids: Vec<i32> = row.get(4);
+    let names: Vec<String> = row.get(5);
+    let prices: Vec<Decimal> = row.get(6);
+    Ok(Receipt {
+        purchase_id: row.get(0),
+        sale_key: sale.sale_key,
+        supermarket_id: sale.supermarket_id.clone(),
+        user_id: sale.customer.user_id(),
+        new_customer: sale.customer.is_new(),
+        created_at: row.get(1),
+        total_amount: row.get(2),
+        replayed: row.get(3),
+        lines: ids
+            .into_iter()
+            .zip(names)
+            .zip(prices)
+            .map(|((product_id, name), unit_price)| ReceiptLine {
+                product_id,
+                name,
+                unit_price,
+            })
+            .collect(),
+    })
+}
+
+/// Records `sale` through the pool, retrying what is safe to retry (the sale key makes every
+/// retry idempotent): a serialisation conflict or a connection lost mid-flight.
+pub async fn submit(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = match store.client().await {
+            Ok(client) => record_purchase(&client, sale).await,
+            Err(e) => Err(CheckoutError::Unavailable(e.to_string())),
+        };
+        match result {
+            Err(CheckoutError::Conflict(_)) if attempt < 5 => {
+                tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+            }
+            Err(CheckoutError::Unavailable(_)) if attempt < 2 => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
+    let Some(db) = e.as_db_error() else {
+        return CheckoutError::Unavailable(describe_db_error(e));
+    };
+    match db.code().code() {
+        "ICB01" => CheckoutError::UnknownBranch(sale.supermarket_id.clone()),
+        "ICP01" => CheckoutError::UnknownProduct(
+            db.message()
+                .trim_start_matches("unknown product id(s): ")
+                .to_string(),
+        ),
+        "ICP02" => CheckoutError::DuplicateProduct,
+        "ICP03" => CheckoutError::EmptyCart,
+        "ICC01" => CheckoutError::UnknownCustomer(sale.customer.user_id()),
+        "ICT01" => CheckoutError::TotalMismatch {
+            expected: sale.expected_total.unwrap_or_default(),
+            actual: db
+                .detail()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or_default(),
+        },
+        // Serialisation failure, deadlock: safe to retry with the same key.
+        "40001" | "40P01" => CheckoutError::Conflict(db.message().to_string()),
+        _ if crate::error::is_connection_error(e) => {
+            CheckoutError::Unavailable(describe_db_error(e))
+        }
+        _ => CheckoutError::Refused(describe_db_error(e)),
+    }
+}

@@ -1,0 +1,136 @@
+//! The library's error type: every failure a user can meet, in words that say what and where.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid database connection string: {0}")]
+    BadDatabaseUrl(String),
+
+    #[error(
+        "cannot reach the database at {target} within {seconds} s: {reason}\n\
+         hint: check that the server runs, or point DATABASE_URL / --database-url at one"
+    )]
+    Unreachable {
+        target: String,
+        seconds: u64,
+        reason: String,
+    },
+
+    #[error(
+        "no PostgreSQL server binaries found (looked on PATH, in `pg_config --bindir` and in \
+         /usr/lib/postgresql/*/bin)\n\
+         hint: install PostgreSQL (`apt install postgresql`) or set DATABASE_URL to an existing server"
+    )]
+    NoPostgresBinaries,
+
+    #[error("embedded database in {dir}: {message}")]
+    LocalServer { dir: PathBuf, message: String },
+
+    #[error("{path}:{line}: {field}: {message}")]
+    Csv {
+        path: String,
+        line: u64,
+        field: String,
+        message: String,
+    },
+
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+
+    #[error("the database schema is version {found}, newer than this program's {supported}; upgrade store-core")]
+    SchemaTooNew { found: i32, supported: i32 },
+
+    #[error(transparent)]
+    Checkout(#[from] crate::checkout::CheckoutError),
+
+    #[error("{0}")]
+    Invalid(String),
+
+    #[error("database error: {}", describe_db_error(.0))]
+    Db(#[from] tokio_postgres::Error),
+
+    #[error("database pool: {0}")]
+    Pool(String),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// True for failures worth retrying later: the database is unreachable or went away.
+    pub fn is_connection_problem(&self) -> bool {
+        match self {
+            Error::Unreachable { .. } | Error::Pool(_) => true,
+            Error::Db(e) => is_connection_error(e),
+            Error::Checkout(c) => c.is_connection_problem(),
+            _ => false,
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(db) => Error::Db(db),
+            other => Error::Pool(other.to_string()),
+        }
+    }
+}
+
+/// A tokio-postgres error with the server's message, detail and hint when there are some.
+pub fn describe_db_error(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = db.message().to_string();
+            if let Some(d) = db.detail() {
+                s.push_str(" (");
+                s.push_str(d);
+                s.push(')');
+            }
+            if let Some(h) = db.hint() {
+                s.push_str("; hint: ");
+                s.push_str(h);
+            }
+            s
+        }
+        None => {
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                source = inner.source();
+            }
+            s
+        }
+    }
+}
+
+/// True when the error means the connection is gone (not that the statement was refused).
+pub fn is_connection_error(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+            c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03"
+        }
+        None => e.as_db_error().is_none(),
+    }
+}

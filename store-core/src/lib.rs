@@ -1,0 +1,20 @@
+//! store-core: the iCash library. PostgreSQL schema and queries, the embedded default server,
+//! seeding, checkout, analytics and live updates, shared by `pos-tui`, `owner-tui` and the
+//! `store-core` command line.
+
+pub mod analytics;
+pub mod catalog;
+pub mod checkout;
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod live;
+pub mod local_server;
+pub mod pool;
+pub mod schema;
+pub mod seed;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{Error, Result};
+pub use pool::{ConnectOptions, Store};

@@ -1,0 +1,391 @@
+//! The embedded default: a private PostgreSQL server that store-core creates and starts itself
+//! with the binaries installed on the machine, listening only on a Unix socket in its home.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::error::{Error, Result};
+
+/// The database the programs use inside the embedded server.
+pub const DATABASE_NAME: &str = "icash";
+const SUPERUSER: &str = "postgres";
+const PORT: u16 = 5432;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerStatus {
+    NotCreated,
+    Stopped,
+    Running,
+}
+
+impl std::fmt::Display for ServerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ServerStatus::NotCreated => "not created",
+            ServerStatus::Stopped => "stopped",
+            ServerStatus::Running => "running",
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LocalServer {
+    home: PathBuf,
+    bindir: PathBuf,
+    run_as: Option<nix::unistd::User>,
+    /// Extra `postgresql.conf` lines written when the cluster is created.
+    settings: Vec<(String, String)>,
+    /// initdb --no-sync: for throwaway servers only.
+    no_sync: bool,
+}
+
+impl LocalServer {
+    pub fn new(home: impl Into<PathBuf>) -> Result<Self> {
+        let home = home.into();
+        let home = if home.is_absolute() {
+            home
+        } else {
+            std::env::current_dir()
+                .map_err(|e| Error::io("current directory", e))?
+                .join(home)
+        };
+        let run_as = if nix::unistd::geteuid().is_root() {
+            let user = nix::unistd::User::from_name(SUPERUSER)
+                .ok()
+                .flatten()
+                .ok_or_else(|| Error::LocalServer {
+                    dir: home.clone(),
+                    message: "PostgreSQL refuses to run as root and there is no `postgres` \
+                              account to run it as; create one or set DATABASE_URL"
+                        .into(),
+                })?;
+            Some(user)
+        } else {
+            None
+        };
+        Ok(LocalServer {
+            home,
+            bindir: find_postgres_bindir()?,
+            run_as,
+            settings: Vec::new(),
+            no_sync: false,
+        })
+    }
+
+    /// A server for tests: no fsync, small, quick to create.
+    pub fn throwaway(mut self) -> Self {
+        self.no_sync = true;
+        for (k, v) in [
+            ("fsync", "off"),
+            ("synchronous_commit", "off"),
+            ("full_page_writes", "off"),
+            ("max_connections", "200"),
+            ("shared_buffers", "'64MB'"),
+        ] {
+            self.settings.push((k.into(), v.into()));
+        }
+        self
+    }
+
+    pub fn with_setting(mut self, key: &str, value: &str) -> Self {
+        self.settings.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+    pub fn data_dir(&self) -> PathBuf {
+        self.home.join("pgdata")
+    }
+    pub fn socket_dir(&self) -> PathBuf {
+        self.home.join("run")
+    }
+    pub fn log_file(&self) -> PathBuf {
+        self.home.join("server.log")
+    }
+    pub fn bindir(&self) -> &Path {
+        &self.bindir
+    }
+
+    /// Connection settings for `dbname` in this server.
+    pub fn config(&self, dbname: &str) -> tokio_postgres::Config {
+        let mut c = tokio_postgres::Config::new();
+        c.host_path(self.socket_dir());
+        c.port(PORT);
+        c.user(SUPERUSER);
+        c.dbname(dbname);
+        c.application_name("icash");
+        c
+    }
+
+    /// A libpq connection URL, so that `psql "$(store-core db url)"` works.
+    pub fn url(&self, dbname: &str) -> String {
+        let host = self.socket_dir().display().to_string();
+        format!(
+            "postgresql://{SUPERUSER}@/{dbname}?host={}&port={PORT}",
+            host.replace('%', "%25")
+                .replace('/', "%2F")
+                .replace(' ', "%20")
+                .replace('&', "%26")
+        )
+    }
+
+    pub fn status(&self) -> Result<ServerStatus> {
+        if !self.data_dir().join("PG_VERSION").exists() {
+            return Ok(ServerStatus::NotCreated);
+        }
+        let out = self.pg_ctl(&["status", "-D", &self.data_dir().to_string_lossy()])?;
+        Ok(match out.status.code() {
+            Some(0) => ServerStatus::Running,
+            _ => ServerStatus::Stopped,
+        })
+    }
+
+    /// Creates the cluster if needed and starts it if it is down. Returns true when it was
+    /// created now (the caller then loads the demo data). Safe to call from several programs at
+    /// once: a lock file serialises them.
+    pub fn ensure_started(&self) -> Result<bool> {
+        fs::create_dir_all(&self.home)
+            .map_err(|e| Error::io(format!("creating {}", self.home.display()), e))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.home.join("lock"))
+            .map_err(|e| Error::io("opening the embedded database's lock file", e))?;
+        lock.lock()
+            .map_err(|e| Error::io("locking the embedded database", e))?;
+
+        let created = if self.data_dir().join("PG_VERSION").exists() {
+            false
+        } else {
+            self.create()?;
+            true
+        };
+        if self.status()? != ServerStatus::Running {
+            self.start()?;
+        }
+        drop(lock);
+        Ok(created)
+    }
+
+    fn create(&self) -> Result<()> {
+        self.check_reachable_by_server()?;
+        let data = self.data_dir();
+        if data.exists() {
+            // A cluster whose initdb never finished: start again from nothing.
+            fs::remove_dir_all(&data)
+                .map_err(|e| Error::io(format!("removing {}", data.display()), e))?;
+        }
+        let socket_file = self.socket_dir().join(format!(".s.PGSQL.{PORT}"));
+        if socket_file.as_os_str().len() > 100 {
+            return Err(self.fail(format!(
+                "the socket path {} is too long for a Unix socket; choose a shorter ICASH_HOME",
+                socket_file.display()
+            )));
+        }
+        for dir in [data.clone(), self.socket_dir()] {
+            fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io(format!("securing {}", dir.display()), e))?;
+            self.give_to_server_user(&dir)?;
+        }
+        let mut args = vec![
+            "-D".to_string(),
+            data.to_string_lossy().into_owned(),
+            "-U".into(),
+            SUPERUSER.into(),
+            // Only the socket in a 0700 directory reaches the server, and no TCP port is open.
+            "--auth=trust".into(),
+            "--encoding=UTF8".into(),
+            "--locale=C".into(),
+        ];
+        if self.no_sync {
+            args.push("--no-sync".into());
+        }
+        let out = self.run(&self.bindir.join("initdb"), &args)?;
+        if !out.status.success() {
+            return Err(self.fail(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let mut conf = OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .map_err(|e| Error::io("opening postgresql.conf", e))?;
+        let socket = self.socket_dir().to_string_lossy().replace('\'', "''");
+        let mut lines = format!(
+            "\n# written by store-core\nlisten_addresses = ''\nunix_socket_directories = '{socket}'\nport = {PORT}\n"
+        );
+        for (k, v) in &self.settings {
+            lines.push_str(&format!("{k} = {v}\n"));
+        }
+        conf.write_all(lines.as_bytes())
+            .map_err(|e| Error::io("writing postgresql.conf", e))?;
+        Ok(())
+    }
+
+    pub fn start(&self) -> Result<()> {
+        let log = self.log_file();
+        if !log.exists() {
+            File::create(&log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;
+            self.give_to_server_user(&log)?;
+        }
+        let out = self.pg_ctl(&[
+            "start",
+            "-D",
+            &self.data_dir().to_string_lossy(),
+            "-l",
+            &log.to_string_lossy(),
+            "-w",
+            "-t",
+            "60",
+            "-s",
+        ])?;
+        if !out.status.success() {
+            let tail = fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Err(self.fail(format!(
+                "the server did not start: {}\n{tail}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stops the server. `immediate` is an abrupt shutdown (crash recovery on next start).
+    pub fn stop(&self, immediate: bool) -> Result<bool> {
+        if self.status()? != ServerStatus::Running {
+            return Ok(false);
+        }
+        let out = self.pg_ctl(&[
+            "stop",
+            "-D",
+            &self.data_dir().to_string_lossy(),
+            "-m",
+            if immediate { "immediate" } else { "fast" },
+            "-w",
+            "-s",
+        ])?;
+        if !out.status.success() {
+            return Err(self.fail(format!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(true)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<Output> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        self.run(&self.bindir.join("pg_ctl"), &args)
+    }
+
+    fn run(&self, program: &Path, args: &[String]) -> Result<Output> {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(&self.home)
+            .env("LC_ALL", "C")
+            .env_remove("PGDATA")
+            .stdin(std::process::Stdio::null());
+        if let Some(user) = &self.run_as {
+            cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+            cmd.env("HOME", &user.dir).env("USER", &user.name);
+        }
+        cmd.output()
+            .map_err(|e| Error::io(format!("running {}", program.display()), e))
+    }
+
+    fn give_to_server_user(&self, path: &Path) -> Result<()> {
+        if let Some(user) = &self.run_as {
+            nix::unistd::chown(path, Some(user.uid), Some(user.gid))
+                .map_err(|e| self.fail(format!("chown {}: {e}", path.display())))?;
+        }
+        Ok(())
+    }
+
+    /// As root the server runs as `postgres`, which must be able to walk to its files.
+    fn check_reachable_by_server(&self) -> Result<()> {
+        let Some(user) = &self.run_as else {
+            return Ok(());
+        };
+        for dir in self.home.ancestors().skip(1) {
+            let Ok(meta) = fs::metadata(dir) else {
+                continue;
+            };
+            use std::os::unix::fs::MetadataExt;
+            let mode = meta.mode();
+            let traversable = mode & 0o001 != 0
+                || (meta.uid() == user.uid.as_raw() && mode & 0o100 != 0)
+                || (meta.gid() == user.gid.as_raw() && mode & 0o010 != 0);
+            if !traversable {
+                return Err(self.fail(format!(
+                    "the server runs as `postgres`, which cannot enter {}; set ICASH_HOME to a \
+                     directory it can reach (the default for root is /var/lib/icash)",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&self, message: String) -> Error {
+        Error::LocalServer {
+            dir: self.home.clone(),
+            message,
+        }
+    }
+}
+
+/// Finds a directory with initdb, pg_ctl and postgres: PATH, `pg_config --bindir`, then the
+/// newest `/usr/lib/postgresql/<version>/bin`.
+pub fn find_postgres_bindir() -> Result<PathBuf> {
+    let complete = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| dir.join(b).is_file())
+    };
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            if complete(&dir) {
+                return Ok(dir);
+            }
+        }
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && complete(&dir) {
+            return Ok(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            Some((version, e.path().join("bin")))
+        })
+        .filter(|(_, dir)| complete(dir))
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .map(|(_, dir)| dir)
+        .ok_or(Error::NoPostgresBinaries)
+}

@@ -1,0 +1,371 @@
+//! The `store-core` command line: database management, seeding, checkout and analytics from
+//! the shell, with `--json` output for scripts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use store_core::analytics;
+use store_core::catalog::{self, Catalog};
+use store_core::checkout::{self, CustomerChoice, Sale};
+use store_core::config::{DEFAULT_MIN_PURCHASES, icash_home};
+use store_core::generate::{self, GenerateOptions};
+use store_core::local_server::{DATABASE_NAME, LocalServer, ServerStatus};
+use store_core::seed::{self, SeedOptions};
+use store_core::{ConnectOptions, Store};
+
+#[derive(Parser, Debug)]
+#[command(name = "store-core", version, about = "iCash store core: database, seeding, checkout and analytics")]
+struct Cli {
+    /// PostgreSQL connection string (URL or key=value). Unset, with no PG* variables: the
+    /// embedded database.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage the embedded database server.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Apply schema.sql (idempotent).
+    Migrate,
+    /// Load products and purchases from iCash CSV files (all or nothing).
+    Seed {
+        #[arg(long, default_value = "data/products_list.csv")]
+        products: PathBuf,
+        #[arg(long, default_value = "data/purchases.csv")]
+        purchases: PathBuf,
+        /// DESTRUCTIVE: empty every table first, without asking.
+        #[arg(long)]
+        reset: bool,
+        /// Keep trying to reach the database for up to this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        wait: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a realistic, deterministic data set in the iCash CSV format.
+    Generate {
+        #[arg(long, default_value_t = 3000)]
+        purchases: u64,
+        #[arg(long, default_value_t = 2400)]
+        users: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "data")]
+        out: PathBuf,
+        /// First day of the data (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-10-26")]
+        start: chrono::NaiveDate,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Record one purchase through the checkout path.
+    Purchase {
+        #[arg(long)]
+        supermarket: String,
+        /// `new` for a first-time customer, or a known customer's UUID.
+        #[arg(long)]
+        user: String,
+        /// Products by name or id, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        items: Vec<String>,
+        /// Refuse the sale unless current prices make this total.
+        #[arg(long)]
+        expected_total: Option<Decimal>,
+        /// Idempotency key: the same key never makes a second purchase.
+        #[arg(long)]
+        sale_key: Option<Uuid>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unique buyers, loyal buyers and top products over all branches.
+    Analytics {
+        #[arg(long, env = "MIN_PURCHASES", default_value_t = DEFAULT_MIN_PURCHASES,
+              value_parser = clap::value_parser!(i32).range(1..))]
+        min_purchases: i32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Branches and products with prices.
+    Catalog {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DbAction {
+    /// Is the embedded server created, running?
+    Status,
+    /// Create (with demo data) if needed, and start.
+    Start,
+    /// Stop the embedded server.
+    Stop,
+    /// Print the connection string: `psql "$(store-core db url)"`.
+    Url,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect(database_url: &Option<String>, wait: Duration) -> anyhow::Result<Store> {
+    Ok(Store::connect(&ConnectOptions {
+        database_url: database_url.clone(),
+        wait,
+        application_name: "store-core".into(),
+        ..ConnectOptions::default()
+    })
+    .await?)
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Db { action } => db(action).await,
+        Command::Migrate => {
+            let store = Store::connect(&ConnectOptions {
+                database_url: cli.database_url.clone(),
+                migrate: false,
+                seed_demo: false,
+                ..ConnectOptions::default()
+            })
+            .await?;
+            let mut client = store.client().await?;
+            let applied = store_core::schema::migrate(&mut client).await?;
+            println!(
+                "schema version {}{}",
+                store_core::schema::SCHEMA_VERSION,
+                if applied { " applied" } else { " already in place" }
+            );
+            Ok(())
+        }
+        Command::Seed {
+            products,
+            purchases,
+            reset,
+            wait,
+            json,
+        } => {
+            let store = Store::connect(&ConnectOptions {
+                database_url: cli.database_url.clone(),
+                wait: Duration::from_secs(wait),
+                seed_demo: false,
+                ..ConnectOptions::default()
+            })
+            .await?;
+            let mut options = SeedOptions::from_files(products, purchases);
+            options.reset = reset;
+            options.progress = !json;
+            let started = std::time::Instant::now();
+            let report = seed::seed(&store, &options).await?;
+            if json {
+                return print_json(&report);
+            }
+            if report.loaded {
+                println!(
+                    "seeded {} purchases ({} items) in {} branches with {} products in {:.1} s",
+                    report.purchases,
+                    report.items,
+                    report.branches,
+                    report.products,
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                println!("the database already holds purchases: nothing loaded (use --reset to replace them)");
+            }
+            Ok(())
+        }
+        Command::Generate {
+            purchases,
+            users,
+            seed,
+            out,
+            start,
+            days,
+        } => {
+            let report = generate::generate(&GenerateOptions {
+                purchases,
+                users,
+                seed,
+                out,
+                start,
+                days,
+            })?;
+            println!(
+                "wrote {} and {} ({} purchases)",
+                report.products_file.display(),
+                report.purchases_file.display(),
+                report.purchases
+            );
+            Ok(())
+        }
+        Command::Purchase {
+            supermarket,
+            user,
+            items,
+            expected_total,
+            sale_key,
+            json,
+        } => {
+            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let catalog = catalog::load_catalog(&store.client().await?).await?;
+            let sale = build_sale(&catalog, supermarket, &user, &items, expected_total, sale_key)?;
+            let receipt = checkout::submit(&store, &sale).await?;
+            if json {
+                return print_json(&receipt);
+            }
+            println!(
+                "purchase {}{} at {} for customer {}{}",
+                receipt.purchase_id,
+                if receipt.replayed { " (already recorded)" } else { "" },
+                receipt.supermarket_id,
+                receipt.user_id,
+                if receipt.new_customer { " (new)" } else { "" }
+            );
+            for line in &receipt.lines {
+                println!("  {:<16} {:>8}", line.name, line.unit_price);
+            }
+            println!("  {:<16} {:>8}", "TOTAL", receipt.total_amount);
+            Ok(())
+        }
+        Command::Analytics {
+            min_purchases,
+            json,
+        } => {
+            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let report = analytics::report(&store.client().await?, min_purchases).await?;
+            if json {
+                return print_json(&report);
+            }
+            println!("unique buyers: {}", report.unique_buyers);
+            println!(
+                "loyal buyers (>= {} purchases): {}",
+                report.min_purchases,
+                report.loyal_buyers.len()
+            );
+            for b in &report.loyal_buyers {
+                println!("  {}  {}", b.user_id, b.purchases);
+            }
+            println!("top products (by units, ties included):");
+            for p in &report.top_products {
+                println!("  {}. {:<16} {}", p.rank, p.name, p.units);
+            }
+            Ok(())
+        }
+        Command::Catalog { json } => {
+            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let catalog = catalog::load_catalog(&store.client().await?).await?;
+            if json {
+                return print_json(&catalog);
+            }
+            println!("branches: {}", catalog.branches.iter().map(|b| b.id.as_str()).collect::<Vec<_>>().join(", "));
+            println!("products:");
+            for p in &catalog.products {
+                println!("  {:>3}  {:<16} {:>8}", p.id, p.name, p.unit_price);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn build_sale(
+    catalog: &Catalog,
+    supermarket: String,
+    user: &str,
+    items: &[String],
+    expected_total: Option<Decimal>,
+    sale_key: Option<Uuid>,
+) -> anyhow::Result<Sale> {
+    let customer = if user.eq_ignore_ascii_case("new") {
+        CustomerChoice::new_customer()
+    } else {
+        CustomerChoice::Returning(
+            Uuid::try_parse(user.trim())
+                .with_context(|| format!("--user: {user:?} is neither `new` nor a UUID"))?,
+        )
+    };
+    let mut sale = Sale::open(supermarket, customer);
+    if let Some(key) = sale_key {
+        sale.sale_key = key;
+    }
+    for item in items.iter().filter(|i| !i.trim().is_empty()) {
+        match catalog.find_product(item) {
+            Some(p) => sale.product_ids.push(p.id),
+            None => bail!(
+                "--items: unknown product {item:?} (known: {})",
+                catalog
+                    .products
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    sale.expected_total = expected_total;
+    Ok(sale)
+}
+
+async fn db(action: DbAction) -> anyhow::Result<()> {
+    let server = LocalServer::new(icash_home())?;
+    match action {
+        DbAction::Status => {
+            let status = server.status()?;
+            println!("embedded database: {status}");
+            println!("  home:   {}", server.home().display());
+            println!("  server: {}", server.bindir().display());
+            if status == ServerStatus::Running {
+                println!("  url:    {}", server.url(DATABASE_NAME));
+            }
+        }
+        DbAction::Start => {
+            Store::connect(&ConnectOptions {
+                database_url: None,
+                ..ConnectOptions::default()
+            })
+            .await?;
+            println!("embedded database running: {}", server.url(DATABASE_NAME));
+        }
+        DbAction::Stop => {
+            let stopped = tokio::task::spawn_blocking(move || server.stop(false)).await??;
+            println!("{}", if stopped { "stopped" } else { "it was not running" });
+        }
+        DbAction::Url => println!("{}", server.url(DATABASE_NAME)),
+    }
+    Ok(())
+}
