@@ -253,6 +253,21 @@ AS $$
     GROUP BY p.id
 $$;
 
+-- Tills reload their catalog when products, prices or branches change.
+CREATE OR REPLACE FUNCTION notify_catalog_change() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM pg_notify('icash_catalog', TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER product_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON product
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_catalog_change();
+CREATE OR REPLACE TRIGGER supermarket_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON supermarket
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_catalog_change();
+
 INSERT INTO schema_version (version) VALUES (1)
 ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, applied_at = now()
 WHERE schema_version.version < excluded.version;

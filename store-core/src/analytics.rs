@@ -3,9 +3,9 @@
 //! does not grow with the number of purchases; filtered views and the recount read raw rows.
 
 use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::GenericClient;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::error::Result;

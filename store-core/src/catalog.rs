@@ -1,9 +1,9 @@
 //! The catalog: branches, products with prices, and customer look-up.
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -92,7 +92,9 @@ pub fn uuid_prefix_range(prefix: &str) -> Result<(Uuid, Uuid)> {
         .map(|c| c.to_ascii_lowercase())
         .collect();
     if digits.is_empty() {
-        return Err(Error::Invalid("type the first characters of the customer id".into()));
+        return Err(Error::Invalid(
+            "type the first characters of the customer id".into(),
+        ));
     }
     if digits.len() > 32 {
         return Err(Error::Invalid(
@@ -136,7 +138,8 @@ pub async fn search_customers(
         .collect())
 }
 
-const CUSTOMER: &str = "SELECT user_id, purchases, last_purchase_at FROM customer WHERE user_id = $1";
+const CUSTOMER: &str =
+    "SELECT user_id, purchases, last_purchase_at FROM customer WHERE user_id = $1";
 
 pub async fn find_customer(
     client: &impl GenericClient,

@@ -217,10 +217,7 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
         "ICC01" => CheckoutError::UnknownCustomer(sale.customer.user_id()),
         "ICT01" => CheckoutError::TotalMismatch {
             expected: sale.expected_total.unwrap_or_default(),
-            actual: db
-                .detail()
-                .and_then(|d| d.parse().ok())
-                .unwrap_or_default(),
+            actual: db.detail().and_then(|d| d.parse().ok()).unwrap_or_default(),
         },
         // Serialisation failure, deadlock: safe to retry with the same key.
         "40001" | "40P01" => CheckoutError::Conflict(db.message().to_string()),

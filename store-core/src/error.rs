@@ -40,7 +40,9 @@ pub enum Error {
     #[error("{path}: {message}")]
     File { path: String, message: String },
 
-    #[error("the database schema is version {found}, newer than this program's {supported}; upgrade store-core")]
+    #[error(
+        "the database schema is version {found}, newer than this program's {supported}; upgrade store-core"
+    )]
     SchemaTooNew { found: i32, supported: i32 },
 
     #[error(transparent)]

@@ -52,7 +52,9 @@ pub struct GenerateReport {
 /// same bytes. Purchases come in time order, between 07:00 and 22:00 each day.
 pub fn generate(options: &GenerateOptions) -> Result<GenerateReport> {
     if options.users == 0 || options.days == 0 {
-        return Err(Error::Invalid("--users and --days must be at least 1".into()));
+        return Err(Error::Invalid(
+            "--users and --days must be at least 1".into(),
+        ));
     }
     fs::create_dir_all(&options.out)
         .map_err(|e| Error::io(format!("creating {}", options.out.display()), e))?;
@@ -95,10 +97,7 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport> {
     ])
     .map_err(io(&purchases_file))?;
 
-    let start = options
-        .start
-        .and_hms_opt(7, 0, 0)
-        .expect("07:00 exists");
+    let start = options.start.and_hms_opt(7, 0, 0).expect("07:00 exists");
     let open_seconds = 15 * 3600;
     let total_seconds = u64::from(options.days) * open_seconds;
     let mut items = String::new();

@@ -1,5 +1,6 @@
 //! Live updates: committed purchases are announced on a PostgreSQL channel (see
-//! record_purchase in schema.sql); listeners learn of new sales without polling.
+//! record_purchase in schema.sql), and catalog changes on another; listeners learn of them
+//! without polling.
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -8,19 +9,25 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use crate::error::{Error, Result};
 use crate::pool::CONNECT_TIMEOUT;
 
+/// A purchase was committed (at most one notice per database session per 200 ms: a listener
+/// should refresh once more shortly after the last notice it got).
 pub const PURCHASE_CHANNEL: &str = "icash_purchase";
+/// Products, prices or branches changed.
+pub const CATALOG_CHANNEL: &str = "icash_catalog";
 
-/// One announcement: its payload is JSON with the purchase id and branch.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PurchaseNotice {
+pub struct Notice {
+    pub channel: String,
     pub payload: String,
 }
 
-/// Listens on the purchase channel and forwards every notice until the connection is lost
-/// (an error) or the receiver is gone (Ok). The caller reconnects as it sees fit.
-pub async fn listen_for_purchases(
+/// Listens on `channels` and forwards every notice until the connection is lost (an error) or
+/// the receiver is gone (Ok). The caller reconnects as it sees fit, and refreshes after
+/// reconnecting: notices sent while it was away are lost.
+pub async fn listen(
     config: &tokio_postgres::Config,
-    notices: mpsc::UnboundedSender<PurchaseNotice>,
+    channels: &[&str],
+    notices: mpsc::UnboundedSender<Notice>,
 ) -> Result<()> {
     let (client, mut connection) = tokio::time::timeout(CONNECT_TIMEOUT, config.connect(NoTls))
         .await
@@ -30,7 +37,11 @@ pub async fn listen_for_purchases(
             reason: "timed out".into(),
         })??;
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-    let statement = format!("LISTEN {PURCHASE_CHANNEL}");
+    let statement: String = channels
+        .iter()
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        .map(|c| format!("LISTEN {c};"))
+        .collect();
     let listen = client.batch_execute(&statement);
     // The connection must be polled for LISTEN to complete.
     tokio::pin!(listen);
@@ -45,18 +56,14 @@ pub async fn listen_for_purchases(
         }
     }
     while let Some(message) = messages.next().await {
-        match message? {
-            AsyncMessage::Notification(n) if n.channel() == PURCHASE_CHANNEL => {
-                if notices
-                    .send(PurchaseNotice {
-                        payload: n.payload().to_string(),
-                    })
-                    .is_err()
-                {
-                    return Ok(());
-                }
+        if let AsyncMessage::Notification(n) = message? {
+            let notice = Notice {
+                channel: n.channel().to_string(),
+                payload: n.payload().to_string(),
+            };
+            if notices.send(notice).is_err() {
+                return Ok(());
             }
-            _ => {}
         }
     }
     // `client` lived until here: dropping it would end the LISTEN.

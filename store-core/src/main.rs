@@ -20,7 +20,11 @@ use store_core::seed::{self, SeedOptions};
 use store_core::{ConnectOptions, Store};
 
 #[derive(Parser, Debug)]
-#[command(name = "store-core", version, about = "iCash store core: database, seeding, checkout and analytics")]
+#[command(
+    name = "store-core",
+    version,
+    about = "iCash store core: database, seeding, checkout and analytics"
+)]
 struct Cli {
     /// PostgreSQL connection string (URL or key=value). Unset, with no PG* variables: the
     /// embedded database.
@@ -170,7 +174,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "schema version {}{}",
                 store_core::schema::SCHEMA_VERSION,
-                if applied { " applied" } else { " already in place" }
+                if applied {
+                    " applied"
+                } else {
+                    " already in place"
+                }
             );
             Ok(())
         }
@@ -206,7 +214,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     started.elapsed().as_secs_f64()
                 );
             } else {
-                println!("the database already holds purchases: nothing loaded (use --reset to replace them)");
+                println!(
+                    "the database already holds purchases: nothing loaded (use --reset to replace them)"
+                );
             }
             Ok(())
         }
@@ -244,7 +254,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let store = connect(&cli.database_url, Duration::ZERO).await?;
             let catalog = catalog::load_catalog(&store.client().await?).await?;
-            let sale = build_sale(&catalog, supermarket, &user, &items, expected_total, sale_key)?;
+            let sale = build_sale(
+                &catalog,
+                supermarket,
+                &user,
+                &items,
+                expected_total,
+                sale_key,
+            )?;
             let receipt = checkout::submit(&store, &sale).await?;
             if json {
                 return print_json(&receipt);
@@ -252,7 +269,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "purchase {}{} at {} for customer {}{}",
                 receipt.purchase_id,
-                if receipt.replayed { " (already recorded)" } else { "" },
+                if receipt.replayed {
+                    " (already recorded)"
+                } else {
+                    ""
+                },
                 receipt.supermarket_id,
                 receipt.user_id,
                 if receipt.new_customer { " (new)" } else { "" }
@@ -293,7 +314,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 return print_json(&catalog);
             }
-            println!("branches: {}", catalog.branches.iter().map(|b| b.id.as_str()).collect::<Vec<_>>().join(", "));
+            println!(
+                "branches: {}",
+                catalog
+                    .branches
+                    .iter()
+                    .map(|b| b.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             println!("products:");
             for p in &catalog.products {
                 println!("  {:>3}  {:<16} {:>8}", p.id, p.name, p.unit_price);
@@ -363,7 +392,14 @@ async fn db(action: DbAction) -> anyhow::Result<()> {
         }
         DbAction::Stop => {
             let stopped = tokio::task::spawn_blocking(move || server.stop(false)).await??;
-            println!("{}", if stopped { "stopped" } else { "it was not running" });
+            println!(
+                "{}",
+                if stopped {
+                    "stopped"
+                } else {
+                    "it was not running"
+                }
+            );
         }
         DbAction::Url => println!("{}", server.url(DATABASE_NAME)),
     }

@@ -59,7 +59,9 @@ impl Store {
                 let server_for_start = server.clone();
                 tokio::task::spawn_blocking(move || server_for_start.ensure_started())
                     .await
-                    .map_err(|e| Error::Invalid(format!("starting the embedded database: {e}")))??;
+                    .map_err(|e| {
+                        Error::Invalid(format!("starting the embedded database: {e}"))
+                    })??;
                 create_database_if_missing(&server, DATABASE_NAME).await?;
                 (server.config(DATABASE_NAME), target.describe())
             }
@@ -117,7 +119,9 @@ impl Store {
             match self.pool.get().await {
                 Ok(client) => match client.simple_query("SELECT 1").await {
                     Ok(_) => return Ok(()),
-                    Err(e) if started.elapsed() >= wait => return Err(self.unreachable(&e.into(), started)),
+                    Err(e) if started.elapsed() >= wait => {
+                        return Err(self.unreachable(&e.into(), started));
+                    }
                     Err(_) => {}
                 },
                 Err(e) if started.elapsed() >= wait => {
@@ -186,10 +190,15 @@ pub async fn create_database_if_missing(server: &LocalServer, name: &str) -> Res
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(Error::Invalid(format!("bad database name {name:?}")));
     }
-    match admin.batch_execute(&format!("CREATE DATABASE {name}")).await {
+    match admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+    {
         Ok(()) => Ok(true),
         // Another program created it at the same moment.
-        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => Ok(false),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {
+            Ok(false)
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -15,7 +15,11 @@ const HAS_VERSION_TABLE: &str = "SELECT to_regclass('schema_version') IS NOT NUL
 const CURRENT_VERSION: &str = "SELECT max(version) FROM schema_version";
 
 pub async fn current_version(client: &impl GenericClient) -> Result<Option<i32>> {
-    if !client.query_one(HAS_VERSION_TABLE, &[]).await?.get::<_, bool>(0) {
+    if !client
+        .query_one(HAS_VERSION_TABLE, &[])
+        .await?
+        .get::<_, bool>(0)
+    {
         return Ok(None);
     }
     Ok(client.query_one(CURRENT_VERSION, &[]).await?.get(0))

@@ -23,10 +23,7 @@ pub const DEMO_PURCHASES: &[u8] = include_bytes!("../../data/purchases.csv");
 #[derive(Clone, Debug)]
 pub enum CsvSource {
     Path(PathBuf),
-    Bytes {
-        name: String,
-        bytes: &'static [u8],
-    },
+    Bytes { name: String, bytes: &'static [u8] },
 }
 
 impl CsvSource {
@@ -55,6 +52,9 @@ impl CsvSource {
 fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(true)
+        // Records end at LF; a CR before it is trimmed with the field. (With the default CRLF
+        // terminator the reader's line numbers are off for CRLF files.)
+        .terminator(csv::Terminator::Any(b'\n'))
         .flexible(false)
         .from_reader(reader)
 }
@@ -74,10 +74,7 @@ fn header_positions<const N: usize>(
                 path: source.to_string(),
                 line: 1,
                 field: name.to_string(),
-                message: format!(
-                    "missing column (the header must name {})",
-                    wanted.join(",")
-                ),
+                message: format!("missing column (the header must name {})", wanted.join(",")),
             })?;
     }
     Ok(positions)
@@ -136,8 +133,7 @@ pub fn read_products(source: &CsvSource) -> Result<Vec<ProductRow>> {
                 format!("product {product:?} is listed twice"),
             ));
         }
-        let price = parse_money(&record[price_col])
-            .map_err(|m| at("unit_price", m))?;
+        let price = parse_money(&record[price_col]).map_err(|m| at("unit_price", m))?;
         if price <= Decimal::ZERO {
             return Err(at(
                 "unit_price",
@@ -184,9 +180,7 @@ pub fn parse_timestamp(text: &str) -> std::result::Result<DateTime<Utc>, String>
     }
     DateTime::parse_from_rfc3339(t)
         .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| {
-            format!("{t:?} is not a timestamp like 2025-05-26T19:51:00.539354")
-        })
+        .map_err(|_| format!("{t:?} is not a timestamp like 2025-05-26T19:51:00.539354"))
 }
 
 pub fn valid_branch_id(id: &str) -> bool {
@@ -273,8 +267,8 @@ impl<R: Read> PurchaseReader<R> {
         }
         let created_at = parse_timestamp(&self.record[time_col]).map_err(|m| at("timestamp", m))?;
         let user_text = self.record[user_col].trim();
-        let user_id =
-            Uuid::try_parse(user_text).map_err(|_| at("user_id", format!("{user_text:?} is not a UUID")))?;
+        let user_id = Uuid::try_parse(user_text)
+            .map_err(|_| at("user_id", format!("{user_text:?} is not a UUID")))?;
         let mut items = Vec::with_capacity(4);
         for name in self.record[items_col].split(',') {
             let name = name.trim();
@@ -293,7 +287,8 @@ impl<R: Read> PurchaseReader<R> {
             items.push(index);
         }
         items.sort_unstable();
-        let total_amount = parse_money(&self.record[total_col]).map_err(|m| at("total_amount", m))?;
+        let total_amount =
+            parse_money(&self.record[total_col]).map_err(|m| at("total_amount", m))?;
         let sum: Decimal = items.iter().map(|&i| self.prices[i]).sum();
         if total_amount != sum {
             return Err(at(
@@ -531,7 +526,9 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     let mut spool = BufReader::with_capacity(1 << 16, spool);
     {
         let sink = tx
-            .copy_in("COPY purchase_product (purchase_id, product_id, unit_price) FROM STDIN BINARY")
+            .copy_in(
+                "COPY purchase_product (purchase_id, product_id, unit_price) FROM STDIN BINARY",
+            )
             .await?;
         let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT4, Type::NUMERIC]);
         pin_mut!(writer);
@@ -617,7 +614,10 @@ mod tests {
         assert_eq!(row.line, 2);
         assert_eq!(row.items, vec![0, 2]);
         assert_eq!(row.total_amount, Decimal::new(45, 1));
-        assert_eq!(row.created_at.to_rfc3339(), "2025-05-26T19:51:00.539354+00:00");
+        assert_eq!(
+            row.created_at.to_rfc3339(),
+            "2025-05-26T19:51:00.539354+00:00"
+        );
         assert!(reader.next_row().unwrap().is_none());
     }
 
@@ -625,29 +625,68 @@ mod tests {
     fn every_bad_field_is_named_with_file_and_line() {
         let ok = "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.5\n";
         let cases = [
-            ("SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"bred\",2\n", "x.csv:3: items_list: unknown product \"bred\""),
-            ("SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk,milk\",3\n", "x.csv:3: items_list: \"milk\" appears twice"),
-            ("SMKT001,2025-05-26T19:51:00,not-a-uuid,\"milk\",1.5\n", "x.csv:3: user_id: \"not-a-uuid\" is not a UUID"),
-            ("SMKT001,yesterday,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.5\n", "x.csv:3: timestamp: \"yesterday\" is not a timestamp"),
-            ("SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.6\n", "x.csv:3: total_amount: 1.6 is not the sum of the unit prices (1.5)"),
-            ("SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",abc\n", "x.csv:3: total_amount: \"abc\" is not a decimal amount"),
-            ("SMKT 1,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.5\n", "x.csv:3: supermarket_id:"),
-            ("SMKT001,2025-05-26T19:51:00\n", "x.csv:3: row: 2 fields where the header has 5"),
+            (
+                "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"bred\",2\n",
+                "x.csv:3: items_list: unknown product \"bred\"",
+            ),
+            (
+                "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk,milk\",3\n",
+                "x.csv:3: items_list: \"milk\" appears twice",
+            ),
+            (
+                "SMKT001,2025-05-26T19:51:00,not-a-uuid,\"milk\",1.5\n",
+                "x.csv:3: user_id: \"not-a-uuid\" is not a UUID",
+            ),
+            (
+                "SMKT001,yesterday,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.5\n",
+                "x.csv:3: timestamp: \"yesterday\" is not a timestamp",
+            ),
+            (
+                "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.6\n",
+                "x.csv:3: total_amount: 1.6 is not the sum of the unit prices (1.5)",
+            ),
+            (
+                "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",abc\n",
+                "x.csv:3: total_amount: \"abc\" is not a decimal amount",
+            ),
+            (
+                "SMKT 1,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.5\n",
+                "x.csv:3: supermarket_id:",
+            ),
+            (
+                "SMKT001,2025-05-26T19:51:00\n",
+                "x.csv:3: row: 2 fields where the header has 5",
+            ),
         ];
         for (bad, expected) in cases {
             let data: &'static str = Box::leak(format!("{HEADER}{ok}{bad}").into_boxed_str());
             let err = first_error(data);
-            assert!(err.starts_with(expected), "{err:?} should start with {expected:?}");
+            assert!(
+                err.starts_with(expected),
+                "{err:?} should start with {expected:?}"
+            );
         }
     }
 
     #[test]
     fn bad_prices_are_refused() {
         for (bad, expected) in [
-            ("milk,-1.5\n", "p.csv:2: unit_price: a price must be more than 0"),
-            ("milk,1.505\n", "p.csv:2: unit_price: \"1.505\" has more than two decimal places"),
-            ("milk,one\n", "p.csv:2: unit_price: \"one\" is not a decimal amount"),
-            ("milk,1\nmilk,2\n", "p.csv:3: product_name: product \"milk\" is listed twice"),
+            (
+                "milk,-1.5\n",
+                "p.csv:2: unit_price: a price must be more than 0",
+            ),
+            (
+                "milk,1.505\n",
+                "p.csv:2: unit_price: \"1.505\" has more than two decimal places",
+            ),
+            (
+                "milk,one\n",
+                "p.csv:2: unit_price: \"one\" is not a decimal amount",
+            ),
+            (
+                "milk,1\nmilk,2\n",
+                "p.csv:3: product_name: product \"milk\" is listed twice",
+            ),
         ] {
             let data: &'static str =
                 Box::leak(format!("product_name,unit_price\n{bad}").into_boxed_str());
@@ -657,7 +696,10 @@ mod tests {
             })
             .unwrap_err()
             .to_string();
-            assert!(err.starts_with(expected), "{err:?} should start with {expected:?}");
+            assert!(
+                err.starts_with(expected),
+                "{err:?} should start with {expected:?}"
+            );
         }
     }
 
@@ -669,7 +711,10 @@ mod tests {
         })
         .unwrap_err()
         .to_string();
-        assert!(err.starts_with("p.csv:1: product_name: missing column"), "{err}");
+        assert!(
+            err.starts_with("p.csv:1: product_name: missing column"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -40,11 +40,8 @@ fn start_server() -> crate::Result<TestServer> {
         .tempdir_in("/tmp")
         .map_err(|e| crate::Error::io("creating a temporary directory", e))?
         .keep();
-    std::fs::set_permissions(
-        &home,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .map_err(|e| crate::Error::io("chmod", e))?;
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(|e| crate::Error::io("chmod", e))?;
     let server = LocalServer::new(home.clone())?.throwaway();
     server.ensure_started()?;
     watch_for_exit(&server);
@@ -93,7 +90,11 @@ rm -rf "$2""#;
 /// A new empty database (schema applied) on the throwaway server.
 pub async fn fresh_db() -> TestDb {
     let server = &server().server;
-    let name = format!("t{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "t{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::SeqCst)
+    );
     let admin = connect_one(&server.config("postgres"))
         .await
         .expect("connecting to the throwaway server");
