@@ -10,6 +10,7 @@ pub mod error;
 pub mod generate;
 pub mod live;
 pub mod local_server;
+pub mod logging;
 pub mod pool;
 pub mod schema;
 pub mod seed;
