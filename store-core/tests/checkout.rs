@@ -1,0 +1,252 @@
+//! Checkout against a real PostgreSQL: the rules, idempotency, and exact counters under
+//! concurrent writers.
+
+use rust_decimal::Decimal;
+use store_core::analytics::{self, Filter};
+use store_core::checkout::{self, CheckoutError, CustomerChoice, Sale};
+use store_core::seed::{self, SeedOptions};
+use store_core::testkit::{TestDb, fresh_db};
+use uuid::Uuid;
+
+async fn demo_db() -> TestDb {
+    let db = fresh_db().await;
+    seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
+    db
+}
+
+fn sale(branch: &str, customer: CustomerChoice, products: &[i32]) -> Sale {
+    let mut s = Sale::open(branch, customer);
+    s.product_ids = products.to_vec();
+    s
+}
+
+async fn purchases(db: &TestDb) -> i64 {
+    db.store
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM purchase", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn the_database_computes_the_total_and_the_receipt_lists_the_lines() {
+    let db = demo_db().await;
+    let mut s = sale("SMKT002", CustomerChoice::new_customer(), &[3, 1, 10]);
+    s.expected_total = Some("7.30".parse().unwrap());
+    let receipt = checkout::submit(&db.store, &s).await.unwrap();
+    assert_eq!(receipt.total_amount, Decimal::new(730, 2));
+    assert!(!receipt.replayed);
+    assert!(receipt.new_customer);
+    let names: Vec<&str> = receipt.lines.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["milk", "eggs", "orange juice"]);
+    let stored: Decimal = db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT total_amount FROM purchase WHERE id = $1",
+            &[&receipt.purchase_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, Decimal::new(730, 2));
+}
+
+#[tokio::test]
+async fn the_same_sale_key_never_makes_a_second_purchase() {
+    let db = demo_db().await;
+    let before = purchases(&db).await;
+    let s = sale("SMKT001", CustomerChoice::new_customer(), &[1, 2]);
+    let first = checkout::submit(&db.store, &s).await.unwrap();
+    let second = checkout::submit(&db.store, &s).await.unwrap();
+    assert_eq!(first.purchase_id, second.purchase_id);
+    assert!(second.replayed);
+    assert_eq!(purchases(&db).await, before + 1);
+
+    // Concurrent retries of one sale: still one purchase.
+    let s = sale("SMKT003", CustomerChoice::new_customer(), &[4]);
+    let attempts = (0..8).map(|_| {
+        let store = db.store.clone();
+        let s = s.clone();
+        tokio::spawn(async move { checkout::submit(&store, &s).await })
+    });
+    let ids: Vec<i64> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap().purchase_id)
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert_eq!(purchases(&db).await, before + 2);
+}
+
+#[tokio::test]
+async fn bad_sales_are_refused_with_clear_errors_and_write_nothing() {
+    let db = demo_db().await;
+    let before = purchases(&db).await;
+    let new = CustomerChoice::new_customer;
+    let cases: Vec<(Sale, CheckoutError)> = vec![
+        (
+            sale("SMKT009", new(), &[1]),
+            CheckoutError::UnknownBranch("SMKT009".into()),
+        ),
+        (
+            sale("SMKT001", new(), &[1, 99]),
+            CheckoutError::UnknownProduct("99".into()),
+        ),
+        (sale("SMKT001", new(), &[1, 1]), CheckoutError::DuplicateProduct),
+        (sale("SMKT001", new(), &[]), CheckoutError::EmptyCart),
+    ];
+    for (s, expected) in cases {
+        assert_eq!(checkout::submit(&db.store, &s).await.unwrap_err(), expected);
+    }
+    let stranger = Uuid::new_v4();
+    assert_eq!(
+        checkout::submit(&db.store, &sale("SMKT001", CustomerChoice::Returning(stranger), &[1]))
+            .await
+            .unwrap_err(),
+        CheckoutError::UnknownCustomer(stranger)
+    );
+    let mut s = sale("SMKT001", new(), &[1, 2]);
+    s.expected_total = Some(Decimal::new(300, 2));
+    assert_eq!(
+        checkout::submit(&db.store, &s).await.unwrap_err(),
+        CheckoutError::TotalMismatch {
+            expected: Decimal::new(300, 2),
+            actual: Decimal::new(350, 2)
+        }
+    );
+    assert_eq!(purchases(&db).await, before);
+    let customers: i64 = db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM customer WHERE purchases = 0", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(customers, 0);
+}
+
+#[tokio::test]
+async fn a_returning_customer_counts_towards_loyalty() {
+    let db = fresh_db().await;
+    seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
+    let client = db.store.client().await.unwrap();
+    let before = analytics::dashboard_from_counters(&client, 3, 0).await.unwrap();
+    let first = checkout::submit(&db.store, &sale("SMKT001", CustomerChoice::new_customer(), &[5]))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        checkout::submit(
+            &db.store,
+            &sale("SMKT002", CustomerChoice::Returning(first.user_id), &[6]),
+        )
+        .await
+        .unwrap();
+    }
+    let after = analytics::dashboard_from_counters(&client, 3, 0).await.unwrap();
+    assert_eq!(after.unique_buyers, before.unique_buyers + 1);
+    assert_eq!(after.loyal_buyers, before.loyal_buyers + 1);
+}
+
+#[tokio::test]
+async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
+    let db = demo_db().await;
+    let catalog = {
+        let client = db.store.client().await.unwrap();
+        store_core::catalog::load_catalog(&client).await.unwrap()
+    };
+    let branches: Vec<String> = catalog.branches.iter().map(|b| b.id.clone()).collect();
+    // A shared pool of returning customers so that writers update the same customer rows.
+    let regulars: Vec<Uuid> = {
+        let client = db.store.client().await.unwrap();
+        client
+            .query("SELECT user_id FROM customer ORDER BY user_id LIMIT 40", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let writers = (0..8u64).map(|w| {
+        let store = db.store.clone();
+        let branches = branches.clone();
+        let regulars = regulars.clone();
+        tokio::spawn(async move {
+            for i in 0..500u64 {
+                let n = w * 1000 + i;
+                let customer = if n % 3 == 0 {
+                    CustomerChoice::new_customer()
+                } else {
+                    CustomerChoice::Returning(regulars[(n % regulars.len() as u64) as usize])
+                };
+                let products: Vec<i32> = (1..=10).filter(|p| (n + *p as u64) % 4 == 0 || *p == (n % 10) as i32 + 1).collect();
+                let s = sale(&branches[(n % 3) as usize], customer, &products);
+                checkout::submit(&store, &s).await.unwrap();
+            }
+        })
+    });
+    for w in futures_util::future::join_all(writers).await {
+        w.unwrap();
+    }
+    let client = db.store.client().await.unwrap();
+    for min in [1, 2, 3, 5, 10] {
+        let fast = analytics::dashboard_from_counters(&client, min, 100).await.unwrap();
+        let recount = analytics::dashboard_from_rows(&client, &Filter::default(), min, 100)
+            .await
+            .unwrap();
+        assert_eq!(fast.unique_buyers, recount.unique_buyers);
+        assert_eq!(fast.loyal_buyers, recount.loyal_buyers, "min {min}");
+        assert_eq!(fast.loyal_page, recount.loyal_page, "min {min}");
+        assert_eq!(fast.top_products, recount.top_products);
+        assert_eq!(fast.branches, recount.branches);
+    }
+    assert_eq!(purchases(&db).await, 3000 + 4000);
+}
+
+#[tokio::test]
+async fn a_tie_at_rank_three_includes_every_tied_product_and_nothing_below() {
+    let db = fresh_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.csv"),
+        "product_name,unit_price\na,1\nb,1\nc,1\nd,1\ne,1\n",
+    )
+    .unwrap();
+    // Units: a 4, b 3, c 2, d 2, e 1 -> ranks 1, 2, 3, 3, 5.
+    let rows = [
+        "a,b,c,d,e", "a,b,c,d", "a,b", "a",
+    ];
+    let mut csv = String::from("supermarket_id,timestamp,user_id,items_list,total_amount\n");
+    for (i, items) in rows.iter().enumerate() {
+        csv.push_str(&format!(
+            "SMKT001,2025-05-0{}T10:00:00,{},\"{items}\",{}\n",
+            i + 1,
+            Uuid::new_v4(),
+            items.split(',').count()
+        ));
+    }
+    std::fs::write(dir.path().join("x.csv"), csv).unwrap();
+    seed::seed(
+        &db.store,
+        &SeedOptions::from_files(dir.path().join("p.csv"), dir.path().join("x.csv")),
+    )
+    .await
+    .unwrap();
+    let client = db.store.client().await.unwrap();
+    let report = analytics::report(&client, 3).await.unwrap();
+    let top: Vec<(&str, i64, i64)> = report
+        .top_products
+        .iter()
+        .map(|p| (p.name.as_str(), p.units, p.rank))
+        .collect();
+    assert_eq!(top, [("a", 4, 1), ("b", 3, 2), ("c", 2, 3), ("d", 2, 3)]);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["top_products"][0], serde_json::json!({"product_id": 1, "name": "a", "units": 4}));
+}
