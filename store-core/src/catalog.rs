@@ -155,6 +155,14 @@ pub async fn find_customer(
         }))
 }
 
+const SAMPLE_CUSTOMERS: &str = "SELECT user_id FROM customer ORDER BY random() LIMIT $1";
+
+/// Up to `limit` known customers chosen at random (reads every customer: not for a hot path).
+pub async fn sample_customers(client: &impl GenericClient, limit: i64) -> Result<Vec<Uuid>> {
+    let rows = client.query(SAMPLE_CUSTOMERS, &[&limit]).await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod pool;
 pub mod schema;
 pub mod seed;
+pub mod simulate;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use store_core::analytics;
 use store_core::catalog::{self, Catalog};
 use store_core::checkout::{self, CustomerChoice, Sale};
@@ -17,6 +19,7 @@ use store_core::config::{DEFAULT_MIN_PURCHASES, icash_home};
 use store_core::generate::{self, GenerateOptions};
 use store_core::local_server::{DATABASE_NAME, LocalServer, ServerStatus};
 use store_core::seed::{self, SeedOptions};
+use store_core::simulate::{self, SimulateOptions, SimulateStats};
 use store_core::{ConnectOptions, Store};
 
 #[derive(Parser, Debug)]
@@ -101,6 +104,17 @@ enum Command {
         min_purchases: i32,
         #[arg(long)]
         json: bool,
+    },
+    /// Keep making realistic purchases through the real checkout path until Ctrl-C.
+    Simulate {
+        /// Purchases per second, over all tills.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=256))]
+        tills: u16,
+        /// Share of sales to returning customers (0 to 1).
+        #[arg(long, default_value_t = 0.6)]
+        returning: f64,
     },
     /// Branches and products with prices.
     Catalog {
@@ -310,6 +324,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Simulate {
+            rate,
+            tills,
+            returning,
+        } => {
+            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let stats = Arc::new(SimulateStats::default());
+            let options = SimulateOptions {
+                rate,
+                tills: tills as usize,
+                returning_share: returning.clamp(0.0, 1.0),
+            };
+            let printer = tokio::spawn(print_simulation(stats.clone()));
+            println!(
+                "simulating {tills} tills at {rate} sales/s on {} (Ctrl-C stops)",
+                store.describe()
+            );
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            simulate::simulate(&store, &options, stats.clone(), stop).await?;
+            printer.abort();
+            println!(
+                "stopped: {} sales recorded, {} failed",
+                stats.recorded.load(Ordering::Relaxed),
+                stats.failed.load(Ordering::Relaxed)
+            );
+            Ok(())
+        }
         Command::Catalog { json } => {
             let store = connect(&cli.database_url, Duration::ZERO).await?;
             let catalog = catalog::load_catalog(&store.client().await?).await?;
@@ -331,6 +374,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+async fn print_simulation(stats: Arc<SimulateStats>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.tick().await;
+    let mut previous = 0;
+    loop {
+        ticks.tick().await;
+        let recorded = stats.recorded.load(Ordering::Relaxed);
+        let last = stats.last.lock().await.clone().unwrap_or_default();
+        println!(
+            "{}  +{} sales (total {recorded}, {} failed)  last: {last}",
+            chrono::Local::now().format("%H:%M:%S"),
+            recorded - previous,
+            stats.failed.load(Ordering::Relaxed)
+        );
+        previous = recorded;
     }
 }
 

@@ -98,7 +98,10 @@ async fn bad_sales_are_refused_with_clear_errors_and_write_nothing() {
             sale("SMKT001", new(), &[1, 99]),
             CheckoutError::UnknownProduct("99".into()),
         ),
-        (sale("SMKT001", new(), &[1, 1]), CheckoutError::DuplicateProduct),
+        (
+            sale("SMKT001", new(), &[1, 1]),
+            CheckoutError::DuplicateProduct,
+        ),
         (sale("SMKT001", new(), &[]), CheckoutError::EmptyCart),
     ];
     for (s, expected) in cases {
@@ -106,9 +109,12 @@ async fn bad_sales_are_refused_with_clear_errors_and_write_nothing() {
     }
     let stranger = Uuid::new_v4();
     assert_eq!(
-        checkout::submit(&db.store, &sale("SMKT001", CustomerChoice::Returning(stranger), &[1]))
-            .await
-            .unwrap_err(),
+        checkout::submit(
+            &db.store,
+            &sale("SMKT001", CustomerChoice::Returning(stranger), &[1])
+        )
+        .await
+        .unwrap_err(),
         CheckoutError::UnknownCustomer(stranger)
     );
     let mut s = sale("SMKT001", new(), &[1, 2]);
@@ -138,10 +144,15 @@ async fn a_returning_customer_counts_towards_loyalty() {
     let db = fresh_db().await;
     seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
     let client = db.store.client().await.unwrap();
-    let before = analytics::dashboard_from_counters(&client, 3, 0).await.unwrap();
-    let first = checkout::submit(&db.store, &sale("SMKT001", CustomerChoice::new_customer(), &[5]))
+    let before = analytics::dashboard_from_counters(&client, 3, 0)
         .await
         .unwrap();
+    let first = checkout::submit(
+        &db.store,
+        &sale("SMKT001", CustomerChoice::new_customer(), &[5]),
+    )
+    .await
+    .unwrap();
     for _ in 0..2 {
         checkout::submit(
             &db.store,
@@ -150,7 +161,9 @@ async fn a_returning_customer_counts_towards_loyalty() {
         .await
         .unwrap();
     }
-    let after = analytics::dashboard_from_counters(&client, 3, 0).await.unwrap();
+    let after = analytics::dashboard_from_counters(&client, 3, 0)
+        .await
+        .unwrap();
     assert_eq!(after.unique_buyers, before.unique_buyers + 1);
     assert_eq!(after.loyal_buyers, before.loyal_buyers + 1);
 }
@@ -167,7 +180,10 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
     let regulars: Vec<Uuid> = {
         let client = db.store.client().await.unwrap();
         client
-            .query("SELECT user_id FROM customer ORDER BY user_id LIMIT 40", &[])
+            .query(
+                "SELECT user_id FROM customer ORDER BY user_id LIMIT 40",
+                &[],
+            )
             .await
             .unwrap()
             .iter()
@@ -186,7 +202,9 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
                 } else {
                     CustomerChoice::Returning(regulars[(n % regulars.len() as u64) as usize])
                 };
-                let products: Vec<i32> = (1..=10).filter(|p| (n + *p as u64) % 4 == 0 || *p == (n % 10) as i32 + 1).collect();
+                let products: Vec<i32> = (1..=10)
+                    .filter(|p| (n + *p as u64) % 4 == 0 || *p == (n % 10) as i32 + 1)
+                    .collect();
                 let s = sale(&branches[(n % 3) as usize], customer, &products);
                 checkout::submit(&store, &s).await.unwrap();
             }
@@ -197,7 +215,9 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
     }
     let client = db.store.client().await.unwrap();
     for min in [1, 2, 3, 5, 10] {
-        let fast = analytics::dashboard_from_counters(&client, min, 100).await.unwrap();
+        let fast = analytics::dashboard_from_counters(&client, min, 100)
+            .await
+            .unwrap();
         let recount = analytics::dashboard_from_rows(&client, &Filter::default(), min, 100)
             .await
             .unwrap();
@@ -220,9 +240,7 @@ async fn a_tie_at_rank_three_includes_every_tied_product_and_nothing_below() {
     )
     .unwrap();
     // Units: a 4, b 3, c 2, d 2, e 1 -> ranks 1, 2, 3, 3, 5.
-    let rows = [
-        "a,b,c,d,e", "a,b,c,d", "a,b", "a",
-    ];
+    let rows = ["a,b,c,d,e", "a,b,c,d", "a,b", "a"];
     let mut csv = String::from("supermarket_id,timestamp,user_id,items_list,total_amount\n");
     for (i, items) in rows.iter().enumerate() {
         csv.push_str(&format!(
@@ -248,5 +266,8 @@ async fn a_tie_at_rank_three_includes_every_tied_product_and_nothing_below() {
         .collect();
     assert_eq!(top, [("a", 4, 1), ("b", 3, 2), ("c", 2, 3), ("d", 2, 3)]);
     let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["top_products"][0], serde_json::json!({"product_id": 1, "name": "a", "units": 4}));
+    assert_eq!(
+        json["top_products"][0],
+        serde_json::json!({"product_id": 1, "name": "a", "units": 4})
+    );
 }
