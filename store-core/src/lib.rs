@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod config;
 pub mod error;
 pub mod generate;
+pub mod journal;
 pub mod live;
 pub mod local_server;
 pub mod logging;

@@ -87,6 +87,55 @@ rm -rf "$2""#;
         .spawn();
 }
 
+/// A server of a test's own, for tests that stop and start it. Like the shared one it is
+/// removed when the process ends. Commits are synchronous, as in production: an abrupt stop must
+/// not lose a confirmed sale.
+pub struct PrivateServer {
+    pub server: LocalServer,
+}
+
+impl PrivateServer {
+    pub fn start() -> PrivateServer {
+        let home = tempfile::Builder::new()
+            .prefix("icash-fault-")
+            .tempdir_in("/tmp")
+            .expect("a temporary directory")
+            .keep();
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let server = LocalServer::new(home)
+            .expect("PostgreSQL binaries")
+            .throwaway()
+            .with_setting("synchronous_commit", "on");
+        server.ensure_started().expect("starting a private server");
+        watch_for_exit(&server);
+        PrivateServer { server }
+    }
+
+    /// A connection string for the `icash` database on this server.
+    pub fn url(&self) -> String {
+        format!(
+            "host={} port=5432 user=postgres dbname={}",
+            self.server.socket_dir().display(),
+            crate::local_server::DATABASE_NAME
+        )
+    }
+
+    /// Creates the `icash` database with the schema, and a pool on it.
+    pub async fn store(&self) -> Store {
+        create_database_if_missing(&self.server, crate::local_server::DATABASE_NAME)
+            .await
+            .expect("creating the database");
+        Store::connect(&ConnectOptions {
+            database_url: Some(self.url()),
+            max_size: 16,
+            ..ConnectOptions::default()
+        })
+        .await
+        .expect("connecting to the private server")
+    }
+}
+
 /// A new empty database (schema applied) on the throwaway server.
 pub async fn fresh_db() -> TestDb {
     let server = &server().server;
