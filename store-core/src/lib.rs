@@ -3,6 +3,7 @@
 //! `store-core` command line.
 
 pub mod analytics;
+pub mod bench;
 pub mod catalog;
 pub mod checkout;
 pub mod config;

@@ -76,6 +76,19 @@ impl LocalServer {
         })
     }
 
+    /// A new server in a fresh directory under /tmp (reachable by the `postgres` account when
+    /// run as root). Not started. The caller removes it (`stop` then delete `home`).
+    pub fn in_temp_dir(prefix: &str) -> Result<Self> {
+        let home = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in("/tmp")
+            .map_err(|e| Error::io("creating a temporary directory", e))?
+            .keep();
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o755))
+            .map_err(|e| Error::io(format!("chmod {}", home.display()), e))?;
+        LocalServer::new(home)
+    }
+
     /// A server for tests: no fsync, small, quick to create.
     pub fn throwaway(mut self) -> Self {
         self.no_sync = true;

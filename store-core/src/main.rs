@@ -116,6 +116,21 @@ enum Command {
         #[arg(long, default_value_t = 0.6)]
         returning: f64,
     },
+    /// Measure analytics, checkout and seeding, each beside its baseline. Runs on a throwaway
+    /// server unless --database-url names one (then in scratch databases it drops after).
+    Bench {
+        /// Scale: purchases in the large data set.
+        #[arg(long, default_value_t = 100_000)]
+        purchases: u64,
+        /// Numbers of concurrent tills to measure checkout with.
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+        tills: Vec<usize>,
+        /// Seconds of measurement per mode and tills count.
+        #[arg(long, default_value_t = 4.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Branches and products with prices.
     Catalog {
         #[arg(long)]
@@ -351,6 +366,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 stats.recorded.load(Ordering::Relaxed),
                 stats.failed.load(Ordering::Relaxed)
             );
+            Ok(())
+        }
+        Command::Bench {
+            purchases,
+            tills,
+            seconds,
+            json,
+        } => {
+            let options = store_core::bench::BenchOptions {
+                database_url: cli.database_url.clone(),
+                purchases,
+                tills,
+                seconds,
+                work_dir: None,
+            };
+            let report =
+                store_core::bench::run(&options, |step| eprintln!("bench: {step}")).await?;
+            if json {
+                return print_json(&report);
+            }
+            println!(
+                "{:<48} {:<44} {:<44} {:>6}  target",
+                "scenario", "measured", "baseline", "ratio"
+            );
+            for f in &report.figures {
+                println!(
+                    "{:<48} {:<44} {:<44} {:>6.2}  {} {}",
+                    f.scenario,
+                    f.measured,
+                    f.baseline,
+                    f.ratio,
+                    f.target,
+                    if f.met { "met" } else { "NOT MET" }
+                );
+            }
             Ok(())
         }
         Command::Catalog { json } => {

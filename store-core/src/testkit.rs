@@ -35,14 +35,8 @@ pub fn server() -> &'static TestServer {
 }
 
 fn start_server() -> crate::Result<TestServer> {
-    let home = tempfile::Builder::new()
-        .prefix("icash-test-")
-        .tempdir_in("/tmp")
-        .map_err(|e| crate::Error::io("creating a temporary directory", e))?
-        .keep();
-    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .map_err(|e| crate::Error::io("chmod", e))?;
-    let server = LocalServer::new(home.clone())?.throwaway();
+    let server = LocalServer::in_temp_dir("icash-test-")?.throwaway();
+    let home = server.home().to_path_buf();
     server.ensure_started()?;
     watch_for_exit(&server);
     // The template holds the schema; every test database is a copy of it.
@@ -96,14 +90,7 @@ pub struct PrivateServer {
 
 impl PrivateServer {
     pub fn start() -> PrivateServer {
-        let home = tempfile::Builder::new()
-            .prefix("icash-fault-")
-            .tempdir_in("/tmp")
-            .expect("a temporary directory")
-            .keep();
-        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("chmod");
-        let server = LocalServer::new(home)
+        let server = LocalServer::in_temp_dir("icash-fault-")
             .expect("PostgreSQL binaries")
             .throwaway()
             .with_setting("synchronous_commit", "on");

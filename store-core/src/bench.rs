@@ -1,0 +1,468 @@
+//! `store-core bench`: the performance figures, each beside the baseline it is judged against,
+//! measured in one run on the same database (this machine is shared and noisy, so only ratios
+//! taken side by side mean much).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::SinkExt;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::analytics::dashboard_from_counters;
+use crate::catalog::{Catalog, load_catalog, sample_customers};
+use crate::checkout::{Sale, record_purchase};
+use crate::error::{Error, Result};
+use crate::generate::{GenerateOptions, generate};
+use crate::local_server::LocalServer;
+use crate::pool::{Store, connect_one};
+use crate::seed::{SeedOptions, seed};
+use crate::simulate::random_sale;
+
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// An existing server to benchmark on (a scratch database is created there and dropped);
+    /// None: a throwaway server of our own.
+    pub database_url: Option<String>,
+    pub purchases: u64,
+    pub tills: Vec<usize>,
+    /// Seconds of measurement for each mode and tills count.
+    pub seconds: f64,
+    pub work_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Figure {
+    pub scenario: String,
+    pub measured: String,
+    pub baseline: String,
+    pub ratio: f64,
+    pub target: String,
+    pub met: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub purchases: u64,
+    pub figures: Vec<Figure>,
+}
+
+/// Where the benchmark runs: a throwaway server (removed on drop) or scratch databases on the
+/// server the user named.
+struct Target {
+    server: Option<LocalServer>,
+    admin: tokio_postgres::Config,
+    created: Vec<String>,
+}
+
+impl Target {
+    async fn new(database_url: Option<&str>) -> Result<Target> {
+        match database_url {
+            Some(url) => Ok(Target {
+                server: None,
+                admin: crate::config::parse_database_url(url)?,
+                created: Vec::new(),
+            }),
+            None => {
+                let server = LocalServer::in_temp_dir("icash-bench-")?;
+                let s = server.clone();
+                tokio::task::spawn_blocking(move || s.ensure_started())
+                    .await
+                    .map_err(|e| Error::Invalid(e.to_string()))??;
+                Ok(Target {
+                    admin: server.config("postgres"),
+                    server: Some(server),
+                    created: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// A new empty database with the schema, and a pool of `pool_size` on it.
+    async fn database(&mut self, name: &str, pool_size: usize) -> Result<Store> {
+        let admin = connect_one(&self.admin).await?;
+        let name = format!("icash_bench_{}_{name}", std::process::id());
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
+        self.created.push(name.clone());
+        let mut config = self.admin.clone();
+        config.dbname(&name);
+        let store = Store::from_config(config, name, pool_size)?;
+        store.wait_until_reachable(Duration::from_secs(5)).await?;
+        crate::schema::migrate(&mut store.client().await?).await?;
+        Ok(store)
+    }
+
+    async fn cleanup(self) {
+        if let Ok(admin) = connect_one(&self.admin).await {
+            for name in &self.created {
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            }
+        }
+        if let Some(server) = self.server {
+            let home = server.home().to_path_buf();
+            let _ = tokio::task::spawn_blocking(move || server.stop(true)).await;
+            let _ = std::fs::remove_dir_all(home);
+        }
+    }
+}
+
+pub async fn run(options: &BenchOptions, mut progress: impl FnMut(&str)) -> Result<BenchReport> {
+    let mut target = Target::new(options.database_url.as_deref()).await?;
+    let result = run_on(&mut target, options, &mut progress).await;
+    target.cleanup().await;
+    result
+}
+
+async fn run_on(
+    target: &mut Target,
+    options: &BenchOptions,
+    progress: &mut impl FnMut(&str),
+) -> Result<BenchReport> {
+    let work = match &options.work_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("icash-bench-data-{}", std::process::id())),
+    };
+    let mut figures = Vec::new();
+
+    progress(&format!("generating {} purchases", options.purchases));
+    let large_dir = work.join(format!("p{}", options.purchases));
+    write_data(&large_dir, options.purchases)?;
+    let small_dir = work.join("p10000");
+    write_data(&small_dir, 10_000)?;
+
+    // 3. Seeding against a bare COPY of the same file into an unindexed table of text.
+    progress("seeding: bare COPY of the file");
+    let bare_store = target.database("copy", 1).await?;
+    let bare = bare_copy(&bare_store, &large_dir.join("purchases.csv")).await?;
+    progress("seeding: store-core seed");
+    let large = target
+        .database("large", 16.max(*options.tills.iter().max().unwrap_or(&1)))
+        .await?;
+    let started = Instant::now();
+    seed(
+        &large,
+        &SeedOptions::from_files(
+            large_dir.join("products_list.csv"),
+            large_dir.join("purchases.csv"),
+        ),
+    )
+    .await?;
+    let seeded = started.elapsed();
+    let rate = |d: Duration| options.purchases as f64 / d.as_secs_f64();
+    let ratio = rate(seeded) / rate(bare);
+    figures.push(Figure {
+        scenario: format!("seed {} purchases", options.purchases),
+        measured: format!(
+            "{:.0} purchases/s ({:.1} s)",
+            rate(seeded),
+            seeded.as_secs_f64()
+        ),
+        baseline: format!(
+            "bare COPY {:.0} rows/s ({:.1} s)",
+            rate(bare),
+            bare.as_secs_f64()
+        ),
+        ratio,
+        target: ">= 0.5".into(),
+        met: ratio >= 0.5,
+    });
+
+    // 1. The dashboard at 10k purchases and at the full scale.
+    progress("analytics: dashboard at 10k and at full scale");
+    let small = target.database("small", 2).await?;
+    seed(
+        &small,
+        &SeedOptions::from_files(
+            small_dir.join("products_list.csv"),
+            small_dir.join("purchases.csv"),
+        ),
+    )
+    .await?;
+    let small_time = dashboard_time(&small).await?;
+    let large_time = dashboard_time(&large).await?;
+    figures.push(dashboard_figure(
+        "after seeding",
+        options.purchases,
+        small_time,
+        large_time,
+    ));
+
+    // 2. Checkout against the bare insert, for each number of tills.
+    let catalog = load_catalog(&large.client().await?).await?;
+    let known = Arc::new(sample_customers(&large.client().await?, 1000).await?);
+    for &tills in &options.tills {
+        progress(&format!("checkout: {tills} tills"));
+        let (real, bare) =
+            checkout_side_by_side(&large, &catalog, &known, tills, options.seconds).await?;
+        let ratio = real.per_second / bare.per_second;
+        figures.push(Figure {
+            scenario: format!("checkout, {tills} tills"),
+            measured: format!(
+                "{:.0} sales/s, p50 {:.2} ms, p99 {:.2} ms",
+                real.per_second, real.p50_ms, real.p99_ms
+            ),
+            baseline: format!(
+                "bare insert {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+                bare.per_second, bare.p50_ms, bare.p99_ms
+            ),
+            ratio,
+            target: if tills == 16 {
+                ">= 0.8".into()
+            } else {
+                "(reported)".into()
+            },
+            met: tills != 16 || ratio >= 0.8,
+        });
+    }
+
+    // The counters after concurrent checkouts are spread over stripes: measure again.
+    let small_time = dashboard_time(&small).await?;
+    let large_time = dashboard_time(&large).await?;
+    figures.push(dashboard_figure(
+        "after checkouts",
+        options.purchases,
+        small_time,
+        large_time,
+    ));
+
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(BenchReport {
+        purchases: options.purchases,
+        figures,
+    })
+}
+
+fn write_data(dir: &Path, purchases: u64) -> Result<()> {
+    if dir.join("purchases.csv").exists() {
+        return Ok(());
+    }
+    generate(&GenerateOptions {
+        purchases,
+        users: (purchases / 3).max(100),
+        seed: 42,
+        out: dir.to_path_buf(),
+        start: chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("a date"),
+        days: 365,
+    })?;
+    Ok(())
+}
+
+const BARE_TABLE: &str = "CREATE UNLOGGED TABLE bare_purchases (supermarket_id text, \"timestamp\" text, \
+     user_id text, items_list text, total_amount text)";
+const BARE_COPY: &str = "COPY bare_purchases FROM STDIN (FORMAT csv, HEADER true)";
+
+/// What psql's `\copy` does: the file's bytes streamed into COPY FROM STDIN.
+async fn bare_copy(store: &Store, file: &Path) -> Result<Duration> {
+    let client = store.client().await?;
+    client.batch_execute(BARE_TABLE).await?;
+    let started = Instant::now();
+    let sink = client.copy_in(BARE_COPY).await?;
+    futures_util::pin_mut!(sink);
+    let mut reader = tokio::fs::File::open(file)
+        .await
+        .map_err(|e| Error::io(format!("opening {}", file.display()), e))?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        use tokio::io::AsyncReadExt;
+        let n = reader
+            .read(&mut buf)
+            .await
+            .map_err(|e| Error::io("reading", e))?;
+        if n == 0 {
+            break;
+        }
+        sink.send(bytes::Bytes::copy_from_slice(&buf[..n])).await?;
+    }
+    sink.finish().await?;
+    Ok(started.elapsed())
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Timing {
+    median_ms: f64,
+    p99_ms: f64,
+}
+
+/// The full dashboard refresh: unique buyers, loyal count and first page, top products with
+/// ties, revenue per branch.
+async fn dashboard_time(store: &Store) -> Result<Timing> {
+    let client = store.client().await?;
+    for _ in 0..20 {
+        dashboard_from_counters(&client, 3, 50).await?;
+    }
+    let mut samples = Vec::with_capacity(300);
+    for _ in 0..300 {
+        let started = Instant::now();
+        dashboard_from_counters(&client, 3, 50).await?;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    Ok(Timing {
+        median_ms: ms(samples[samples.len() / 2]),
+        p99_ms: ms(samples[samples.len() * 99 / 100]),
+    })
+}
+
+fn dashboard_figure(when: &str, purchases: u64, small: Timing, large: Timing) -> Figure {
+    let ratio = large.median_ms / small.median_ms;
+    Figure {
+        scenario: format!("dashboard refresh at {purchases} purchases, {when}"),
+        measured: format!(
+            "median {:.2} ms, p99 {:.2} ms",
+            large.median_ms, large.p99_ms
+        ),
+        baseline: format!(
+            "at 10000 purchases: median {:.2} ms, p99 {:.2} ms",
+            small.median_ms, small.p99_ms
+        ),
+        ratio,
+        target: "< 5 ms and <= 2.0".into(),
+        met: large.median_ms < 5.0 && ratio <= 2.0,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Throughput {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// The ceiling: the same purchase and its lines written by one plain INSERT statement, with no
+/// validation, no idempotency, no counters and no notification.
+const BARE_INSERT: &str = "WITH p AS ( \
+       INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount) \
+       VALUES ($1, now(), $2, $3) RETURNING id) \
+     INSERT INTO purchase_product (purchase_id, product_id, unit_price) \
+     SELECT p.id, l.id, l.price FROM p, unnest($4::int4[], $5::numeric[]) AS l (id, price)";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Checkout,
+    BareInsert,
+}
+
+async fn checkout_side_by_side(
+    store: &Store,
+    catalog: &Catalog,
+    known: &Arc<Vec<uuid::Uuid>>,
+    tills: usize,
+    seconds: f64,
+) -> Result<(Throughput, Throughput)> {
+    // Alternate short rounds so that both modes see the same machine.
+    let round = Duration::from_secs_f64((seconds / 2.0).max(0.5));
+    let mut real = (0u64, Duration::ZERO, Vec::new());
+    let mut bare = (0u64, Duration::ZERO, Vec::new());
+    for mode in [
+        Mode::BareInsert,
+        Mode::Checkout,
+        Mode::BareInsert,
+        Mode::Checkout,
+    ] {
+        let (count, elapsed, latencies) =
+            run_round(store, catalog, known, tills, round, mode).await?;
+        let acc = if mode == Mode::Checkout {
+            &mut real
+        } else {
+            &mut bare
+        };
+        acc.0 += count;
+        acc.1 += elapsed;
+        acc.2.extend(latencies);
+    }
+    Ok((throughput(real), throughput(bare)))
+}
+
+fn throughput((count, elapsed, mut latencies): (u64, Duration, Vec<Duration>)) -> Throughput {
+    latencies.sort();
+    let at = |q: usize| {
+        latencies
+            .get(latencies.len() * q / 100)
+            .map(|d| ms(*d))
+            .unwrap_or(0.0)
+    };
+    Throughput {
+        per_second: count as f64 / elapsed.as_secs_f64(),
+        p50_ms: at(50),
+        p99_ms: at(99),
+    }
+}
+
+async fn run_round(
+    store: &Store,
+    catalog: &Catalog,
+    known: &Arc<Vec<uuid::Uuid>>,
+    tills: usize,
+    length: Duration,
+    mode: Mode,
+) -> Result<(u64, Duration, Vec<Duration>)> {
+    let started = Instant::now();
+    let deadline = started + length;
+    let mut tasks = tokio::task::JoinSet::new();
+    for till in 0..tills {
+        let store = store.clone();
+        let catalog = catalog.clone();
+        let known = known.clone();
+        tasks.spawn(async move {
+            let mut rng = StdRng::seed_from_u64(till as u64);
+            let branch = catalog.branches[till % catalog.branches.len()].id.clone();
+            let client = store.client().await?;
+            let bare = client.prepare_cached(BARE_INSERT).await?;
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let sale = random_sale(&mut rng, &catalog, &branch, &known, 0.6);
+                let t = Instant::now();
+                match mode {
+                    Mode::Checkout => {
+                        record_purchase(&client, &sale).await?;
+                    }
+                    Mode::BareInsert => {
+                        let (ids, prices) = lines(&catalog, &sale);
+                        let total: Decimal = prices.iter().copied().sum();
+                        client
+                            .execute(
+                                &bare,
+                                &[
+                                    &sale.supermarket_id,
+                                    &sale.customer.user_id(),
+                                    &total,
+                                    &ids,
+                                    &prices,
+                                ],
+                            )
+                            .await?;
+                    }
+                }
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, Error>(latencies)
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        all.extend(joined.map_err(|e| Error::Invalid(e.to_string()))??);
+    }
+    Ok((all.len() as u64, started.elapsed(), all))
+}
+
+fn lines(catalog: &Catalog, sale: &Sale) -> (Vec<i32>, Vec<Decimal>) {
+    sale.product_ids
+        .iter()
+        .filter_map(|id| catalog.product(*id))
+        .map(|p| (p.id, p.unit_price))
+        .unzip()
+}
