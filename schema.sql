@@ -110,6 +110,9 @@ CREATE OR REPLACE FUNCTION record_purchase(
     unit_prices numeric[]
 )
 LANGUAGE plpgsql
+-- Runs with its owner's rights, so that a till's role needs no write access to any table.
+SECURITY DEFINER
+SET search_path = public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE

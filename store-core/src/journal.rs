@@ -238,10 +238,8 @@ impl Journal {
         }
         fs::rename(&tmp, &self.path)
             .map_err(|e| Error::io("replacing the journal with its compacted copy", e))?;
-        if let Some(dir) = self.path.parent() {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Some(Ok(dir)) = self.path.parent().map(File::open) {
+            let _ = dir.sync_all();
         }
         self.file = open_append(&self.path)?;
         self.entries = 2 * self.refused.len() as u64;

@@ -14,6 +14,7 @@ pub mod live;
 pub mod local_server;
 pub mod logging;
 pub mod pool;
+pub mod roles;
 pub mod schema;
 pub mod seed;
 pub mod simulate;

@@ -131,6 +131,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create the least-privilege roles: icash_clerk (reads the catalog and customers, records
+    /// purchases, changes nothing else) and icash_owner (reads only).
+    Roles {
+        /// Let icash_clerk log in with this password.
+        #[arg(long, env = "ICASH_CLERK_PASSWORD", hide_env_values = true)]
+        clerk_password: Option<String>,
+        /// Let icash_owner log in with this password.
+        #[arg(long, env = "ICASH_OWNER_PASSWORD", hide_env_values = true)]
+        owner_password: Option<String>,
+    },
     /// Branches and products with prices.
     Catalog {
         #[arg(long)]
@@ -401,6 +411,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     if f.met { "met" } else { "NOT MET" }
                 );
             }
+            Ok(())
+        }
+        Command::Roles {
+            clerk_password,
+            owner_password,
+        } => {
+            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            store_core::roles::create_roles(
+                &store.client().await?,
+                clerk_password.as_deref(),
+                owner_password.as_deref(),
+            )
+            .await?;
+            println!(
+                "roles ready: {} (catalog, customers, record_purchase) and {} (read only)",
+                store_core::roles::CLERK_ROLE,
+                store_core::roles::OWNER_ROLE
+            );
             Ok(())
         }
         Command::Catalog { json } => {

@@ -197,13 +197,13 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
         tokio::spawn(async move {
             for i in 0..500u64 {
                 let n = w * 1000 + i;
-                let customer = if n % 3 == 0 {
+                let customer = if n.is_multiple_of(3) {
                     CustomerChoice::new_customer()
                 } else {
                     CustomerChoice::Returning(regulars[(n % regulars.len() as u64) as usize])
                 };
                 let products: Vec<i32> = (1..=10)
-                    .filter(|p| (n + *p as u64) % 4 == 0 || *p == (n % 10) as i32 + 1)
+                    .filter(|p| (n + *p as u64).is_multiple_of(4) || *p == (n % 10) as i32 + 1)
                     .collect();
                 let s = sale(&branches[(n % 3) as usize], customer, &products);
                 checkout::submit(&store, &s).await.unwrap();

@@ -1,0 +1,81 @@
+//! Least privilege: a clerk role that can read the catalog and customers and record purchases
+//! (through `record_purchase` only), and an owner role that can only read.
+
+use deadpool_postgres::GenericClient;
+
+use crate::error::Result;
+
+pub const CLERK_ROLE: &str = "icash_clerk";
+pub const OWNER_ROLE: &str = "icash_owner";
+
+/// Idempotent: creates the roles if missing and (re)grants exactly these privileges.
+const GRANTS: &str = "
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'icash_clerk') THEN
+        CREATE ROLE icash_clerk LOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'icash_owner') THEN
+        CREATE ROLE icash_owner LOGIN;
+    END IF;
+END
+$$;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM icash_clerk, icash_owner;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC, icash_clerk, icash_owner;
+GRANT USAGE ON SCHEMA public TO icash_clerk, icash_owner;
+GRANT SELECT ON product, supermarket, customer, schema_version TO icash_clerk;
+GRANT EXECUTE ON FUNCTION record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz) TO icash_clerk;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
+";
+
+const GRANT_CONNECT: &str =
+    "SELECT format('GRANT CONNECT ON DATABASE %I TO icash_clerk, icash_owner', current_database())";
+const SET_PASSWORD: &str = "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)";
+
+/// Creates or updates both roles; a password, when given, lets the role log in with it.
+pub async fn create_roles(
+    client: &impl GenericClient,
+    clerk_password: Option<&str>,
+    owner_password: Option<&str>,
+) -> Result<()> {
+    // Roles belong to the whole server: another database's run may be creating them at the
+    // same moment, which the server reports as a conflict; a second try then finds them.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match client.batch_execute(GRANTS).await {
+            Ok(()) => break,
+            Err(e) if attempt < 5 && is_concurrent_catalog_update(&e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let grant: String = client.query_one(GRANT_CONNECT, &[]).await?.get(0);
+    client.batch_execute(&grant).await?;
+    for (role, password) in [(CLERK_ROLE, clerk_password), (OWNER_ROLE, owner_password)] {
+        if let Some(password) = password {
+            // Utility statements take no parameters: the server quotes the literal.
+            let statement: String = client
+                .query_one(SET_PASSWORD, &[&role, &password])
+                .await?
+                .get(0);
+            client.batch_execute(&statement).await?;
+        }
+    }
+    Ok(())
+}
+
+fn is_concurrent_catalog_update(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    match e.code() {
+        Some(code) => {
+            *code == SqlState::UNIQUE_VIOLATION
+                || *code == SqlState::DUPLICATE_OBJECT
+                || (*code == SqlState::INTERNAL_ERROR
+                    && e.as_db_error()
+                        .is_some_and(|d| d.message().contains("concurrently")))
+        }
+        None => false,
+    }
+}

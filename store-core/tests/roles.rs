@@ -1,0 +1,91 @@
+//! Least privilege, proved against the real server.
+
+use store_core::Store;
+use store_core::analytics;
+use store_core::checkout::{CustomerChoice, Sale, record_purchase};
+use store_core::roles::{CLERK_ROLE, OWNER_ROLE, create_roles};
+use store_core::seed::{self, SeedOptions};
+use store_core::testkit::{fresh_db, server};
+
+fn store_as(role: &str, dbname: &str) -> Store {
+    let mut config = server().server.config(dbname);
+    config.user(role);
+    Store::from_config(config, role.into(), 2).unwrap()
+}
+
+fn denied(result: Result<u64, tokio_postgres::Error>) -> bool {
+    result
+        .err()
+        .and_then(|e| e.code().cloned())
+        .is_some_and(|c| c == tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+}
+
+#[tokio::test]
+async fn the_clerk_records_purchases_and_changes_nothing_else() {
+    let db = fresh_db().await;
+    seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
+    create_roles(&db.store.client().await.unwrap(), None, None)
+        .await
+        .unwrap();
+    let clerk = store_as(CLERK_ROLE, &db.name);
+    let client = clerk.client().await.unwrap();
+
+    let catalog = store_core::catalog::load_catalog(&client).await.unwrap();
+    assert_eq!(catalog.products.len(), 10);
+    store_core::catalog::search_customers(&client, "a", 5)
+        .await
+        .unwrap();
+    let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
+    sale.product_ids = vec![1, 2];
+    record_purchase(&client, &sale).await.unwrap();
+
+    for statement in [
+        "UPDATE product SET unit_price = 0.01",
+        "DELETE FROM purchase",
+        "DELETE FROM customer",
+        "UPDATE customer SET purchases = 99",
+        "INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount) VALUES ('SMKT001', now(), gen_random_uuid(), 1)",
+        "INSERT INTO supermarket (id) VALUES ('X')",
+        "TRUNCATE purchase_product",
+        "UPDATE stat_product_units SET units = 0",
+    ] {
+        assert!(
+            denied(client.execute(statement, &[]).await),
+            "the clerk could run: {statement}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_owner_reads_everything_and_writes_nothing() {
+    let db = fresh_db().await;
+    seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
+    create_roles(&db.store.client().await.unwrap(), None, Some("s3cret"))
+        .await
+        .unwrap();
+    let owner = store_as(OWNER_ROLE, &db.name);
+    let client = owner.client().await.unwrap();
+    let report = analytics::report(&client, 3).await.unwrap();
+    assert!(report.unique_buyers > 0);
+
+    let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
+    sale.product_ids = vec![1];
+    assert!(
+        record_purchase(&client, &sale).await.is_err(),
+        "the owner recorded a sale"
+    );
+    for statement in [
+        "UPDATE product SET unit_price = 0.01",
+        "DELETE FROM purchase_product",
+        "INSERT INTO customer VALUES (gen_random_uuid(), 1, now(), now())",
+    ] {
+        assert!(
+            denied(client.execute(statement, &[]).await),
+            "the owner could run: {statement}"
+        );
+    }
+    // Running the grants again changes nothing and fails on nothing.
+    create_roles(&db.store.client().await.unwrap(), None, None)
+        .await
+        .unwrap();
+}
