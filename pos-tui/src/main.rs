@@ -1,3 +1,208 @@
-fn main() {
-    println!("placeholder");
+//! pos-tui: arguments, terminal setup and teardown, and the event loop.
+
+use std::io::{Stdout, Write, stdout};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use crossterm::event::{Event, EventStream};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures_util::StreamExt;
+use pos_tui::app::{Msg, State, update};
+use pos_tui::effects::{Runner, spawn_catalog_listener};
+use pos_tui::view::view;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use store_core::config::DbTarget;
+use store_core::{ConnectOptions, Store};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// The cashier's till: keyboard-driven checkout on the iCash store database.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// PostgreSQL connection string; without it (and without PGHOST etc.) the embedded default
+    /// database is used.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// The branch to work at (e.g. SMKT002); without it the till asks at start.
+    #[arg(long, value_name = "ID")]
+    supermarket: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let _log_guard = store_core::logging::init_file_logging("pos-tui");
+    install_panic_hook();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("pos-tui: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(args));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("pos-tui: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Leaves raw mode and the alternate screen.
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// A panic on the main thread (the UI) restores the terminal, then prints as usual. A panic in a
+/// background task (another thread) is only logged: its JoinHandle turns it into a message, and
+/// printing it would garble the screen the till is still using.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        if thread.name() == Some("main") {
+            restore_terminal();
+            tracing::error!("panic: {info}");
+            default(info);
+        } else {
+            tracing::error!(
+                thread = thread.name().unwrap_or("unnamed"),
+                "panic in a background task: {info}"
+            );
+        }
+    }));
+}
+
+/// Restores the terminal when dropped, so every return path (errors included) restores it.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+async fn open_store(database_url: Option<String>) -> anyhow::Result<Store> {
+    let options = ConnectOptions {
+        database_url: database_url.clone(),
+        max_size: 4,
+        application_name: "pos-tui".into(),
+        ..ConnectOptions::default()
+    };
+    match DbTarget::resolve(database_url.as_deref())? {
+        DbTarget::Embedded(_) => {
+            println!("starting database…");
+            Ok(Store::connect(&options).await?)
+        }
+        DbTarget::Server(config) => {
+            println!(
+                "connecting to {}…",
+                store_core::config::describe_config(&config)
+            );
+            match Store::connect(&options).await {
+                Ok(store) => Ok(store),
+                Err(e) if e.is_connection_problem() => {
+                    // Open the till anyway; the pool connects when the database is back.
+                    tracing::warn!(
+                        "database unreachable at start, retrying in the background: {e}"
+                    );
+                    let mut config = *config;
+                    config.application_name("pos-tui");
+                    if config.get_connect_timeout().is_none() {
+                        config.connect_timeout(store_core::pool::CONNECT_TIMEOUT);
+                    }
+                    let description = store_core::config::describe_config(&config);
+                    Ok(Store::from_config(config, description, 4)?)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let store = open_store(args.database_url.clone()).await?;
+    tracing::info!(database = store.describe(), "pos-tui starting");
+
+    let mut state = State::new(
+        chrono::Local::now().naive_local(),
+        store.describe().to_string(),
+        args.supermarket.clone(),
+    );
+    state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let runner = Runner::new(store.clone(), tx.clone());
+    spawn_catalog_listener(store.clone(), tx.clone());
+
+    enable_raw_mode().context("switching the terminal to raw mode")?;
+    let _guard = TerminalGuard;
+    // (Terminal::clear would ask the terminal where the cursor is; clearing directly does not.)
+    execute!(
+        stdout(),
+        EnterAlternateScreen,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )
+    .context("entering the alternate screen")?;
+    let mut terminal: Terminal<CrosstermBackend<Stdout>> =
+        Terminal::new(CrosstermBackend::new(stdout())).context("opening the terminal")?;
+
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+
+    // The first tick (immediate) loads the catalog.
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|frame| view(&state, frame))?;
+            dirty = false;
+        }
+        if state.quit {
+            break;
+        }
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => Msg::Key(key),
+                Some(Ok(Event::Resize(..))) => {
+                    terminal.autoresize()?;
+                    dirty = true;
+                    continue;
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e).context("reading the keyboard"),
+                None => break,
+            },
+            Some(msg) = rx.recv() => msg,
+            _ = tick.tick() => Msg::Tick(chrono::Local::now().naive_local()),
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => break,
+        };
+        let before = state.clone();
+        let effects = update(&mut state, msg);
+        dirty = state != before;
+        for effect in effects {
+            runner.run(effect);
+        }
+    }
+    drop(terminal);
+    let _ = stdout().flush();
+    tracing::info!(sales = state.sales_done, "pos-tui stopped");
+    Ok(())
 }

@@ -1,0 +1,910 @@
+//! The till as a state machine: `update(&mut State, Msg) -> Vec<Effect>`. Nothing here waits on
+//! the database: effects are run elsewhere (effects.rs) and their results come back as `Msg`s.
+
+use chrono::{Duration, NaiveDateTime};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use rust_decimal::Decimal;
+use store_core::catalog::{Catalog, CustomerSummary, Product};
+use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, Sale};
+use uuid::Uuid;
+
+use crate::keymap::{self, Action, Mode};
+
+/// How often the catalog is reloaded when nothing announced a change.
+pub const CATALOG_REFRESH: Duration = Duration::seconds(60);
+/// Customer searches wait this long after the last key.
+pub const SEARCH_DEBOUNCE_MS: u64 = 250;
+/// Customers shown per search.
+pub const SEARCH_LIMIT: i64 = 8;
+/// Longest product code accepted (an i32 has at most 10 digits).
+const MAX_CODE_LEN: usize = 9;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Branch,
+    Sale,
+    Receipt(Box<Receipt>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbState {
+    /// Nothing answered yet.
+    Connecting,
+    Connected,
+    /// The last attempt failed; retrying in the background.
+    Reconnecting(String),
+}
+
+/// The sale being rung up. Its `sale.sale_key` is fixed when it opens and travels with every
+/// submission of it, so a retry can never make a second purchase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    /// `sale.customer` is not used until the cashier chose one (`customer`).
+    pub sale: Sale,
+    pub customer: Option<CustomerChoice>,
+    /// The selected cart line.
+    pub selected: usize,
+}
+
+impl Draft {
+    pub fn open(branch: &str) -> Draft {
+        Draft {
+            sale: Sale::open(branch, CustomerChoice::new_customer()),
+            customer: None,
+            selected: 0,
+        }
+    }
+
+    pub fn lines(&self) -> &[i32] {
+        &self.sale.product_ids
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Typing a product code (digits), the normal state of a sale.
+    Code(String),
+    ProductSearch {
+        query: String,
+        selected: usize,
+    },
+    CustomerSearch {
+        query: String,
+        selected: usize,
+        /// Bumped by every key, so that only the latest search is run and shown.
+        seq: u64,
+        results: Vec<CustomerSummary>,
+        /// A search is running.
+        searching: bool,
+    },
+    Confirm(Question),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Question {
+    ClearCart,
+    QuitWithCart,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    Info(String),
+    Error(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    pub now: NaiveDateTime,
+    pub db: DbState,
+    /// Where the database is (no password), for the status bar.
+    pub db_name: String,
+    pub catalog: Option<Catalog>,
+    pub catalog_loading: bool,
+    /// A change was announced while a load was running: load again after it.
+    pub catalog_stale: bool,
+    pub next_catalog_load: NaiveDateTime,
+    /// Failed loads in a row, for the back-off.
+    pub catalog_failures: u32,
+    /// `--supermarket`, until the catalog confirms it.
+    pub wanted_branch: Option<String>,
+    pub branch: Option<String>,
+    pub branch_cursor: usize,
+    pub screen: Screen,
+    pub draft: Option<Draft>,
+    pub input: Input,
+    /// The sale being written: its key (keys are ignored meanwhile).
+    pub submitting: Option<Uuid>,
+    pub message: Option<Message>,
+    pub help: bool,
+    pub sales_done: u32,
+    pub no_color: bool,
+    pub quit: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbFailure {
+    pub message: String,
+    /// The database could not be reached (as opposed to refusing something).
+    pub connection: bool,
+}
+
+impl From<store_core::Error> for DbFailure {
+    fn from(e: store_core::Error) -> Self {
+        // The first line says what happened; hints on later lines are for the log.
+        let text = e.to_string();
+        DbFailure {
+            connection: e.is_connection_problem(),
+            message: text.lines().next().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The clock: every second.
+    Tick(NaiveDateTime),
+    CatalogLoaded(Result<Catalog, DbFailure>),
+    /// The database announced a catalog change (or the listener reconnected).
+    CatalogChanged,
+    /// The debounce delay of customer search `seq` is over.
+    CustomerSearchDue {
+        seq: u64,
+    },
+    CustomerResults {
+        seq: u64,
+        result: Result<Vec<CustomerSummary>, DbFailure>,
+    },
+    Submitted {
+        sale_key: Uuid,
+        result: Result<Receipt, CheckoutError>,
+    },
+}
+
+/// Work for effects.rs; results come back as `Msg`s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    LoadCatalog,
+    /// Send `CustomerSearchDue { seq }` after the debounce delay.
+    DebounceCustomerSearch {
+        seq: u64,
+    },
+    SearchCustomers {
+        seq: u64,
+        prefix: String,
+    },
+    /// Record the sale (the one place a sale is written).
+    Submit(Box<Sale>),
+}
+
+impl State {
+    pub fn new(now: NaiveDateTime, db_name: String, wanted_branch: Option<String>) -> State {
+        State {
+            now,
+            db: DbState::Connecting,
+            db_name,
+            catalog: None,
+            catalog_loading: false,
+            catalog_stale: false,
+            next_catalog_load: now,
+            catalog_failures: 0,
+            wanted_branch,
+            branch: None,
+            branch_cursor: 0,
+            screen: Screen::Branch,
+            draft: None,
+            input: Input::Code(String::new()),
+            submitting: None,
+            message: None,
+            help: false,
+            sales_done: 0,
+            no_color: false,
+            quit: false,
+        }
+    }
+
+    /// Where the keyboard is.
+    pub fn mode(&self) -> Mode {
+        if self.help {
+            return Mode::Help;
+        }
+        match self.screen {
+            Screen::Branch => Mode::Branch,
+            Screen::Receipt(_) => Mode::Receipt,
+            Screen::Sale if self.submitting.is_some() => Mode::Submitting,
+            Screen::Sale => match self.input {
+                Input::Code(_) => Mode::Sale,
+                Input::ProductSearch { .. } => Mode::ProductSearch,
+                Input::CustomerSearch { .. } => Mode::CustomerSearch,
+                Input::Confirm(_) => Mode::Confirm,
+            },
+        }
+    }
+
+    pub fn branch_name(&self) -> Option<&str> {
+        let id = self.branch.as_deref()?;
+        self.catalog
+            .as_ref()?
+            .branches
+            .iter()
+            .find(|b| b.id == id)
+            .map(|b| b.name.as_str())
+            .filter(|name| !name.trim().is_empty())
+    }
+
+    pub fn product(&self, id: i32) -> Option<&Product> {
+        self.catalog.as_ref()?.product(id)
+    }
+
+    /// The cart's total at the catalog's current prices (products no longer sold count 0).
+    pub fn total(&self) -> Decimal {
+        self.draft
+            .as_ref()
+            .map(|d| {
+                d.lines()
+                    .iter()
+                    .filter_map(|id| self.product(*id))
+                    .map(|p| p.unit_price)
+                    .sum()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Products whose name contains the query (case-insensitive), in catalog order.
+    pub fn product_matches(&self, query: &str) -> Vec<&Product> {
+        let query = query.trim().to_lowercase();
+        self.catalog
+            .iter()
+            .flat_map(|c| &c.products)
+            .filter(|p| query.is_empty() || p.name.to_lowercase().contains(&query))
+            .collect()
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.message = Some(Message::Info(text.into()));
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.message = Some(Message::Error(text.into()));
+    }
+
+    fn cart_is_open(&self) -> bool {
+        self.draft
+            .as_ref()
+            .is_some_and(|d| !d.lines().is_empty() || d.customer.is_some())
+    }
+}
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => {
+            if key.kind == KeyEventKind::Release {
+                return vec![];
+            }
+            match keymap::resolve(state.mode(), &key) {
+                Some(action) => act(state, action, &key),
+                None => vec![],
+            }
+        }
+        Msg::Tick(now) => {
+            state.now = now;
+            if !state.catalog_loading && now >= state.next_catalog_load {
+                return load_catalog(state);
+            }
+            vec![]
+        }
+        Msg::CatalogChanged => {
+            if state.catalog_loading {
+                state.catalog_stale = true;
+                vec![]
+            } else {
+                load_catalog(state)
+            }
+        }
+        Msg::CatalogLoaded(result) => catalog_loaded(state, result),
+        Msg::CustomerSearchDue { seq } => match &mut state.input {
+            Input::CustomerSearch {
+                query,
+                seq: current,
+                searching,
+                results,
+                ..
+            } if *current == seq => match store_core::catalog::uuid_prefix_range(query) {
+                Ok(_) => {
+                    *searching = true;
+                    let prefix = query.clone();
+                    vec![Effect::SearchCustomers { seq, prefix }]
+                }
+                Err(e) => {
+                    results.clear();
+                    let text = e.to_string();
+                    state.error(text);
+                    vec![]
+                }
+            },
+            _ => vec![],
+        },
+        Msg::CustomerResults { seq, result } => {
+            let Input::CustomerSearch {
+                seq: current,
+                results,
+                selected,
+                searching,
+                query,
+            } = &mut state.input
+            else {
+                return vec![];
+            };
+            if *current != seq {
+                return vec![];
+            }
+            *searching = false;
+            match result {
+                Ok(found) => {
+                    let text = if found.is_empty() {
+                        format!("no customer id starts with {query}")
+                    } else {
+                        format!("{} customer(s) start with {query}", found.len())
+                    };
+                    *results = found;
+                    *selected = 0;
+                    state.db = DbState::Connected;
+                    state.info(text);
+                }
+                Err(failure) => {
+                    results.clear();
+                    if failure.connection {
+                        state.db = DbState::Reconnecting(failure.message.clone());
+                    }
+                    state.error(format!("customer search failed: {}", failure.message));
+                }
+            }
+            vec![]
+        }
+        Msg::Submitted { sale_key, result } => submitted(state, sale_key, result),
+    }
+}
+
+fn load_catalog(state: &mut State) -> Vec<Effect> {
+    state.catalog_loading = true;
+    state.catalog_stale = false;
+    vec![Effect::LoadCatalog]
+}
+
+fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<Effect> {
+    state.catalog_loading = false;
+    match result {
+        Ok(catalog) => {
+            state.catalog = Some(catalog);
+            state.db = DbState::Connected;
+            state.catalog_failures = 0;
+            state.next_catalog_load = state.now + CATALOG_REFRESH;
+            if let Some(wanted) = state.wanted_branch.take()
+                && state.branch.is_none()
+                && state.screen == Screen::Branch
+            {
+                let known = state
+                    .catalog
+                    .as_ref()
+                    .is_some_and(|c| c.has_branch(&wanted));
+                if known {
+                    start_shift(state, wanted);
+                } else {
+                    state.error(format!("there is no branch {wanted}: choose one below"));
+                }
+            }
+        }
+        Err(failure) => {
+            state.catalog_failures += 1;
+            let backoff = 2i64.pow(state.catalog_failures.min(4)).min(30);
+            state.next_catalog_load = state.now + Duration::seconds(backoff);
+            if failure.connection {
+                state.db = DbState::Reconnecting(failure.message);
+            } else {
+                state.error(format!("loading the catalog failed: {}", failure.message));
+            }
+        }
+    }
+    if state.catalog_stale {
+        return load_catalog(state);
+    }
+    vec![]
+}
+
+fn start_shift(state: &mut State, branch: String) {
+    state.draft = Some(Draft::open(&branch));
+    state.branch = Some(branch);
+    let text = match (state.branch.as_deref(), state.branch_name()) {
+        (Some(id), Some(name)) => format!("branch {id} {name}: ready for the first sale"),
+        (id, _) => format!(
+            "branch {}: ready for the first sale",
+            id.unwrap_or_default()
+        ),
+    };
+    state.info(text);
+    state.screen = Screen::Sale;
+    state.input = Input::Code(String::new());
+}
+
+fn submitted(
+    state: &mut State,
+    sale_key: Uuid,
+    result: Result<Receipt, CheckoutError>,
+) -> Vec<Effect> {
+    if state.submitting != Some(sale_key) {
+        tracing::warn!(%sale_key, "a submission result for a sale that is not being submitted");
+        return vec![];
+    }
+    state.submitting = None;
+    match result {
+        Ok(receipt) => {
+            tracing::info!(purchase_id = receipt.purchase_id, %sale_key, total = %receipt.total_amount, replayed = receipt.replayed, "sale recorded");
+            state.db = DbState::Connected;
+            state.draft = None;
+            state.sales_done += 1;
+            state.message = Some(Message::Info(if receipt.replayed {
+                "this sale had already been recorded: the receipt is that purchase's".into()
+            } else {
+                "sale recorded".into()
+            }));
+            state.screen = Screen::Receipt(Box::new(receipt));
+            vec![]
+        }
+        Err(e) => {
+            tracing::warn!(%sale_key, "sale not recorded: {e}");
+            if e.is_connection_problem() {
+                state.db = DbState::Reconnecting(e.to_string());
+            }
+            state.error(explain(&e));
+            if matches!(e, CheckoutError::TotalMismatch { .. }) && !state.catalog_loading {
+                return load_catalog(state);
+            }
+            vec![]
+        }
+    }
+}
+
+/// A checkout failure in the cashier's words: what happened and what to do.
+pub fn explain(e: &CheckoutError) -> String {
+    match e {
+        CheckoutError::TotalMismatch { expected, actual } => format!(
+            "Prices changed: the till showed {expected}, current prices make {actual}. \
+             Not charged. The cart now shows the new prices: check, then s to submit."
+        ),
+        CheckoutError::Unavailable(reason) => format!(
+            "No answer from the database ({reason}). The sale is kept: press s to retry; \
+             it cannot be charged twice."
+        ),
+        CheckoutError::Conflict(_) => {
+            "The database was busy. The sale is kept: press s to retry; it cannot be charged twice."
+                .into()
+        }
+        CheckoutError::UnknownProduct(ids) => {
+            format!("Product {ids} is no longer sold: remove it (x), then s.")
+        }
+        CheckoutError::UnknownCustomer(_) => {
+            "This customer is not known: choose another (c) or a new customer (n).".into()
+        }
+        CheckoutError::UnknownBranch(id) => format!("Branch {id} is not known to the database."),
+        CheckoutError::DuplicateProduct => {
+            "A product is in the cart twice: remove one line, then s.".into()
+        }
+        CheckoutError::EmptyCart => "The cart is empty: add a product first.".into(),
+        CheckoutError::Refused(reason) => format!("The database refused the sale: {reason}"),
+    }
+}
+
+fn key_char(key: &KeyEvent) -> Option<char> {
+    match key.code {
+        KeyCode::Char(c) => Some(c),
+        _ => None,
+    }
+}
+
+fn act(state: &mut State, action: Action, key: &KeyEvent) -> Vec<Effect> {
+    match action {
+        Action::Quit => {
+            if state.submitting.is_some() {
+                state.error("the sale is being written: wait for the answer before quitting");
+            } else if state.screen == Screen::Sale && state.cart_is_open() {
+                state.input = Input::Confirm(Question::QuitWithCart);
+            } else {
+                state.quit = true;
+            }
+            vec![]
+        }
+        Action::ShowHelp => {
+            state.help = true;
+            vec![]
+        }
+        Action::CloseHelp => {
+            state.help = false;
+            vec![]
+        }
+        Action::Up | Action::Down => {
+            move_cursor(state, action == Action::Up);
+            vec![]
+        }
+        Action::ChooseBranch => {
+            choose_branch(state, state.branch_cursor);
+            vec![]
+        }
+        Action::BranchByNumber => {
+            if let Some(n) = key_char(key).and_then(|c| c.to_digit(10))
+                && n >= 1
+            {
+                choose_branch(state, n as usize - 1);
+            }
+            vec![]
+        }
+        Action::CodeDigit => {
+            if let (Input::Code(code), Some(c)) = (&mut state.input, key_char(key))
+                && code.len() < MAX_CODE_LEN
+            {
+                code.push(c);
+            }
+            vec![]
+        }
+        Action::CodeBackspace => {
+            if let Input::Code(code) = &mut state.input {
+                code.pop();
+            }
+            vec![]
+        }
+        Action::ClearCode => {
+            state.input = Input::Code(String::new());
+            state.message = None;
+            vec![]
+        }
+        Action::AddCode => {
+            let code = match &mut state.input {
+                Input::Code(code) => std::mem::take(code),
+                _ => return vec![],
+            };
+            if code.is_empty() {
+                state.info("type a product code (or scan it), then Enter");
+                return vec![];
+            }
+            match code.parse::<i32>().ok().and_then(|id| state.product(id)) {
+                Some(product) => {
+                    let id = product.id;
+                    add_product(state, id);
+                }
+                None => state.error(format!("unknown product code {code}")),
+            }
+            vec![]
+        }
+        Action::QuickKey => {
+            if let KeyCode::F(n) = key.code {
+                let id = state
+                    .catalog
+                    .as_ref()
+                    .and_then(|c| c.products.get(n as usize - 1))
+                    .map(|p| p.id);
+                match id {
+                    Some(id) => add_product(state, id),
+                    None => state.error(format!("no product on F{n}")),
+                }
+            }
+            vec![]
+        }
+        Action::NewCustomer => {
+            if let Some(draft) = &mut state.draft {
+                let choice = CustomerChoice::new_customer();
+                draft.customer = Some(choice);
+                state.info(format!("new customer {}", choice.user_id()));
+            }
+            vec![]
+        }
+        Action::FindCustomer => {
+            state.input = Input::CustomerSearch {
+                query: String::new(),
+                selected: 0,
+                seq: 0,
+                results: vec![],
+                searching: false,
+            };
+            state.info("type the first characters of the customer id");
+            vec![]
+        }
+        Action::FindProduct => {
+            state.input = Input::ProductSearch {
+                query: String::new(),
+                selected: 0,
+            };
+            state.message = None;
+            vec![]
+        }
+        Action::RemoveSelected => {
+            let Some(draft) = &mut state.draft else {
+                return vec![];
+            };
+            if draft.sale.product_ids.is_empty() {
+                state.info("the cart is empty");
+                return vec![];
+            }
+            let index = draft.selected.min(draft.sale.product_ids.len() - 1);
+            remove_line(state, index);
+            vec![]
+        }
+        Action::RemoveLast => {
+            let Some(draft) = &state.draft else {
+                return vec![];
+            };
+            match draft.lines().len() {
+                0 => state.info("the cart is empty"),
+                n => remove_line(state, n - 1),
+            }
+            vec![]
+        }
+        Action::ClearCart => {
+            if state.draft.as_ref().is_some_and(|d| d.lines().is_empty()) {
+                state.info("the cart is empty");
+            } else {
+                state.input = Input::Confirm(Question::ClearCart);
+            }
+            vec![]
+        }
+        Action::ChangeBranch => {
+            if state.cart_is_open() {
+                state.error("finish or clear this sale before changing branch");
+            } else {
+                state.screen = Screen::Branch;
+                state.draft = None;
+                state.message = None;
+            }
+            vec![]
+        }
+        Action::Submit => submit(state),
+        Action::TypeChar => type_char(state, key_char(key)),
+        Action::DeleteChar => type_char(state, None),
+        Action::PickResult => {
+            pick_result(state);
+            vec![]
+        }
+        Action::CancelSearch => {
+            state.input = Input::Code(String::new());
+            state.message = None;
+            vec![]
+        }
+        Action::Yes | Action::No => {
+            let Input::Confirm(question) = state.input else {
+                return vec![];
+            };
+            state.input = Input::Code(String::new());
+            match (action, question) {
+                (Action::Yes, Question::ClearCart) => {
+                    if let Some(draft) = &mut state.draft {
+                        draft.sale.product_ids.clear();
+                        draft.selected = 0;
+                    }
+                    state.info("cart cleared");
+                }
+                (Action::Yes, Question::QuitWithCart) => state.quit = true,
+                _ => state.message = None,
+            }
+            vec![]
+        }
+        Action::NextSale => {
+            if let Some(branch) = state.branch.clone() {
+                state.draft = Some(Draft::open(&branch));
+                state.screen = Screen::Sale;
+                state.input = Input::Code(String::new());
+                state.message = Some(Message::Info("next sale".into()));
+                // A scanner may already be typing the next sale's first code.
+                if let Some(c) = key_char(key).filter(char::is_ascii_digit) {
+                    state.input = Input::Code(c.to_string());
+                }
+            }
+            vec![]
+        }
+    }
+}
+
+fn choose_branch(state: &mut State, index: usize) {
+    let branch = state
+        .catalog
+        .as_ref()
+        .and_then(|c| c.branches.get(index))
+        .map(|b| b.id.clone());
+    match branch {
+        Some(id) => start_shift(state, id),
+        None if state.catalog.is_none() => {
+            state.error("the catalog is not loaded yet: waiting for the database")
+        }
+        None => state.error(format!("there is no branch number {}", index + 1)),
+    }
+}
+
+fn move_cursor(state: &mut State, up: bool) {
+    let step = |value: &mut usize, len: usize| {
+        if len == 0 {
+            *value = 0;
+        } else if up {
+            *value = value.saturating_sub(1);
+        } else {
+            *value = (*value + 1).min(len - 1);
+        }
+    };
+    match state.mode() {
+        Mode::Branch => {
+            let len = state.catalog.as_ref().map_or(0, |c| c.branches.len());
+            step(&mut state.branch_cursor, len);
+        }
+        Mode::Sale => {
+            if let Some(draft) = &mut state.draft {
+                let len = draft.lines().len();
+                step(&mut draft.selected, len);
+            }
+        }
+        Mode::ProductSearch => {
+            let len = match &state.input {
+                Input::ProductSearch { query, .. } => state.product_matches(query).len(),
+                _ => 0,
+            };
+            if let Input::ProductSearch { selected, .. } = &mut state.input {
+                step(selected, len);
+            }
+        }
+        Mode::CustomerSearch => {
+            if let Input::CustomerSearch {
+                selected, results, ..
+            } = &mut state.input
+            {
+                step(selected, results.len());
+            }
+        }
+        _ => {}
+    }
+}
+
+fn add_product(state: &mut State, id: i32) {
+    let Some(product) = state.product(id).cloned() else {
+        return;
+    };
+    let Some(draft) = &mut state.draft else {
+        return;
+    };
+    if draft.lines().contains(&id) {
+        state.error(format!(
+            "{} is already in the cart (one unit per product)",
+            product.name
+        ));
+        return;
+    }
+    draft.sale.product_ids.push(id);
+    draft.selected = draft.sale.product_ids.len() - 1;
+    state.info(format!("added {} {}", product.name, product.unit_price));
+}
+
+fn remove_line(state: &mut State, index: usize) {
+    let Some(draft) = &mut state.draft else {
+        return;
+    };
+    let id = draft.sale.product_ids.remove(index);
+    let len = draft.sale.product_ids.len();
+    draft.selected = draft.selected.min(len.saturating_sub(1));
+    let name = state
+        .product(id)
+        .map_or_else(|| format!("product {id}"), |p| p.name.clone());
+    state.info(format!("removed {name}"));
+}
+
+fn type_char(state: &mut State, c: Option<char>) -> Vec<Effect> {
+    match &mut state.input {
+        Input::ProductSearch { query, selected } => {
+            match c {
+                Some(c) => query.push(c),
+                None => {
+                    query.pop();
+                }
+            }
+            *selected = 0;
+            vec![]
+        }
+        Input::CustomerSearch {
+            query,
+            seq,
+            selected,
+            searching,
+            results,
+        } => {
+            match c {
+                Some(c) => query.push(c),
+                None => {
+                    query.pop();
+                }
+            }
+            *seq += 1;
+            *selected = 0;
+            *searching = false;
+            if query.is_empty() {
+                results.clear();
+                state.info("type the first characters of the customer id");
+                return vec![];
+            }
+            let seq = *seq;
+            state.message = None;
+            vec![Effect::DebounceCustomerSearch { seq }]
+        }
+        _ => vec![],
+    }
+}
+
+fn pick_result(state: &mut State) {
+    match std::mem::replace(&mut state.input, Input::Code(String::new())) {
+        Input::ProductSearch { query, selected } => {
+            let id = state.product_matches(&query).get(selected).map(|p| p.id);
+            match id {
+                Some(id) => add_product(state, id),
+                None => {
+                    state.error(format!("no product name contains {query:?}"));
+                    state.input = Input::ProductSearch { query, selected };
+                }
+            }
+        }
+        Input::CustomerSearch {
+            query,
+            selected,
+            seq,
+            results,
+            searching,
+        } => match results.get(selected) {
+            Some(found) => {
+                let id = found.user_id;
+                let purchases = found.purchases;
+                if let Some(draft) = &mut state.draft {
+                    draft.customer = Some(CustomerChoice::Returning(id));
+                }
+                state.info(format!(
+                    "returning customer {id} ({purchases} earlier purchases)"
+                ));
+            }
+            None => {
+                state.error("no customer chosen: keep typing the id, or Esc and n for a new one");
+                state.input = Input::CustomerSearch {
+                    query,
+                    selected,
+                    seq,
+                    results,
+                    searching,
+                };
+            }
+        },
+        other => state.input = other,
+    }
+}
+
+fn submit(state: &mut State) -> Vec<Effect> {
+    if state.submitting.is_some() {
+        return vec![];
+    }
+    let Some(draft) = &state.draft else {
+        return vec![];
+    };
+    if draft.lines().is_empty() {
+        state.error("the cart is empty: add a product before submitting");
+        return vec![];
+    }
+    let Some(customer) = draft.customer else {
+        state.error("choose the customer first: n for a new customer, c to find one");
+        return vec![];
+    };
+    if let Some(missing) = draft
+        .lines()
+        .iter()
+        .find(|id| state.product(**id).is_none())
+    {
+        state.error(format!(
+            "product {missing} is no longer sold: remove it (x) before submitting"
+        ));
+        return vec![];
+    }
+    let mut sale = draft.sale.clone();
+    sale.customer = customer;
+    sale.expected_total = Some(state.total());
+    state.submitting = Some(sale.sale_key);
+    state.input = Input::Code(String::new());
+    state.info("writing the sale…");
+    vec![Effect::Submit(Box::new(sale))]
+}

@@ -1,0 +1,96 @@
+//! Shared fixtures for the state-machine and screen tests.
+#![allow(dead_code)]
+
+use chrono::{NaiveDate, NaiveDateTime};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pos_tui::app::{Effect, Msg, State, update};
+use rust_decimal::Decimal;
+use store_core::catalog::{Branch, Catalog, Product};
+
+pub fn noon() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2025, 3, 14)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+}
+
+pub fn price(cents: i64) -> Decimal {
+    Decimal::new(cents, 2)
+}
+
+pub fn catalog() -> Catalog {
+    let products = [
+        (1, "milk", 150),
+        (2, "bread", 200),
+        (3, "eggs", 300),
+        (4, "chicken", 650),
+        (5, "apples", 80),
+        (6, "toilet paper", 400),
+        (7, "cereal", 350),
+        (8, "cheese", 500),
+        (9, "yogurt", 120),
+        (10, "orange juice", 280),
+    ];
+    Catalog {
+        branches: ["SMKT001", "SMKT002", "SMKT003"]
+            .iter()
+            .zip(["Harbour Road", "Old Town", "Station Square"])
+            .map(|(id, name)| Branch {
+                id: id.to_string(),
+                name: name.to_string(),
+            })
+            .collect(),
+        products: products
+            .iter()
+            .map(|(id, name, cents)| Product {
+                id: *id,
+                name: name.to_string(),
+                unit_price: price(*cents),
+            })
+            .collect(),
+    }
+}
+
+/// A till that has loaded the catalog and shows the branch choice.
+pub fn loaded() -> State {
+    let mut state = State::new(noon(), "test database".into(), None);
+    assert_eq!(
+        update(&mut state, Msg::Tick(noon())),
+        vec![Effect::LoadCatalog]
+    );
+    assert_eq!(
+        update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
+        vec![]
+    );
+    state
+}
+
+/// A till at branch SMKT001 with an empty sale open.
+pub fn selling() -> State {
+    let mut state = loaded();
+    press(&mut state, "1");
+    state
+}
+
+pub fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// Types `keys` (`\r` is Enter), collecting every effect.
+pub fn press(state: &mut State, keys: &str) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for c in keys.chars() {
+        let code = match c {
+            '\r' => KeyCode::Enter,
+            '\x1b' => KeyCode::Esc,
+            '\x08' => KeyCode::Backspace,
+            c => KeyCode::Char(c),
+        };
+        effects.extend(update(state, key(code)));
+    }
+    effects
+}
+
+pub fn cart(state: &State) -> Vec<i32> {
+    state.draft.as_ref().unwrap().sale.product_ids.clone()
+}

@@ -1,0 +1,208 @@
+//! Whole screens at 80x24, rendered by `view` into ratatui's TestBackend and compared with the
+//! snapshots in tests/snapshots (UUIDs, times and dates filtered).
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use common::*;
+use crossterm::event::KeyCode;
+use pos_tui::app::{DbFailure, Msg, State, update};
+use pos_tui::view::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use store_core::catalog::CustomerSummary;
+use store_core::checkout::{CheckoutError, Receipt, ReceiptLine, Sale};
+use uuid::Uuid;
+
+fn render(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view(state, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn snapshot(name: &str, state: &State) {
+    let screen = render(state, 80, 24);
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[uuid------------------------------]",
+    );
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}", "[date----]");
+    settings.add_filter(r"\d{2}:\d{2}:\d{2}", "[time--]");
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, screen));
+}
+
+fn with_cart() -> State {
+    let mut state = selling();
+    press(&mut state, "n1\r4\r8\r10\r");
+    update(&mut state, key(KeyCode::Up));
+    state
+}
+
+fn submit(state: &mut State) -> Sale {
+    match press(state, "s").as_slice() {
+        [pos_tui::app::Effect::Submit(sale)] => (**sale).clone(),
+        other => panic!("expected a submit, got {other:?}"),
+    }
+}
+
+#[test]
+fn branch_choice() {
+    let mut state = loaded();
+    update(&mut state, key(KeyCode::Down));
+    snapshot("branch_choice", &state);
+}
+
+#[test]
+fn branch_choice_while_the_database_is_down() {
+    let mut state = State::new(noon(), "db".into(), None);
+    update(&mut state, Msg::Tick(noon()));
+    update(
+        &mut state,
+        Msg::CatalogLoaded(Err(DbFailure {
+            message: "cannot reach the database at postgresql://till@db:5432/icash within 5 s"
+                .into(),
+            connection: true,
+        })),
+    );
+    snapshot("branch_choice_database_down", &state);
+}
+
+#[test]
+fn empty_sale() {
+    snapshot("empty_sale", &selling());
+}
+
+#[test]
+fn cart_with_lines() {
+    let mut state = with_cart();
+    press(&mut state, "7");
+    snapshot("cart_with_lines", &state);
+}
+
+#[test]
+fn customer_search_results() {
+    let mut state = selling();
+    press(&mut state, "c0a");
+    update(&mut state, Msg::CustomerSearchDue { seq: 2 });
+    let found = |id: &str, purchases| CustomerSummary {
+        user_id: Uuid::parse_str(id).unwrap(),
+        purchases,
+        last_purchase_at: Utc.with_ymd_and_hms(2025, 3, 1, 9, 30, 0).unwrap(),
+    };
+    update(
+        &mut state,
+        Msg::CustomerResults {
+            seq: 2,
+            result: Ok(vec![
+                found("0a000000-0000-4000-8000-000000000001", 7),
+                found("0a1b0000-0000-4000-8000-000000000002", 3),
+                found("0aff0000-0000-4000-8000-000000000003", 1),
+            ]),
+        },
+    );
+    update(&mut state, key(KeyCode::Down));
+    snapshot("customer_search_results", &state);
+}
+
+#[test]
+fn product_search() {
+    let mut state = with_cart();
+    press(&mut state, "/e");
+    snapshot("product_search", &state);
+}
+
+#[test]
+fn submitting() {
+    let mut state = with_cart();
+    submit(&mut state);
+    snapshot("submitting", &state);
+}
+
+#[test]
+fn receipt() {
+    let mut state = with_cart();
+    let sale = submit(&mut state);
+    let catalog = catalog();
+    let lines: Vec<ReceiptLine> = sale
+        .product_ids
+        .iter()
+        .map(|id| {
+            let p = catalog.product(*id).unwrap();
+            ReceiptLine {
+                product_id: p.id,
+                name: p.name.clone(),
+                unit_price: p.unit_price,
+            }
+        })
+        .collect();
+    let receipt = Receipt {
+        purchase_id: 3001,
+        sale_key: sale.sale_key,
+        supermarket_id: sale.supermarket_id.clone(),
+        user_id: sale.customer.user_id(),
+        new_customer: true,
+        created_at: Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 5).unwrap(),
+        total_amount: lines.iter().map(|l| l.unit_price).sum(),
+        lines,
+        replayed: false,
+    };
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(receipt),
+        },
+    );
+    snapshot("receipt", &state);
+}
+
+#[test]
+fn submit_error() {
+    let mut state = with_cart();
+    let sale = submit(&mut state);
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Err(CheckoutError::TotalMismatch {
+                expected: price(1680),
+                actual: price(1730),
+            }),
+        },
+    );
+    snapshot("submit_error", &state);
+}
+
+#[test]
+fn clear_cart_question() {
+    let mut state = with_cart();
+    press(&mut state, "X");
+    snapshot("clear_cart_question", &state);
+}
+
+#[test]
+fn help() {
+    let mut state = selling();
+    press(&mut state, "?");
+    snapshot("help", &state);
+}
+
+/// Not a snapshot: the total stays on screen however small the terminal gets, and nothing
+/// panics while resizing.
+#[test]
+fn the_total_is_visible_at_every_size() {
+    let state = with_cart();
+    for (width, height) in [(80, 24), (60, 20), (40, 12), (30, 8), (120, 40)] {
+        let screen = render(&state, width, height);
+        assert!(
+            screen.contains("TOTAL") || screen.contains("16.80"),
+            "{width}x{height}:\n{screen}"
+        );
+    }
+    for (width, height) in [(1, 1), (10, 3), (80, 2)] {
+        render(&state, width, height);
+    }
+}

@@ -1,0 +1,645 @@
+//! The till's state machine, flow by flow: `update(&mut State, Msg) -> Vec<Effect>`.
+
+mod common;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pos_tui::app::{
+    DbFailure, DbState, Effect, Input, Message, Msg, Question, Screen, State, update,
+};
+use store_core::catalog::CustomerSummary;
+use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
+use uuid::Uuid;
+
+fn error_text(state: &State) -> String {
+    match &state.message {
+        Some(Message::Error(text)) => text.clone(),
+        other => panic!("expected an error message, got {other:?}"),
+    }
+}
+
+fn info_text(state: &State) -> String {
+    match &state.message {
+        Some(Message::Info(text)) => text.clone(),
+        other => panic!("expected an info message, got {other:?}"),
+    }
+}
+
+fn submitted_sale(effects: Vec<Effect>) -> Sale {
+    match effects.as_slice() {
+        [Effect::Submit(sale)] => (**sale).clone(),
+        other => panic!("expected one Submit effect, got {other:?}"),
+    }
+}
+
+fn receipt_for(sale: &Sale) -> Receipt {
+    let catalog = catalog();
+    let lines: Vec<ReceiptLine> = sale
+        .product_ids
+        .iter()
+        .map(|id| {
+            let p = catalog.product(*id).unwrap();
+            ReceiptLine {
+                product_id: p.id,
+                name: p.name.clone(),
+                unit_price: p.unit_price,
+            }
+        })
+        .collect();
+    Receipt {
+        purchase_id: 3001,
+        sale_key: sale.sale_key,
+        supermarket_id: sale.supermarket_id.clone(),
+        user_id: sale.customer.user_id(),
+        new_customer: sale.customer.is_new(),
+        created_at: Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 5).unwrap(),
+        total_amount: lines.iter().map(|l| l.unit_price).sum(),
+        lines,
+        replayed: false,
+    }
+}
+
+/// A sale at SMKT001 for a new customer with milk, bread and eggs.
+fn ready_to_submit() -> State {
+    let mut state = selling();
+    press(&mut state, "n1\r2\r3\r");
+    state
+}
+
+// ---- branch choice ----
+
+#[test]
+fn the_till_starts_on_the_branch_choice_and_loads_the_catalog() {
+    let mut state = State::new(noon(), "db".into(), None);
+    assert_eq!(state.screen, Screen::Branch);
+    assert_eq!(state.db, DbState::Connecting);
+    // Choosing before the catalog is there says why nothing happens.
+    assert_eq!(press(&mut state, "\r"), vec![]);
+    assert!(error_text(&state).contains("not loaded"));
+    assert_eq!(
+        update(&mut state, Msg::Tick(noon())),
+        vec![Effect::LoadCatalog]
+    );
+    // A second tick while loading does not start a second load.
+    assert_eq!(update(&mut state, Msg::Tick(noon())), vec![]);
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    assert_eq!(state.db, DbState::Connected);
+    assert_eq!(state.screen, Screen::Branch);
+}
+
+#[test]
+fn branch_is_chosen_with_the_arrows_and_enter() {
+    let mut state = loaded();
+    press(&mut state, "");
+    update(&mut state, key(KeyCode::Down));
+    update(&mut state, key(KeyCode::Down));
+    update(&mut state, key(KeyCode::Down)); // stays on the last one
+    assert_eq!(state.branch_cursor, 2);
+    update(&mut state, key(KeyCode::Up));
+    press(&mut state, "\r");
+    assert_eq!(state.branch.as_deref(), Some("SMKT002"));
+    assert_eq!(state.screen, Screen::Sale);
+    let draft = state.draft.as_ref().unwrap();
+    assert_eq!(draft.sale.supermarket_id, "SMKT002");
+    assert!(draft.customer.is_none());
+    assert!(draft.lines().is_empty());
+}
+
+#[test]
+fn branch_is_chosen_by_number_and_a_wrong_number_is_refused() {
+    let mut state = loaded();
+    press(&mut state, "7");
+    assert!(error_text(&state).contains("no branch number 7"));
+    assert_eq!(state.screen, Screen::Branch);
+    press(&mut state, "3");
+    assert_eq!(state.branch.as_deref(), Some("SMKT003"));
+}
+
+#[test]
+fn supermarket_argument_chooses_the_branch_once_the_catalog_confirms_it() {
+    let mut state = State::new(noon(), "db".into(), Some("SMKT002".into()));
+    update(&mut state, Msg::Tick(noon()));
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    assert_eq!(state.branch.as_deref(), Some("SMKT002"));
+    assert_eq!(state.screen, Screen::Sale);
+
+    let mut state = State::new(noon(), "db".into(), Some("SMKT009".into()));
+    update(&mut state, Msg::Tick(noon()));
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    assert_eq!(state.screen, Screen::Branch);
+    assert!(error_text(&state).contains("no branch SMKT009"));
+}
+
+#[test]
+fn branch_can_change_only_while_the_sale_is_empty() {
+    let mut state = selling();
+    press(&mut state, "1\r");
+    press(&mut state, "b");
+    assert_eq!(state.screen, Screen::Sale);
+    assert!(error_text(&state).contains("before changing branch"));
+    press(&mut state, "-b");
+    assert_eq!(state.screen, Screen::Branch);
+    press(&mut state, "2");
+    assert_eq!(state.draft.as_ref().unwrap().sale.supermarket_id, "SMKT002");
+}
+
+// ---- customers ----
+
+#[test]
+fn new_customer_gets_a_fresh_uuid_v4_shown_to_the_cashier() {
+    let mut state = selling();
+    press(&mut state, "n");
+    let Some(CustomerChoice::New(first)) = state.draft.as_ref().unwrap().customer else {
+        panic!("expected a new customer");
+    };
+    assert_eq!(first.get_version_num(), 4);
+    assert!(info_text(&state).contains(&first.to_string()));
+    press(&mut state, "n");
+    let second = state.draft.as_ref().unwrap().customer.unwrap().user_id();
+    assert_ne!(first, second);
+}
+
+#[test]
+fn customer_search_is_debounced_and_only_the_latest_result_counts() {
+    let mut state = selling();
+    assert_eq!(press(&mut state, "c"), vec![]);
+    assert_eq!(
+        press(&mut state, "0"),
+        vec![Effect::DebounceCustomerSearch { seq: 1 }]
+    );
+    assert_eq!(
+        press(&mut state, "1"),
+        vec![Effect::DebounceCustomerSearch { seq: 2 }]
+    );
+    // The first timer is stale: no search.
+    assert_eq!(
+        update(&mut state, Msg::CustomerSearchDue { seq: 1 }),
+        vec![]
+    );
+    assert_eq!(
+        update(&mut state, Msg::CustomerSearchDue { seq: 2 }),
+        vec![Effect::SearchCustomers {
+            seq: 2,
+            prefix: "01".into()
+        }]
+    );
+    let found = |id: &str, purchases| CustomerSummary {
+        user_id: Uuid::parse_str(id).unwrap(),
+        purchases,
+        last_purchase_at: Utc.with_ymd_and_hms(2025, 3, 1, 9, 30, 0).unwrap(),
+    };
+    // A late answer to an older search is ignored.
+    update(
+        &mut state,
+        Msg::CustomerResults {
+            seq: 1,
+            result: Ok(vec![found("0aaaaaaa-0000-4000-8000-000000000000", 1)]),
+        },
+    );
+    let Input::CustomerSearch { results, .. } = &state.input else {
+        panic!("still searching");
+    };
+    assert!(results.is_empty());
+    update(
+        &mut state,
+        Msg::CustomerResults {
+            seq: 2,
+            result: Ok(vec![
+                found("01000000-0000-4000-8000-000000000001", 4),
+                found("01ffffff-0000-4000-8000-000000000002", 2),
+            ]),
+        },
+    );
+    let Input::CustomerSearch { results, .. } = &state.input else {
+        panic!("still searching");
+    };
+    assert_eq!(results.len(), 2);
+    update(&mut state, key(KeyCode::Down));
+    press(&mut state, "\r");
+    assert_eq!(
+        state.draft.as_ref().unwrap().customer,
+        Some(CustomerChoice::Returning(
+            Uuid::parse_str("01ffffff-0000-4000-8000-000000000002").unwrap()
+        ))
+    );
+    assert!(matches!(state.input, Input::Code(_)));
+}
+
+#[test]
+fn customer_search_explains_what_is_not_hex_and_runs_no_query() {
+    let mut state = selling();
+    press(&mut state, "c");
+    assert_eq!(
+        press(&mut state, "z"),
+        vec![Effect::DebounceCustomerSearch { seq: 1 }]
+    );
+    assert_eq!(
+        update(&mut state, Msg::CustomerSearchDue { seq: 1 }),
+        vec![]
+    );
+    assert!(error_text(&state).contains("hex"), "{:?}", state.message);
+}
+
+#[test]
+fn customer_search_failure_is_shown_and_enter_without_results_keeps_searching() {
+    let mut state = selling();
+    press(&mut state, "cab");
+    update(&mut state, Msg::CustomerSearchDue { seq: 2 });
+    update(
+        &mut state,
+        Msg::CustomerResults {
+            seq: 2,
+            result: Err(DbFailure {
+                message: "cannot reach the database".into(),
+                connection: true,
+            }),
+        },
+    );
+    assert!(error_text(&state).contains("cannot reach"));
+    assert!(matches!(state.db, DbState::Reconnecting(_)));
+    press(&mut state, "\r");
+    assert!(matches!(state.input, Input::CustomerSearch { .. }));
+    assert!(state.draft.as_ref().unwrap().customer.is_none());
+    press(&mut state, "\x1b");
+    assert!(matches!(state.input, Input::Code(_)));
+}
+
+// ---- adding products ----
+
+#[test]
+fn products_are_added_by_code_and_enter() {
+    let mut state = selling();
+    press(&mut state, "1");
+    assert_eq!(state.input, Input::Code("1".into()));
+    press(&mut state, "0\r");
+    assert_eq!(cart(&state), vec![10]);
+    assert!(info_text(&state).contains("orange juice"));
+    assert_eq!(state.input, Input::Code(String::new()));
+    press(&mut state, "4\r");
+    assert_eq!(cart(&state), vec![10, 4]);
+    assert_eq!(state.total(), price(280 + 650));
+}
+
+#[test]
+fn backspace_and_escape_edit_the_code() {
+    let mut state = selling();
+    press(&mut state, "12\x08");
+    assert_eq!(state.input, Input::Code("1".into()));
+    press(&mut state, "5\x1b");
+    assert_eq!(state.input, Input::Code(String::new()));
+    press(&mut state, "\r");
+    assert!(cart(&state).is_empty());
+}
+
+#[test]
+fn an_unknown_code_is_refused() {
+    let mut state = selling();
+    press(&mut state, "42\r");
+    assert!(cart(&state).is_empty());
+    assert!(error_text(&state).contains("unknown product code 42"));
+}
+
+#[test]
+fn products_are_added_by_quick_key() {
+    let mut state = selling();
+    update(&mut state, key(KeyCode::F(3)));
+    update(&mut state, key(KeyCode::F(10)));
+    assert_eq!(cart(&state), vec![3, 10]);
+}
+
+#[test]
+fn products_are_found_by_name() {
+    let mut state = selling();
+    press(&mut state, "/");
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::ProductSearch);
+    press(&mut state, "CH");
+    // "chicken" and "cheese" both match (case-insensitive); the second is chosen.
+    let Input::ProductSearch { query, .. } = &state.input else {
+        panic!("searching");
+    };
+    let names: Vec<&str> = state
+        .product_matches(query)
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["chicken", "cheese"]);
+    update(&mut state, key(KeyCode::Down));
+    press(&mut state, "\r");
+    assert_eq!(cart(&state), vec![8]);
+    assert!(matches!(state.input, Input::Code(_)));
+    // Digits are letters of the name in a search, not codes.
+    press(&mut state, "/9\r");
+    assert!(error_text(&state).contains("no product name contains"));
+    assert_eq!(cart(&state), vec![8]);
+}
+
+#[test]
+fn a_product_already_in_the_cart_is_not_added_twice() {
+    let mut state = selling();
+    press(&mut state, "3\r3\r");
+    assert_eq!(cart(&state), vec![3]);
+    assert!(error_text(&state).contains("eggs is already in the cart"));
+    update(&mut state, key(KeyCode::F(3)));
+    assert_eq!(cart(&state), vec![3]);
+}
+
+// ---- removing ----
+
+#[test]
+fn the_selected_line_is_removed() {
+    let mut state = selling();
+    press(&mut state, "1\r2\r3\r");
+    assert_eq!(state.draft.as_ref().unwrap().selected, 2);
+    update(&mut state, key(KeyCode::Up));
+    update(&mut state, key(KeyCode::Up));
+    press(&mut state, "x");
+    assert_eq!(cart(&state), vec![2, 3]);
+    assert!(info_text(&state).contains("removed milk"));
+    update(&mut state, key(KeyCode::Down));
+    update(&mut state, key(KeyCode::Delete));
+    assert_eq!(cart(&state), vec![2]);
+    assert_eq!(state.draft.as_ref().unwrap().selected, 0);
+}
+
+#[test]
+fn the_last_line_is_removed() {
+    let mut state = selling();
+    press(&mut state, "5\r6\r7\r");
+    update(&mut state, key(KeyCode::Up));
+    update(&mut state, key(KeyCode::Up));
+    press(&mut state, "-");
+    assert_eq!(cart(&state), vec![5, 6]);
+    press(&mut state, "--");
+    assert!(cart(&state).is_empty());
+    press(&mut state, "-");
+    assert!(info_text(&state).contains("empty"));
+}
+
+#[test]
+fn clearing_the_cart_asks_first() {
+    let mut state = selling();
+    press(&mut state, "n1\r2\r");
+    press(&mut state, "X");
+    assert_eq!(state.input, Input::Confirm(Question::ClearCart));
+    press(&mut state, "n");
+    assert_eq!(cart(&state), vec![1, 2]);
+    // "n" answered the question: it did not make a new customer either.
+    press(&mut state, "X\x1b");
+    assert_eq!(cart(&state), vec![1, 2]);
+    press(&mut state, "Xy");
+    assert!(cart(&state).is_empty());
+    assert_eq!(state.input, Input::Code(String::new()));
+}
+
+// ---- submitting ----
+
+#[test]
+fn an_empty_cart_is_not_submitted() {
+    let mut state = selling();
+    press(&mut state, "n");
+    assert_eq!(press(&mut state, "s"), vec![]);
+    assert!(error_text(&state).contains("cart is empty"));
+    assert!(state.submitting.is_none());
+}
+
+#[test]
+fn a_sale_without_a_customer_is_not_submitted() {
+    let mut state = selling();
+    press(&mut state, "1\r");
+    assert_eq!(press(&mut state, "s"), vec![]);
+    assert!(error_text(&state).contains("choose the customer"));
+}
+
+#[test]
+fn submit_sends_the_sale_once_with_its_key_and_expected_total() {
+    let mut state = ready_to_submit();
+    let key = state.draft.as_ref().unwrap().sale.sale_key;
+    let sale = submitted_sale(press(&mut state, "s"));
+    assert_eq!(sale.sale_key, key);
+    assert_eq!(sale.product_ids, vec![1, 2, 3]);
+    assert_eq!(sale.expected_total, Some(price(650)));
+    assert_eq!(sale.supermarket_id, "SMKT001");
+    assert!(sale.customer.is_new());
+    assert_eq!(state.submitting, Some(key));
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::Submitting);
+    // A second press (or F12, or anything else) does nothing while the sale is written.
+    assert_eq!(press(&mut state, "s"), vec![]);
+    assert_eq!(update(&mut state, common::key(KeyCode::F(12))), vec![]);
+    assert_eq!(press(&mut state, "4\rx-Xq"), vec![]);
+    assert_eq!(cart(&state), vec![1, 2, 3]);
+    assert!(!state.quit);
+    // Ctrl+C does not abandon a sale being written.
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(!state.quit);
+    assert_eq!(state.submitting, Some(key));
+}
+
+#[test]
+fn a_failed_submit_keeps_the_cart_and_the_retry_uses_the_same_key() {
+    let mut state = ready_to_submit();
+    let first = submitted_sale(press(&mut state, "s"));
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: first.sale_key,
+            result: Err(CheckoutError::Unavailable("connection refused".into())),
+        },
+    );
+    assert!(state.submitting.is_none());
+    assert_eq!(state.screen, Screen::Sale);
+    assert_eq!(cart(&state), vec![1, 2, 3]);
+    let text = error_text(&state);
+    assert!(text.contains("press s to retry"), "{text}");
+    assert!(text.contains("cannot be charged twice"), "{text}");
+    assert!(matches!(state.db, DbState::Reconnecting(_)));
+    let retry = submitted_sale(press(&mut state, "s"));
+    assert_eq!(retry.sale_key, first.sale_key);
+    assert_eq!(retry.customer, first.customer);
+    assert_eq!(retry.product_ids, first.product_ids);
+}
+
+#[test]
+fn success_shows_the_receipt_and_the_next_key_opens_a_sale_with_a_new_key() {
+    let mut state = ready_to_submit();
+    let sale = submitted_sale(press(&mut state, "s"));
+    let receipt = receipt_for(&sale);
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(receipt.clone()),
+        },
+    );
+    assert_eq!(state.screen, Screen::Receipt(Box::new(receipt)));
+    assert_eq!(state.sales_done, 1);
+    assert!(state.draft.is_none());
+    // A late duplicate answer changes nothing.
+    let before = state.clone();
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Err(CheckoutError::Unavailable("late".into())),
+        },
+    );
+    assert_eq!(state, before);
+    // The next key (here the first digit of the next code) starts the next sale.
+    press(&mut state, "5");
+    assert_eq!(state.screen, Screen::Sale);
+    assert_eq!(state.input, Input::Code("5".into()));
+    let draft = state.draft.as_ref().unwrap();
+    assert_ne!(draft.sale.sale_key, sale.sale_key);
+    assert!(draft.customer.is_none());
+    assert!(draft.lines().is_empty());
+    assert_eq!(draft.sale.supermarket_id, "SMKT001");
+}
+
+#[test]
+fn a_price_change_is_caught_shown_and_the_catalog_reloaded() {
+    let mut state = ready_to_submit();
+    let sale = submitted_sale(press(&mut state, "s"));
+    let effects = update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Err(CheckoutError::TotalMismatch {
+                expected: price(650),
+                actual: price(700),
+            }),
+        },
+    );
+    assert_eq!(effects, vec![Effect::LoadCatalog]);
+    let text = error_text(&state);
+    assert!(text.contains("Prices changed") && text.contains("6.50") && text.contains("7.00"));
+    assert!(text.contains("Not charged"), "{text}");
+    assert_eq!(cart(&state), vec![1, 2, 3]);
+    // The new prices arrive: the cart's total follows, and the retry (same key) expects it.
+    let mut new_prices = catalog();
+    new_prices.products[0].unit_price = price(200);
+    update(&mut state, Msg::CatalogLoaded(Ok(new_prices)));
+    assert_eq!(state.total(), price(700));
+    let retry = submitted_sale(press(&mut state, "s"));
+    assert_eq!(retry.sale_key, sale.sale_key);
+    assert_eq!(retry.expected_total, Some(price(700)));
+}
+
+#[test]
+fn a_product_dropped_from_the_catalog_blocks_submit_until_removed() {
+    let mut state = ready_to_submit();
+    let mut smaller = catalog();
+    smaller.products.retain(|p| p.id != 2);
+    update(&mut state, Msg::CatalogChanged);
+    update(&mut state, Msg::CatalogLoaded(Ok(smaller)));
+    assert_eq!(press(&mut state, "s"), vec![]);
+    assert!(error_text(&state).contains("product 2 is no longer sold"));
+    update(&mut state, key(KeyCode::Up));
+    press(&mut state, "x");
+    let sale = submitted_sale(press(&mut state, "s"));
+    assert_eq!(sale.product_ids, vec![1, 3]);
+}
+
+// ---- catalog refresh and connection state ----
+
+#[test]
+fn the_catalog_is_refreshed_every_minute_and_on_notice() {
+    let mut state = selling();
+    assert_eq!(
+        update(&mut state, Msg::Tick(noon() + Duration::seconds(59))),
+        vec![]
+    );
+    assert_eq!(
+        update(&mut state, Msg::Tick(noon() + Duration::seconds(60))),
+        vec![Effect::LoadCatalog]
+    );
+    // A notice while loading: one more load after this one, not two at once.
+    assert_eq!(update(&mut state, Msg::CatalogChanged), vec![]);
+    let mut dearer = catalog();
+    dearer.products[2].unit_price = price(320);
+    assert_eq!(
+        update(&mut state, Msg::CatalogLoaded(Ok(dearer))),
+        vec![Effect::LoadCatalog]
+    );
+    assert_eq!(state.product(3).unwrap().unit_price, price(320));
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    assert_eq!(
+        update(&mut state, Msg::CatalogChanged),
+        vec![Effect::LoadCatalog]
+    );
+}
+
+#[test]
+fn a_failed_refresh_keeps_the_catalog_shows_reconnecting_and_backs_off() {
+    let mut state = selling();
+    press(&mut state, "1\r");
+    let now = noon() + Duration::seconds(60);
+    assert_eq!(
+        update(&mut state, Msg::Tick(now)),
+        vec![Effect::LoadCatalog]
+    );
+    let down = || {
+        Msg::CatalogLoaded(Err(DbFailure {
+            message: "connection refused".into(),
+            connection: true,
+        }))
+    };
+    update(&mut state, down());
+    assert_eq!(state.db, DbState::Reconnecting("connection refused".into()));
+    assert!(state.catalog.is_some());
+    assert_eq!(cart(&state), vec![1]);
+    // Retried after a short pause, then less and less often.
+    assert_eq!(
+        update(&mut state, Msg::Tick(now + Duration::seconds(1))),
+        vec![]
+    );
+    assert_eq!(
+        update(&mut state, Msg::Tick(now + Duration::seconds(2))),
+        vec![Effect::LoadCatalog]
+    );
+    let later = now + Duration::seconds(2);
+    update(&mut state, down());
+    assert_eq!(
+        update(&mut state, Msg::Tick(later + Duration::seconds(3))),
+        vec![]
+    );
+    assert_eq!(
+        update(&mut state, Msg::Tick(later + Duration::seconds(4))),
+        vec![Effect::LoadCatalog]
+    );
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    assert_eq!(state.db, DbState::Connected);
+}
+
+// ---- quitting and help ----
+
+#[test]
+fn quitting_with_an_open_sale_asks_first() {
+    let mut state = selling();
+    press(&mut state, "2\r");
+    press(&mut state, "q");
+    assert!(!state.quit);
+    assert_eq!(state.input, Input::Confirm(Question::QuitWithCart));
+    press(&mut state, "n");
+    assert!(!state.quit);
+    assert_eq!(cart(&state), vec![2]);
+    press(&mut state, "qy");
+    assert!(state.quit);
+
+    let mut state = selling();
+    press(&mut state, "q");
+    assert!(state.quit);
+}
+
+#[test]
+fn help_opens_with_question_mark_and_any_key_closes_it() {
+    let mut state = selling();
+    press(&mut state, "?");
+    assert!(state.help);
+    // The key that closes the help does nothing else.
+    press(&mut state, "1");
+    assert!(!state.help);
+    assert_eq!(state.input, Input::Code(String::new()));
+}
