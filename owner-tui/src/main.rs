@@ -1,3 +1,243 @@
-fn main() {
-    println!("placeholder");
+//! owner-tui: the owner's live analytics dashboard.
+//!
+//! One `tokio::select!` loop over the terminal's events, the effects' answers, the database's
+//! notices and a timer. The state machine decides; effects run as tasks; the screen is drawn
+//! only when something visible changed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{Local, Offset, Utc};
+use clap::Parser;
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use owner_tui::app::{self, Effect, Msg, Settings, State};
+use owner_tui::{effects, keymap, view};
+use store_core::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
+use store_core::{ConnectOptions, Store};
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+/// The owner's live dashboard: buyers, loyal buyers, top products, revenue and sales.
+#[derive(Parser, Debug)]
+#[command(name = "owner-tui", version, about)]
+struct Args {
+    /// PostgreSQL connection string; without it, the libpq variables or the embedded default.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Purchases that make a loyal buyer (change it live with + and -).
+    #[arg(long, env = "MIN_PURCHASES", default_value_t = store_core::config::DEFAULT_MIN_PURCHASES,
+          value_parser = clap::value_parser!(i32).range(1..))]
+    min_purchases: i32,
+    /// Seconds between fallback refreshes (live notices refresh sooner).
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    refresh: u64,
+    /// Where `e` writes its CSV files (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    export_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let _log_guard = store_core::logging::init_file_logging("owner-tui");
+    // A malformed connection string is an error before the screen is taken over.
+    if let Err(e) = store_core::config::DbTarget::resolve(args.database_url.as_deref()) {
+        eprintln!("owner-tui: {e}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("owner-tui: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(args));
+    // Do not wait for background queries against a database that may hang.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("owner-tui: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let export_dir = match args.export_dir.clone() {
+        Some(dir) => dir,
+        None => std::env::current_dir().context("finding the current directory")?,
+    };
+    let settings = Settings {
+        refresh_every: Duration::from_secs(args.refresh),
+        export_dir,
+        utc_offset: Local::now().offset().fix(),
+    };
+    let mut state = State::new(settings, args.min_purchases);
+    // Sets the panic hook that restores the terminal too.
+    let mut terminal = ratatui::try_init().context("setting up the terminal")?;
+    let result = event_loop(&mut terminal, &mut state, args).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    state: &mut State,
+    args: Args,
+) -> anyhow::Result<()> {
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Msg>();
+    let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<Notice>();
+    let (store_tx, mut store_rx) = mpsc::unbounded_channel::<Result<Store, String>>();
+    tokio::spawn(connect(args.database_url.clone(), store_tx, msg_tx.clone()));
+
+    let mut events = EventStream::new();
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let started = Instant::now();
+    let mut store: Option<Store> = None;
+
+    let size = terminal.size()?;
+    app::update(
+        state,
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
+    terminal.draw(|f| view::render(f, state))?;
+
+    loop {
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => keymap::action_for(&key).map(Msg::Action),
+                Some(Ok(Event::Resize(width, height))) => Some(Msg::Resize { width, height }),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => return Err(e).context("reading the terminal"),
+                None => return Ok(()),
+            },
+            Some(msg) = msg_rx.recv() => Some(msg),
+            Some(notice) = notice_rx.recv() => Some(Msg::Notice { channel: notice.channel }),
+            Some(connected) = store_rx.recv() => match connected {
+                Ok(s) => {
+                    tokio::spawn(listen_forever(s.clone(), notice_tx.clone(), msg_tx.clone()));
+                    let description = s.describe().to_string();
+                    tracing::info!("connected to {description}");
+                    store = Some(s);
+                    Some(Msg::Connected { description })
+                }
+                Err(e) => return Err(anyhow::anyhow!(e)),
+            },
+            _ = ticker.tick() => Some(Msg::Tick { now: started.elapsed(), wall: Utc::now() }),
+            _ = sigterm.recv() => return Ok(()),
+            _ = sighup.recv() => return Ok(()),
+        };
+        if let Some(msg) = msg {
+            for effect in app::update(state, msg) {
+                match effect {
+                    Effect::Quit => return Ok(()),
+                    effect => match &store {
+                        Some(store) => effects::spawn(store, effect, &msg_tx),
+                        None => tracing::debug!("not connected yet, dropped {effect:?}"),
+                    },
+                }
+            }
+        }
+        if state.take_dirty() {
+            terminal.draw(|f| view::render(f, state))?;
+        }
+    }
+}
+
+/// Connects (starting the embedded default if that is the target), retrying while the
+/// database is unreachable. Other errors end the program with their message.
+async fn connect(
+    database_url: Option<String>,
+    store_tx: UnboundedSender<Result<Store, String>>,
+    msg_tx: UnboundedSender<Msg>,
+) {
+    let options = ConnectOptions {
+        database_url,
+        max_size: 4,
+        application_name: "owner-tui".into(),
+        ..ConnectOptions::default()
+    };
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match Store::connect(&options).await {
+            Ok(store) => {
+                let _ = store_tx.send(Ok(store));
+                return;
+            }
+            Err(e) if e.is_connection_problem() => {
+                tracing::warn!("connecting: {e}");
+                if msg_tx
+                    .send(Msg::ConnectFailed {
+                        error: e.to_string(),
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => {
+                let _ = store_tx.send(Err(e.to_string()));
+                return;
+            }
+        }
+    }
+}
+
+/// Keeps a LISTEN connection up: reconnects with backoff when it is lost, and tells the state
+/// machine so that it refreshes (notices sent meanwhile are lost). Ends when the program does.
+async fn listen_forever(
+    store: Store,
+    notices: UnboundedSender<Notice>,
+    msg_tx: UnboundedSender<Msg>,
+) {
+    const FIRST_DELAY: Duration = Duration::from_millis(500);
+    let mut delay = FIRST_DELAY;
+    loop {
+        if msg_tx.send(Msg::ListenerConnecting).is_err() {
+            return;
+        }
+        let since = Instant::now();
+        match live::listen(
+            store.config(),
+            &[PURCHASE_CHANNEL, CATALOG_CHANNEL],
+            notices.clone(),
+        )
+        .await
+        {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!("live updates lost: {e}");
+                if msg_tx
+                    .send(Msg::ListenerLost {
+                        error: e.to_string(),
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        if since.elapsed() > Duration::from_secs(10) {
+            delay = FIRST_DELAY;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
 }

@@ -1,0 +1,7 @@
+//! owner-tui: the owner's live analytics dashboard. The logic is a library so that tests can
+//! drive the state machine and render the view without a terminal.
+
+pub mod app;
+pub mod effects;
+pub mod keymap;
+pub mod view;

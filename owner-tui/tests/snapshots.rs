@@ -1,0 +1,171 @@
+//! The screen at 80x24, as text. The clock is a state field (the dashboard's time, shown in
+//! UTC here), so the snapshots are deterministic without filters.
+
+mod common;
+
+use common::*;
+use owner_tui::app::{Msg, Snapshot, State, update};
+use owner_tui::keymap::Action;
+use owner_tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use store_core::analytics::{self, Filter, TrendBucket};
+use store_core::seed::{SeedOptions, seed};
+
+fn draw(state: &State) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| view::render(f, state)).unwrap();
+    terminal
+}
+
+/// Shows `snapshot` as the answer to the state's current selection.
+fn show(state: &mut State, snapshot: Snapshot) {
+    state.filter = snapshot.dashboard.filter.clone();
+    state.min_purchases = snapshot.dashboard.min_purchases;
+    let start = state.in_flight.is_none();
+    let later = state.now.as_millis() as u64 + 100_000;
+    tick(state, later);
+    if start {
+        update(state, Msg::Action(Action::Refresh));
+    }
+    let id = state.in_flight.expect("a refresh in flight");
+    update(
+        state,
+        Msg::Refreshed {
+            id,
+            result: Ok(Box::new(snapshot)),
+        },
+    );
+}
+
+async fn from_db(store: &store_core::Store, filter: &Filter) -> Snapshot {
+    let client = store.client().await.unwrap();
+    let mut dashboard = analytics::dashboard(&client, filter, 3, 50).await.unwrap();
+    dashboard.generated_at = fixed_time();
+    let trend = analytics::trend(&client, filter, TrendBucket::Day)
+        .await
+        .unwrap();
+    Snapshot {
+        dashboard,
+        trend,
+        bucket: TrendBucket::Day,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_assignment_data_set() {
+    let dir = store_core::testkit::assignment_data_dir();
+    let db = store_core::testkit::fresh_db().await;
+    seed(
+        &db.store,
+        &SeedOptions::from_files(dir.join("products_list.csv"), dir.join("purchases.csv")),
+    )
+    .await
+    .unwrap();
+
+    let everything = from_db(&db.store, &Filter::default()).await;
+    assert_eq!(everything.dashboard.unique_buyers, 1762);
+    assert_eq!(everything.dashboard.loyal_buyers, 142);
+    assert_eq!(everything.dashboard.top_products[0].name, "milk");
+    assert_eq!(everything.dashboard.top_products[0].units, 1823);
+    let mut state = connected_state(everything.dashboard.clone());
+    show(&mut state, everything);
+    let terminal = draw(&state);
+    let screen = terminal.backend().to_string();
+    for expected in ["1762", "142", "milk", "1823", "1812", "1777", "13608.90"] {
+        assert!(screen.contains(expected), "{expected} not on screen");
+    }
+    insta::assert_snapshot!("main_assignment_data", terminal.backend());
+
+    // One branch: every figure is that branch's.
+    let smkt002 = Filter {
+        supermarket_id: Some("SMKT002".into()),
+        ..Filter::default()
+    };
+    let filtered = from_db(&db.store, &smkt002).await;
+    assert_eq!(filtered.dashboard.purchases(), 981);
+    show(&mut state, filtered);
+    let terminal = draw(&state);
+    assert!(terminal.backend().to_string().contains("6152.70"));
+    insta::assert_snapshot!("filtered_smkt002", terminal.backend());
+}
+
+#[test]
+fn ties_at_rank_three_show_every_tied_product() {
+    let mut d = dashboard(1_000, 120);
+    d.top_products = vec![
+        top(1, "milk", 500, 1),
+        top(3, "eggs", 480, 2),
+        top(2, "bread", 450, 3),
+        top(5, "apples", 450, 3),
+    ];
+    let mut state = connected_state(d.clone());
+    show(
+        &mut state,
+        Snapshot {
+            dashboard: d,
+            trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
+            bucket: TrendBucket::Day,
+        },
+    );
+    let terminal = draw(&state);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("=3 bread") && screen.contains("=3 apples"));
+    insta::assert_snapshot!("ties_at_rank_three", terminal.backend());
+}
+
+#[test]
+fn stale_figures_stay_and_say_so() {
+    let d = dashboard(1_000, 120);
+    let mut state = connected_state(d);
+    tick(&mut state, 200_000);
+    update(&mut state, Msg::Action(Action::Refresh));
+    let id = state.in_flight.unwrap();
+    update(
+        &mut state,
+        Msg::Refreshed {
+            id,
+            result: Err("database error: connection refused".into()),
+        },
+    );
+    let terminal = draw(&state);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("STALE") && screen.contains("1000"));
+    insta::assert_snapshot!("stale", terminal.backend());
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut state = connected_state(dashboard(1_000, 120));
+    update(&mut state, Msg::Action(Action::Help));
+    let terminal = draw(&state);
+    let screen = terminal.backend().to_string();
+    for b in owner_tui::keymap::BINDINGS {
+        assert!(screen.contains(b.help), "{} missing from help", b.help);
+    }
+    insta::assert_snapshot!("help", terminal.backend());
+}
+
+#[test]
+fn frozen_says_so() {
+    let mut state = connected_state(dashboard(1_000, 120));
+    update(&mut state, Msg::Action(Action::Freeze));
+    let screen = draw(&state).backend().to_string();
+    assert!(screen.contains("FROZEN"));
+}
+
+#[test]
+fn any_size_renders_without_panicking() {
+    let mut state = connected_state(dashboard(1_000, 120));
+    for (w, h) in [(80, 24), (40, 10), (20, 5), (1, 1), (200, 60), (0, 0)] {
+        update(
+            &mut state,
+            Msg::Resize {
+                width: w,
+                height: h,
+            },
+        );
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|f| view::render(f, &state)).unwrap();
+    }
+}
