@@ -14,6 +14,9 @@ use crate::pool::CONNECT_TIMEOUT;
 pub const PURCHASE_CHANNEL: &str = "icash_purchase";
 /// Products, prices or branches changed.
 pub const CATALOG_CHANNEL: &str = "icash_catalog";
+/// Not a database channel: `listen` sends one notice with this channel once its LISTEN is in
+/// place, the moment from which no announcement can be missed (refresh then).
+pub const LISTENING: &str = "listening";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
@@ -54,6 +57,13 @@ pub async fn listen(
                 None => return Err(Error::Invalid("the listening connection closed".into())),
             }
         }
+    }
+    let ready = Notice {
+        channel: LISTENING.to_string(),
+        payload: String::new(),
+    };
+    if notices.send(ready).is_err() {
+        return Ok(());
     }
     while let Some(message) = messages.next().await {
         if let AsyncMessage::Notification(n) = message? {

@@ -82,6 +82,29 @@ impl Store {
         Ok(store)
     }
 
+    /// Like `connect`, but a named server that cannot be reached yet is not an error: the pool
+    /// is returned unconnected (and unmigrated) and connects when the server is back. For
+    /// programs that must open and keep retrying, like a till.
+    pub async fn connect_or_defer(options: &ConnectOptions) -> Result<Store> {
+        match Store::connect(options).await {
+            Err(e) if e.is_connection_problem() => {
+                let DbTarget::Server(config) = DbTarget::resolve(options.database_url.as_deref())?
+                else {
+                    return Err(e);
+                };
+                tracing::warn!("database unreachable, retrying in the background: {e}");
+                let mut config = *config;
+                config.application_name(&options.application_name);
+                if config.get_connect_timeout().is_none() {
+                    config.connect_timeout(CONNECT_TIMEOUT);
+                }
+                let description = describe_config(&config);
+                Store::from_config(config, description, options.max_size)
+            }
+            other => other,
+        }
+    }
+
     /// A pool over `config` with explicit timeouts, so that nothing waits forever.
     pub fn from_config(
         config: tokio_postgres::Config,
