@@ -50,40 +50,39 @@ CREATE TABLE IF NOT EXISTS purchase_product (
     PRIMARY KEY (purchase_id, product_id)
 );
 
--- Analytics state, maintained in the same transaction as every purchase so that the dashboard
--- reads a few hundred rows whatever the number of purchases. Each counter is split into
--- stripes (chosen by the writing backend) so that concurrent tills do not queue on one row;
--- a figure is the sum over its stripes.
+-- Analytics state. A sale only queues its id in purchase_unfolded (one small insert in the
+-- sale's own transaction); fold_purchases() moves queued sales into the counters in one
+-- transaction, and every counter read folds first. The figures are therefore exact at every
+-- read, as if each sale had updated the counters itself, while tills never queue on shared
+-- counter rows. The dashboard reads a few hundred rows whatever the number of purchases.
+-- No index: it is appended to by every sale and emptied whole by every fold.
+CREATE TABLE IF NOT EXISTS purchase_unfolded (
+    purchase_id bigint NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS stat_customer_histogram (
-    purchases integer NOT NULL CHECK (purchases > 0),
-    stripe smallint NOT NULL,
-    customers bigint NOT NULL,
-    PRIMARY KEY (purchases, stripe)
+    purchases integer PRIMARY KEY CHECK (purchases > 0),
+    customers bigint NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS stat_product_units (
-    product_id integer NOT NULL REFERENCES product (id),
-    stripe smallint NOT NULL,
-    units bigint NOT NULL,
-    PRIMARY KEY (product_id, stripe)
+    product_id integer PRIMARY KEY REFERENCES product (id),
+    units bigint NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS stat_branch_totals (
-    supermarket_id text NOT NULL REFERENCES supermarket (id),
-    stripe smallint NOT NULL,
+    supermarket_id text PRIMARY KEY REFERENCES supermarket (id),
     purchases bigint NOT NULL,
-    revenue numeric(16, 2) NOT NULL,
-    PRIMARY KEY (supermarket_id, stripe)
+    revenue numeric(16, 2) NOT NULL
 );
 
 -- Sales per branch and hour, for the trend chart.
 CREATE TABLE IF NOT EXISTS stat_branch_hourly (
     supermarket_id text NOT NULL REFERENCES supermarket (id),
     hour timestamptz NOT NULL,
-    stripe smallint NOT NULL,
     purchases bigint NOT NULL,
     revenue numeric(16, 2) NOT NULL,
-    PRIMARY KEY (supermarket_id, hour, stripe)
+    PRIMARY KEY (supermarket_id, hour)
 );
 
 -- Records one sale, whole or not at all, in one round trip. The total is computed here from
@@ -91,7 +90,9 @@ CREATE TABLE IF NOT EXISTS stat_branch_hourly (
 -- already recorded returns the existing purchase (replayed = true) instead of a second one.
 -- Errors carry SQLSTATEs of class IC so that clients can tell them apart:
 --   ICB01 unknown branch, ICP01 unknown product, ICP02 duplicate product, ICP03 empty cart,
---   ICC01 unknown customer, ICT01 total mismatch, ICK01 sale key reused for another sale.
+--   ICC01 unknown customer, ICT01 total mismatch; an unknown branch is the foreign key's
+--   error (23503 on purchase_supermarket_id_fkey).
+-- A new customer's row is created with 0 purchases; fold_purchases() counts the sale.
 CREATE OR REPLACE FUNCTION record_purchase(
     p_sale_key uuid,
     p_supermarket_id text,
@@ -111,111 +112,82 @@ CREATE OR REPLACE FUNCTION record_purchase(
 )
 LANGUAGE plpgsql
 -- Runs with its owner's rights, so that a till's role needs no write access to any table.
+-- Every table is named with its schema (pg_temp cannot shadow it), which makes a SET
+-- search_path clause, and its cost on every call, unnecessary.
 SECURITY DEFINER
-SET search_path = public, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_stripe smallint := pg_backend_pid() % 32;
     v_ids integer[];
+    v_names text[];
     v_prices numeric[];
     v_total numeric(12, 2);
     v_count integer;
     v_purchase_id bigint;
     v_created_at timestamptz := coalesce(p_created_at, now());
-    v_existing purchase%ROWTYPE;
     v_last_notify text;
 BEGIN
-    IF p_sale_key IS NOT NULL THEN
-        SELECT * INTO v_existing FROM purchase p WHERE p.sale_key = p_sale_key;
-        IF FOUND THEN
-            RETURN QUERY SELECT * FROM purchase_receipt(v_existing.id, true);
-            RETURN;
+    -- One read of the prices serves the total and the lines, so they always agree.
+    SELECT count(*), sum(pr.unit_price), array_agg(pr.id ORDER BY pr.id),
+           array_agg(pr.name ORDER BY pr.id), array_agg(pr.unit_price ORDER BY pr.id)
+    INTO v_count, v_total, v_ids, v_names, v_prices
+    FROM public.product pr WHERE pr.id = ANY (p_product_ids);
+
+    IF v_count IS DISTINCT FROM cardinality(p_product_ids) OR v_count = 0
+       OR (p_expected_total IS NOT NULL AND p_expected_total <> v_total)
+       OR NOT (p_new_customer OR EXISTS (SELECT 1 FROM public.customer c WHERE c.user_id = p_user_id))
+    THEN
+        -- Something is wrong with this sale, unless it was recorded already (a retry after a
+        -- lost answer, when prices may have changed since): then it is that purchase.
+        IF p_sale_key IS NOT NULL THEN
+            SELECT p.id INTO v_purchase_id FROM public.purchase p WHERE p.sale_key = p_sale_key;
+            IF FOUND THEN
+                RETURN QUERY SELECT * FROM public.purchase_receipt(v_purchase_id, true);
+                RETURN;
+            END IF;
         END IF;
+        IF p_product_ids IS NULL OR cardinality(p_product_ids) = 0 THEN
+            RAISE EXCEPTION 'a purchase needs at least one product' USING ERRCODE = 'ICP03';
+        END IF;
+        IF (SELECT count(DISTINCT x) FROM unnest(p_product_ids) AS x) <> cardinality(p_product_ids) THEN
+            RAISE EXCEPTION 'a product appears more than once (one unit per product)'
+                USING ERRCODE = 'ICP02';
+        END IF;
+        IF v_count <> cardinality(p_product_ids) THEN
+            RAISE EXCEPTION 'unknown product id(s): %',
+                (SELECT string_agg(x::text, ', ' ORDER BY x) FROM unnest(p_product_ids) AS x
+                 WHERE x IS NULL OR NOT x = ANY (coalesce(v_ids, '{}')))
+                USING ERRCODE = 'ICP01';
+        END IF;
+        IF p_expected_total IS NOT NULL AND p_expected_total <> v_total THEN
+            RAISE EXCEPTION 'total mismatch: the till expected %, current prices make %',
+                p_expected_total, v_total
+                USING ERRCODE = 'ICT01', DETAIL = v_total::text;
+        END IF;
+        RAISE EXCEPTION 'unknown customer %', p_user_id USING ERRCODE = 'ICC01';
     END IF;
 
-    IF p_product_ids IS NULL OR cardinality(p_product_ids) = 0 THEN
-        RAISE EXCEPTION 'a purchase needs at least one product' USING ERRCODE = 'ICP03';
-    END IF;
-    SELECT array_agg(DISTINCT x ORDER BY x) INTO v_ids FROM unnest(p_product_ids) AS x;
-    IF cardinality(v_ids) <> cardinality(p_product_ids) THEN
-        RAISE EXCEPTION 'a product appears more than once (one unit per product)'
-            USING ERRCODE = 'ICP02';
-    END IF;
-    -- One read of the prices serves both the total and the lines, so they always agree.
-    SELECT count(*), sum(pr.unit_price), array_agg(pr.unit_price ORDER BY pr.id)
-    INTO v_count, v_total, v_prices
-    FROM product pr WHERE pr.id = ANY (v_ids);
-    IF v_count <> cardinality(v_ids) THEN
-        RAISE EXCEPTION 'unknown product id(s): %',
-            (SELECT string_agg(x::text, ', ') FROM unnest(v_ids) AS x
-             WHERE NOT EXISTS (SELECT 1 FROM product pr WHERE pr.id = x))
-            USING ERRCODE = 'ICP01';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM supermarket s WHERE s.id = p_supermarket_id) THEN
-        RAISE EXCEPTION 'unknown supermarket "%"', p_supermarket_id USING ERRCODE = 'ICB01';
-    END IF;
-    IF p_expected_total IS NOT NULL AND p_expected_total <> v_total THEN
-        RAISE EXCEPTION 'total mismatch: the till expected %, current prices make %',
-            p_expected_total, v_total
-            USING ERRCODE = 'ICT01', DETAIL = v_total::text;
-    END IF;
-
-    -- Lock order, the same in every sale so that concurrent sales never deadlock:
-    -- customer, histogram buckets (ascending), purchase, product counters (ascending), branch.
     IF p_new_customer THEN
-        INSERT INTO customer AS c (user_id, purchases, first_purchase_at, last_purchase_at)
-        VALUES (p_user_id, 1, v_created_at, v_created_at)
-        ON CONFLICT (user_id) DO UPDATE
-            SET purchases = c.purchases + 1,
-                last_purchase_at = greatest(c.last_purchase_at, excluded.last_purchase_at)
-        RETURNING c.purchases INTO v_count;
-    ELSE
-        UPDATE customer c
-        SET purchases = c.purchases + 1,
-            last_purchase_at = greatest(c.last_purchase_at, v_created_at)
-        WHERE c.user_id = p_user_id
-        RETURNING c.purchases INTO v_count;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'unknown customer %', p_user_id USING ERRCODE = 'ICC01';
-        END IF;
+        INSERT INTO public.customer (user_id, purchases, first_purchase_at, last_purchase_at)
+        VALUES (p_user_id, 0, v_created_at, v_created_at)
+        ON CONFLICT (user_id) DO NOTHING;
     END IF;
 
-    IF v_count > 1 THEN
-        INSERT INTO stat_customer_histogram AS h (purchases, stripe, customers)
-        VALUES (v_count - 1, v_stripe, -1)
-        ON CONFLICT (purchases, stripe) DO UPDATE SET customers = h.customers - 1;
+    -- An unknown branch fails the foreign key here (reported by the client as such).
+    INSERT INTO public.purchase (supermarket_id, created_at, user_id, total_amount, sale_key)
+    VALUES (p_supermarket_id, v_created_at, p_user_id, v_total, p_sale_key)
+    ON CONFLICT (sale_key) DO NOTHING
+    RETURNING id INTO v_purchase_id;
+    IF v_purchase_id IS NULL THEN
+        -- This sale key is recorded already (before, or by a concurrent call that committed).
+        SELECT p.id INTO v_purchase_id FROM public.purchase p WHERE p.sale_key = p_sale_key;
+        RETURN QUERY SELECT * FROM public.purchase_receipt(v_purchase_id, true);
+        RETURN;
     END IF;
-    INSERT INTO stat_customer_histogram AS h (purchases, stripe, customers)
-    VALUES (v_count, v_stripe, 1)
-    ON CONFLICT (purchases, stripe) DO UPDATE SET customers = h.customers + 1;
 
-    BEGIN
-        INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount, sale_key)
-        VALUES (p_supermarket_id, v_created_at, p_user_id, v_total, p_sale_key)
-        RETURNING id INTO v_purchase_id;
-    EXCEPTION WHEN unique_violation THEN
-        -- The same sale key is being recorded by a concurrent call that has now committed.
-        RAISE EXCEPTION 'sale % was recorded concurrently; submit it again to get its receipt',
-            p_sale_key USING ERRCODE = '40001';
-    END;
-
-    INSERT INTO purchase_product (purchase_id, product_id, unit_price)
+    INSERT INTO public.purchase_product (purchase_id, product_id, unit_price)
     SELECT v_purchase_id, l.id, l.price FROM unnest(v_ids, v_prices) AS l (id, price);
-
-    INSERT INTO stat_product_units AS u (product_id, stripe, units)
-    SELECT x, v_stripe, 1 FROM unnest(v_ids) AS x ORDER BY x
-    ON CONFLICT (product_id, stripe) DO UPDATE SET units = u.units + 1;
-
-    INSERT INTO stat_branch_totals AS b (supermarket_id, stripe, purchases, revenue)
-    VALUES (p_supermarket_id, v_stripe, 1, v_total)
-    ON CONFLICT (supermarket_id, stripe) DO UPDATE
-        SET purchases = b.purchases + 1, revenue = b.revenue + excluded.revenue;
-
-    INSERT INTO stat_branch_hourly AS b (supermarket_id, hour, stripe, purchases, revenue)
-    VALUES (p_supermarket_id, date_trunc('hour', v_created_at), v_stripe, 1, v_total)
-    ON CONFLICT (supermarket_id, hour, stripe) DO UPDATE
-        SET purchases = b.purchases + 1, revenue = b.revenue + excluded.revenue;
+    INSERT INTO public.purchase_unfolded (purchase_id) VALUES (v_purchase_id);
 
     -- A notification per sale takes a database-wide lock at commit; each backend announces
     -- at most one sale per 200 ms, and listeners refresh once more shortly after any
@@ -229,7 +201,7 @@ BEGIN
         PERFORM set_config('icash.last_notify', clock_timestamp()::text, false);
     END IF;
 
-    RETURN QUERY SELECT * FROM purchase_receipt(v_purchase_id, false);
+    RETURN QUERY SELECT v_purchase_id, v_created_at, v_total::numeric, false, v_ids, v_names, v_prices;
 END;
 $$;
 
@@ -249,11 +221,76 @@ AS $$
            array_agg(pr.id ORDER BY pr.id),
            array_agg(pr.name ORDER BY pr.id),
            array_agg(pp.unit_price ORDER BY pr.id)
-    FROM purchase p
-    JOIN purchase_product pp ON pp.purchase_id = p.id
-    JOIN product pr ON pr.id = pp.product_id
+    FROM public.purchase p
+    JOIN public.purchase_product pp ON pp.purchase_id = p.id
+    JOIN public.product pr ON pr.id = pp.product_id
     WHERE p.id = p_purchase_id
     GROUP BY p.id
+$$;
+
+-- Moves every queued sale into the counters, in one transaction, one folder at a time.
+-- Returns how many sales it folded.
+CREATE OR REPLACE FUNCTION fold_purchases() RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $$
+DECLARE
+    v_folded bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(462815235);
+    IF NOT EXISTS (SELECT 1 FROM purchase_unfolded) THEN
+        RETURN 0;
+    END IF;
+    WITH batch AS (
+        DELETE FROM purchase_unfolded u RETURNING u.purchase_id
+    ), sale AS (
+        SELECT p.id, p.user_id, p.supermarket_id, p.created_at, p.total_amount
+        FROM purchase p JOIN batch b ON b.purchase_id = p.id
+    ), per_user AS (
+        SELECT s.user_id, count(*) AS n, min(s.created_at) AS first_at, max(s.created_at) AS last_at
+        FROM sale s GROUP BY s.user_id
+    ), before AS (
+        -- Each customer's count before this fold (this statement's snapshot).
+        SELECT pu.user_id, pu.n, coalesce(c.purchases, 0) AS old
+        FROM per_user pu LEFT JOIN customer c ON c.user_id = pu.user_id
+    ), customers AS (
+        INSERT INTO customer AS c (user_id, purchases, first_purchase_at, last_purchase_at)
+        SELECT pu.user_id, pu.n, pu.first_at, pu.last_at FROM per_user pu
+        ON CONFLICT (user_id) DO UPDATE
+            SET purchases = c.purchases + excluded.purchases,
+                first_purchase_at = least(c.first_purchase_at, excluded.first_purchase_at),
+                last_purchase_at = greatest(c.last_purchase_at, excluded.last_purchase_at)
+    ), moves AS (
+        SELECT k, sum(d) AS d FROM (
+            SELECT b.old AS k, -1 AS d FROM before b WHERE b.old > 0
+            UNION ALL
+            SELECT b.old + b.n, 1 FROM before b
+        ) m GROUP BY k
+    ), histogram AS (
+        INSERT INTO stat_customer_histogram AS h (purchases, customers)
+        SELECT k, d FROM moves WHERE d <> 0
+        ON CONFLICT (purchases) DO UPDATE SET customers = h.customers + excluded.customers
+    ), units AS (
+        INSERT INTO stat_product_units AS u (product_id, units)
+        SELECT pp.product_id, count(*) FROM purchase_product pp
+        JOIN batch b ON b.purchase_id = pp.purchase_id GROUP BY pp.product_id
+        ON CONFLICT (product_id) DO UPDATE SET units = u.units + excluded.units
+    ), branches AS (
+        INSERT INTO stat_branch_totals AS t (supermarket_id, purchases, revenue)
+        SELECT s.supermarket_id, count(*), sum(s.total_amount) FROM sale s GROUP BY s.supermarket_id
+        ON CONFLICT (supermarket_id) DO UPDATE
+            SET purchases = t.purchases + excluded.purchases, revenue = t.revenue + excluded.revenue
+    ), hours AS (
+        INSERT INTO stat_branch_hourly AS hr (supermarket_id, hour, purchases, revenue)
+        SELECT s.supermarket_id, date_trunc('hour', s.created_at), count(*), sum(s.total_amount)
+        FROM sale s GROUP BY 1, 2
+        ON CONFLICT (supermarket_id, hour) DO UPDATE
+            SET purchases = hr.purchases + excluded.purchases, revenue = hr.revenue + excluded.revenue
+    )
+    SELECT count(*) INTO v_folded FROM batch;
+    RETURN v_folded;
+END;
 $$;
 
 -- Tills reload their catalog when products, prices or branches change.

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -136,16 +137,20 @@ impl Dashboard {
 
 // --- The counters (unfiltered): a few hundred rows whatever the data size. ---
 
+/// Folds the sales queued since the last read into the counters (see schema.sql).
+const FOLD: &str = "SELECT fold_purchases()";
+
 const BUYERS_FROM_COUNTERS: &str = "SELECT coalesce(sum(customers), 0)::int8, \
      coalesce(sum(customers) FILTER (WHERE purchases >= $1), 0)::int8 \
      FROM stat_customer_histogram";
 
-const LOYAL_PAGE_FROM_CUSTOMERS: &str = "SELECT user_id, purchases::int8 FROM customer \
-     WHERE purchases >= $1 ORDER BY purchases DESC, user_id LIMIT $2 OFFSET $3";
+// Ordered by the columns themselves (not the cast) so that customer_by_purchases serves it.
+const LOYAL_PAGE_FROM_CUSTOMERS: &str = "SELECT c.user_id, c.purchases::int8 FROM customer c \
+     WHERE c.purchases >= $1 ORDER BY c.purchases DESC, c.user_id LIMIT $2 OFFSET $3";
 
 const TOP_PRODUCTS_FROM_COUNTERS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
-       SELECT product_id, sum(units)::int8 AS units, rank() OVER (ORDER BY sum(units) DESC) AS rnk \
-       FROM stat_product_units GROUP BY product_id HAVING sum(units) > 0) t \
+       SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk \
+       FROM stat_product_units WHERE units > 0) t \
      JOIN product p ON p.id = t.product_id \
      WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
 
@@ -206,20 +211,31 @@ pub async fn dashboard_from_counters(
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
     let min = min_purchases.max(1);
-    let buyers = client.query_one(BUYERS_FROM_COUNTERS, &[&min]).await?;
-    let loyal_page = loyal_rows(
-        client
-            .query(LOYAL_PAGE_FROM_CUSTOMERS, &[&min, &loyal_page_size, &0i64])
-            .await?,
-    );
+    fold(client).await?;
+    // Prepared once per connection, and sent together: one round trip for the four.
+    let (buyers_q, loyal_q, top_q, branches_q) = futures_util::try_join!(
+        client.prepare_cached(BUYERS_FROM_COUNTERS),
+        client.prepare_cached(LOYAL_PAGE_FROM_CUSTOMERS),
+        client.prepare_cached(TOP_PRODUCTS_FROM_COUNTERS),
+        client.prepare_cached(BRANCHES_FROM_COUNTERS),
+    )?;
+    let first_page = 0i64;
+    let buyers_params: [&(dyn ToSql + Sync); 1] = [&min];
+    let loyal_params: [&(dyn ToSql + Sync); 3] = [&min, &loyal_page_size, &first_page];
+    let (buyers, loyal, top, branches) = futures_util::try_join!(
+        client.query_one(&buyers_q, &buyers_params),
+        client.query(&loyal_q, &loyal_params),
+        client.query(&top_q, &[]),
+        client.query(&branches_q, &[]),
+    )?;
     Ok(Dashboard {
         filter: Filter::default(),
         min_purchases: min,
         unique_buyers: buyers.get(0),
         loyal_buyers: buyers.get(1),
-        loyal_page,
-        top_products: top_rows(client.query(TOP_PRODUCTS_FROM_COUNTERS, &[]).await?),
-        branches: branch_rows(client.query(BRANCHES_FROM_COUNTERS, &[]).await?),
+        loyal_page: loyal_rows(loyal),
+        top_products: top_rows(top),
+        branches: branch_rows(branches),
         generated_at: Utc::now(),
     })
 }
@@ -294,12 +310,20 @@ pub async fn loyal_buyers_page(
     Ok(loyal_rows(rows))
 }
 
+/// Moves the sales recorded since the last fold into the counters; returns how many. Every
+/// counter read does this first, so the counters are exact whenever they are read.
+pub async fn fold(client: &impl GenericClient) -> Result<i64> {
+    let statement = client.prepare_cached(FOLD).await?;
+    Ok(client.query_one(&statement, &[]).await?.get(0))
+}
+
 /// Purchases and revenue per hour (or per day for longer ranges) for `filter`.
 pub async fn trend(
     client: &impl GenericClient,
     filter: &Filter,
     bucket: TrendBucket,
 ) -> Result<Vec<TrendPoint>> {
+    fold(client).await?;
     let since = filter.period.since(Utc::now());
     let unit = match bucket {
         TrendBucket::Hour => "hour",

@@ -207,6 +207,9 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
     };
     match db.code().code() {
         "ICB01" => CheckoutError::UnknownBranch(sale.supermarket_id.clone()),
+        "23503" if db.constraint() == Some("purchase_supermarket_id_fkey") => {
+            CheckoutError::UnknownBranch(sale.supermarket_id.clone())
+        }
         "ICP01" => CheckoutError::UnknownProduct(
             db.message()
                 .trim_start_matches("unknown product id(s): ")

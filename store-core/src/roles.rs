@@ -26,6 +26,8 @@ GRANT USAGE ON SCHEMA public TO icash_clerk, icash_owner;
 GRANT SELECT ON product, supermarket, customer, schema_version TO icash_clerk;
 GRANT EXECUTE ON FUNCTION record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz) TO icash_clerk;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
+-- Folding queued sales into the counters writes only derived figures; readers need it.
+GRANT EXECUTE ON FUNCTION fold_purchases() TO icash_owner;
 ";
 
 const GRANT_CONNECT: &str =

@@ -355,8 +355,9 @@ pub struct SeedReport {
 
 const SEED_LOCK: i64 = 0x1CA5_0002;
 
-const TRUNCATE_ALL: &str = "TRUNCATE purchase_product, purchase, customer, stat_customer_histogram, \
-     stat_product_units, stat_branch_totals, stat_branch_hourly, product, supermarket RESTART IDENTITY";
+const TRUNCATE_ALL: &str = "TRUNCATE purchase_product, purchase, purchase_unfolded, customer, \
+     stat_customer_histogram, stat_product_units, stat_branch_totals, stat_branch_hourly, product, \
+     supermarket RESTART IDENTITY";
 
 const HAS_PURCHASES: &str = "SELECT EXISTS (SELECT 1 FROM purchase)";
 
@@ -393,19 +394,20 @@ const KEY_DDL: &str = "WITH cons AS ( \
 const SET_PURCHASE_SEQUENCE: &str = "SELECT setval(pg_get_serial_sequence('purchase', 'id'), \
      coalesce((SELECT max(id) FROM purchase), 0) + 1, false)";
 
-/// Rebuilds every analytics counter from the raw rows (stripe 0).
+/// Rebuilds every analytics counter from the raw rows.
 const REBUILD_COUNTERS: &str = "
-    TRUNCATE customer, stat_customer_histogram, stat_product_units, stat_branch_totals, stat_branch_hourly;
+    TRUNCATE purchase_unfolded, customer, stat_customer_histogram, stat_product_units,
+        stat_branch_totals, stat_branch_hourly;
     INSERT INTO customer (user_id, purchases, first_purchase_at, last_purchase_at)
         SELECT user_id, count(*), min(created_at), max(created_at) FROM purchase GROUP BY user_id;
-    INSERT INTO stat_customer_histogram (purchases, stripe, customers)
-        SELECT purchases, 0, count(*) FROM customer GROUP BY purchases;
-    INSERT INTO stat_product_units (product_id, stripe, units)
-        SELECT product_id, 0, count(*) FROM purchase_product GROUP BY product_id;
-    INSERT INTO stat_branch_totals (supermarket_id, stripe, purchases, revenue)
-        SELECT supermarket_id, 0, count(*), sum(total_amount) FROM purchase GROUP BY supermarket_id;
-    INSERT INTO stat_branch_hourly (supermarket_id, hour, stripe, purchases, revenue)
-        SELECT supermarket_id, date_trunc('hour', created_at), 0, count(*), sum(total_amount)
+    INSERT INTO stat_customer_histogram (purchases, customers)
+        SELECT purchases, count(*) FROM customer GROUP BY purchases;
+    INSERT INTO stat_product_units (product_id, units)
+        SELECT product_id, count(*) FROM purchase_product GROUP BY product_id;
+    INSERT INTO stat_branch_totals (supermarket_id, purchases, revenue)
+        SELECT supermarket_id, count(*), sum(total_amount) FROM purchase GROUP BY supermarket_id;
+    INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue)
+        SELECT supermarket_id, date_trunc('hour', created_at), count(*), sum(total_amount)
         FROM purchase GROUP BY 1, 2;";
 
 /// Loads the demo data into an empty database (the embedded default's first use).
@@ -424,6 +426,7 @@ pub async fn seed_demo_if_empty(store: &Store) -> Result<Option<SeedReport>> {
 
 /// Validates and loads both files in one transaction: any bad row, and nothing is written.
 pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
+    let mut phase = Phase::start();
     let products = read_products(&options.products)?;
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
@@ -463,6 +466,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     for (_, ddl) in &drops {
         tx.batch_execute(ddl).await?;
     }
+    phase.done("prepare");
 
     let (reader, len) = options.purchases.open()?;
     let progress = progress_bar(options.progress, len);
@@ -516,6 +520,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         writer.finish().await?;
     }
     progress.finish_and_clear();
+    phase.done("copy purchases");
 
     let mut spool = spool
         .into_inner()
@@ -546,15 +551,20 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         writer.finish().await?;
     }
 
+    phase.done("copy lines");
     let branch_list: Vec<&str> = branches.iter().map(String::as_str).collect();
     tx.execute(INSERT_BRANCHES, &[&branch_list]).await?;
     for (_, ddl) in &creates {
         tx.batch_execute(ddl).await?;
+        phase.done(ddl);
     }
     tx.query_one(SET_PURCHASE_SEQUENCE, &[]).await?;
     tx.batch_execute(REBUILD_COUNTERS).await?;
+    phase.done("rebuild counters");
     tx.commit().await?;
+    phase.done("commit");
     client.batch_execute("ANALYZE").await?;
+    phase.done("analyze");
     Ok(SeedReport {
         loaded: true,
         products: products.len(),
@@ -562,6 +572,19 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         purchases,
         items,
     })
+}
+
+/// Logs how long each phase of a load took (RUST_LOG=store_core=debug).
+struct Phase(std::time::Instant);
+
+impl Phase {
+    fn start() -> Phase {
+        Phase(std::time::Instant::now())
+    }
+    fn done(&mut self, what: &str) {
+        tracing::debug!("seed: {what}: {:.3} s", self.0.elapsed().as_secs_f64());
+        self.0 = std::time::Instant::now();
+    }
 }
 
 fn progress_bar(wanted: bool, len: u64) -> indicatif::ProgressBar {

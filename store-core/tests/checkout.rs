@@ -210,9 +210,26 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
             }
         })
     });
+    // Dashboards read (and fold queued sales) while the writers write.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let store = db.store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let client = store.client().await.unwrap();
+                analytics::dashboard_from_counters(&client, 3, 10).await.unwrap();
+                reads += 1;
+            }
+            reads
+        })
+    };
     for w in futures_util::future::join_all(writers).await {
         w.unwrap();
     }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.await.unwrap() > 0);
     let client = db.store.client().await.unwrap();
     for min in [1, 2, 3, 5, 10] {
         let fast = analytics::dashboard_from_counters(&client, min, 100)
