@@ -1,11 +1,14 @@
 //! The till as a state machine: `update(&mut State, Msg) -> Vec<Effect>`. Nothing here waits on
 //! the database: effects are run elsewhere (effects.rs) and their results come back as `Msg`s.
 
+use std::collections::BTreeSet;
+
 use chrono::{Duration, NaiveDateTime};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
 use store_core::catalog::{Catalog, CustomerSummary, Product};
-use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, Sale};
+use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::journal::{DrainReport, Outcome, RefusedSale};
 use uuid::Uuid;
 
 use crate::keymap::{self, Action, Mode};
@@ -17,13 +20,36 @@ pub const SEARCH_DEBOUNCE_MS: u64 = 250;
 /// Customers shown per search.
 pub const SEARCH_LIMIT: i64 = 8;
 /// Longest product code accepted (an i32 has at most 10 digits).
-const MAX_CODE_LEN: usize = 9;
+pub const MAX_CODE_LEN: usize = 9;
+/// Longest text accepted in a search box.
+pub const MAX_SEARCH_LEN: usize = 64;
+/// How often queued (offline) sales are sent again while some are waiting.
+pub const DRAIN_EVERY: Duration = Duration::seconds(3);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Screen {
     Branch,
     Sale,
     Receipt(Box<Receipt>),
+    /// The database could not be reached: the sale is saved in the till's journal and will be
+    /// sent when the database is back.
+    Queued(Box<QueuedSale>),
+}
+
+/// A sale saved offline, as its receipt shows it: the lines and total the till showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedSale {
+    pub sale: Sale,
+    pub lines: Vec<ReceiptLine>,
+    pub total: Decimal,
+}
+
+/// What the till's journal holds: sales waiting to be sent, and queued sales the database
+/// refused (kept, with the reason, until a person deals with them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JournalStatus {
+    pub pending: usize,
+    pub refused: Vec<RefusedSale>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +102,9 @@ pub enum Input {
         results: Vec<CustomerSummary>,
         /// A search is running.
         searching: bool,
+        /// The database cannot be searched: only customers this till has seen confirmed by
+        /// the database (`State::vouched`) are offered.
+        offline: bool,
     },
     Confirm(Question),
 }
@@ -119,6 +148,18 @@ pub struct State {
     pub sales_done: u32,
     pub no_color: bool,
     pub quit: bool,
+    /// Sales in the journal not yet in the database.
+    pub pending_sales: usize,
+    /// Queued sales the database refused when they were sent.
+    pub refused_sales: Vec<RefusedSale>,
+    /// Queued sales are being sent.
+    pub draining: bool,
+    pub next_drain: NaiveDateTime,
+    /// Customers the database confirmed to this till this session (search results, receipts):
+    /// the only returning customers that can be sold to offline. Customers are never deleted.
+    pub vouched: BTreeSet<Uuid>,
+    /// The list of refused queued sales is on screen.
+    pub show_refused: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,8 +186,11 @@ pub enum Msg {
     /// The clock: every second.
     Tick(NaiveDateTime),
     CatalogLoaded(Result<Catalog, DbFailure>),
-    /// The database announced a catalog change (or the listener reconnected).
+    /// The database announced a catalog change.
     CatalogChanged,
+    /// The change listener is (again) listening: announcements made before were missed, and
+    /// the database is reachable.
+    Listening,
     /// The debounce delay of customer search `seq` is over.
     CustomerSearchDue {
         seq: u64,
@@ -157,8 +201,17 @@ pub enum Msg {
     },
     Submitted {
         sale_key: Uuid,
-        result: Result<Receipt, CheckoutError>,
+        result: Result<Outcome, CheckoutError>,
     },
+    /// What the journal holds now (after a submission, and at start).
+    Journal(JournalStatus),
+    /// A round of sending queued sales is over.
+    Drained {
+        result: Result<DrainReport, DbFailure>,
+        status: JournalStatus,
+    },
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
 }
 
 /// Work for effects.rs; results come back as `Msg`s.
@@ -173,8 +226,10 @@ pub enum Effect {
         seq: u64,
         prefix: String,
     },
-    /// Record the sale (the one place a sale is written).
+    /// Record the sale through the journal (the one place a sale is written).
     Submit(Box<Sale>),
+    /// Send the journal's queued sales.
+    Drain,
 }
 
 impl State {
@@ -200,7 +255,36 @@ impl State {
             sales_done: 0,
             no_color: false,
             quit: false,
+            pending_sales: 0,
+            refused_sales: Vec::new(),
+            draining: false,
+            next_drain: now,
+            vouched: BTreeSet::new(),
+            show_refused: false,
         }
+    }
+
+    /// The database is not known to answer: searches cannot run, sales are queued.
+    pub fn is_offline(&self) -> bool {
+        self.db != DbState::Connected
+    }
+
+    /// Vouched customers whose id starts with `query` (all of them for an empty query; none
+    /// for a query that is not the start of an id), at most `SEARCH_LIMIT`.
+    pub fn vouched_matches(&self, query: &str) -> Vec<Uuid> {
+        let range = if query.trim().is_empty() {
+            Some((Uuid::nil(), Uuid::max()))
+        } else {
+            store_core::catalog::uuid_prefix_range(query).ok()
+        };
+        let Some((low, high)) = range else {
+            return vec![];
+        };
+        self.vouched
+            .range(low..=high)
+            .take(SEARCH_LIMIT as usize)
+            .copied()
+            .collect()
     }
 
     /// Where the keyboard is.
@@ -208,9 +292,12 @@ impl State {
         if self.help {
             return Mode::Help;
         }
+        if self.show_refused {
+            return Mode::Refused;
+        }
         match self.screen {
             Screen::Branch => Mode::Branch,
-            Screen::Receipt(_) => Mode::Receipt,
+            Screen::Receipt(_) | Screen::Queued(_) => Mode::Receipt,
             Screen::Sale if self.submitting.is_some() => Mode::Submitting,
             Screen::Sale => match self.input {
                 Input::Code(_) => Mode::Sale,
@@ -288,19 +375,32 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick(now) => {
             state.now = now;
+            let mut effects = vec![];
             if !state.catalog_loading && now >= state.next_catalog_load {
-                return load_catalog(state);
+                effects.extend(load_catalog(state));
             }
+            if now >= state.next_drain {
+                effects.extend(drain(state));
+            }
+            effects
+        }
+        Msg::CatalogChanged => catalog_changed(state),
+        Msg::Listening => {
+            // Reachable again (or for the first time): send what waits, and reload the catalog,
+            // whose announcements were missed meanwhile.
+            let mut effects = catalog_changed(state);
+            effects.extend(drain(state));
+            effects
+        }
+        Msg::Journal(status) => {
+            journal_status(state, status);
             vec![]
         }
-        Msg::CatalogChanged => {
-            if state.catalog_loading {
-                state.catalog_stale = true;
-                vec![]
-            } else {
-                load_catalog(state)
-            }
+        Msg::Drained { result, status } => {
+            drained(state, result, status);
+            vec![]
         }
+        Msg::Paste(text) => paste(state, &text),
         Msg::CatalogLoaded(result) => catalog_loaded(state, result),
         Msg::CustomerSearchDue { seq } => match &mut state.input {
             Input::CustomerSearch {
@@ -308,6 +408,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 seq: current,
                 searching,
                 results,
+                offline: false,
                 ..
             } if *current == seq => match store_core::catalog::uuid_prefix_range(query) {
                 Ok(_) => {
@@ -331,11 +432,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 selected,
                 searching,
                 query,
+                offline,
             } = &mut state.input
             else {
                 return vec![];
             };
-            if *current != seq {
+            if *current != seq || *offline {
                 return vec![];
             }
             *searching = false;
@@ -346,22 +448,90 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     } else {
                         format!("{} customer(s) start with {query}", found.len())
                     };
+                    state.vouched.extend(found.iter().map(|c| c.user_id));
                     *results = found;
                     *selected = 0;
                     state.db = DbState::Connected;
                     state.info(text);
                 }
+                Err(failure) if failure.connection => {
+                    results.clear();
+                    *selected = 0;
+                    *offline = true;
+                    state.db = DbState::Reconnecting(failure.message.clone());
+                    state.error(OFFLINE_SEARCH);
+                }
                 Err(failure) => {
                     results.clear();
-                    if failure.connection {
-                        state.db = DbState::Reconnecting(failure.message.clone());
-                    }
                     state.error(format!("customer search failed: {}", failure.message));
                 }
             }
             vec![]
         }
         Msg::Submitted { sale_key, result } => submitted(state, sale_key, result),
+    }
+}
+
+/// Said when the customer search cannot reach the database.
+pub const OFFLINE_SEARCH: &str = "offline: customer search is unavailable; listed are the \
+     customers this till has seen (or Esc, n for a new customer)";
+
+fn catalog_changed(state: &mut State) -> Vec<Effect> {
+    if state.catalog_loading {
+        state.catalog_stale = true;
+        vec![]
+    } else {
+        load_catalog(state)
+    }
+}
+
+/// Starts sending the queued sales, unless nothing waits or a round (or a submission, which
+/// may be sending the newest of them) is under way.
+fn drain(state: &mut State) -> Vec<Effect> {
+    if state.pending_sales == 0 || state.draining || state.submitting.is_some() {
+        return vec![];
+    }
+    state.draining = true;
+    vec![Effect::Drain]
+}
+
+fn journal_status(state: &mut State, status: JournalStatus) {
+    state.pending_sales = status.pending;
+    state.refused_sales = status.refused;
+    if state.refused_sales.is_empty() {
+        state.show_refused = false;
+    }
+}
+
+fn drained(state: &mut State, result: Result<DrainReport, DbFailure>, status: JournalStatus) {
+    state.draining = false;
+    state.next_drain = state.now + DRAIN_EVERY;
+    journal_status(state, status);
+    match result {
+        Ok(report) => {
+            if report.sent > 0 {
+                tracing::info!(sent = report.sent, "queued sales sent");
+                state.db = DbState::Connected;
+            }
+            if report.refused > 0 {
+                tracing::warn!(refused = report.refused, "queued sales refused on replay");
+                state.error(format!(
+                    "the database refused {} queued sale(s): R lists them",
+                    report.refused
+                ));
+            } else if report.sent > 0 {
+                state.info(format!(
+                    "{} queued sale(s) sent to the database",
+                    report.sent
+                ));
+            }
+        }
+        Err(failure) if failure.connection => {
+            state.db = DbState::Reconnecting(failure.message);
+        }
+        Err(failure) => {
+            state.error(format!("sending queued sales failed: {}", failure.message));
+        }
     }
 }
 
@@ -373,10 +543,15 @@ fn load_catalog(state: &mut State) -> Vec<Effect> {
 
 fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<Effect> {
     state.catalog_loading = false;
+    let mut effects = vec![];
     match result {
         Ok(catalog) => {
+            let reconnected = state.db != DbState::Connected;
             state.catalog = Some(catalog);
             state.db = DbState::Connected;
+            if reconnected {
+                effects.extend(drain(state));
+            }
             state.catalog_failures = 0;
             state.next_catalog_load = state.now + CATALOG_REFRESH;
             if let Some(wanted) = state.wanted_branch.take()
@@ -406,9 +581,9 @@ fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<
         }
     }
     if state.catalog_stale {
-        return load_catalog(state);
+        effects.extend(load_catalog(state));
     }
-    vec![]
+    effects
 }
 
 fn start_shift(state: &mut State, branch: String) {
@@ -429,7 +604,7 @@ fn start_shift(state: &mut State, branch: String) {
 fn submitted(
     state: &mut State,
     sale_key: Uuid,
-    result: Result<Receipt, CheckoutError>,
+    result: Result<Outcome, CheckoutError>,
 ) -> Vec<Effect> {
     if state.submitting != Some(sale_key) {
         tracing::warn!(%sale_key, "a submission result for a sale that is not being submitted");
@@ -437,9 +612,45 @@ fn submitted(
     }
     state.submitting = None;
     match result {
-        Ok(receipt) => {
+        Ok(Outcome::Queued(sale)) => {
+            tracing::warn!(%sale_key, products = ?sale.product_ids, "database unreachable: sale queued in the journal");
+            if !matches!(state.db, DbState::Reconnecting(_)) {
+                state.db = DbState::Reconnecting("the database did not answer".into());
+            }
+            let lines: Vec<ReceiptLine> = sale
+                .product_ids
+                .iter()
+                .map(|id| match state.product(*id) {
+                    Some(p) => ReceiptLine {
+                        product_id: p.id,
+                        name: p.name.clone(),
+                        unit_price: p.unit_price,
+                    },
+                    None => ReceiptLine {
+                        product_id: *id,
+                        name: format!("product {id}"),
+                        unit_price: Decimal::ZERO,
+                    },
+                })
+                .collect();
+            let total = sale
+                .expected_total
+                .unwrap_or_else(|| lines.iter().map(|l| l.unit_price).sum());
+            state.draft = None;
+            state.sales_done += 1;
+            // The journal's own count follows (Msg::Journal); until then, count this one.
+            state.pending_sales += 1;
+            state.next_drain = state.now + DRAIN_EVERY;
+            state.info("sale saved offline: it will be sent when the database is back");
+            state.screen = Screen::Queued(Box::new(QueuedSale { sale, lines, total }));
+            vec![]
+        }
+        Ok(Outcome::Recorded(receipt)) => {
             tracing::info!(purchase_id = receipt.purchase_id, %sale_key, total = %receipt.total_amount, replayed = receipt.replayed, "sale recorded");
             state.db = DbState::Connected;
+            state.vouched.insert(receipt.user_id);
+            // The database answers: anything queued can go now.
+            state.next_drain = state.now;
             state.draft = None;
             state.sales_done += 1;
             state.message = Some(Message::Info(if receipt.replayed {
@@ -521,6 +732,18 @@ fn act(state: &mut State, action: Action, key: &KeyEvent) -> Vec<Effect> {
             state.help = false;
             vec![]
         }
+        Action::ShowRefused => {
+            if state.refused_sales.is_empty() {
+                state.info("no queued sale has been refused");
+            } else {
+                state.show_refused = true;
+            }
+            vec![]
+        }
+        Action::CloseRefused => {
+            state.show_refused = false;
+            vec![]
+        }
         Action::Up | Action::Down => {
             move_cursor(state, action == Action::Up);
             vec![]
@@ -538,10 +761,14 @@ fn act(state: &mut State, action: Action, key: &KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Action::CodeDigit => {
-            if let (Input::Code(code), Some(c)) = (&mut state.input, key_char(key))
-                && code.len() < MAX_CODE_LEN
-            {
-                code.push(c);
+            if let (Input::Code(code), Some(c)) = (&mut state.input, key_char(key)) {
+                if code.len() < MAX_CODE_LEN {
+                    code.push(c);
+                } else {
+                    state.error(format!(
+                        "a product code has at most {MAX_CODE_LEN} digits: Esc erases it"
+                    ));
+                }
             }
             vec![]
         }
@@ -597,14 +824,20 @@ fn act(state: &mut State, action: Action, key: &KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Action::FindCustomer => {
+            let offline = state.is_offline();
             state.input = Input::CustomerSearch {
                 query: String::new(),
                 selected: 0,
                 seq: 0,
                 results: vec![],
                 searching: false,
+                offline,
             };
-            state.info("type the first characters of the customer id");
+            if offline {
+                state.error(OFFLINE_SEARCH);
+            } else {
+                state.info("type the first characters of the customer id");
+            }
             vec![]
         }
         Action::FindProduct => {
@@ -747,11 +980,19 @@ fn move_cursor(state: &mut State, up: bool) {
             }
         }
         Mode::CustomerSearch => {
+            let offline_len = match &state.input {
+                Input::CustomerSearch {
+                    query,
+                    offline: true,
+                    ..
+                } => Some(state.vouched_matches(query).len()),
+                _ => None,
+            };
             if let Input::CustomerSearch {
                 selected, results, ..
             } = &mut state.input
             {
-                step(selected, results.len());
+                step(selected, offline_len.unwrap_or(results.len()));
             }
         }
         _ => {}
@@ -790,16 +1031,55 @@ fn remove_line(state: &mut State, index: usize) {
     state.info(format!("removed {name}"));
 }
 
+/// Types `text` into the search box (None: erases a character). Control characters are
+/// dropped and the box holds at most `MAX_SEARCH_LEN` characters; what is cut is said.
 fn type_char(state: &mut State, c: Option<char>) -> Vec<Effect> {
+    match c {
+        Some(c) => type_text(state, &c.to_string()),
+        None => type_text(state, ""),
+    }
+}
+
+/// Appends `text` to the search query (an empty `text` erases the last character).
+fn edit_query(query: &mut String, text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        query.pop();
+        return Ok(());
+    }
+    let mut dropped_control = false;
+    let mut cut = false;
+    for c in text.chars() {
+        if c.is_control() {
+            dropped_control = true;
+        } else if query.chars().count() < MAX_SEARCH_LEN {
+            query.push(c);
+        } else {
+            cut = true;
+            break;
+        }
+    }
+    if cut {
+        Err(format!(
+            "a search is at most {MAX_SEARCH_LEN} characters: the rest was not taken"
+        ))
+    } else if dropped_control {
+        Err("control characters are not taken in a search".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
     match &mut state.input {
         Input::ProductSearch { query, selected } => {
-            match c {
-                Some(c) => query.push(c),
-                None => {
-                    query.pop();
-                }
-            }
+            let before = query.clone();
+            let result = edit_query(query, text);
             *selected = 0;
+            if let Err(e) = result {
+                state.error(e);
+            } else if before != *query {
+                state.message = None;
+            }
             vec![]
         }
         Input::CustomerSearch {
@@ -808,26 +1088,84 @@ fn type_char(state: &mut State, c: Option<char>) -> Vec<Effect> {
             selected,
             searching,
             results,
+            offline,
         } => {
-            match c {
-                Some(c) => query.push(c),
-                None => {
-                    query.pop();
-                }
-            }
-            *seq += 1;
+            let before = query.clone();
+            let result = edit_query(query, text);
             *selected = 0;
-            *searching = false;
-            if query.is_empty() {
-                results.clear();
-                state.info("type the first characters of the customer id");
+            if *offline {
+                let problem = match (&result, query.is_empty()) {
+                    (Err(e), _) => Some(e.clone()),
+                    (Ok(()), true) => None,
+                    (Ok(()), false) => store_core::catalog::uuid_prefix_range(query)
+                        .err()
+                        .map(|e| e.to_string()),
+                };
+                match problem {
+                    Some(e) => state.error(e),
+                    None => state.error(OFFLINE_SEARCH),
+                }
                 return vec![];
             }
-            let seq = *seq;
-            state.message = None;
-            vec![Effect::DebounceCustomerSearch { seq }]
+            if before == *query {
+                if let Err(e) = result {
+                    state.error(e);
+                }
+                return vec![];
+            }
+            *seq += 1;
+            *searching = false;
+            let effects = if query.is_empty() {
+                results.clear();
+                vec![]
+            } else {
+                vec![Effect::DebounceCustomerSearch { seq: *seq }]
+            };
+            let empty = query.is_empty();
+            match result {
+                Err(e) => state.error(e),
+                Ok(()) if empty => state.info("type the first characters of the customer id"),
+                Ok(()) => state.message = None,
+            }
+            effects
         }
         _ => vec![],
+    }
+}
+
+/// Pasted text: taken by a search box (cleaned and capped), or as a product code if it is
+/// one; anything else is refused with a message, never taken as keys (a paste must not
+/// submit a sale).
+fn paste(state: &mut State, text: &str) -> Vec<Effect> {
+    match state.mode() {
+        Mode::ProductSearch | Mode::CustomerSearch => {
+            if text.is_empty() {
+                return vec![];
+            }
+            type_text(state, text)
+        }
+        Mode::Sale => {
+            let digits = text.trim();
+            let Input::Code(code) = &mut state.input else {
+                return vec![];
+            };
+            if !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit())
+                && code.len() + digits.len() <= MAX_CODE_LEN
+            {
+                code.push_str(digits);
+                state.message = None;
+            } else {
+                state.error(format!(
+                    "pasted text is not a product code (digits only, at most {MAX_CODE_LEN}): not taken"
+                ));
+            }
+            vec![]
+        }
+        _ => {
+            state.error("pasting does nothing here");
+            vec![]
+        }
     }
 }
 
@@ -849,28 +1187,40 @@ fn pick_result(state: &mut State) {
             seq,
             results,
             searching,
-        } => match results.get(selected) {
-            Some(found) => {
-                let id = found.user_id;
-                let purchases = found.purchases;
-                if let Some(draft) = &mut state.draft {
-                    draft.customer = Some(CustomerChoice::Returning(id));
+            offline,
+        } => {
+            let chosen = if offline {
+                state
+                    .vouched_matches(&query)
+                    .get(selected)
+                    .map(|id| (*id, "seen by this till; offline".to_string()))
+            } else {
+                results
+                    .get(selected)
+                    .map(|c| (c.user_id, format!("{} earlier purchases", c.purchases)))
+            };
+            match chosen {
+                Some((id, detail)) => {
+                    if let Some(draft) = &mut state.draft {
+                        draft.customer = Some(CustomerChoice::Returning(id));
+                    }
+                    state.info(format!("returning customer {id} ({detail})"));
                 }
-                state.info(format!(
-                    "returning customer {id} ({purchases} earlier purchases)"
-                ));
+                None => {
+                    state.error(
+                        "no customer chosen: keep typing the id, or Esc and n for a new one",
+                    );
+                    state.input = Input::CustomerSearch {
+                        query,
+                        selected,
+                        seq,
+                        results,
+                        searching,
+                        offline,
+                    };
+                }
             }
-            None => {
-                state.error("no customer chosen: keep typing the id, or Esc and n for a new one");
-                state.input = Input::CustomerSearch {
-                    query,
-                    selected,
-                    seq,
-                    results,
-                    searching,
-                };
-            }
-        },
+        }
         other => state.input = other,
     }
 }
@@ -890,6 +1240,14 @@ fn submit(state: &mut State) -> Vec<Effect> {
         state.error("choose the customer first: n for a new customer, c to find one");
         return vec![];
     };
+    if let CustomerChoice::Returning(id) = customer
+        && !state.vouched.contains(&id)
+    {
+        state.error(format!(
+            "customer {id} has not been confirmed by the database: find them again (c) or choose a new customer (n)"
+        ));
+        return vec![];
+    }
     if let Some(missing) = draft
         .lines()
         .iter()

@@ -6,26 +6,59 @@ use std::time::Duration;
 
 use store_core::Store;
 use store_core::catalog;
-use store_core::checkout::{self, CheckoutError};
-use store_core::live::{self, CATALOG_CHANNEL};
+use store_core::checkout::{CheckoutError, Sale};
+use store_core::journal::{self, Outcome, SharedJournal};
+use store_core::live::{self, CATALOG_CHANNEL, LISTENING};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
-use crate::app::{DbFailure, Effect, Msg, SEARCH_DEBOUNCE_MS, SEARCH_LIMIT};
+use crate::app::{DbFailure, Effect, JournalStatus, Msg, SEARCH_DEBOUNCE_MS, SEARCH_LIMIT};
 
-/// Longest wait for a sale to be written; past it the outcome is unknown and the cashier
-/// retries with the same sale key.
+/// Longest wait for a sale to be written; past it the sale is queued if the journal has it,
+/// else the outcome is unknown and the cashier retries with the same sale key.
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(20);
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest round of sending queued sales; what is not sent by then waits for the next round.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct Runner {
     store: Store,
+    journal: SharedJournal,
     tx: UnboundedSender<Msg>,
 }
 
+/// What the journal holds now.
+pub fn journal_status(journal: &SharedJournal) -> JournalStatus {
+    // A poisoned lock only means another task panicked while holding it; the journal's state
+    // in memory is still what its file says.
+    let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+    JournalStatus {
+        pending: journal.pending_count(),
+        refused: journal.refused().to_vec(),
+    }
+}
+
+/// After a submission gave no answer (a timeout, a panic): if the journal holds the sale, it is
+/// queued and will be sent; otherwise it was never saved and the cashier retries it.
+fn queued_or_unknown(
+    journal: &SharedJournal,
+    sale: &Sale,
+    reason: String,
+) -> Result<Outcome, CheckoutError> {
+    let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+    match journal
+        .pending()
+        .into_iter()
+        .find(|s| s.sale_key == sale.sale_key)
+    {
+        Some(saved) => Ok(Outcome::Queued(saved)),
+        None => Err(CheckoutError::Unavailable(reason)),
+    }
+}
+
 impl Runner {
-    pub fn new(store: Store, tx: UnboundedSender<Msg>) -> Runner {
-        Runner { store, tx }
+    pub fn new(store: Store, journal: SharedJournal, tx: UnboundedSender<Msg>) -> Runner {
+        Runner { store, journal, tx }
     }
 
     pub fn run(&self, effect: Effect) {
@@ -65,25 +98,61 @@ impl Runner {
             ),
             Effect::Submit(sale) => {
                 let sale_key = sale.sale_key;
-                self.spawn(
+                let journal = self.journal.clone();
+                let journal_on_panic = self.journal.clone();
+                let sale_on_panic = sale.clone();
+                self.spawn_then_status(
                     async move {
                         tracing::info!(%sale_key, products = ?sale.product_ids, expected = ?sale.expected_total, "submitting");
-                        let result =
-                            match tokio::time::timeout(SUBMIT_TIMEOUT, checkout::submit(&store, &sale))
-                                .await
-                            {
-                                Ok(result) => result,
-                                Err(_) => Err(CheckoutError::Unavailable(format!(
-                                    "no answer within {} s",
-                                    SUBMIT_TIMEOUT.as_secs()
-                                ))),
-                            };
+                        let result = match tokio::time::timeout(
+                            SUBMIT_TIMEOUT,
+                            journal::submit_durably(&store, &journal, &sale),
+                        )
+                        .await
+                        {
+                            Ok(result) => result,
+                            Err(_) => queued_or_unknown(
+                                &journal,
+                                &sale,
+                                format!("no answer within {} s", SUBMIT_TIMEOUT.as_secs()),
+                            ),
+                        };
                         Msg::Submitted { sale_key, result }
                     },
-                    // The outcome is unknown: the same key makes the retry safe.
+                    // Queued if the journal has it; else unknown, and the same key makes the
+                    // retry safe.
                     move |panic| Msg::Submitted {
                         sale_key,
-                        result: Err(CheckoutError::Unavailable(panic.message)),
+                        result: queued_or_unknown(&journal_on_panic, &sale_on_panic, panic.message),
+                    },
+                )
+            }
+            Effect::Drain => {
+                let journal = self.journal.clone();
+                let journal_on_panic = self.journal.clone();
+                self.spawn(
+                    async move {
+                        let result = match tokio::time::timeout(
+                            DRAIN_TIMEOUT,
+                            journal::drain(&store, &journal),
+                        )
+                        .await
+                        {
+                            Ok(result) => result.map_err(DbFailure::from),
+                            Err(_) => Err(DbFailure {
+                                message: format!(
+                                    "sending queued sales: no answer within {} s",
+                                    DRAIN_TIMEOUT.as_secs()
+                                ),
+                                connection: true,
+                            }),
+                        };
+                        let status = journal_status(&journal);
+                        Msg::Drained { result, status }
+                    },
+                    move |panic| Msg::Drained {
+                        result: Err(panic),
+                        status: journal_status(&journal_on_panic),
                     },
                 )
             }
@@ -93,6 +162,28 @@ impl Runner {
     /// Runs `work` as a task and sends its message; if the task panics, sends `on_panic`'s.
     fn spawn<F>(&self, work: F, on_panic: impl FnOnce(DbFailure) -> Msg + Send + 'static)
     where
+        F: Future<Output = Msg> + Send + 'static,
+    {
+        self.spawn_inner(work, on_panic, None);
+    }
+
+    /// Like `spawn`, then sends what the journal holds.
+    fn spawn_then_status<F>(
+        &self,
+        work: F,
+        on_panic: impl FnOnce(DbFailure) -> Msg + Send + 'static,
+    ) where
+        F: Future<Output = Msg> + Send + 'static,
+    {
+        self.spawn_inner(work, on_panic, Some(self.journal.clone()));
+    }
+
+    fn spawn_inner<F>(
+        &self,
+        work: F,
+        on_panic: impl FnOnce(DbFailure) -> Msg + Send + 'static,
+        then_status: Option<SharedJournal>,
+    ) where
         F: Future<Output = Msg> + Send + 'static,
     {
         let tx = self.tx.clone();
@@ -109,6 +200,9 @@ impl Runner {
             };
             // The receiver is gone only when the program is ending.
             let _ = tx.send(msg);
+            if let Some(journal) = then_status {
+                let _ = tx.send(Msg::Journal(journal_status(&journal)));
+            }
         });
     }
 }
@@ -127,27 +221,27 @@ async fn timed<T>(
 }
 
 /// Listens for catalog change notices for as long as the program runs, reconnecting with
-/// back-off; each notice (and each reconnection, since notices were missed meanwhile) becomes
-/// `Msg::CatalogChanged`.
+/// back-off. Each notice becomes `Msg::CatalogChanged`; the library's "listening" notice (its
+/// LISTEN is in place, at start and after every reconnection) becomes `Msg::Listening`.
 pub fn spawn_catalog_listener(store: Store, tx: UnboundedSender<Msg>) {
     tokio::spawn(async move {
         let config = store.config();
         let mut backoff = Duration::from_secs(1);
-        let mut first = true;
         loop {
-            let (notices_tx, mut notices_rx) = mpsc::unbounded_channel();
+            let (notices_tx, mut notices_rx) = mpsc::unbounded_channel::<live::Notice>();
             let forward_tx = tx.clone();
             let forward = tokio::spawn(async move {
-                while notices_rx.recv().await.is_some() {
-                    if forward_tx.send(Msg::CatalogChanged).is_err() {
+                while let Some(notice) = notices_rx.recv().await {
+                    let msg = if notice.channel == LISTENING {
+                        Msg::Listening
+                    } else {
+                        Msg::CatalogChanged
+                    };
+                    if forward_tx.send(msg).is_err() {
                         break;
                     }
                 }
             });
-            if !first && tx.send(Msg::CatalogChanged).is_err() {
-                return;
-            }
-            first = false;
             let started = tokio::time::Instant::now();
             let result = live::listen(config, &[CATALOG_CHANNEL], notices_tx).await;
             let _ = forward.await;

@@ -23,6 +23,8 @@ pub enum Mode {
     Receipt,
     /// The help overlay.
     Help,
+    /// The list of queued sales the database refused.
+    Refused,
 }
 
 impl Mode {
@@ -36,6 +38,7 @@ impl Mode {
             Mode::Submitting => "While the sale is written",
             Mode::Receipt => "Receipt",
             Mode::Help => "Help",
+            Mode::Refused => "Refused queued sales",
         }
     }
 }
@@ -46,6 +49,9 @@ pub enum Action {
     Quit,
     ShowHelp,
     CloseHelp,
+    /// The list of queued sales the database refused.
+    ShowRefused,
+    CloseRefused,
     Up,
     Down,
     ChooseBranch,
@@ -194,7 +200,11 @@ const BRANCH: &[Binding] = &[
     ),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
+    h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
 ];
+
+/// What R does (listed once, under "Everywhere").
+const REFUSED_DOES: &str = "refused queued sales";
 
 const SALE: &[Binding] = &[
     b(K::Char('s'), A::Submit, "s", "submit the sale", "submit"),
@@ -259,6 +269,7 @@ const SALE: &[Binding] = &[
     ),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
+    h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
 ];
 
 const PRODUCT_SEARCH: &[Binding] = &[
@@ -338,6 +349,7 @@ const SUBMITTING: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help
 const RECEIPT: &[Binding] = &[
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
+    h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
     b(
         K::Any,
         A::NextSale,
@@ -355,6 +367,14 @@ const HELP: &[Binding] = &[b(
     "close help",
 )];
 
+const REFUSED: &[Binding] = &[b(
+    K::Any,
+    A::CloseRefused,
+    "any key",
+    "close the list",
+    "close the list",
+)];
+
 pub fn bindings(mode: Mode) -> &'static [Binding] {
     match mode {
         Mode::Branch => BRANCH,
@@ -365,6 +385,7 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Submitting => SUBMITTING,
         Mode::Receipt => RECEIPT,
         Mode::Help => HELP,
+        Mode::Refused => REFUSED,
     }
 }
 
@@ -390,6 +411,7 @@ pub const ALL_MODES: &[Mode] = &[
     Mode::Submitting,
     Mode::Receipt,
     Mode::Help,
+    Mode::Refused,
 ];
 
 /// The action for `key` in `mode`, if any.
@@ -411,12 +433,15 @@ pub fn hints(mode: Mode) -> Vec<(&'static str, &'static str)> {
 }
 
 /// The labelled bindings of `modes` for the help overlay, without repeats and without help and
-/// quit (listed once, under "Everywhere"); ("keys", "what it does").
+/// quit and R (listed once, under "Everywhere"); ("keys", "what it does").
 pub fn help(modes: &[Mode]) -> Vec<(&'static str, &'static str)> {
     let mut lines: Vec<(&str, &str)> = Vec::new();
     for binding in modes.iter().flat_map(|m| bindings(*m)) {
         let skip = binding.label.is_empty()
-            || matches!(binding.action, Action::ShowHelp | Action::Quit)
+            || matches!(
+                binding.action,
+                Action::ShowHelp | Action::Quit | Action::ShowRefused
+            )
             || lines.contains(&(binding.label, binding.does));
         if !skip {
             lines.push((binding.label, binding.does));
@@ -428,8 +453,8 @@ pub fn help(modes: &[Mode]) -> Vec<(&'static str, &'static str)> {
 /// The "Everywhere" section of the help.
 pub fn help_everywhere() -> Vec<(&'static str, &'static str)> {
     let mut lines: Vec<(&str, &str)> = GLOBAL.iter().map(|b| (b.label, b.does)).collect();
-    lines.push(("?", "help (not while searching)"));
-    lines.push(("q", "quit (not while searching)"));
+    lines.push(("? / q", "help, quit (not searching)"));
+    lines.push(("R", REFUSED_DOES));
     lines
 }
 
@@ -494,17 +519,25 @@ mod tests {
             .flat_map(|(_, m)| m.iter().copied())
             .collect();
         for mode in ALL_MODES {
-            if !matches!(mode, Mode::Submitting | Mode::Help) {
+            if !matches!(mode, Mode::Submitting | Mode::Help | Mode::Refused) {
                 assert!(listed.contains(mode), "{mode:?} missing from the help");
             }
         }
-        // "Everywhere: ? help, q quit (not while searching)" must be true.
+        // "Everywhere: ? help, q quit, R refused sales (not in a search)" must be true.
         for mode in [Mode::Branch, Mode::Sale, Mode::Receipt] {
             assert_eq!(
                 resolve(mode, &key(KeyCode::Char('?'))),
                 Some(Action::ShowHelp)
             );
             assert_eq!(resolve(mode, &key(KeyCode::Char('q'))), Some(Action::Quit));
+            assert_eq!(
+                resolve(mode, &key(KeyCode::Char('R'))),
+                Some(Action::ShowRefused)
+            );
         }
+        assert_eq!(
+            resolve(Mode::Refused, &key(KeyCode::Char('x'))),
+            Some(Action::CloseRefused)
+        );
     }
 }

@@ -1,37 +1,47 @@
 //! pos-tui: arguments, terminal setup and teardown, and the event loop.
 
 use std::io::{Stdout, Write, stdout};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use crossterm::event::{Event, EventStream};
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use futures_util::StreamExt;
 use pos_tui::app::{Msg, State, update};
-use pos_tui::effects::{Runner, spawn_catalog_listener};
+use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
 use pos_tui::view::view;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use store_core::config::DbTarget;
+use store_core::config::{DbTarget, FileConfig};
+use store_core::journal::Journal;
 use store_core::{ConnectOptions, Store};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// The cashier's till: keyboard-driven checkout on the iCash store database.
+///
+/// Settings come from the flags, then the environment variables, then the optional file
+/// $XDG_CONFIG_HOME/icash/config.toml (or ICASH_CONFIG): `database_url`, `supermarket`.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
     /// PostgreSQL connection string; without it (and without PGHOST etc.) the embedded default
     /// database is used.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     /// The branch to work at (e.g. SMKT002); without it the till asks at start.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", env = "ICASH_SUPERMARKET")]
     supermarket: Option<String>,
+    /// The till's journal of sales (each till needs its own) [default:
+    /// <ICASH_HOME or data dir>/pos-journal.jsonl].
+    #[arg(long, value_name = "PATH")]
+    journal: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -64,7 +74,12 @@ fn main() -> ExitCode {
 /// Leaves raw mode and the alternate screen.
 fn restore_terminal() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// A panic on the main thread (the UI) restores the terminal, then prints as usual. A panic in a
@@ -104,49 +119,49 @@ async fn open_store(database_url: Option<String>) -> anyhow::Result<Store> {
         ..ConnectOptions::default()
     };
     match DbTarget::resolve(database_url.as_deref())? {
-        DbTarget::Embedded(_) => {
-            println!("starting database…");
-            Ok(Store::connect(&options).await?)
-        }
-        DbTarget::Server(config) => {
-            println!(
-                "connecting to {}…",
-                store_core::config::describe_config(&config)
-            );
-            match Store::connect(&options).await {
-                Ok(store) => Ok(store),
-                Err(e) if e.is_connection_problem() => {
-                    // Open the till anyway; the pool connects when the database is back.
-                    tracing::warn!(
-                        "database unreachable at start, retrying in the background: {e}"
-                    );
-                    let mut config = *config;
-                    config.application_name("pos-tui");
-                    if config.get_connect_timeout().is_none() {
-                        config.connect_timeout(store_core::pool::CONNECT_TIMEOUT);
-                    }
-                    let description = store_core::config::describe_config(&config);
-                    Ok(Store::from_config(config, description, 4)?)
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
+        DbTarget::Embedded(_) => println!("starting database…"),
+        DbTarget::Server(config) => println!(
+            "connecting to {}…",
+            store_core::config::describe_config(&config)
+        ),
     }
+    // An unreachable server is not an error: the till opens and the pool connects when the
+    // database is back.
+    Ok(Store::connect_or_defer(&options).await?)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let store = open_store(args.database_url.clone()).await?;
+    // Flags and environment variables (clap) first, then the configuration file.
+    let file = FileConfig::load()?;
+    let database_url = args.database_url.or(file.database_url);
+    let supermarket = args.supermarket.or(file.supermarket);
+    let journal_path = args
+        .journal
+        .unwrap_or_else(|| store_core::config::icash_home().join("pos-journal.jsonl"));
+    // Before the database: a till without its journal must not sell.
+    let journal = Journal::open(&journal_path)?;
+    tracing::info!(
+        journal = %journal_path.display(),
+        pending = journal.pending_count(),
+        refused = journal.refused().len(),
+        "journal open"
+    );
+    let journal = Arc::new(Mutex::new(journal));
+
+    let store = open_store(database_url).await?;
     tracing::info!(database = store.describe(), "pos-tui starting");
 
     let mut state = State::new(
         chrono::Local::now().naive_local(),
         store.describe().to_string(),
-        args.supermarket.clone(),
+        supermarket,
     );
     state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    // Sales left waiting by an earlier run are sent from the first tick on.
+    update(&mut state, Msg::Journal(journal_status(&journal)));
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let runner = Runner::new(store.clone(), tx.clone());
+    let runner = Runner::new(store.clone(), journal.clone(), tx.clone());
     spawn_catalog_listener(store.clone(), tx.clone());
 
     enable_raw_mode().context("switching the terminal to raw mode")?;
@@ -155,6 +170,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     execute!(
         stdout(),
         EnterAlternateScreen,
+        EnableBracketedPaste,
         crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
     )
     .context("entering the alternate screen")?;
@@ -180,6 +196,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => Msg::Key(key),
+                Some(Ok(Event::Paste(text))) => Msg::Paste(text),
                 Some(Ok(Event::Resize(..))) => {
                     terminal.autoresize()?;
                     dirty = true;
@@ -203,6 +220,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     drop(terminal);
     let _ = stdout().flush();
-    tracing::info!(sales = state.sales_done, "pos-tui stopped");
+    tracing::info!(
+        sales = state.sales_done,
+        waiting = state.pending_sales,
+        "pos-tui stopped"
+    );
     Ok(())
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use rust_decimal::Decimal;
 
-use crate::app::{DbState, Input, Message, Question, Screen, State};
+use crate::app::{DbState, Input, Message, Question, QueuedSale, Screen, State};
 use crate::keymap;
 
 /// Styles; with NO_COLOR only bold/reverse/dim are used.
@@ -91,11 +91,15 @@ pub fn view(state: &State, frame: &mut Frame) {
         Screen::Branch => render_branches(state, &theme, frame, body),
         Screen::Sale => render_sale(state, &theme, frame, body),
         Screen::Receipt(receipt) => render_receipt(state, receipt, &theme, frame, body),
+        Screen::Queued(queued) => render_queued(state, queued, &theme, frame, body),
     }
     render_message(state, &theme, frame, message);
     render_status(state, &theme, frame, status);
     if state.submitting.is_some() {
         render_submitting(&theme, frame, body);
+    }
+    if state.show_refused {
+        render_refused(state, &theme, frame, body);
     }
     if state.help {
         render_help(&theme, frame, body);
@@ -134,14 +138,33 @@ fn render_message(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let db = match &state.db {
-        DbState::Connected => " ● connected │ ",
-        DbState::Connecting => " ○ connecting… │ ",
-        DbState::Reconnecting(_) => " ○ RECONNECTING… │ ",
+    let db = match (&state.db, state.pending_sales > 0) {
+        // "offline: N sales waiting" follows and says it.
+        (DbState::Connected, true) => " ● ",
+        (_, true) => " ○ ",
+        (DbState::Connected, false) => " ● connected │ ",
+        (DbState::Connecting, false) => " ○ connecting… │ ",
+        (DbState::Reconnecting(_), false) => " ○ RECONNECTING… │ ",
     };
+    let mut journal = String::new();
+    if state.pending_sales > 0 {
+        journal.push_str(&format!(
+            "offline: {} {} waiting │ ",
+            state.pending_sales,
+            if state.pending_sales == 1 {
+                "sale"
+            } else {
+                "sales"
+            }
+        ));
+    }
+    if !state.refused_sales.is_empty() {
+        journal.push_str(&format!("{} refused (R) │ ", state.refused_sales.len()));
+    }
     let clock = format!(" │ {} ", state.now.format("%H:%M:%S"));
     let width = area.width as usize;
-    let room = width.saturating_sub(db.chars().count() + clock.chars().count());
+    let room =
+        width.saturating_sub(db.chars().count() + journal.chars().count() + clock.chars().count());
     let mut hints = String::new();
     for (keys, does) in keymap::hints(state.mode()) {
         let hint = format!("{}{keys} {does}", if hints.is_empty() { "" } else { "  " });
@@ -157,6 +180,7 @@ fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let pad = room.saturating_sub(hints.chars().count());
     let line = Line::from(vec![
         Span::styled(db, db_style),
+        Span::styled(journal, theme.bar().add_modifier(Modifier::BOLD)),
         Span::styled(hints, theme.bar()),
         Span::styled(" ".repeat(pad), theme.bar()),
         Span::styled(clock, theme.bar()),
@@ -493,23 +517,20 @@ fn render_customer_search(state: &State, theme: &Theme, frame: &mut Frame, area:
         selected,
         results,
         searching,
+        offline,
         ..
     } = &state.input
     else {
         return;
     };
+    if *offline {
+        render_offline_customer_search(state, query, *selected, theme, frame, area);
+        return;
+    }
     let rect = centered(area, 70, (results.len() as u16).max(1) + 5);
     let inner = popup(frame, rect, " Find a returning customer ".into());
     let mut lines = vec![
-        Line::from(vec![
-            Span::styled(
-                " Customer id starts with: ",
-                Style::new().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(query.clone()),
-            Span::styled("▏", theme.fg(Color::Cyan)),
-            Span::styled(if *searching { "  searching…" } else { "" }, theme.dim()),
-        ]),
+        search_line(query, theme, if *searching { "  searching…" } else { "" }),
         Line::default(),
     ];
     if results.is_empty() {
@@ -536,6 +557,59 @@ fn render_customer_search(state: &State, theme: &Theme, frame: &mut Frame, area:
             c.last_purchase_at.with_timezone(&Local).format("%Y-%m-%d")
         );
         lines.push(if i == *selected {
+            Line::from(Span::styled(text, theme.selected()))
+        } else {
+            Line::from(text)
+        });
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn search_line(query: &str, theme: &Theme, after: &'static str) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(
+            " Customer id starts with: ",
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(query.to_string()),
+        Span::styled("▏", theme.fg(Color::Cyan)),
+        Span::styled(after, theme.dim()),
+    ])
+}
+
+/// Offline: no search, but the customers the database confirmed to this till this session.
+fn render_offline_customer_search(
+    state: &State,
+    query: &str,
+    selected: usize,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let matches = state.vouched_matches(query);
+    let rect = centered(area, 70, (matches.len() as u16).max(1) + 6);
+    let inner = popup(frame, rect, " Returning customer · OFFLINE ".into());
+    let mut lines = vec![
+        search_line(query, theme, ""),
+        Line::from(Span::styled(
+            " Search unavailable offline. Customers this till has seen:",
+            theme.error(),
+        )),
+        Line::default(),
+    ];
+    if matches.is_empty() {
+        lines.push(Line::from(Span::styled(
+            if state.vouched.is_empty() {
+                " none yet this session: Esc, then n for a new customer"
+            } else {
+                " none of them starts with that: Esc, then n for a new customer"
+            },
+            theme.dim(),
+        )));
+    }
+    for (i, id) in matches.iter().enumerate() {
+        let text = format!("{}{id}", if i == selected { "▶" } else { " " });
+        lines.push(if i == selected {
             Line::from(Span::styled(text, theme.selected()))
         } else {
             Line::from(text)
@@ -573,6 +647,17 @@ fn render_submitting(theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+fn branch_label(state: &State, id: &str) -> String {
+    let name = state
+        .catalog
+        .as_ref()
+        .and_then(|c| c.branches.iter().find(|b| b.id == id))
+        .filter(|b| !b.name.trim().is_empty())
+        .map(|b| format!(" · {}", b.name))
+        .unwrap_or_default();
+    format!("{id}{name}")
+}
+
 fn render_receipt(
     state: &State,
     receipt: &store_core::checkout::Receipt,
@@ -580,50 +665,114 @@ fn render_receipt(
     frame: &mut Frame,
     area: Rect,
 ) {
-    let block = Block::bordered().title(format!(" RECEIPT · purchase #{} ", receipt.purchase_id));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let [fields, lines_area, foot] = Layout::vertical([
-        Constraint::Length(5),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
-    let branch_name = state
-        .catalog
-        .as_ref()
-        .and_then(|c| c.branches.iter().find(|b| b.id == receipt.supermarket_id))
-        .filter(|b| !b.name.trim().is_empty())
-        .map(|b| format!(" · {}", b.name))
-        .unwrap_or_default();
-    let field = |name: &str, value: String| {
-        Line::from(vec![
-            Span::styled(format!(" {name:<10}"), theme.dim()),
-            Span::raw(value),
-        ])
-    };
     let customer = format!(
         "{}{}",
         receipt.user_id,
         if receipt.new_customer { " (new)" } else { "" }
     );
-    frame.render_widget(
-        Paragraph::new(vec![
-            field("Purchase", format!("#{}", receipt.purchase_id)),
-            field(
-                "Time",
-                receipt
-                    .created_at
-                    .with_timezone(&Local)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string(),
-            ),
-            field("Branch", format!("{}{branch_name}", receipt.supermarket_id)),
-            field("Customer", customer),
-            field("Sale key", receipt.sale_key.to_string()),
-        ]),
-        fields,
+    let fields = vec![
+        ("Purchase", format!("#{}", receipt.purchase_id)),
+        (
+            "Time",
+            receipt
+                .created_at
+                .with_timezone(&Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        ),
+        ("Branch", branch_label(state, &receipt.supermarket_id)),
+        ("Customer", customer),
+        ("Sale key", receipt.sale_key.to_string()),
+    ];
+    let block = Block::bordered().title(format!(" RECEIPT · purchase #{} ", receipt.purchase_id));
+    render_slip(
+        block,
+        Slip {
+            notice: None,
+            fields,
+            lines: &receipt.lines,
+            total: receipt.total_amount,
+        },
+        theme,
+        frame,
+        area,
     );
+}
+
+/// A sale saved offline: what the customer bought and paid, and that it will be sent.
+fn render_queued(state: &State, queued: &QueuedSale, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let sale = &queued.sale;
+    let time = match sale.sold_at {
+        Some(at) => at
+            .with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        None => state.now.format("%Y-%m-%d %H:%M:%S").to_string(),
+    };
+    let customer = format!(
+        "{}{}",
+        sale.customer.user_id(),
+        if sale.customer.is_new() {
+            " (new)"
+        } else {
+            " (returning)"
+        }
+    );
+    let fields = vec![
+        ("Time", time),
+        ("Branch", branch_label(state, &sale.supermarket_id)),
+        ("Customer", customer),
+        ("Sale key", sale.sale_key.to_string()),
+    ];
+    let block = Block::bordered()
+        .title(" SAVED OFFLINE · queued, not yet in the database ")
+        .border_style(theme.fg(Color::Yellow));
+    render_slip(
+        block,
+        Slip {
+            notice: Some("Sale saved and queued. Offline: will be sent when the database is back."),
+            fields,
+            lines: &queued.lines,
+            total: queued.total,
+        },
+        theme,
+        frame,
+        area,
+    );
+}
+
+struct Slip<'a> {
+    /// A line above the fields, in bold.
+    notice: Option<&'static str>,
+    fields: Vec<(&'static str, String)>,
+    lines: &'a [store_core::checkout::ReceiptLine],
+    total: Decimal,
+}
+
+fn render_slip(block: Block, slip: Slip, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let head_height = slip.fields.len() as u16 + u16::from(slip.notice.is_some());
+    let [fields, lines_area, foot] = Layout::vertical([
+        Constraint::Length(head_height),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let mut head: Vec<Line> = Vec::new();
+    if let Some(notice) = slip.notice {
+        head.push(Line::from(Span::styled(
+            format!(" {notice}"),
+            theme.total(),
+        )));
+    }
+    for (name, value) in slip.fields {
+        head.push(Line::from(vec![
+            Span::styled(format!(" {name:<10}"), theme.dim()),
+            Span::raw(value),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(head), fields);
     let [items, total] = if lines_area.width >= 64 {
         Layout::horizontal([Constraint::Min(30), Constraint::Length(30)]).areas(lines_area)
     } else {
@@ -633,7 +782,7 @@ fn render_receipt(
     };
     let width = items.width as usize;
     let mut lines = vec![Line::default()];
-    for (i, line) in receipt.lines.iter().enumerate() {
+    for (i, line) in slip.lines.iter().enumerate() {
         let price = money(line.unit_price);
         let left = format!(" {:>2}. {:>4}  {}", i + 1, line.product_id, line.name);
         let pad = width.saturating_sub(left.chars().count() + price.len() + 1);
@@ -649,7 +798,7 @@ fn render_receipt(
     } else {
         total
     };
-    render_total(receipt.total_amount, theme, frame, total_area);
+    render_total(slip.total, theme, frame, total_area);
     frame.render_widget(
         Paragraph::new(Line::from(Span::styled(
             " Press any key for the next sale (q quits)",
@@ -657,6 +806,77 @@ fn render_receipt(
         ))),
         foot,
     );
+}
+
+/// The queued sales the database refused, with the reasons: kept in the journal, never
+/// dropped silently.
+fn render_refused(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let rect = centered(area, 80, area.height);
+    let inner = popup(
+        frame,
+        rect,
+        format!(
+            " Refused queued sales: {} (any key closes) ",
+            state.refused_sales.len()
+        ),
+    );
+    let mut lines = vec![
+        Line::from(Span::styled(
+            " The database refused these sales when the till sent them. They stay in",
+            theme.error(),
+        )),
+        Line::from(Span::styled(
+            " the till's journal: tell the manager (the customer has paid).",
+            theme.error(),
+        )),
+    ];
+    lines.push(Line::default());
+    let room = (inner.height as usize).saturating_sub(lines.len());
+    let per_sale = 3;
+    let shown = if state.refused_sales.len() * per_sale <= room {
+        state.refused_sales.len()
+    } else {
+        room.saturating_sub(1) / per_sale
+    };
+    for refused in state.refused_sales.iter().take(shown) {
+        let sale = &refused.sale;
+        let time = sale
+            .sold_at
+            .map(|at| {
+                at.with_timezone(&Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "-".into());
+        let products: Vec<String> = sale.product_ids.iter().map(i32::to_string).collect();
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(" {time}  {}", sale.supermarket_id),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("  sale key {}", sale.sale_key)),
+        ]));
+        lines.push(Line::from(format!(
+            "   customer {}{}  products {}",
+            sale.customer.user_id(),
+            if sale.customer.is_new() { " (new)" } else { "" },
+            products.join(",")
+        )));
+        lines.push(Line::from(vec![
+            Span::styled("   reason: ", theme.dim()),
+            Span::raw(refused.reason.clone()),
+        ]));
+    }
+    if shown < state.refused_sales.len() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                " … and {} more in the journal",
+                state.refused_sales.len() - shown
+            ),
+            theme.dim(),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn render_help(theme: &Theme, frame: &mut Frame, area: Rect) {

@@ -6,12 +6,13 @@ mod common;
 use chrono::{TimeZone, Utc};
 use common::*;
 use crossterm::event::KeyCode;
-use pos_tui::app::{DbFailure, Msg, State, update};
+use pos_tui::app::{DbFailure, JournalStatus, Msg, State, update};
 use pos_tui::view::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use store_core::catalog::CustomerSummary;
-use store_core::checkout::{CheckoutError, Receipt, ReceiptLine, Sale};
+use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::journal::{Outcome, RefusedSale};
 use uuid::Uuid;
 
 fn render(state: &State, width: u16, height: u16) -> String {
@@ -153,7 +154,7 @@ fn receipt() {
         &mut state,
         Msg::Submitted {
             sale_key: sale.sale_key,
-            result: Ok(receipt),
+            result: Ok(Outcome::Recorded(receipt)),
         },
     );
     snapshot("receipt", &state);
@@ -205,4 +206,101 @@ fn the_total_is_visible_at_every_size() {
     for (width, height) in [(1, 1), (10, 3), (80, 2)] {
         render(&state, width, height);
     }
+}
+
+fn offline() -> DbFailure {
+    DbFailure {
+        message: "cannot reach the database at postgresql://till@db:5432/icash within 5 s".into(),
+        connection: true,
+    }
+}
+
+#[test]
+fn queued_receipt() {
+    let mut state = with_cart();
+    let mut sale = submit(&mut state);
+    sale.sold_at = Some(Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 5).unwrap());
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Queued(sale)),
+        },
+    );
+    update(
+        &mut state,
+        Msg::Journal(JournalStatus {
+            pending: 1,
+            refused: vec![],
+        }),
+    );
+    snapshot("queued_receipt", &state);
+}
+
+#[test]
+fn sale_with_sales_waiting_and_refused() {
+    let mut state = with_cart();
+    update(
+        &mut state,
+        Msg::Tick(noon() + chrono::Duration::seconds(61)),
+    );
+    update(&mut state, Msg::CatalogLoaded(Err(offline())));
+    let mut sale = Sale::open("SMKT002", CustomerChoice::new_customer());
+    sale.product_ids = vec![3, 99];
+    update(
+        &mut state,
+        Msg::Journal(JournalStatus {
+            pending: 3,
+            refused: vec![RefusedSale {
+                sale,
+                reason: "unknown product: 99".into(),
+            }],
+        }),
+    );
+    snapshot("sale_with_sales_waiting_and_refused", &state);
+}
+
+#[test]
+fn refused_list() {
+    let mut state = selling();
+    let refused: Vec<RefusedSale> = (0..7)
+        .map(|i| {
+            let mut sale = Sale::open("SMKT002", CustomerChoice::new_customer());
+            sale.product_ids = vec![3, 90 + i];
+            sale.sold_at = Some(Utc.with_ymd_and_hms(2025, 3, 14, 11, i as u32, 0).unwrap());
+            RefusedSale {
+                sale,
+                reason: format!("unknown product: {}", 90 + i),
+            }
+        })
+        .collect();
+    update(
+        &mut state,
+        Msg::Journal(JournalStatus {
+            pending: 0,
+            refused,
+        }),
+    );
+    press(&mut state, "R");
+    snapshot("refused_list", &state);
+}
+
+#[test]
+fn offline_customer_search() {
+    let mut state = selling();
+    for id in [
+        "0a000000-0000-4000-8000-000000000001",
+        "0a1b0000-0000-4000-8000-000000000002",
+        "c0ffee00-0000-4000-8000-000000000003",
+    ] {
+        state.vouched.insert(Uuid::parse_str(id).unwrap());
+    }
+    update(
+        &mut state,
+        Msg::Tick(noon() + chrono::Duration::seconds(61)),
+    );
+    update(&mut state, Msg::CatalogLoaded(Err(offline())));
+    press(&mut state, "c0a");
+    update(&mut state, key(KeyCode::Down));
+    snapshot("offline_customer_search", &state);
 }

@@ -10,6 +10,7 @@ use pos_tui::app::{
 };
 use store_core::catalog::CustomerSummary;
 use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::journal::{DrainReport, Outcome, RefusedSale};
 use uuid::Uuid;
 
 fn error_text(state: &State) -> String {
@@ -256,13 +257,41 @@ fn customer_search_failure_is_shown_and_enter_without_results_keeps_searching() 
             }),
         },
     );
-    assert!(error_text(&state).contains("cannot reach"));
-    assert!(matches!(state.db, DbState::Reconnecting(_)));
+    // Unreachable: the search turns into the offline list (empty: nothing vouched yet).
+    assert!(error_text(&state).contains("customer search is unavailable"));
+    assert!(matches!(state.db, DbState::Reconnecting(ref r) if r.contains("cannot reach")));
+    assert!(matches!(
+        state.input,
+        Input::CustomerSearch { offline: true, .. }
+    ));
     press(&mut state, "\r");
     assert!(matches!(state.input, Input::CustomerSearch { .. }));
     assert!(state.draft.as_ref().unwrap().customer.is_none());
     press(&mut state, "\x1b");
     assert!(matches!(state.input, Input::Code(_)));
+
+    // Any other failure is said as it is, and the search stays a search.
+    let mut state = selling();
+    press(&mut state, "cab");
+    update(&mut state, Msg::CustomerSearchDue { seq: 2 });
+    update(
+        &mut state,
+        Msg::CustomerResults {
+            seq: 2,
+            result: Err(DbFailure {
+                message: "permission denied for table customer".into(),
+                connection: false,
+            }),
+        },
+    );
+    assert_eq!(
+        error_text(&state),
+        "customer search failed: permission denied for table customer"
+    );
+    assert!(matches!(
+        state.input,
+        Input::CustomerSearch { offline: false, .. }
+    ));
 }
 
 // ---- adding products ----
@@ -471,7 +500,7 @@ fn success_shows_the_receipt_and_the_next_key_opens_a_sale_with_a_new_key() {
         &mut state,
         Msg::Submitted {
             sale_key: sale.sale_key,
-            result: Ok(receipt.clone()),
+            result: Ok(Outcome::Recorded(receipt.clone())),
         },
     );
     assert_eq!(state.screen, Screen::Receipt(Box::new(receipt)));
@@ -642,4 +671,268 @@ fn help_opens_with_question_mark_and_any_key_closes_it() {
     press(&mut state, "1");
     assert!(!state.help);
     assert_eq!(state.input, Input::Code(String::new()));
+}
+
+// ---- offline: queued sales ----
+
+fn status(pending: usize, refused: Vec<RefusedSale>) -> pos_tui::app::JournalStatus {
+    pos_tui::app::JournalStatus { pending, refused }
+}
+
+fn offline() -> DbFailure {
+    DbFailure {
+        message: "cannot reach the database".into(),
+        connection: true,
+    }
+}
+
+#[test]
+fn an_unreachable_database_queues_the_sale_and_the_till_keeps_selling() {
+    let mut state = ready_to_submit();
+    let sale = submitted_sale(press(&mut state, "s"));
+    let mut saved = sale.clone();
+    saved.sold_at = Some(Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 1).unwrap());
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Queued(saved.clone())),
+        },
+    );
+    let Screen::Queued(queued) = &state.screen else {
+        panic!("expected the queued receipt, got {:?}", state.screen);
+    };
+    assert_eq!(queued.sale, saved);
+    let names: Vec<&str> = queued.lines.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["milk", "bread", "eggs"]);
+    // The total the till showed, which is what the customer paid.
+    assert_eq!(queued.total, price(650));
+    assert!(info_text(&state).contains("will be sent when the database is back"));
+    assert!(matches!(state.db, DbState::Reconnecting(_)));
+    assert_eq!(state.sales_done, 1);
+    assert_eq!(state.pending_sales, 1);
+    assert!(state.submitting.is_none());
+    // The journal's count replaces the till's guess.
+    update(&mut state, Msg::Journal(status(2, vec![])));
+    assert_eq!(state.pending_sales, 2);
+
+    // The next key opens the next sale, with a new key.
+    press(&mut state, " ");
+    assert_eq!(state.screen, Screen::Sale);
+    assert_ne!(state.draft.as_ref().unwrap().sale.sale_key, sale.sale_key);
+
+    // Queued sales are sent a few seconds later, one round at a time.
+    assert!(!update(&mut state, Msg::Tick(noon() + Duration::seconds(1))).contains(&Effect::Drain));
+    assert!(update(&mut state, Msg::Tick(noon() + Duration::seconds(3))).contains(&Effect::Drain));
+    assert!(state.draining);
+    assert!(!update(&mut state, Msg::Tick(noon() + Duration::seconds(7))).contains(&Effect::Drain));
+    // Still unreachable: nothing said, tried again later.
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Ok(DrainReport {
+                sent: 0,
+                refused: 0,
+                still_pending: 2,
+            }),
+            status: status(2, vec![]),
+        },
+    );
+    assert!(!state.draining);
+    assert_eq!(state.pending_sales, 2);
+    assert!(!update(&mut state, Msg::Tick(noon() + Duration::seconds(8))).contains(&Effect::Drain));
+    assert!(update(&mut state, Msg::Tick(noon() + Duration::seconds(10))).contains(&Effect::Drain));
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Ok(DrainReport {
+                sent: 2,
+                refused: 0,
+                still_pending: 0,
+            }),
+            status: status(0, vec![]),
+        },
+    );
+    assert_eq!(state.pending_sales, 0);
+    assert_eq!(state.db, DbState::Connected);
+    assert!(info_text(&state).contains("2 queued sale(s) sent"));
+    // Nothing waits: no more rounds.
+    assert!(
+        !update(&mut state, Msg::Tick(noon() + Duration::seconds(30))).contains(&Effect::Drain)
+    );
+}
+
+#[test]
+fn sales_left_in_the_journal_are_sent_at_start_and_on_reconnect_but_not_during_a_submit() {
+    let mut state = State::new(noon(), "db".into(), None);
+    update(&mut state, Msg::Journal(status(3, vec![])));
+    assert_eq!(
+        update(&mut state, Msg::Tick(noon())),
+        vec![Effect::LoadCatalog, Effect::Drain]
+    );
+    update(&mut state, Msg::CatalogLoaded(Err(offline())));
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Err(offline()),
+            status: status(3, vec![]),
+        },
+    );
+    assert!(matches!(state.db, DbState::Reconnecting(_)));
+    // An unreachable database is not an error message: the status bar says it.
+    assert!(!matches!(state.message, Some(Message::Error(_))));
+    // The listener is back: the catalog is reloaded and the sales sent at once.
+    assert_eq!(
+        update(&mut state, Msg::Listening),
+        vec![Effect::LoadCatalog, Effect::Drain]
+    );
+    // A catalog change announced meanwhile is just that.
+    assert_eq!(update(&mut state, Msg::CatalogChanged), vec![]);
+    assert!(state.catalog_stale);
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Err(offline()),
+            status: status(3, vec![]),
+        },
+    );
+
+    // A catalog load that works again after failures sends them too.
+    let mut state = State::new(noon(), "db".into(), None);
+    update(&mut state, Msg::Tick(noon()));
+    update(&mut state, Msg::CatalogLoaded(Err(offline())));
+    update(&mut state, Msg::Journal(status(1, vec![])));
+    state.draining = true; // a round already running is not doubled
+    assert_eq!(
+        update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
+        vec![]
+    );
+    state.draining = false;
+    update(&mut state, Msg::CatalogLoaded(Err(offline())));
+    assert_eq!(
+        update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
+        vec![Effect::Drain]
+    );
+
+    // No round starts while a sale is being written (it may be the newest queued one).
+    let mut state = ready_to_submit();
+    update(&mut state, Msg::Journal(status(1, vec![])));
+    submitted_sale(press(&mut state, "s"));
+    assert!(
+        !update(&mut state, Msg::Tick(noon() + Duration::seconds(60))).contains(&Effect::Drain)
+    );
+    assert!(!update(&mut state, Msg::Listening).contains(&Effect::Drain));
+}
+
+#[test]
+fn refused_queued_sales_are_counted_kept_and_listed_with_r() {
+    let mut state = selling();
+    press(&mut state, "R");
+    assert_eq!(info_text(&state), "no queued sale has been refused");
+    assert!(!state.show_refused);
+
+    let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
+    sale.product_ids = vec![3, 99];
+    let refused = RefusedSale {
+        sale,
+        reason: "unknown product: 99".into(),
+    };
+    update(&mut state, Msg::Journal(status(1, vec![])));
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(5)));
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Ok(DrainReport {
+                sent: 0,
+                refused: 1,
+                still_pending: 0,
+            }),
+            status: status(0, vec![refused.clone()]),
+        },
+    );
+    assert_eq!(state.refused_sales, vec![refused]);
+    assert!(error_text(&state).contains("refused 1 queued sale(s): R lists them"));
+    press(&mut state, "R");
+    assert!(state.show_refused);
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::Refused);
+    // Any key closes the list, and does nothing else.
+    let effects = press(&mut state, "s");
+    assert!(effects.is_empty());
+    assert!(!state.show_refused);
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::Sale);
+    // Still there, still counted: never dropped.
+    assert_eq!(state.refused_sales.len(), 1);
+}
+
+#[test]
+fn offline_a_returning_customer_is_offered_only_from_those_the_database_confirmed() {
+    let known = Uuid::parse_str("0a000000-0000-4000-8000-000000000001").unwrap();
+    let other = Uuid::parse_str("0b000000-0000-4000-8000-000000000002").unwrap();
+    let mut state = selling();
+    // Online, a search confirms a customer.
+    press(&mut state, "c0");
+    update(&mut state, Msg::CustomerSearchDue { seq: 1 });
+    update(
+        &mut state,
+        Msg::CustomerResults {
+            seq: 1,
+            result: Ok(vec![CustomerSummary {
+                user_id: known,
+                purchases: 3,
+                last_purchase_at: Utc.with_ymd_and_hms(2025, 3, 1, 9, 30, 0).unwrap(),
+            }]),
+        },
+    );
+    press(&mut state, "\x1b");
+    // A receipt confirms its customer too.
+    press(&mut state, "n1\r");
+    let sale = submitted_sale(press(&mut state, "s"));
+    let receipt = receipt_for(&sale);
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Recorded(receipt.clone())),
+        },
+    );
+    assert!(state.vouched.contains(&known) && state.vouched.contains(&receipt.user_id));
+    press(&mut state, " ");
+
+    // The database goes away.
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(61)));
+    update(&mut state, Msg::CatalogLoaded(Err(offline())));
+    assert!(state.is_offline());
+    assert_eq!(press(&mut state, "c"), vec![]);
+    assert!(error_text(&state).contains("customer search is unavailable"));
+    assert!(matches!(
+        state.input,
+        Input::CustomerSearch { offline: true, .. }
+    ));
+    assert_eq!(state.vouched_matches("").len(), 2);
+    // Typing filters the vouched customers; no query is ever run.
+    assert_eq!(press(&mut state, "0a"), vec![]);
+    assert_eq!(state.vouched_matches("0a"), vec![known]);
+    assert_eq!(press(&mut state, "z"), vec![]);
+    assert!(error_text(&state).contains("hex"));
+    press(&mut state, "\x08\r");
+    assert_eq!(
+        state.draft.as_ref().unwrap().customer,
+        Some(CustomerChoice::Returning(known))
+    );
+    // Nothing matches: nothing is chosen.
+    press(&mut state, "c0b\r");
+    assert!(error_text(&state).contains("no customer chosen"));
+    press(&mut state, "\x1b");
+    assert_eq!(
+        state.draft.as_ref().unwrap().customer,
+        Some(CustomerChoice::Returning(known))
+    );
+    // A returning customer the till cannot vouch for is not sold to.
+    press(&mut state, "2\r");
+    state.draft.as_mut().unwrap().customer = Some(CustomerChoice::Returning(other));
+    assert_eq!(press(&mut state, "s"), vec![]);
+    assert!(error_text(&state).contains("not been confirmed by the database"));
+    // The vouched one is (and a new customer always is).
+    state.draft.as_mut().unwrap().customer = Some(CustomerChoice::Returning(known));
+    submitted_sale(press(&mut state, "s"));
 }

@@ -1,0 +1,292 @@
+//! Whatever the keyboard (or a paste) sends: long input, junk, control characters. Nothing
+//! panics, nothing grows without bound, no query runs on text that is not an id prefix, and the
+//! cashier is told what happened. Every state is also rendered at 80x24.
+
+mod common;
+
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pos_tui::app::{Effect, Input, MAX_CODE_LEN, MAX_SEARCH_LEN, Message, Msg, State, update};
+use pos_tui::keymap::Mode;
+use pos_tui::view::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use store_core::checkout::CheckoutError;
+use store_core::journal::Outcome;
+
+fn render(state: &State) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|frame| view(state, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn error_text(state: &State) -> String {
+    match &state.message {
+        Some(Message::Error(text)) => text.clone(),
+        other => panic!("expected an error message, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_product_code_is_at_most_nine_digits() {
+    let mut state = selling();
+    press(&mut state, &"7".repeat(20));
+    assert_eq!(state.input, Input::Code("7".repeat(MAX_CODE_LEN)));
+    assert!(error_text(&state).contains("at most 9 digits"));
+    press(&mut state, "\r");
+    assert!(error_text(&state).contains("unknown product code 777777777"));
+    assert!(render(&state).contains("unknown product code"));
+}
+
+#[test]
+fn a_very_long_product_search_is_cut_with_a_message() {
+    let mut state = selling();
+    press(&mut state, "/");
+    press(&mut state, &"ab€\u{1F600}".repeat(3000));
+    let Input::ProductSearch { query, .. } = &state.input else {
+        panic!("still searching");
+    };
+    assert_eq!(query.chars().count(), MAX_SEARCH_LEN);
+    assert!(error_text(&state).contains("at most 64 characters"));
+    let screen = render(&state);
+    assert!(screen.contains("no product matches"), "{screen}");
+    press(&mut state, "\r");
+    assert!(error_text(&state).contains("no product name contains"));
+}
+
+#[test]
+fn junk_in_the_customer_search_runs_no_query_and_says_why() {
+    let mut state = selling();
+    press(&mut state, "c");
+    let junk = "'; DROP TABLE customer; --".repeat(500);
+    let mut effects = press(&mut state, &junk);
+    // The debounce timers fire; none of them may start a query on this text.
+    let seqs: Vec<u64> = effects
+        .iter()
+        .map(|e| match e {
+            Effect::DebounceCustomerSearch { seq } => *seq,
+            other => panic!("unexpected effect {other:?}"),
+        })
+        .collect();
+    assert!(!seqs.is_empty());
+    for seq in seqs {
+        effects.extend(update(&mut state, Msg::CustomerSearchDue { seq }));
+    }
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::SearchCustomers { .. })),
+        "{effects:?}"
+    );
+    let Input::CustomerSearch { query, .. } = &state.input else {
+        panic!("still searching");
+    };
+    assert!(query.chars().count() <= MAX_SEARCH_LEN);
+    // The last message says what is wrong with the text.
+    let text = error_text(&state);
+    assert!(
+        text.contains("at most 64") || text.contains("hex"),
+        "{text}"
+    );
+    render(&state);
+}
+
+#[test]
+fn pasted_text_is_cleaned_capped_and_never_taken_as_keys() {
+    let mut state = selling();
+    press(&mut state, "n1\r");
+    // Pasted into a sale, junk is refused: it must not submit ('s'), quit ('q') or clear.
+    let junk = format!("sqX\u{1b}[31m\r\n\t\u{0}{}", "x".repeat(20_000));
+    assert_eq!(update(&mut state, Msg::Paste(junk.clone())), vec![]);
+    assert!(error_text(&state).contains("not a product code"));
+    assert_eq!(cart(&state), vec![1]);
+    assert!(state.submitting.is_none() && !state.quit);
+    // A pasted code is typed in.
+    update(&mut state, Msg::Paste(" 42\n".into()));
+    assert_eq!(state.input, Input::Code("42".into()));
+    update(&mut state, Msg::Paste("1234567890".into()));
+    assert_eq!(state.input, Input::Code("42".into()));
+    assert!(error_text(&state).contains("at most 9"));
+    press(&mut state, "\x1b");
+
+    // In a search, control characters are dropped and the length capped.
+    press(&mut state, "/");
+    update(&mut state, Msg::Paste(junk));
+    let Input::ProductSearch { query, .. } = &state.input else {
+        panic!("still searching");
+    };
+    assert_eq!(query.chars().count(), MAX_SEARCH_LEN);
+    assert!(!query.chars().any(char::is_control), "{query:?}");
+    assert!(error_text(&state).contains("at most 64"));
+    render(&state);
+    press(&mut state, "\x1b");
+
+    // A pasted customer id prefix is searched like a typed one.
+    press(&mut state, "c");
+    assert_eq!(
+        update(&mut state, Msg::Paste("0A1b-\u{7}".into())),
+        vec![Effect::DebounceCustomerSearch { seq: 1 }]
+    );
+    assert_eq!(
+        update(&mut state, Msg::CustomerSearchDue { seq: 1 }),
+        vec![Effect::SearchCustomers {
+            seq: 1,
+            prefix: "0A1b-".into()
+        }]
+    );
+    render(&state);
+}
+
+/// A small deterministic generator, so that a failure is reproducible.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+fn random_key(rng: &mut Lcg) -> KeyEvent {
+    const CHARS: &[char] = &[
+        '0',
+        '1',
+        '5',
+        '9',
+        'a',
+        'f',
+        'z',
+        'n',
+        'c',
+        's',
+        'x',
+        'X',
+        '-',
+        '/',
+        'q',
+        'b',
+        'y',
+        'R',
+        '?',
+        ' ',
+        '\'',
+        ';',
+        'é',
+        '€',
+        '\u{1F600}',
+        '\u{0}',
+        '\u{7}',
+        '\u{1b}',
+        '\u{7f}',
+    ];
+    let code = match rng.next() % 10 {
+        0 => KeyCode::Enter,
+        1 => KeyCode::Esc,
+        2 => KeyCode::Backspace,
+        3 => [KeyCode::Up, KeyCode::Down, KeyCode::Delete, KeyCode::Tab][rng.next() as usize % 4],
+        4 => KeyCode::F((rng.next() % 14) as u8),
+        _ => KeyCode::Char(CHARS[rng.next() as usize % CHARS.len()]),
+    };
+    let modifiers = match rng.next() % 20 {
+        0 => KeyModifiers::ALT,
+        1 => KeyModifiers::SHIFT,
+        _ => KeyModifiers::NONE,
+    };
+    KeyEvent::new(code, modifiers)
+}
+
+#[test]
+fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
+    let mut rng = Lcg(0x1ca5);
+    let mut state = selling();
+    let mut later: Vec<Msg> = Vec::new();
+    let mut seen: Vec<Mode> = Vec::new();
+    for i in 0..20_000u32 {
+        let msg = if rng.next().is_multiple_of(200) {
+            let len = (rng.next() % 12_000) as usize;
+            Msg::Paste(
+                (0..len)
+                    .map(|_| char::from_u32((rng.next() % 0x3000) as u32).unwrap_or('?'))
+                    .collect(),
+            )
+        } else if let Some(msg) = later.pop() {
+            msg
+        } else {
+            Msg::Key(random_key(&mut rng))
+        };
+        for effect in update(&mut state, msg) {
+            // Answer effects as the runner would, the database alternately up and down.
+            match effect {
+                Effect::DebounceCustomerSearch { seq } => {
+                    later.push(Msg::CustomerSearchDue { seq })
+                }
+                Effect::SearchCustomers { seq, prefix } => {
+                    assert!(
+                        store_core::catalog::uuid_prefix_range(&prefix).is_ok(),
+                        "a query on {prefix:?}"
+                    );
+                    later.push(Msg::CustomerResults {
+                        seq,
+                        result: Ok(vec![]),
+                    });
+                }
+                Effect::Submit(sale) => later.push(Msg::Submitted {
+                    sale_key: sale.sale_key,
+                    result: if i.is_multiple_of(2) {
+                        Ok(Outcome::Queued(*sale))
+                    } else {
+                        Err(CheckoutError::Unavailable("down".into()))
+                    },
+                }),
+                Effect::LoadCatalog | Effect::Drain => {}
+            }
+        }
+        // Invariants after every message.
+        match &state.input {
+            Input::Code(code) => {
+                assert!(code.len() <= MAX_CODE_LEN && code.chars().all(|c| c.is_ascii_digit()))
+            }
+            Input::ProductSearch { query, .. } | Input::CustomerSearch { query, .. } => {
+                assert!(query.chars().count() <= MAX_SEARCH_LEN);
+                assert!(!query.chars().any(char::is_control), "{query:?}");
+            }
+            Input::Confirm(_) => {}
+        }
+        if let Some(draft) = &state.draft {
+            let mut ids = draft.lines().to_vec();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(
+                ids.len(),
+                draft.lines().len(),
+                "a product twice in the cart"
+            );
+        }
+        if !seen.contains(&state.mode()) {
+            seen.push(state.mode());
+        }
+        if state.quit {
+            // Start again: quitting is a legitimate outcome of random keys.
+            state = selling();
+        }
+        if i.is_multiple_of(500) {
+            render(&state);
+        }
+    }
+    render(&state);
+    // The run went through every place a cashier's keys can take the till.
+    for mode in [
+        Mode::Sale,
+        Mode::ProductSearch,
+        Mode::CustomerSearch,
+        Mode::Confirm,
+        Mode::Receipt,
+        Mode::Help,
+        Mode::Branch,
+    ] {
+        assert!(seen.contains(&mode), "{mode:?} never reached: {seen:?}");
+    }
+}

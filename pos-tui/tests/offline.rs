@@ -1,0 +1,179 @@
+//! Fault test: the till keeps selling when the database stops, and what it sold offline reaches
+//! the database exactly once, even though the till was killed (SIGKILL) before it could send it.
+
+mod pty;
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use pty::{Till, uuid_after};
+use store_core::Store;
+use store_core::journal::Journal;
+use store_core::seed::{SeedOptions, seed};
+use store_core::testkit::PrivateServer;
+use uuid::Uuid;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Purchases of `customer` and their products, retried until the database answers (its pool may
+/// hold connections from before the restart).
+fn purchases_of(runtime: &tokio::runtime::Runtime, store: &Store, customer: Uuid) -> Vec<Vec<i32>> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let result = runtime.block_on(async {
+            let client = store.client().await?;
+            let rows = client
+                .query(
+                    "SELECT (SELECT array_agg(product_id ORDER BY product_id) \
+                     FROM purchase_product WHERE purchase_id = p.id) \
+                     FROM purchase p WHERE user_id = $1",
+                    &[&customer],
+                )
+                .await?;
+            Ok::<_, store_core::Error>(rows.iter().map(|r| r.get::<_, Vec<i32>>(0)).collect())
+        });
+        match result {
+            Ok(found) => return found,
+            Err(e) if Instant::now() > deadline => panic!("the database did not answer: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+#[test]
+fn a_sale_made_offline_survives_a_killed_till_and_lands_exactly_once() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pg = PrivateServer::start();
+    let store = runtime.block_on(async {
+        let store = pg.store().await;
+        seed(&store, &SeedOptions::demo())
+            .await
+            .expect("seeding the demo data");
+        store
+    });
+    let home = tempfile::tempdir().unwrap();
+    let journal = home.path().join("tills/till-1.jsonl");
+    let journal_arg = journal.to_str().unwrap();
+    let url = pg.url();
+
+    let mut till = Till::start(&url, home.path(), &["--journal", journal_arg]);
+    till.wait_for("SMKT003");
+    till.send("1");
+    till.wait_for("Customer: not chosen");
+
+    // The database stops abruptly; the cashier goes on with the sale.
+    pg.server.stop(true).expect("stopping the database");
+    till.send("n");
+    let screen = till.wait_for("Customer: NEW");
+    let customer = uuid_after(&screen, "Customer: NEW");
+    till.send("1\r");
+    till.wait_for("Cart: 1 item(s)");
+    till.send("2\r");
+    till.wait_for("Cart: 2 item(s)");
+    till.send("s");
+    let screen = till.wait_for("SAVED OFFLINE");
+    assert!(
+        screen.contains("will be sent when the database is back"),
+        "{screen}"
+    );
+    assert_eq!(uuid_after(&screen, "Customer  "), customer, "{screen}");
+    let sale_key = uuid_after(&screen, "Sale key  ");
+    assert!(
+        screen.contains("milk") && screen.contains("bread"),
+        "{screen}"
+    );
+    till.wait_for("offline: 1 sale waiting");
+
+    // The till dies without a chance to send anything (portable-pty's kill is a SIGHUP, which
+    // pos-tui handles; this is SIGKILL).
+    let pid = till.child.process_id().expect("the till's pid");
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).expect("killing the till");
+    let status = till.wait_exit();
+    assert!(!status.success(), "{status:?}");
+    let text = std::fs::read_to_string(&journal).expect("the journal");
+    assert!(text.contains(&sale_key.to_string()), "{text}");
+
+    // The database comes back; it does not have the sale yet.
+    pg.server.start().expect("starting the database again");
+    assert_eq!(
+        purchases_of(&runtime, &store, customer),
+        Vec::<Vec<i32>>::new()
+    );
+
+    // A new till on the same journal sends it at start.
+    let mut till = Till::start(&url, home.path(), &["--journal", journal_arg]);
+    till.wait_for("1 queued sale(s) sent to the database");
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let found = purchases_of(&runtime, &store, customer);
+        if found == vec![vec![1, 2]] {
+            break;
+        }
+        assert!(found.is_empty(), "not exactly one purchase: {found:?}");
+        assert!(Instant::now() < deadline, "the queued sale never arrived");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let screen = till.screen();
+    assert!(!screen.contains("waiting"), "{screen}");
+    till.send("q");
+    assert!(till.wait_exit().success());
+
+    // Once, and nothing left owed.
+    assert_eq!(purchases_of(&runtime, &store, customer), vec![vec![1, 2]]);
+    let journal = Journal::open(&journal).expect("the journal, free again");
+    assert_eq!(journal.pending_count(), 0);
+    assert!(journal.refused().is_empty());
+}
+
+#[test]
+fn a_second_till_on_the_same_journal_is_refused_before_the_screen_opens() {
+    let home = tempfile::tempdir().unwrap();
+    let journal = home.path().join("till.jsonl");
+    let _first = Journal::open(&journal).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pos-tui"))
+        .args(["--journal", journal.to_str().unwrap()])
+        .args(["--database-url", "host=/nonexistent dbname=icash"])
+        .env("ICASH_HOME", home.path())
+        .env("ICASH_CONFIG", home.path().join("none.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("give each till its own --journal"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_malformed_config_file_is_an_error_before_the_screen_opens() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, "supermarket = \"SMKT002\"\nrefresh = 5\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pos-tui"))
+        .env("ICASH_HOME", home.path())
+        .env("ICASH_CONFIG", &config)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:2: config:", config.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn version_is_printed() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pos-tui"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("pos-tui {}", env!("CARGO_PKG_VERSION"))
+    );
+}
