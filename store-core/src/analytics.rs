@@ -144,9 +144,11 @@ const BUYERS_FROM_COUNTERS: &str = "SELECT coalesce(sum(customers), 0)::int8, \
      coalesce(sum(customers) FILTER (WHERE purchases >= $1), 0)::int8 \
      FROM stat_customer_histogram";
 
-// Ordered by the columns themselves (not the cast) so that customer_by_purchases serves it.
+// Ordered by the columns themselves (not the cast), and with the partial index's own
+// condition spelled out, so that customer_by_purchases serves it under any plan.
 const LOYAL_PAGE_FROM_CUSTOMERS: &str = "SELECT c.user_id, c.purchases::int8 FROM customer c \
-     WHERE c.purchases >= $1 ORDER BY c.purchases DESC, c.user_id LIMIT $2 OFFSET $3";
+     WHERE c.purchases >= $1 AND c.purchases > 0 \
+     ORDER BY c.purchases DESC, c.user_id LIMIT $2 OFFSET $3";
 
 const TOP_PRODUCTS_FROM_COUNTERS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
        SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk \

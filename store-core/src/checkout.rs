@@ -50,9 +50,11 @@ pub struct Sale {
 }
 
 impl Sale {
+    /// A new sale with a fresh key. Keys are UUIDv7 (time-ordered): unique like any UUID, and
+    /// cheap to index because new keys land at the end of the index.
     pub fn open(supermarket_id: impl Into<String>, customer: CustomerChoice) -> Sale {
         Sale {
-            sale_key: Uuid::new_v4(),
+            sale_key: Uuid::now_v7(),
             supermarket_id: supermarket_id.into(),
             customer,
             product_ids: Vec::new(),

@@ -369,20 +369,21 @@ const UPSERT_PRODUCTS: &str = "INSERT INTO product (name, unit_price) \
 const INSERT_BRANCHES: &str =
     "INSERT INTO supermarket (id) SELECT unnest($1::text[]) ON CONFLICT (id) DO NOTHING";
 
-/// Keys and indexes of the purchase tables as DDL, so that they can be dropped for the bulk
-/// load and rebuilt after it (much faster than maintaining them row by row). Foreign keys come
+/// Keys and indexes of the tables the load fills (purchases, lines, customers) as DDL, so that
+/// they can be dropped for the bulk load and rebuilt after it (much faster than maintaining
+/// them row by row). Foreign keys come
 /// last in `create` and first in `drop`.
 const KEY_DDL: &str = "WITH cons AS ( \
        SELECT c.conrelid::regclass::text AS tbl, c.conname, c.contype, \
               pg_get_constraintdef(c.oid) AS def \
        FROM pg_constraint c \
-       WHERE c.conrelid IN ('purchase'::regclass, 'purchase_product'::regclass) \
+       WHERE c.conrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass) \
          AND c.contype IN ('p', 'u', 'f')), \
      idx AS ( \
        SELECT i.indrelid::regclass::text AS tbl, i.indexrelid::regclass::text AS name, \
               pg_get_indexdef(i.indexrelid) AS def \
        FROM pg_index i \
-       WHERE i.indrelid IN ('purchase'::regclass, 'purchase_product'::regclass) \
+       WHERE i.indrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass) \
          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)) \
      SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', tbl, conname) AS drop_ddl, \
             format('ALTER TABLE %I ADD CONSTRAINT %I %s', tbl, conname, def) AS create_ddl, \
@@ -554,16 +555,18 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     phase.done("copy lines");
     let branch_list: Vec<&str> = branches.iter().map(String::as_str).collect();
     tx.execute(INSERT_BRANCHES, &[&branch_list]).await?;
+    tx.query_one(SET_PURCHASE_SEQUENCE, &[]).await?;
+    tx.batch_execute(REBUILD_COUNTERS).await?;
+    phase.done("rebuild counters");
     for (_, ddl) in &creates {
         tx.batch_execute(ddl).await?;
         phase.done(ddl);
     }
-    tx.query_one(SET_PURCHASE_SEQUENCE, &[]).await?;
-    tx.batch_execute(REBUILD_COUNTERS).await?;
-    phase.done("rebuild counters");
     tx.commit().await?;
     phase.done("commit");
-    client.batch_execute("ANALYZE").await?;
+    client
+        .batch_execute("ANALYZE purchase, purchase_product, customer")
+        .await?;
     phase.done("analyze");
     Ok(SeedReport {
         loaded: true,
