@@ -1,0 +1,159 @@
+//! Property tests: the CSV importer on arbitrary and mutated input, and the analytics against
+//! an in-memory computation of the same answers.
+
+use std::collections::{BTreeMap, HashMap};
+
+use proptest::prelude::*;
+use store_core::analytics;
+use store_core::seed::{self, CsvSource, ProductRow, PurchaseReader, SeedOptions};
+use store_core::testkit::fresh_db;
+use uuid::Uuid;
+
+const PRODUCTS: &str = "product_name,unit_price\nmilk,1.5\nbread,2\neggs,3\ncheese,5\n";
+
+fn products() -> Vec<ProductRow> {
+    seed::read_products(&CsvSource::Bytes {
+        name: "p.csv".into(),
+        bytes: PRODUCTS.as_bytes(),
+    })
+    .unwrap()
+}
+
+/// Reads every row; returns the number read or the first error's text.
+fn read_all(bytes: &[u8]) -> Result<usize, String> {
+    let p = products();
+    let mut reader =
+        PurchaseReader::new("x.csv".into(), bytes, &p).map_err(|e| e.to_string())?;
+    let mut n = 0;
+    loop {
+        match reader.next_row() {
+            Ok(Some(_)) => n += 1,
+            Ok(None) => return Ok(n),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// An error names the file, a line and a field: `x.csv:<line>: <field>: <message>`.
+fn names_file_line_and_field(error: &str) -> bool {
+    let Some(rest) = error.strip_prefix("x.csv:") else {
+        return false;
+    };
+    let mut parts = rest.splitn(3, ": ");
+    let line_ok = parts.next().is_some_and(|l| l.parse::<u64>().is_ok());
+    let field_ok = parts.next().is_some_and(|f| !f.is_empty() && !f.contains(' '));
+    line_ok && field_ok && parts.next().is_some_and(|m| !m.is_empty())
+}
+
+const HEADER: &str = "supermarket_id,timestamp,user_id,items_list,total_amount\n";
+const GOOD_ROW: &str =
+    "SMKT001,2025-05-26T19:51:00.539354,01e1e159-8045-43c2-88dd-5682b18bd680,\"eggs,milk\",4.5\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_errors_say_where(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let mut data = HEADER.as_bytes().to_vec();
+        data.extend_from_slice(&bytes);
+        if let Err(e) = read_all(&data) {
+            prop_assert!(names_file_line_and_field(&e), "{e}");
+        }
+    }
+
+    #[test]
+    fn mutated_valid_rows_are_read_whole_or_refused_where_they_break(
+        position in 0usize..GOOD_ROW.len() - 1,
+        replacement in prop_oneof![Just(','), Just('"'), Just('x'), Just('9'), Just('-'), Just('\n'), Just('\r'), Just(' ')],
+        rows_before in 0usize..5,
+    ) {
+        let mut row: Vec<char> = GOOD_ROW.chars().collect();
+        row[position] = replacement;
+        let mutated: String = row.into_iter().collect();
+        let data = format!("{HEADER}{}{mutated}", GOOD_ROW.repeat(rows_before));
+        match read_all(data.as_bytes()) {
+            Ok(n) => prop_assert!(n >= rows_before),
+            Err(e) => prop_assert!(names_file_line_and_field(&e), "{e}"),
+        }
+    }
+}
+
+/// A small random data set: purchases as (user index, branch index, product set bitmask).
+fn dataset() -> impl Strategy<Value = Vec<(usize, usize, u8)>> {
+    proptest::collection::vec((0usize..12, 0usize..3, 1u8..16), 1..60)
+}
+
+fn to_csv(purchases: &[(usize, usize, u8)], users: &[Uuid]) -> String {
+    let names = ["milk", "bread", "eggs", "cheese"];
+    let cents = [150, 200, 300, 500];
+    let mut csv = String::from(HEADER);
+    for (i, (user, branch, mask)) in purchases.iter().enumerate() {
+        let items: Vec<&str> = (0..4).filter(|b| mask & (1 << b) != 0).map(|b| names[b]).collect();
+        let total: i64 = (0..4).filter(|b| mask & (1 << b) != 0).map(|b| cents[b]).sum();
+        csv.push_str(&format!(
+            "SMKT00{},2025-05-01T10:{:02}:00,{},\"{}\",{}\n",
+            branch + 1,
+            i % 60,
+            users[*user],
+            items.join(","),
+            rust_decimal::Decimal::new(total, 2)
+        ));
+    }
+    csv
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn analytics_equal_an_in_memory_computation(purchases in dataset()) {
+        let users: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.csv"), PRODUCTS).unwrap();
+        std::fs::write(dir.path().join("x.csv"), to_csv(&purchases, &users)).unwrap();
+
+        // The expected answers, computed here.
+        let mut per_user: HashMap<usize, i64> = HashMap::new();
+        let mut units: BTreeMap<&str, i64> = BTreeMap::new();
+        for (user, _, mask) in &purchases {
+            *per_user.entry(*user).or_default() += 1;
+            for (b, name) in ["milk", "bread", "eggs", "cheese"].iter().enumerate() {
+                if mask & (1 << b) != 0 {
+                    *units.entry(name).or_default() += 1;
+                }
+            }
+        }
+        let mut ranked: Vec<(&str, i64)> = units.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let expected_top: Vec<(String, i64)> = ranked
+            .iter()
+            .filter(|(_, u)| ranked.iter().filter(|(_, v)| v > u).count() < 3)
+            .map(|(n, u)| (n.to_string(), *u))
+            .collect();
+
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let db = fresh_db().await;
+            seed::seed(&db.store, &SeedOptions::from_files(dir.path().join("p.csv"), dir.path().join("x.csv")))
+                .await
+                .unwrap();
+            let client = db.store.client().await.unwrap();
+            for min in 1..=6 {
+                let report = analytics::report(&client, min).await.unwrap();
+                assert_eq!(report.unique_buyers, per_user.len() as i64);
+                let mut expected_loyal: Vec<(Uuid, i64)> = per_user
+                    .iter()
+                    .filter(|(_, n)| **n >= min as i64)
+                    .map(|(u, n)| (users[*u], *n))
+                    .collect();
+                expected_loyal.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let loyal: Vec<(Uuid, i64)> =
+                    report.loyal_buyers.iter().map(|b| (b.user_id, b.purchases)).collect();
+                assert_eq!(loyal, expected_loyal, "min {min}");
+                let top: Vec<(String, i64)> =
+                    report.top_products.iter().map(|p| (p.name.clone(), p.units)).collect();
+                assert_eq!(top, expected_top);
+            }
+        });
+    }
+}
