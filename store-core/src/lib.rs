@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod bench;
 pub mod catalog;
 pub mod checkout;
+pub mod cli_support;
 pub mod config;
 pub mod error;
 pub mod generate;
@@ -18,6 +19,7 @@ pub mod roles;
 pub mod schema;
 pub mod seed;
 pub mod simulate;
+pub mod tls;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

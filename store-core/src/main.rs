@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -49,10 +49,12 @@ enum Command {
     Migrate,
     /// Load products and purchases from iCash CSV files (all or nothing).
     Seed {
-        #[arg(long, default_value = "data/products_list.csv")]
-        products: PathBuf,
-        #[arg(long, default_value = "data/purchases.csv")]
-        purchases: PathBuf,
+        /// Default: data/products_list.csv if it exists here, else the built-in demo data.
+        #[arg(long)]
+        products: Option<PathBuf>,
+        /// Default: data/purchases.csv if it exists here, else the built-in demo data.
+        #[arg(long)]
+        purchases: Option<PathBuf>,
         /// DESTRUCTIVE: empty every table first, without asking.
         #[arg(long)]
         reset: bool,
@@ -99,9 +101,9 @@ enum Command {
     },
     /// Unique buyers, loyal buyers and top products over all branches.
     Analytics {
-        #[arg(long, env = "MIN_PURCHASES", default_value_t = DEFAULT_MIN_PURCHASES,
-              value_parser = clap::value_parser!(i32).range(1..))]
-        min_purchases: i32,
+        /// Default: MIN_PURCHASES, then the config file, then 3.
+        #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]
+        min_purchases: Option<i32>,
         #[arg(long)]
         json: bool,
     },
@@ -141,6 +143,10 @@ enum Command {
         #[arg(long, env = "ICASH_OWNER_PASSWORD", hide_env_values = true)]
         owner_password: Option<String>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: store_core::cli_support::Shell },
+    /// Print the man page (roff): `store-core man > store-core.1`.
+    Man,
     /// Branches and products with prices.
     Catalog {
         #[arg(long)]
@@ -170,7 +176,21 @@ fn main() -> ExitCode {
             nix::sys::signal::SigHandler::SigDfl,
         );
     }
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // Flags, then environment variables (clap), then the configuration file.
+    let file = match store_core::config::FileConfig::load() {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if cli.database_url.is_none() {
+        cli.database_url = file.database_url.clone();
+    }
+    if let Command::Analytics { min_purchases, .. } = &mut cli.command {
+        min_purchases.get_or_insert(file.min_purchases.unwrap_or(DEFAULT_MIN_PURCHASES));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -237,7 +257,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ..ConnectOptions::default()
             })
             .await?;
-            let mut options = SeedOptions::from_files(products, purchases);
+            let demo = SeedOptions::demo();
+            let source = |given: Option<PathBuf>, default: &str, builtin: seed::CsvSource| {
+                match given {
+                    Some(path) => seed::CsvSource::Path(path),
+                    None if std::path::Path::new(default).exists() => {
+                        seed::CsvSource::Path(default.into())
+                    }
+                    None => builtin,
+                }
+            };
+            let mut options = SeedOptions {
+                products: source(products, "data/products_list.csv", demo.products),
+                purchases: source(purchases, "data/purchases.csv", demo.purchases),
+                reset: false,
+                progress: false,
+            };
             options.reset = reset;
             options.progress = !json;
             let started = std::time::Instant::now();
@@ -330,6 +365,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => {
             let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let min_purchases = min_purchases.unwrap_or(DEFAULT_MIN_PURCHASES);
             let report = analytics::report(&store.client().await?, min_purchases).await?;
             if json {
                 return print_json(&report);
@@ -431,6 +467,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Completions { shell } => {
+            store_core::cli_support::print_completions(Cli::command(), shell);
+            Ok(())
+        }
+        Command::Man => Ok(store_core::cli_support::print_man_page(Cli::command())?),
         Command::Catalog { json } => {
             let store = connect(&cli.database_url, Duration::ZERO).await?;
             let catalog = catalog::load_catalog(&store.client().await?).await?;

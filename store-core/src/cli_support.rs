@@ -1,0 +1,29 @@
+//! What every program's command line offers around its own options: shell completions and a
+//! man page, both generated from the program's clap definition.
+
+use std::io::Write;
+
+pub use clap_complete::Shell;
+
+/// Writes the completion script for `shell` to standard output.
+pub fn print_completions(mut command: clap::Command, shell: Shell) {
+    let name = command.get_name().to_string();
+    clap_complete::generate(shell, &mut command, name, &mut std::io::stdout());
+}
+
+/// Writes the program's man page (roff) to standard output.
+pub fn print_man_page(command: clap::Command) -> std::io::Result<()> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(command).render(&mut out)?;
+    std::io::stdout().write_all(&out)
+}
+
+/// Exit codes shared by the three programs.
+pub mod exit_code {
+    /// Done.
+    pub const OK: u8 = 0;
+    /// Failed; the message on standard error says what and where.
+    pub const FAILURE: u8 = 1;
+    /// Bad command-line usage (clap's own code).
+    pub const USAGE: u8 = 2;
+}
