@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::GenericClient;
-use tokio_postgres::types::ToSql;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::error::Result;

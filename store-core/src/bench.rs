@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::analytics::dashboard_from_counters;
 use crate::catalog::{Catalog, load_catalog, sample_customers};
 use crate::checkout::{Sale, record_purchase};
+use crate::config::ConnectSettings;
 use crate::error::{Error, Result};
 use crate::generate::{GenerateOptions, generate};
 use crate::local_server::LocalServer;
@@ -54,7 +55,7 @@ pub struct BenchReport {
 /// server the user named.
 struct Target {
     server: Option<LocalServer>,
-    admin: tokio_postgres::Config,
+    admin: ConnectSettings,
     created: Vec<String>,
 }
 
@@ -63,7 +64,7 @@ impl Target {
         match database_url {
             Some(url) => Ok(Target {
                 server: None,
-                admin: crate::config::parse_database_url(url)?,
+                admin: crate::config::parse_connect_settings(url)?,
                 created: Vec::new(),
             }),
             None => {
@@ -73,7 +74,7 @@ impl Target {
                     .await
                     .map_err(|e| Error::Invalid(e.to_string()))??;
                 Ok(Target {
-                    admin: server.config("postgres"),
+                    admin: server.config("postgres").into(),
                     server: Some(server),
                     created: Vec::new(),
                 })
@@ -92,9 +93,9 @@ impl Target {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await?;
         self.created.push(name.clone());
-        let mut config = self.admin.clone();
-        config.dbname(&name);
-        let store = Store::from_config(config, name, pool_size)?;
+        let mut settings = self.admin.clone();
+        settings.dbname(&name);
+        let store = Store::from_settings(settings, name, pool_size)?;
         store.wait_until_reachable(Duration::from_secs(5)).await?;
         crate::schema::migrate(&mut store.client().await?).await?;
         Ok(store)

@@ -6,14 +6,86 @@ use std::str::FromStr;
 use tokio_postgres::config::Host;
 
 use crate::error::{Error, Result};
+use crate::tls::{SslMode, TlsConnector, TlsSettings};
 
 /// The libpq variables that, when set, mean "use that server" instead of the embedded one.
 const LIBPQ_TARGET_VARS: &[&str] = &["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER"];
 
+/// A connection's settings: tokio-postgres's, plus the TLS settings it has no room for
+/// (`sslmode=verify-ca`/`verify-full`, `sslrootcert`). Reads like a `tokio_postgres::Config`.
+#[derive(Clone, Debug)]
+pub struct ConnectSettings {
+    pub config: tokio_postgres::Config,
+    pub tls: TlsSettings,
+}
+
+impl ConnectSettings {
+    pub fn new(config: tokio_postgres::Config, tls: TlsSettings) -> Self {
+        ConnectSettings { config, tls }
+    }
+
+    /// The TLS connector for these settings, after checking that they make sense.
+    pub fn connector(&self) -> Result<TlsConnector> {
+        self.check()?;
+        self.tls.connector()
+    }
+
+    /// TLS cannot be required of Unix-socket connections: PostgreSQL never encrypts those.
+    pub fn check(&self) -> Result<()> {
+        let hosts = self.config.get_hosts();
+        if self.tls.mode.requires_tls()
+            && !hosts.is_empty()
+            && self.config.get_hostaddrs().is_empty()
+            && hosts.iter().all(|h| matches!(h, Host::Unix(_)))
+        {
+            return Err(Error::BadDatabaseUrl(format!(
+                "sslmode={} needs a TCP connection, but {} is a Unix socket, which PostgreSQL \
+                 never encrypts; use sslmode=prefer or disable for it, or connect by host name",
+                self.tls.mode,
+                describe_config(&self.config)
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for ConnectSettings {
+    type Target = tokio_postgres::Config;
+    fn deref(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+}
+
+impl std::ops::DerefMut for ConnectSettings {
+    fn deref_mut(&mut self) -> &mut tokio_postgres::Config {
+        &mut self.config
+    }
+}
+
+/// A bare tokio-postgres configuration: its own sslmode, no certificate verification.
+impl From<tokio_postgres::Config> for ConnectSettings {
+    fn from(config: tokio_postgres::Config) -> Self {
+        let tls = TlsSettings::from_config(&config);
+        ConnectSettings { config, tls }
+    }
+}
+
+impl From<&tokio_postgres::Config> for ConnectSettings {
+    fn from(config: &tokio_postgres::Config) -> Self {
+        ConnectSettings::from(config.clone())
+    }
+}
+
+impl From<&ConnectSettings> for ConnectSettings {
+    fn from(settings: &ConnectSettings) -> Self {
+        settings.clone()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum DbTarget {
     /// An existing server, from `--database-url`, `DATABASE_URL` or the libpq variables.
-    Server(Box<tokio_postgres::Config>),
+    Server(Box<ConnectSettings>),
     /// The private server store-core runs itself, with its files under this directory.
     Embedded(PathBuf),
 }
@@ -23,13 +95,13 @@ impl DbTarget {
     /// then the embedded default.
     pub fn resolve(database_url: Option<&str>) -> Result<Self> {
         if let Some(url) = database_url.filter(|u| !u.trim().is_empty()) {
-            return parse_database_url(url).map(|c| DbTarget::Server(Box::new(c)));
+            return parse_connect_settings(url).map(|c| DbTarget::Server(Box::new(c)));
         }
         if LIBPQ_TARGET_VARS
             .iter()
             .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
         {
-            return Ok(DbTarget::Server(Box::new(config_from_libpq_env())));
+            return Ok(DbTarget::Server(Box::new(config_from_libpq_env()?)));
         }
         Ok(DbTarget::Embedded(icash_home()))
     }
@@ -37,22 +109,258 @@ impl DbTarget {
     /// A description fit for messages and logs: never the password.
     pub fn describe(&self) -> String {
         match self {
-            DbTarget::Server(c) => describe_config(c),
+            DbTarget::Server(c) => describe_config(&c.config),
             DbTarget::Embedded(home) => format!("embedded database in {}", home.display()),
         }
     }
 }
 
-pub fn parse_database_url(url: &str) -> Result<tokio_postgres::Config> {
-    tokio_postgres::Config::from_str(url).map_err(|e| {
+/// A connection string (URL or key=value pairs) with libpq's TLS settings: `sslmode` may be
+/// any of libpq's (`verify-ca`, `verify-full` included) and `sslrootcert` names the root
+/// certificates. Without them in the string, `PGSSLMODE` and `PGSSLROOTCERT` apply, as in libpq.
+/// Errors never repeat the string or its password.
+pub fn parse_connect_settings(url: &str) -> Result<ConnectSettings> {
+    let pre = preprocess(url)?;
+    // The password is not in `pre.rest`, so tokio-postgres's message cannot show it.
+    let mut config = tokio_postgres::Config::from_str(&pre.rest).map_err(|e| {
         Error::BadDatabaseUrl(format!(
-            "{e} (expected postgresql://user@host/db or key=value pairs such as \"host=/run/postgresql dbname=icash\")"
+            "{} (expected postgresql://user@host/db or key=value pairs such as \"host=/run/postgresql dbname=icash\")",
+            crate::error::describe_db_error(&e)
         ))
-    })
+    })?;
+    if let Some(password) = pre.password {
+        config.password(password);
+    }
+    let mode = match pre.sslmode {
+        Some(mode) => mode.parse()?,
+        None => sslmode_from_env()?,
+    };
+    config.ssl_mode(mode.for_tokio_postgres());
+    let root_cert = pre.sslrootcert.or_else(|| {
+        std::env::var_os("PGSSLROOTCERT")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    let settings = ConnectSettings {
+        config,
+        tls: TlsSettings { mode, root_cert },
+    };
+    settings.check()?;
+    Ok(settings)
+}
+
+/// A connection string as a bare tokio-postgres configuration, for connections that do not
+/// carry TLS settings of their own (they connect with `TlsSettings::from_config`). A verifying
+/// sslmode is refused rather than quietly dropped: use `parse_connect_settings`.
+pub fn parse_database_url(url: &str) -> Result<tokio_postgres::Config> {
+    let settings = parse_connect_settings(url)?;
+    if settings.tls.mode.verifies() {
+        return Err(Error::BadDatabaseUrl(format!(
+            "sslmode={} is not supported here; use sslmode=require",
+            settings.tls.mode
+        )));
+    }
+    Ok(settings.config)
+}
+
+fn sslmode_from_env() -> Result<SslMode> {
+    match std::env::var("PGSSLMODE").ok().filter(|v| !v.is_empty()) {
+        Some(mode) => mode
+            .parse()
+            .map_err(|e| Error::BadDatabaseUrl(format!("PGSSLMODE: {e}"))),
+        None => Ok(SslMode::Prefer),
+    }
+}
+
+/// A connection string with the parameters tokio-postgres cannot take (or should not see)
+/// taken out.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Preprocessed {
+    /// The rest, for tokio-postgres: no sslmode, sslrootcert or password.
+    rest: String,
+    sslmode: Option<String>,
+    sslrootcert: Option<PathBuf>,
+    /// Kept out of the string so that no parse error can show it.
+    password: Option<Vec<u8>>,
+}
+
+fn preprocess(s: &str) -> Result<Preprocessed> {
+    for prefix in ["postgres://", "postgresql://"] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            return preprocess_url(prefix, rest);
+        }
+    }
+    preprocess_key_values(s)
+}
+
+/// The URL form, split as tokio-postgres splits it: credentials up to the first `@`, then the
+/// query after the first `?`.
+fn preprocess_url(prefix: &str, rest: &str) -> Result<Preprocessed> {
+    let mut out = Preprocessed::default();
+    let (creds, after) = match rest.find('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let (location, query) = match after.find('?') {
+        Some(q) => (&after[..q], Some(&after[q + 1..])),
+        None => (after, None),
+    };
+    let mut rebuilt = prefix.to_string();
+    if let Some(creds) = creds {
+        let (user, password) = match creds.split_once(':') {
+            Some((user, password)) => (user, Some(password)),
+            None => (creds, None),
+        };
+        out.password = password.map(percent_decode);
+        rebuilt.push_str(user);
+        rebuilt.push('@');
+    }
+    rebuilt.push_str(location);
+    let mut kept = Vec::new();
+    if let Some(mut query) = query {
+        while !query.is_empty() {
+            let Some(eq) = query.find('=') else {
+                return Err(Error::BadDatabaseUrl(
+                    "a parameter without `=` in the query string".into(),
+                ));
+            };
+            let raw_key = &query[..eq];
+            let after_eq = &query[eq + 1..];
+            let (raw_value, next) = match after_eq.find('&') {
+                Some(amp) => (&after_eq[..amp], &after_eq[amp + 1..]),
+                None => (after_eq, ""),
+            };
+            query = next;
+            let key = String::from_utf8_lossy(&percent_decode(raw_key)).into_owned();
+            let value = percent_decode(raw_value);
+            match key.as_str() {
+                "sslmode" => out.sslmode = Some(String::from_utf8_lossy(&value).into_owned()),
+                "sslrootcert" => out.sslrootcert = Some(path_from_bytes(value)),
+                "password" => out.password = Some(value),
+                _ => kept.push(format!("{raw_key}={raw_value}")),
+            }
+        }
+    }
+    if !kept.is_empty() {
+        rebuilt.push('?');
+        rebuilt.push_str(&kept.join("&"));
+    }
+    out.rest = rebuilt;
+    Ok(out)
+}
+
+/// The `key=value` form, tokenised as tokio-postgres does (values may be quoted with `'`, and
+/// `\` escapes), and put back together without the parameters taken out.
+fn preprocess_key_values(s: &str) -> Result<Preprocessed> {
+    let mut out = Preprocessed::default();
+    let mut kept = Vec::new();
+    let mut it = s.char_indices().peekable();
+    let skip_ws = |it: &mut std::iter::Peekable<std::str::CharIndices>| {
+        while it.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+    };
+    loop {
+        skip_ws(&mut it);
+        let Some(&(start, _)) = it.peek() else { break };
+        let mut key = String::new();
+        while let Some((_, c)) = it.next_if(|(_, c)| !c.is_whitespace() && *c != '=') {
+            key.push(c);
+        }
+        if key.is_empty() {
+            return Err(Error::BadDatabaseUrl(format!(
+                "a parameter without a name at byte {start}"
+            )));
+        }
+        skip_ws(&mut it);
+        match it.next() {
+            Some((_, '=')) => {}
+            Some((i, _)) => {
+                return Err(Error::BadDatabaseUrl(format!(
+                    "expected `=` at byte {i} (quote values that contain spaces: key='a value')"
+                )));
+            }
+            None => {
+                return Err(Error::BadDatabaseUrl(
+                    "a parameter without a value at the end".into(),
+                ));
+            }
+        }
+        skip_ws(&mut it);
+        let mut value = String::new();
+        if it.next_if(|(_, c)| *c == '\'').is_some() {
+            loop {
+                match it.next() {
+                    Some((_, '\'')) => break,
+                    Some((_, '\\')) => {
+                        if let Some((_, c)) = it.next() {
+                            value.push(c);
+                        }
+                    }
+                    Some((_, c)) => value.push(c),
+                    None => {
+                        return Err(Error::BadDatabaseUrl(
+                            "unterminated quoted connection parameter value".into(),
+                        ));
+                    }
+                }
+            }
+        } else {
+            let at = it.peek().map(|&(i, _)| i).unwrap_or(s.len());
+            while let Some((_, c)) = it.next_if(|(_, c)| !c.is_whitespace()) {
+                if c == '\\' {
+                    if let Some((_, c2)) = it.next() {
+                        value.push(c2);
+                    }
+                } else {
+                    value.push(c);
+                }
+            }
+            if value.is_empty() {
+                return Err(Error::BadDatabaseUrl(format!(
+                    "a parameter without a value at byte {at} (write key='' for an empty one)"
+                )));
+            }
+        }
+        match key.as_str() {
+            "sslmode" => out.sslmode = Some(value),
+            "sslrootcert" => out.sslrootcert = Some(PathBuf::from(value)),
+            "password" => out.password = Some(value.into_bytes()),
+            _ => kept.push(format!(
+                "{key}='{}'",
+                value.replace('\\', "\\\\").replace('\'', "\\'")
+            )),
+        }
+    }
+    out.rest = kept.join(" ");
+    Ok(out)
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
 }
 
 /// The subset of libpq's environment variables that tokio-postgres does not read itself.
-fn config_from_libpq_env() -> tokio_postgres::Config {
+fn config_from_libpq_env() -> Result<ConnectSettings> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut config = tokio_postgres::Config::new();
     match var("PGHOST").or_else(|| var("PGHOSTADDR")) {
@@ -79,14 +387,17 @@ fn config_from_libpq_env() -> tokio_postgres::Config {
     if let Some(app) = var("PGAPPNAME") {
         config.application_name(&app);
     }
-    if let Some(mode) = var("PGSSLMODE") {
-        config.ssl_mode(match mode.as_str() {
-            "disable" => tokio_postgres::config::SslMode::Disable,
-            "require" | "verify-ca" | "verify-full" => tokio_postgres::config::SslMode::Require,
-            _ => tokio_postgres::config::SslMode::Prefer,
-        });
-    }
-    config
+    let mode = sslmode_from_env()?;
+    config.ssl_mode(mode.for_tokio_postgres());
+    let settings = ConnectSettings {
+        config,
+        tls: TlsSettings {
+            mode,
+            root_cert: var("PGSSLROOTCERT").map(PathBuf::from),
+        },
+    };
+    settings.check()?;
+    Ok(settings)
 }
 
 pub fn describe_config(c: &tokio_postgres::Config) -> String {
@@ -197,6 +508,100 @@ impl FileConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_parameters_are_taken_out_of_urls() {
+        let pre = preprocess(
+            "postgresql://ann:p%40ss@db.example:5433/icash?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Froot%20ca.crt",
+        )
+        .unwrap();
+        assert_eq!(
+            pre,
+            Preprocessed {
+                rest: "postgresql://ann@db.example:5433/icash?application_name=x".into(),
+                sslmode: Some("verify-full".into()),
+                sslrootcert: Some("/etc/root ca.crt".into()),
+                password: Some(b"p@ss".to_vec()),
+            }
+        );
+        let pre = preprocess("postgres://db/icash?sslmode=require").unwrap();
+        assert_eq!(pre.rest, "postgres://db/icash");
+        assert_eq!(pre.sslmode.as_deref(), Some("require"));
+        let pre = preprocess("postgresql://u@h/d?password=a%26b").unwrap();
+        assert_eq!(pre.rest, "postgresql://u@h/d");
+        assert_eq!(pre.password, Some(b"a&b".to_vec()));
+        // Nothing to take out: unchanged.
+        let url = "postgresql://postgres@/icash?host=%2Ftmp%2Fx&port=5432";
+        assert_eq!(preprocess(url).unwrap().rest, url);
+    }
+
+    #[test]
+    fn tls_parameters_are_taken_out_of_key_value_strings() {
+        let pre = preprocess(
+            "host=db.example  port = 5433 sslmode=verify-full sslrootcert='/etc/my root.crt' password='it''s' application_name='a \\'b\\''",
+        );
+        // libpq's '' is not an escape in tokio-postgres either: that is a parse error later,
+        // but here `password='it'` is followed by `'s'`, a parameter without a name.
+        assert!(pre.is_err());
+        let pre = preprocess(
+            "host=db.example  port = 5433 sslmode=verify-full sslrootcert='/etc/my root.crt' password='it\\'s' application_name='a \\'b\\''",
+        )
+        .unwrap();
+        assert_eq!(pre.sslmode.as_deref(), Some("verify-full"));
+        assert_eq!(pre.sslrootcert, Some(PathBuf::from("/etc/my root.crt")));
+        assert_eq!(pre.password, Some(b"it's".to_vec()));
+        assert_eq!(
+            pre.rest,
+            "host='db.example' port='5433' application_name='a \\'b\\''"
+        );
+        let config = tokio_postgres::Config::from_str(&pre.rest).unwrap();
+        assert_eq!(config.get_application_name(), Some("a 'b'"));
+        assert_eq!(config.get_ports(), &[5433]);
+    }
+
+    #[test]
+    fn connect_settings_carry_the_libpq_modes() {
+        let s = parse_connect_settings(
+            "postgresql://u:pw@db.example/icash?sslmode=verify-full&sslrootcert=/r.crt",
+        )
+        .unwrap();
+        assert_eq!(s.tls.mode, SslMode::VerifyFull);
+        assert_eq!(s.tls.root_cert, Some(PathBuf::from("/r.crt")));
+        assert_eq!(s.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
+        assert_eq!(s.get_password(), Some(&b"pw"[..]));
+        assert_eq!(s.get_dbname(), Some("icash"));
+        let s = parse_connect_settings("host=db.example dbname=icash sslmode=verify-ca").unwrap();
+        assert_eq!(s.tls.mode, SslMode::VerifyCa);
+        let s = parse_connect_settings("host=db.example sslmode=disable").unwrap();
+        assert_eq!(s.get_ssl_mode(), tokio_postgres::config::SslMode::Disable);
+        // The old entry point refuses what it cannot carry.
+        assert!(parse_database_url("host=db.example sslmode=verify-full").is_err());
+        assert!(parse_database_url("host=db.example sslmode=require").is_ok());
+    }
+
+    #[test]
+    fn tls_cannot_be_required_on_a_unix_socket() {
+        let err = parse_connect_settings("host=/run/postgresql dbname=icash sslmode=require")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Unix socket"), "{err}");
+        assert!(parse_connect_settings("host=/run/postgresql dbname=icash sslmode=prefer").is_ok());
+        assert!(parse_connect_settings("host=/run/postgresql,db.example sslmode=require").is_ok());
+    }
+
+    #[test]
+    fn parse_errors_do_not_repeat_the_password() {
+        for url in [
+            "postgresql://u:hunter2pw@h:port/d",
+            "host=h password=hunter2pw port=x",
+            "host=h password='hunter2pw",
+            "host=h password=hunter2pw sslmode=nope",
+            "host=h password=hunter2pw user",
+        ] {
+            let err = parse_connect_settings(url).unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{url}: {err}");
+        }
+    }
 
     #[test]
     fn the_config_file_is_optional_and_errors_name_the_line() {

@@ -19,9 +19,9 @@ pub mod roles;
 pub mod schema;
 pub mod seed;
 pub mod simulate;
-pub mod tls;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tls;
 
 pub use error::{Error, Result};
 pub use pool::{ConnectOptions, Store};

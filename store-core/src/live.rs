@@ -4,8 +4,9 @@
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
+use crate::config::ConnectSettings;
 use crate::error::{Error, Result};
 use crate::pool::CONNECT_TIMEOUT;
 
@@ -27,18 +28,24 @@ pub struct Notice {
 /// Listens on `channels` and forwards every notice until the connection is lost (an error) or
 /// the receiver is gone (Ok). The caller reconnects as it sees fit, and refreshes after
 /// reconnecting: notices sent while it was away are lost.
+///
+/// `settings` is `store.config()`, so that the connection is made with the store's TLS settings
+/// (a bare `&tokio_postgres::Config` connects with its own sslmode, unverified).
 pub async fn listen(
-    config: &tokio_postgres::Config,
+    settings: impl Into<ConnectSettings>,
     channels: &[&str],
     notices: mpsc::UnboundedSender<Notice>,
 ) -> Result<()> {
-    let (client, mut connection) = tokio::time::timeout(CONNECT_TIMEOUT, config.connect(NoTls))
-        .await
-        .map_err(|_| Error::Unreachable {
-            target: crate::config::describe_config(config),
-            seconds: CONNECT_TIMEOUT.as_secs(),
-            reason: "timed out".into(),
-        })??;
+    let settings: ConnectSettings = settings.into();
+    let tls = settings.connector()?;
+    let (client, mut connection) =
+        tokio::time::timeout(CONNECT_TIMEOUT, settings.config.connect(tls))
+            .await
+            .map_err(|_| Error::Unreachable {
+                target: crate::config::describe_config(&settings.config),
+                seconds: CONNECT_TIMEOUT.as_secs(),
+                reason: "timed out".into(),
+            })??;
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     let statement: String = channels
         .iter()

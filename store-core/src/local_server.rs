@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 /// The database the programs use inside the embedded server.
 pub const DATABASE_NAME: &str = "icash";
 const SUPERUSER: &str = "postgres";
-const PORT: u16 = 5432;
+/// The port (and socket name) unless `with_port` says otherwise.
+pub const DEFAULT_PORT: u16 = 5432;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerStatus {
@@ -41,6 +42,8 @@ pub struct LocalServer {
     settings: Vec<(String, String)>,
     /// initdb --no-sync: for throwaway servers only.
     no_sync: bool,
+    /// The server's port: the socket's name, and the TCP port if it listens on one.
+    port: u16,
 }
 
 impl LocalServer {
@@ -73,6 +76,7 @@ impl LocalServer {
             run_as,
             settings: Vec::new(),
             no_sync: false,
+            port: DEFAULT_PORT,
         })
     }
 
@@ -109,6 +113,17 @@ impl LocalServer {
         self
     }
 
+    /// Another port than 5432, written into `postgresql.conf` when the cluster is created.
+    /// Only the socket uses it unless `listen_addresses` is set too (`with_setting`).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn home(&self) -> &Path {
         &self.home
     }
@@ -129,10 +144,12 @@ impl LocalServer {
     pub fn config(&self, dbname: &str) -> tokio_postgres::Config {
         let mut c = tokio_postgres::Config::new();
         c.host_path(self.socket_dir());
-        c.port(PORT);
+        c.port(self.port);
         c.user(SUPERUSER);
         c.dbname(dbname);
         c.application_name("icash");
+        // PostgreSQL has no TLS on Unix sockets: asking for it would only cost a round trip.
+        c.ssl_mode(tokio_postgres::config::SslMode::Disable);
         c
     }
 
@@ -140,11 +157,12 @@ impl LocalServer {
     pub fn url(&self, dbname: &str) -> String {
         let host = self.socket_dir().display().to_string();
         format!(
-            "postgresql://{SUPERUSER}@/{dbname}?host={}&port={PORT}",
+            "postgresql://{SUPERUSER}@/{dbname}?host={}&port={}",
             host.replace('%', "%25")
                 .replace('/', "%2F")
                 .replace(' ', "%20")
-                .replace('&', "%26")
+                .replace('&', "%26"),
+            self.port
         )
     }
 
@@ -195,7 +213,7 @@ impl LocalServer {
             fs::remove_dir_all(&data)
                 .map_err(|e| Error::io(format!("removing {}", data.display()), e))?;
         }
-        let socket_file = self.socket_dir().join(format!(".s.PGSQL.{PORT}"));
+        let socket_file = self.socket_dir().join(format!(".s.PGSQL.{}", self.port));
         if socket_file.as_os_str().len() > 100 {
             return Err(self.fail(format!(
                 "the socket path {} is too long for a Unix socket; choose a shorter ICASH_HOME",
@@ -235,7 +253,8 @@ impl LocalServer {
             .map_err(|e| Error::io("opening postgresql.conf", e))?;
         let socket = self.socket_dir().to_string_lossy().replace('\'', "''");
         let mut lines = format!(
-            "\n# written by store-core\nlisten_addresses = ''\nunix_socket_directories = '{socket}'\nport = {PORT}\n"
+            "\n# written by store-core\nlisten_addresses = ''\nunix_socket_directories = '{socket}'\nport = {}\n",
+            self.port
         );
         for (k, v) in &self.settings {
             lines.push_str(&format!("{k} = {v}\n"));
@@ -324,7 +343,8 @@ impl LocalServer {
             .map_err(|e| Error::io(format!("running {}", program.display()), e))
     }
 
-    fn give_to_server_user(&self, path: &Path) -> Result<()> {
+    /// As root, hands `path` to the account the server runs as.
+    pub(crate) fn give_to_server_user(&self, path: &Path) -> Result<()> {
         if let Some(user) = &self.run_as {
             nix::unistd::chown(path, Some(user.uid), Some(user.gid))
                 .map_err(|e| self.fail(format!("chown {}: {e}", path.display())))?;

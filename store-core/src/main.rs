@@ -144,7 +144,9 @@ enum Command {
         owner_password: Option<String>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions { shell: store_core::cli_support::Shell },
+    Completions {
+        shell: store_core::cli_support::Shell,
+    },
     /// Print the man page (roff): `store-core man > store-core.1`.
     Man,
     /// Branches and products with prices.
@@ -258,15 +260,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
             let demo = SeedOptions::demo();
-            let source = |given: Option<PathBuf>, default: &str, builtin: seed::CsvSource| {
-                match given {
+            let source =
+                |given: Option<PathBuf>, default: &str, builtin: seed::CsvSource| match given {
                     Some(path) => seed::CsvSource::Path(path),
                     None if std::path::Path::new(default).exists() => {
                         seed::CsvSource::Path(default.into())
                     }
                     None => builtin,
-                }
-            };
+                };
             let mut options = SeedOptions {
                 products: source(products, "data/products_list.csv", demo.products),
                 purchases: source(purchases, "data/purchases.csv", demo.purchases),

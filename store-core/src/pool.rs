@@ -3,12 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
-use tokio_postgres::NoTls;
-
-use crate::config::{DbTarget, describe_config};
+use crate::config::{ConnectSettings, DbTarget, describe_config};
 use crate::error::{Error, Result};
 use crate::local_server::{DATABASE_NAME, LocalServer};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 
 /// How long one attempt to get a connection may take before it is a clear error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,15 +43,15 @@ impl Default for ConnectOptions {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
-    config: tokio_postgres::Config,
+    settings: ConnectSettings,
     description: String,
 }
 
 impl Store {
     pub async fn connect(options: &ConnectOptions) -> Result<Store> {
         let target = DbTarget::resolve(options.database_url.as_deref())?;
-        let (mut config, description) = match &target {
-            DbTarget::Server(config) => ((**config).clone(), target.describe()),
+        let (mut settings, description) = match &target {
+            DbTarget::Server(settings) => ((**settings).clone(), target.describe()),
             DbTarget::Embedded(home) => {
                 let server = LocalServer::new(home.clone())?;
                 let server_for_start = server.clone();
@@ -63,14 +61,17 @@ impl Store {
                         Error::Invalid(format!("starting the embedded database: {e}"))
                     })??;
                 create_database_if_missing(&server, DATABASE_NAME).await?;
-                (server.config(DATABASE_NAME), target.describe())
+                (
+                    ConnectSettings::from(server.config(DATABASE_NAME)),
+                    target.describe(),
+                )
             }
         };
-        config.application_name(&options.application_name);
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
+        settings.application_name(&options.application_name);
+        if settings.get_connect_timeout().is_none() {
+            settings.connect_timeout(CONNECT_TIMEOUT);
         }
-        let store = Store::from_config(config, description, options.max_size)?;
+        let store = Store::from_settings(settings, description, options.max_size)?;
         store.wait_until_reachable(options.wait).await?;
         if options.migrate {
             let mut client = store.client().await?;
@@ -93,27 +94,38 @@ impl Store {
                     return Err(e);
                 };
                 tracing::warn!("database unreachable, retrying in the background: {e}");
-                let mut config = *config;
-                config.application_name(&options.application_name);
-                if config.get_connect_timeout().is_none() {
-                    config.connect_timeout(CONNECT_TIMEOUT);
+                let mut settings = *config;
+                settings.application_name(&options.application_name);
+                if settings.get_connect_timeout().is_none() {
+                    settings.connect_timeout(CONNECT_TIMEOUT);
                 }
-                let description = describe_config(&config);
-                Store::from_config(config, description, options.max_size)
+                let description = describe_config(&settings.config);
+                Store::from_settings(settings, description, options.max_size)
             }
             other => other,
         }
     }
 
-    /// A pool over `config` with explicit timeouts, so that nothing waits forever.
+    /// A pool over `config` with explicit timeouts, so that nothing waits forever. TLS as the
+    /// configuration's own sslmode says (`prefer` by default), without certificate
+    /// verification; `from_settings` takes libpq's verifying modes.
     pub fn from_config(
         config: tokio_postgres::Config,
         description: String,
         max_size: usize,
     ) -> Result<Store> {
+        Store::from_settings(ConnectSettings::from(config), description, max_size)
+    }
+
+    /// A pool over `settings`, every connection made with their TLS settings.
+    pub fn from_settings(
+        settings: ConnectSettings,
+        description: String,
+        max_size: usize,
+    ) -> Result<Store> {
         let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
+            settings.config.clone(),
+            settings.connector()?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -130,7 +142,7 @@ impl Store {
             .map_err(|e| Error::Pool(e.to_string()))?;
         Ok(Store {
             pool,
-            config,
+            settings,
             description,
         })
     }
@@ -147,6 +159,12 @@ impl Store {
                     }
                     Err(_) => {}
                 },
+                // Waiting does not mend a certificate or a server without TLS.
+                Err(deadpool_postgres::PoolError::Backend(e))
+                    if crate::tls::configuration_problem(&e).is_some() =>
+                {
+                    return Err(self.tls_failure(&e));
+                }
                 Err(e) if started.elapsed() >= wait => {
                     return Err(self.unreachable(&e.into(), started));
                 }
@@ -154,6 +172,15 @@ impl Store {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    fn tls_failure(&self, e: &tokio_postgres::Error) -> Error {
+        Error::Invalid(format!(
+            "cannot connect to the database at {} (sslmode={}): {}",
+            self.description,
+            self.settings.tls.mode,
+            crate::tls::configuration_problem(e).unwrap_or_else(|| e.to_string())
+        ))
     }
 
     fn unreachable(&self, e: &Error, started: Instant) -> Error {
@@ -172,9 +199,11 @@ impl Store {
         &self.pool
     }
 
-    /// The connection settings, for connections outside the pool (LISTEN).
-    pub fn config(&self) -> &tokio_postgres::Config {
-        &self.config
+    /// The connection settings (TLS included), for connections outside the pool:
+    /// `connect_one(store.config())`, `live::listen(store.config(), ..)`. Reads like a
+    /// `tokio_postgres::Config`.
+    pub fn config(&self) -> &ConnectSettings {
+        &self.settings
     }
 
     /// Where the store is, without any password.
@@ -183,12 +212,16 @@ impl Store {
     }
 }
 
-/// Connects outside the pool (for LISTEN, or for COPY on a dedicated connection).
-pub async fn connect_one(config: &tokio_postgres::Config) -> Result<tokio_postgres::Client> {
-    let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, config.connect(NoTls))
+/// Connects outside the pool (for LISTEN, or for COPY on a dedicated connection), with the
+/// settings' TLS (`store.config()`), or for a bare `&tokio_postgres::Config` its own sslmode
+/// without certificate verification.
+pub async fn connect_one(settings: impl Into<ConnectSettings>) -> Result<tokio_postgres::Client> {
+    let settings: ConnectSettings = settings.into();
+    let tls = settings.connector()?;
+    let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, settings.config.connect(tls))
         .await
         .map_err(|_| Error::Unreachable {
-            target: describe_config(config),
+            target: describe_config(&settings.config),
             seconds: CONNECT_TIMEOUT.as_secs(),
             reason: "timed out".into(),
         })??;

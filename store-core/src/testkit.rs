@@ -102,8 +102,9 @@ impl PrivateServer {
     /// A connection string for the `icash` database on this server.
     pub fn url(&self) -> String {
         format!(
-            "host={} port=5432 user=postgres dbname={}",
+            "host={} port={} user=postgres dbname={}",
             self.server.socket_dir().display(),
+            self.server.port(),
             crate::local_server::DATABASE_NAME
         )
     }
@@ -120,6 +121,76 @@ impl PrivateServer {
         })
         .await
         .expect("connecting to the private server")
+    }
+}
+
+/// A server of a test's own that also listens on TCP, on 127.0.0.1 at a free port, with
+/// `ssl = on` and the certificate and key it was given (PEM). Host connections are trusted, as
+/// on the socket. Removed when the process ends.
+pub struct TlsServer {
+    pub server: LocalServer,
+    pub port: u16,
+}
+
+impl TlsServer {
+    pub fn start(cert_pem: &str, key_pem: &str) -> TlsServer {
+        // A port that was free a moment ago can be taken meanwhile: a few tries.
+        let mut last_error = None;
+        for _ in 0..3 {
+            match TlsServer::try_start(cert_pem, key_pem) {
+                Ok(server) => return server,
+                Err(e) => last_error = Some(e),
+            }
+        }
+        panic!(
+            "starting a TLS server: {}",
+            last_error.expect("at least one try")
+        );
+    }
+
+    fn try_start(cert_pem: &str, key_pem: &str) -> crate::Result<TlsServer> {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map_err(|e| crate::Error::io("finding a free port", e))?
+            .port();
+        let server = LocalServer::in_temp_dir("icash-tls-")?
+            .throwaway()
+            .with_port(port);
+        let cert = server.home().join("server.crt");
+        let key = server.home().join("server.key");
+        for (path, contents) in [(&cert, cert_pem), (&key, key_pem)] {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .mode(0o600)
+                .open(path)
+                .and_then(|mut f| f.write_all(contents.as_bytes()))
+                .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))?;
+            server.give_to_server_user(path)?;
+        }
+        let quoted =
+            |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', "''"));
+        let server = server
+            .with_setting("listen_addresses", "'127.0.0.1'")
+            .with_setting("ssl", "on")
+            .with_setting("ssl_cert_file", &quoted(&cert))
+            .with_setting("ssl_key_file", &quoted(&key));
+        let started = server.ensure_started();
+        watch_for_exit(&server);
+        started?;
+        Ok(TlsServer { server, port })
+    }
+
+    /// A URL for `dbname` on this server over TCP to `host` (`localhost` or `127.0.0.1`), with
+    /// `params` as its query string (`sslmode=require`, ...).
+    pub fn url(&self, host: &str, dbname: &str, params: &str) -> String {
+        format!(
+            "postgresql://postgres@{host}:{}/{dbname}?{params}",
+            self.port
+        )
     }
 }
 
@@ -140,8 +211,9 @@ pub async fn fresh_db() -> TestDb {
         .expect("creating a test database");
     let config = server.config(&name);
     let url = format!(
-        "host={} port=5432 user=postgres dbname={name}",
-        server.socket_dir().display()
+        "host={} port={} user=postgres dbname={name}",
+        server.socket_dir().display(),
+        server.port()
     );
     let store = Store::from_config(config, name.clone(), 16).expect("a pool");
     TestDb { store, name, url }
@@ -158,4 +230,47 @@ pub fn connect_options(db: &TestDb) -> ConnectOptions {
 /// The assignment's CSVs in the shared folder beside the repository, if present.
 pub fn assignment_data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer-data/icash")
+}
+
+/// The repository's compose.yaml, parsed.
+pub fn compose_file() -> yaml_rust2::Yaml {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../compose.yaml");
+    let text = std::fs::read_to_string(&path).expect("compose.yaml at the repository's top");
+    yaml_rust2::YamlLoader::load_from_str(&text)
+        .expect("compose.yaml is valid YAML")
+        .remove(0)
+}
+
+/// The command a compose service runs, as its argument list.
+pub fn compose_command(service: &str) -> Vec<String> {
+    let compose = compose_file();
+    compose["services"][service]["command"]
+        .as_vec()
+        .unwrap_or_else(|| panic!("service {service} has a command list"))
+        .iter()
+        .map(|a| a.as_str().expect("string arguments").to_string())
+        .collect()
+}
+
+/// Asserts that `binary` accepts the arguments compose gives service `service` (parsed by the
+/// program's own clap definition, which prints its help and exits 0 when they are valid).
+pub fn assert_compose_command_accepted(service: &str, program: &str, binary: &str) {
+    let command = compose_command(service);
+    assert_eq!(
+        command.first().map(String::as_str),
+        Some(program),
+        "service {service}"
+    );
+    let out = Command::new(binary)
+        .args(&command[1..])
+        .arg("--help")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("running the program");
+    assert!(
+        out.status.success(),
+        "`{}` is refused: {}",
+        command.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

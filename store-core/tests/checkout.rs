@@ -219,7 +219,9 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
             let mut reads = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let client = store.client().await.unwrap();
-                analytics::dashboard_from_counters(&client, 3, 10).await.unwrap();
+                analytics::dashboard_from_counters(&client, 3, 10)
+                    .await
+                    .unwrap();
                 reads += 1;
             }
             reads

@@ -11,7 +11,10 @@ fn the_database_is_postgres_18_alpine_with_a_volume_and_a_healthcheck() {
     assert_eq!(db["image"].as_str(), Some("postgres:18-alpine"));
     let volume = db["volumes"][0].as_str().unwrap();
     let name = volume.split(':').next().unwrap();
-    assert!(!compose["volumes"][name].is_badvalue(), "named volume {name} is declared");
+    assert!(
+        !compose["volumes"][name].is_badvalue(),
+        "named volume {name} is declared"
+    );
     let test: Vec<&str> = db["healthcheck"]["test"]
         .as_vec()
         .unwrap()
@@ -37,7 +40,9 @@ fn seeding_waits_for_a_healthy_database_and_the_tuis_for_the_seed() {
         );
         assert_eq!(services[tui]["tty"].as_bool(), Some(true), "{tui}");
         assert_eq!(services[tui]["stdin_open"].as_bool(), Some(true), "{tui}");
-        let url = services[tui]["environment"]["DATABASE_URL"].as_str().unwrap();
+        let url = services[tui]["environment"]["DATABASE_URL"]
+            .as_str()
+            .unwrap();
         store_core::config::parse_database_url(url).unwrap();
     }
 }
@@ -54,8 +59,11 @@ fn the_image_runs_as_a_non_root_user() {
     let user = dockerfile
         .lines()
         .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .next_back()
         .expect("a USER line");
     assert_ne!(user.trim(), "root");
-    assert!(dockerfile.contains("FROM ") && dockerfile.matches("FROM ").count() >= 2, "multi-stage");
+    assert!(
+        dockerfile.contains("FROM ") && dockerfile.matches("FROM ").count() >= 2,
+        "multi-stage"
+    );
 }

@@ -22,8 +22,7 @@ fn products() -> Vec<ProductRow> {
 /// Reads every row; returns the number read or the first error's text.
 fn read_all(bytes: &[u8]) -> Result<usize, String> {
     let p = products();
-    let mut reader =
-        PurchaseReader::new("x.csv".into(), bytes, &p).map_err(|e| e.to_string())?;
+    let mut reader = PurchaseReader::new("x.csv".into(), bytes, &p).map_err(|e| e.to_string())?;
     let mut n = 0;
     loop {
         match reader.next_row() {
@@ -41,7 +40,9 @@ fn names_file_line_and_field(error: &str) -> bool {
     };
     let mut parts = rest.splitn(3, ": ");
     let line_ok = parts.next().is_some_and(|l| l.parse::<u64>().is_ok());
-    let field_ok = parts.next().is_some_and(|f| !f.is_empty() && !f.contains(' '));
+    let field_ok = parts
+        .next()
+        .is_some_and(|f| !f.is_empty() && !f.contains(' '));
     line_ok && field_ok && parts.next().is_some_and(|m| !m.is_empty())
 }
 
@@ -88,8 +89,14 @@ fn to_csv(purchases: &[(usize, usize, u8)], users: &[Uuid]) -> String {
     let cents = [150, 200, 300, 500];
     let mut csv = String::from(HEADER);
     for (i, (user, branch, mask)) in purchases.iter().enumerate() {
-        let items: Vec<&str> = (0..4).filter(|b| mask & (1 << b) != 0).map(|b| names[b]).collect();
-        let total: i64 = (0..4).filter(|b| mask & (1 << b) != 0).map(|b| cents[b]).sum();
+        let items: Vec<&str> = (0..4)
+            .filter(|b| mask & (1 << b) != 0)
+            .map(|b| names[b])
+            .collect();
+        let total: i64 = (0..4)
+            .filter(|b| mask & (1 << b) != 0)
+            .map(|b| cents[b])
+            .sum();
         csv.push_str(&format!(
             "SMKT00{},2025-05-01T10:{:02}:00,{},\"{}\",{}\n",
             branch + 1,
