@@ -72,8 +72,8 @@ pub enum Msg {
     Notice {
         channel: String,
     },
-    /// The listener is (re)connecting: notices may have been missed meanwhile.
-    ListenerConnecting,
+    /// The listening connection was lost: notices are missed until it is back (a notice on
+    /// `store_core::live::LISTENING` says so).
     ListenerLost {
         error: String,
     },
@@ -169,7 +169,6 @@ pub struct State {
     notice_due: Option<Duration>,
     pending_since: Option<Duration>,
     last_notice: Option<Duration>,
-    reconnect_due: Option<Duration>,
     failures: u32,
     retry_due: Option<Duration>,
     dirty: bool,
@@ -207,7 +206,6 @@ impl State {
             notice_due: None,
             pending_since: None,
             last_notice: None,
-            reconnect_due: None,
             failures: 0,
             retry_due: None,
             dirty: true,
@@ -327,12 +325,6 @@ impl State {
         if let Some(due) = self.retry_due
             && self.now >= due
         {
-            self.request_refresh();
-        }
-        if let Some(due) = self.reconnect_due
-            && self.now >= due
-        {
-            self.reconnect_due = None;
             self.request_refresh();
         }
         if self.connected
@@ -602,18 +594,19 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
         }
         Msg::Notice { channel } => {
-            if channel == store_core::live::CATALOG_CHANNEL {
+            if channel == store_core::live::LISTENING {
+                // From now on no sale goes unannounced; one refresh covers those made while
+                // the listener was away (or before it first started).
+                if state.listener_error.take().is_some() {
+                    state.dirty = true;
+                }
+                state.request_refresh();
+            } else if channel == store_core::live::CATALOG_CHANNEL {
                 effects.push(Effect::LoadBranches);
                 state.request_refresh();
             } else {
                 state.on_notice();
             }
-        }
-        Msg::ListenerConnecting => {
-            // Notices sent while the listener was away are lost: refresh now, and once more
-            // after the LISTEN is surely in place.
-            state.request_refresh();
-            state.reconnect_due = Some(state.now + TRAILING * 3);
         }
         Msg::ListenerLost { error } => {
             state.listener_error = Some(error);
@@ -632,7 +625,6 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     if state.stale.take().is_some() {
                         state.dirty = true;
                     }
-                    state.listener_error = None;
                     let snapshot = *snapshot;
                     let current = snapshot.dashboard.filter == state.filter
                         && snapshot.dashboard.min_purchases == state.min_purchases;

@@ -14,26 +14,31 @@ use clap::Parser;
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use owner_tui::app::{self, Effect, Msg, Settings, State};
-use owner_tui::{effects, keymap, view};
+use owner_tui::{config, effects, keymap, view};
+use store_core::config::FileConfig;
 use store_core::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
 use store_core::{ConnectOptions, Store};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 /// The owner's live dashboard: buyers, loyal buyers, top products, revenue and sales.
+///
+/// Settings not given as flags or environment variables are read from the optional
+/// configuration file ($ICASH_CONFIG, else $XDG_CONFIG_HOME/icash/config.toml).
 #[derive(Parser, Debug)]
 #[command(name = "owner-tui", version, about)]
 struct Args {
-    /// PostgreSQL connection string; without it, the libpq variables or the embedded default.
+    /// PostgreSQL connection string; without it, the configuration file's `database_url`, the
+    /// libpq variables or the embedded default.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
-    /// Purchases that make a loyal buyer (change it live with + and -).
-    #[arg(long, env = "MIN_PURCHASES", default_value_t = store_core::config::DEFAULT_MIN_PURCHASES,
-          value_parser = clap::value_parser!(i32).range(1..))]
-    min_purchases: i32,
-    /// Seconds between fallback refreshes (live notices refresh sooner).
-    #[arg(long, value_name = "SECS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    refresh: u64,
+    /// Purchases that make a loyal buyer (change it live with + and -) [default: the file's
+    /// `min_purchases`, else 3].
+    #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]
+    min_purchases: Option<i32>,
+    /// Seconds between fallback refreshes (live notices refresh sooner) [default: the file's
+    /// `refresh_secs`, else 60].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    refresh: Option<u64>,
     /// Where `e` writes its CSV files (default: the current directory).
     #[arg(long, value_name = "DIR")]
     export_dir: Option<PathBuf>,
@@ -42,11 +47,41 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let _log_guard = store_core::logging::init_file_logging("owner-tui");
-    // A malformed connection string is an error before the screen is taken over.
-    if let Err(e) = store_core::config::DbTarget::resolve(args.database_url.as_deref()) {
+    // Configuration errors are reported before the screen is taken over.
+    let file = match FileConfig::load() {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("owner-tui: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let given = config::Given {
+        database_url: args.database_url.clone(),
+        min_purchases: args.min_purchases,
+        refresh_secs: args.refresh,
+    };
+    let resolved = match config::resolve(given, &file) {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            eprintln!(
+                "owner-tui: {}: {e}",
+                store_core::config::config_file_path().display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = store_core::config::DbTarget::resolve(resolved.database_url.as_deref()) {
+        if resolved.database_url_from_file {
+            eprintln!(
+                "owner-tui: {}: database_url: {e}",
+                store_core::config::config_file_path().display()
+            );
+            return ExitCode::FAILURE;
+        }
         eprintln!("owner-tui: {e}");
         return ExitCode::from(2);
     }
+    // Two workers are plenty for a screen and a handful of queries, and keep memory small.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -58,7 +93,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(args));
+    let result = runtime.block_on(run(resolved, args.export_dir));
     // Do not wait for background queries against a database that may hang.
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
@@ -71,20 +106,20 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let export_dir = match args.export_dir.clone() {
+async fn run(config: config::Resolved, export_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let export_dir = match export_dir {
         Some(dir) => dir,
         None => std::env::current_dir().context("finding the current directory")?,
     };
     let settings = Settings {
-        refresh_every: Duration::from_secs(args.refresh),
+        refresh_every: Duration::from_secs(config.refresh_secs),
         export_dir,
         utc_offset: Local::now().offset().fix(),
     };
-    let mut state = State::new(settings, args.min_purchases);
+    let mut state = State::new(settings, config.min_purchases);
     // Sets the panic hook that restores the terminal too.
     let mut terminal = ratatui::try_init().context("setting up the terminal")?;
-    let result = event_loop(&mut terminal, &mut state, args).await;
+    let result = event_loop(&mut terminal, &mut state, config.database_url).await;
     ratatui::restore();
     result
 }
@@ -92,12 +127,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     state: &mut State,
-    args: Args,
+    database_url: Option<String>,
 ) -> anyhow::Result<()> {
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Msg>();
     let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<Notice>();
     let (store_tx, mut store_rx) = mpsc::unbounded_channel::<Result<Store, String>>();
-    tokio::spawn(connect(args.database_url.clone(), store_tx, msg_tx.clone()));
+    tokio::spawn(connect(database_url, store_tx, msg_tx.clone()));
 
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
@@ -200,8 +235,9 @@ async fn connect(
     }
 }
 
-/// Keeps a LISTEN connection up: reconnects with backoff when it is lost, and tells the state
-/// machine so that it refreshes (notices sent meanwhile are lost). Ends when the program does.
+/// Keeps a LISTEN connection up: reconnects with backoff when it is lost and tells the state
+/// machine; `live::listen` sends a `LISTENING` notice each time its LISTEN is in place, on which
+/// the state machine refreshes (notices sent meanwhile are lost). Ends when the program does.
 async fn listen_forever(
     store: Store,
     notices: UnboundedSender<Notice>,
@@ -210,9 +246,6 @@ async fn listen_forever(
     const FIRST_DELAY: Duration = Duration::from_millis(500);
     let mut delay = FIRST_DELAY;
     loop {
-        if msg_tx.send(Msg::ListenerConnecting).is_err() {
-            return;
-        }
         let since = Instant::now();
         match live::listen(
             store.config(),

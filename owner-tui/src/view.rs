@@ -407,6 +407,29 @@ pub fn filled_series(points: &[TrendPoint], bucket: TrendBucket) -> Vec<(DateTim
     out
 }
 
+/// Hundredths of a purchase: the chart's columns carry averages.
+const COLUMN_SCALE: u64 = 100;
+
+/// The chart's columns, filling `width` whatever the number of buckets: column `c` covers the
+/// buckets from `c * n / width` up to `(c + 1) * n / width` (at least one), and its height is
+/// their average purchases per bucket (in hundredths), so a column covering two buckets is not
+/// taller for it. With fewer buckets than columns each bucket is several columns wide.
+pub fn chart_columns(series: &[(DateTime<Utc>, u64)], width: usize) -> Vec<u64> {
+    let n = series.len();
+    if n == 0 || width == 0 {
+        return Vec::new();
+    }
+    (0..width)
+        .map(|c| {
+            let start = c * n / width;
+            let end = ((c + 1) * n / width).max(start + 1).min(n);
+            let sum: u64 = series[start..end].iter().map(|(_, v)| v).sum();
+            let buckets = (end - start) as u64;
+            (sum * COLUMN_SCALE + buckets / 2) / buckets
+        })
+        .collect()
+}
+
 fn render_trend(frame: &mut Frame, shown: &Snapshot, area: Rect) {
     let unit = match shown.bucket {
         TrendBucket::Hour => "hour",
@@ -423,32 +446,31 @@ fn render_trend(frame: &mut Frame, shown: &Snapshot, area: Rect) {
         frame.render_widget(Paragraph::new(" no sales in this period"), inner);
         return;
     }
-    let width = inner.width as usize;
-    let per_bar = series.len().div_ceil(width);
-    let bars: Vec<u64> = series
-        .chunks(per_bar)
-        .map(|c| c.iter().map(|(_, n)| n).sum())
-        .collect();
-    let max = bars.iter().copied().max().unwrap_or(0);
+    let columns = chart_columns(&series, inner.width as usize);
+    let max = columns.iter().copied().max().unwrap_or(0);
+    let peak = series.iter().map(|(_, n)| *n).max().unwrap_or(0);
     let fmt = |t: DateTime<Utc>| match shown.bucket {
         TrendBucket::Hour => t.format("%m-%d %H:00").to_string(),
         TrendBucket::Day => t.format("%Y-%m-%d").to_string(),
     };
     let first = fmt(series[0].0);
     let last = fmt(series[series.len() - 1].0);
-    let per = if per_bar > 1 {
-        format!("bar = {per_bar} {unit}s")
+    let count = series.len();
+    let plural = if count == 1 { "" } else { "s" };
+    // More buckets than columns: each column is the average of the buckets it covers.
+    let buckets = if count > inner.width as usize {
+        format!("UTC {unit}s, averaged to fit")
     } else {
-        format!("bar = 1 {unit}")
+        format!("UTC {unit}s")
     };
     let [spark, labels] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(3)]).areas(inner);
-    frame.render_widget(Sparkline::default().data(&bars).max(max.max(1)), spark);
+    frame.render_widget(Sparkline::default().data(&columns).max(max.max(1)), spark);
     frame.render_widget(
         Paragraph::new(vec![
             Line::from(format!("{first} → {last}")),
-            Line::from(format!("peak {max} · {per}")),
-            Line::from("UTC buckets"),
+            Line::from(format!("peak {peak}/{unit} · {count} {unit}{plural}")),
+            Line::from(buckets),
         ]),
         labels,
     );

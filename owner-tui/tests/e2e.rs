@@ -62,9 +62,20 @@ async fn a_sale_shows_up_live_without_a_key_press() {
             pixel_height: 0,
         })
         .unwrap();
+    // The configuration file gives the threshold; its connection string loses to the flag
+    // (it points nowhere, so the figures prove which one was used).
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "database_url = \"postgresql://nobody@127.0.0.1:1/nowhere\"\nmin_purchases = 4\n",
+    )
+    .unwrap();
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_owner-tui"));
     cmd.args(["--database-url", &db.url]);
     cmd.env("ICASH_HOME", home.path());
+    cmd.env("ICASH_CONFIG", &config);
+    cmd.env_remove("DATABASE_URL");
+    cmd.env_remove("MIN_PURCHASES");
     cmd.env("TERM", "xterm-256color");
     cmd.env("NO_COLOR", "1");
     cmd.cwd(home.path());
@@ -100,6 +111,10 @@ async fn a_sale_shows_up_live_without_a_key_press() {
     .await;
     let text = screen(&parser);
     assert!(text.contains("LIVE"), "{text}");
+    assert!(
+        text.contains("loyal 4+"),
+        "the file's min_purchases: {text}"
+    );
 
     writer.write_all(b"q").unwrap();
     writer.flush().unwrap();

@@ -169,3 +169,90 @@ fn any_size_renders_without_panicking() {
         terminal.draw(|f| view::render(f, &state)).unwrap();
     }
 }
+
+/// The inside of the "Sales per day" box, row by row (the right-hand column at 80x24).
+fn chart_rows(screen: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("Sales per"))
+        .expect("the chart is on screen");
+    let start = lines[top].find("┌ Sales per").expect("the chart's corner");
+    let col = lines[top][..start].chars().count() + 1;
+    lines[top + 1..]
+        .iter()
+        .take_while(|l| l.chars().nth(col - 1) != Some('└'))
+        .map(|l| l.chars().skip(col).take(28).collect())
+        .collect()
+}
+
+#[test]
+fn the_sales_chart_uses_its_whole_width_when_days_are_grouped() {
+    // 31 days with sales every day in a chart 28 columns wide.
+    let counts: Vec<i64> = (0..31).map(|i| 50 + (i * 7) % 40).collect();
+    let d = dashboard(1_000, 120);
+    let mut state = connected_state(d.clone());
+    show(
+        &mut state,
+        Snapshot {
+            dashboard: d,
+            trend: trend_days(&counts),
+            bucket: TrendBucket::Day,
+        },
+    );
+    let terminal = draw(&state);
+    let screen = terminal.backend().to_string();
+    let rows = chart_rows(&screen);
+    // The lowest row of bars: every day had sales, so no column is empty.
+    let bottom = &rows[rows.len() - 4];
+    assert_eq!(bottom.chars().count(), 28, "{rows:#?}");
+    assert!(!bottom.contains(' '), "empty width in the chart: {rows:#?}");
+    assert!(screen.contains("peak 89/day · 31 days"), "{screen}");
+    assert!(screen.contains("averaged to fit"), "{screen}");
+    insta::assert_snapshot!("trend_31_days", terminal.backend());
+}
+
+#[test]
+fn a_short_range_is_stretched_over_the_chart() {
+    // Seven days, one bar each would leave 21 of 28 columns empty.
+    let d = dashboard(1_000, 120);
+    let mut state = connected_state(d.clone());
+    show(
+        &mut state,
+        Snapshot {
+            dashboard: d,
+            trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
+            bucket: TrendBucket::Day,
+        },
+    );
+    let screen = draw(&state).backend().to_string();
+    let rows = chart_rows(&screen);
+    let bottom = &rows[rows.len() - 4];
+    assert!(!bottom.contains(' '), "empty width in the chart: {rows:#?}");
+    assert!(screen.contains("peak 40/day · 7 days"), "{screen}");
+    assert!(!screen.contains("averaged"), "{screen}");
+}
+
+#[test]
+fn chart_columns_average_grouped_buckets_and_stretch_few() {
+    let at = |i: i64| common::fixed_time() + chrono::Duration::days(i);
+    let series: Vec<_> = [10u64, 20, 30, 40, 50]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (at(i as i64), *n))
+        .collect();
+    // Five buckets in two columns: 0..2 and 2..5, averaged (hundredths).
+    assert_eq!(view::chart_columns(&series, 2), vec![1500, 4000]);
+    // Five buckets in five columns: one each.
+    assert_eq!(
+        view::chart_columns(&series, 5),
+        vec![1000, 2000, 3000, 4000, 5000]
+    );
+    // Five buckets in ten columns: each twice.
+    assert_eq!(
+        view::chart_columns(&series, 10),
+        vec![1000, 1000, 2000, 2000, 3000, 3000, 4000, 4000, 5000, 5000]
+    );
+    assert!(view::chart_columns(&series, 0).is_empty());
+    assert!(view::chart_columns(&[], 10).is_empty());
+}

@@ -328,3 +328,71 @@ fn scrolling_the_loyal_list_fetches_pages_from_the_database() {
         state.loyal_pages.keys()
     );
 }
+
+#[test]
+fn the_listening_notice_refreshes_and_ends_the_reconnecting_mark() {
+    let mut state = connected_state(dashboard(100, 10));
+    tick(&mut state, 5_000);
+    let effects = update(
+        &mut state,
+        Msg::ListenerLost {
+            error: "connection reset".into(),
+        },
+    );
+    // Whether the database itself is gone is checked at once.
+    let lost = refresh_ids(&effects);
+    assert_eq!(lost.len(), 1, "{effects:?}");
+    answer(&mut state, &effects, 100);
+    // A refresh that works does not mean the listener is back.
+    assert!(state.listener_error.is_some());
+
+    // The listener is back: sales made meanwhile were not announced, so one refresh follows.
+    let mut t = 5_050;
+    tick(&mut state, t);
+    let mut effects = update(
+        &mut state,
+        Msg::Notice {
+            channel: store_core::live::LISTENING.into(),
+        },
+    );
+    assert!(state.listener_error.is_none());
+    // The refresh may wait for the minimum gap since the last one, but it comes by itself.
+    while refresh_ids(&effects).is_empty() && t < 7_000 {
+        t += 100;
+        effects = tick(&mut state, t);
+    }
+    assert_eq!(refresh_ids(&effects).len(), 1, "no refresh after LISTENING");
+    answer(&mut state, &effects, 105);
+    assert_eq!(state.shown.as_ref().unwrap().dashboard.unique_buyers, 105);
+    // And nothing more on a timer: no guessed second refresh.
+    let mut more = Vec::new();
+    while t < 20_000 {
+        t += 100;
+        more.extend(tick(&mut state, t));
+    }
+    assert!(refresh_ids(&more).is_empty(), "{more:?}");
+}
+
+#[test]
+fn the_listening_notice_during_a_refresh_asks_for_one_more() {
+    let mut state = connected_state(dashboard(100, 10));
+    tick(&mut state, 5_000);
+    let effects = act(&mut state, Action::Refresh);
+    assert_eq!(refresh_ids(&effects).len(), 1);
+    // LISTEN comes into place while that query runs: it may have missed a sale.
+    let during = update(
+        &mut state,
+        Msg::Notice {
+            channel: store_core::live::LISTENING.into(),
+        },
+    );
+    assert!(refresh_ids(&during).is_empty(), "one query at a time");
+    answer(&mut state, &effects, 100);
+    let mut t = 5_000;
+    let mut next = Vec::new();
+    while refresh_ids(&next).is_empty() && t < 7_000 {
+        t += 100;
+        next = tick(&mut state, t);
+    }
+    assert_eq!(refresh_ids(&next).len(), 1, "the missed sale is caught");
+}

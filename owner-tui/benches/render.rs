@@ -1,0 +1,98 @@
+//! How long drawing one full screen takes: the view function into a ratatui `TestBackend`,
+//! with realistic figures (50 loyal buyers on the page, 4 top products with a tie, 3 branches,
+//! a 30-day trend), at 80x24 and 200x60, with and without the help overlay.
+//!
+//! `cargo bench -p owner-tui --bench render`. The target (issue 5) is under 1 ms a screen.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+
+use common::*;
+use criterion::{Criterion, criterion_group, criterion_main};
+use owner_tui::app::{Msg, Snapshot, State, update};
+use owner_tui::keymap::Action;
+use owner_tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use store_core::analytics::TrendBucket;
+
+/// A dashboard as the owner sees it on a busy day.
+fn full_state(width: u16, height: u16) -> State {
+    let mut d = dashboard(1_537_204, 328_411);
+    d.top_products = vec![
+        top(1, "milk", 2_471_120, 1),
+        top(3, "eggs", 2_436_870, 2),
+        top(2, "bread", 2_423_002, 3),
+        top(5, "apples", 2_423_002, 3),
+    ];
+    d.branches = vec![
+        branch("SMKT001", 458_210, "2843900.10"),
+        branch("SMKT002", 1_324_077, "8190712.70"),
+        branch("SMKT003", 1_220_468, "7662733.20"),
+    ];
+    assert_eq!(d.loyal_page.len(), 50);
+    let mut state = connected_state(d.clone());
+    let trend: Vec<i64> = (0..30).map(|i| 900 + (i * 37 % 200)).collect();
+    // Answer a second refresh with the trend, as the program does after its first.
+    tick(&mut state, 100_000);
+    update(&mut state, Msg::Action(Action::Refresh));
+    let id = state.in_flight.expect("a refresh in flight");
+    update(
+        &mut state,
+        Msg::Refreshed {
+            id,
+            result: Ok(Box::new(Snapshot {
+                dashboard: d,
+                trend: trend_days(&trend),
+                bucket: TrendBucket::Day,
+            })),
+        },
+    );
+    update(&mut state, Msg::Resize { width, height });
+    state
+}
+
+fn bench_render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render");
+    for (width, height) in [(80u16, 24u16), (200, 60)] {
+        for help in [false, true] {
+            let mut state = full_state(width, height);
+            if help {
+                update(&mut state, Msg::Action(Action::Help));
+            }
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+            // The screen is the full one: figures (or the help over them) are drawn.
+            terminal.draw(|f| view::render(f, &state)).unwrap();
+            let screen = terminal.backend().to_string();
+            let expected = if help { "Any key closes" } else { "1537204" };
+            assert!(screen.contains(expected), "{screen}");
+            let what = if help { "help" } else { "main" };
+            group.bench_function(format!("{what}_full_{width}x{height}"), |b| {
+                b.iter(|| {
+                    // A full redraw, as after a resize: every cell is written again.
+                    terminal.clear().unwrap();
+                    terminal
+                        .draw(|f| view::render(f, black_box(&state)))
+                        .unwrap();
+                })
+            });
+            if !help {
+                group.bench_function(format!("{what}_redraw_{width}x{height}"), |b| {
+                    b.iter(|| {
+                        // A redraw after a refresh: the view is built in full and compared
+                        // with the screen; only changed cells would be written.
+                        terminal
+                            .draw(|f| view::render(f, black_box(&state)))
+                            .unwrap();
+                    })
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_render);
+criterion_main!(benches);

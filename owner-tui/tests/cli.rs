@@ -1,0 +1,65 @@
+//! The command line before any screen: `--version`, and configuration errors that stop the
+//! program with a clear message (exit 1) before it takes the terminal over.
+
+use std::process::{Command, Output};
+
+fn owner_tui(config: &std::path::Path, args: &[&str]) -> Output {
+    let home = config.parent().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_owner-tui"))
+        .args(args)
+        .env("ICASH_HOME", home)
+        .env("ICASH_CONFIG", config)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIN_PURCHASES")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running owner-tui")
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = owner_tui(&dir.path().join("config.toml"), &["--version"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.trim(),
+        format!("owner-tui {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_malformed_config_file_is_a_clear_error_before_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "min_purchases = 4\nrefresh = 5\n").unwrap();
+    let out = owner_tui(&config, &[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:2:", config.display())),
+        "the file and line: {stderr}"
+    );
+    // Nothing was drawn: the terminal was never taken over.
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn out_of_range_values_in_the_config_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "refresh_secs = 0\n").unwrap();
+    let out = owner_tui(&config, &[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refresh_secs") && stderr.contains(&config.display().to_string()),
+        "{stderr}"
+    );
+
+    std::fs::write(&config, "database_url = \"postgresql://a@b:notaport/c\"\n").unwrap();
+    let out = owner_tui(&config, &[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("database_url"), "{stderr}");
+}
