@@ -119,20 +119,24 @@ impl Target {
 
 pub async fn run(options: &BenchOptions, mut progress: impl FnMut(&str)) -> Result<BenchReport> {
     let mut target = Target::new(options.database_url.as_deref()).await?;
-    let result = run_on(&mut target, options, &mut progress).await;
+    let work = match &options.work_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("icash-bench-data-{}", std::process::id())),
+    };
+    let result = run_on(&mut target, options, &work, &mut progress).await;
     target.cleanup().await;
+    if options.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
     result
 }
 
 async fn run_on(
     target: &mut Target,
     options: &BenchOptions,
+    work: &Path,
     progress: &mut impl FnMut(&str),
 ) -> Result<BenchReport> {
-    let work = match &options.work_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::temp_dir().join(format!("icash-bench-data-{}", std::process::id())),
-    };
     let mut figures = Vec::new();
 
     progress(&format!("generating {} purchases", options.purchases));
@@ -236,7 +240,6 @@ async fn run_on(
         large_time,
     ));
 
-    let _ = std::fs::remove_dir_all(&work);
     Ok(BenchReport {
         purchases: options.purchases,
         figures,
