@@ -495,7 +495,7 @@ impl FileConfig {
                 .span()
                 .map(|span| text[..span.start].matches('\n').count() as u64 + 1)
                 .unwrap_or(0);
-            Error::Csv {
+            Error::AtLine {
                 path: path.display().to_string(),
                 line,
                 field: "config".into(),

@@ -29,8 +29,9 @@ pub enum Error {
     #[error("embedded database in {dir}: {message}")]
     LocalServer { dir: PathBuf, message: String },
 
+    /// A problem at a place in a file (a CSV row, the config file, the till's journal).
     #[error("{path}:{line}: {field}: {message}")]
-    Csv {
+    AtLine {
         path: String,
         line: u64,
         field: String,

@@ -109,7 +109,7 @@ impl Journal {
                         .map_err(|e| Error::io("truncating a torn journal entry", e))?;
                 }
                 Err(e) => {
-                    return Err(Error::Csv {
+                    return Err(Error::AtLine {
                         path: self.path.display().to_string(),
                         line: i as u64 + 1,
                         field: "entry".into(),

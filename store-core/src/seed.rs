@@ -70,7 +70,7 @@ fn header_positions<const N: usize>(
         *slot = headers
             .iter()
             .position(|h| h.trim_start_matches('\u{feff}').trim() == name)
-            .ok_or_else(|| Error::Csv {
+            .ok_or_else(|| Error::AtLine {
                 path: source.to_string(),
                 line: 1,
                 field: name.to_string(),
@@ -89,7 +89,7 @@ fn csv_error(source: &str, e: csv::Error) -> Error {
         } => format!("{len} fields where the header has {expected_len}"),
         _ => e.to_string(),
     };
-    Error::Csv {
+    Error::AtLine {
         path: source.to_string(),
         line,
         field: "row".into(),
@@ -114,7 +114,7 @@ pub fn read_products(source: &CsvSource) -> Result<Vec<ProductRow>> {
     for record in csv.records() {
         let record = record.map_err(|e| csv_error(&name, e))?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let at = |field: &str, message: String| Error::Csv {
+        let at = |field: &str, message: String| Error::AtLine {
             path: name.clone(),
             line,
             field: field.into(),
@@ -251,7 +251,7 @@ impl<R: Read> PurchaseReader<R> {
             return Ok(None);
         }
         let line = self.record.position().map(|p| p.line()).unwrap_or(0);
-        let at = |field: &str, message: String| Error::Csv {
+        let at = |field: &str, message: String| Error::AtLine {
             path: self.source.clone(),
             line,
             field: field.into(),
