@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{Local, Offset, Utc};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use owner_tui::app::{self, Effect, Msg, Settings, State};
@@ -42,10 +42,29 @@ struct Args {
     /// Where `e` writes its CSV files (default: the current directory).
     #[arg(long, value_name = "DIR")]
     export_dir: Option<PathBuf>,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) and exit.
+    #[arg(long, value_name = "SHELL")]
+    completions: Option<store_core::cli_support::Shell>,
+    /// Print the man page (roff) and exit.
+    #[arg(long)]
+    man: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(shell) = args.completions {
+        store_core::cli_support::print_completions(Args::command(), shell);
+        return ExitCode::SUCCESS;
+    }
+    if args.man {
+        return match store_core::cli_support::print_man_page(Args::command()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("owner-tui: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let _log_guard = store_core::logging::init_file_logging("owner-tui");
     // Configuration errors are reported before the screen is taken over.
     let file = match FileConfig::load() {

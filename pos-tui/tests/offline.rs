@@ -177,3 +177,20 @@ fn version_is_printed() {
         format!("pos-tui {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_definition() {
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pos-tui"))
+            .args(args)
+            .env("DATABASE_URL", "host=/nonexistent")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let bash = run(&["--completions", "bash"]);
+    assert!(bash.contains("--supermarket") && bash.contains("--journal"), "{bash}");
+    let man = run(&["--man"]);
+    assert!(man.contains(".TH pos-tui 1") && man.contains("supermarket"), "{man}");
+}
