@@ -70,9 +70,15 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
     let out = owner_tui(&dir.path().join("config.toml"), &["--completions", "fish"]);
     assert!(out.status.success());
     let fish = String::from_utf8_lossy(&out.stdout);
-    assert!(fish.contains("min-purchases") && fish.contains("export-dir"), "{fish}");
+    assert!(
+        fish.contains("min-purchases") && fish.contains("export-dir"),
+        "{fish}"
+    );
     let out = owner_tui(&dir.path().join("config.toml"), &["--man"]);
     assert!(out.status.success());
     let man = String::from_utf8_lossy(&out.stdout);
-    assert!(man.contains(".TH owner-tui 1") && man.contains("refresh"), "{man}");
+    assert!(
+        man.contains(".TH owner-tui 1") && man.contains("refresh"),
+        "{man}"
+    );
 }

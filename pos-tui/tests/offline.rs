@@ -190,7 +190,13 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     let bash = run(&["--completions", "bash"]);
-    assert!(bash.contains("--supermarket") && bash.contains("--journal"), "{bash}");
+    assert!(
+        bash.contains("--supermarket") && bash.contains("--journal"),
+        "{bash}"
+    );
     let man = run(&["--man"]);
-    assert!(man.contains(".TH pos-tui 1") && man.contains("supermarket"), "{man}");
+    assert!(
+        man.contains(".TH pos-tui 1") && man.contains("supermarket"),
+        "{man}"
+    );
 }
