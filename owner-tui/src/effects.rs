@@ -11,9 +11,6 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::app::{Effect, ExportDone, ExportRequest, Msg, Snapshot};
 use crate::view::rank_label;
 
-/// Loyal buyers fetched per query while exporting.
-const EXPORT_PAGE: i64 = 5000;
-
 /// Starts `effect` in the background. `Effect::Quit` is the caller's business.
 pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
     let store = store.clone();
@@ -163,7 +160,8 @@ async fn export(store: &Store, request: &ExportRequest) -> Result<ExportDone, St
     })
 }
 
-/// Streams every loyal buyer to `path`, a page at a time, so memory stays small.
+/// Streams every loyal buyer to `path` from one query (one snapshot, so a sale landing during
+/// the export cannot shift a row), so memory stays small however long the list.
 async fn write_loyal(
     store: &Store,
     filter: &Filter,
@@ -174,29 +172,15 @@ async fn write_loyal(
     let mut out = std::io::BufWriter::new(file);
     writeln!(out, "position,user_id,purchases").map_err(|e| e.to_string())?;
     let client = store.client().await.map_err(|e| e.to_string())?;
-    let mut offset = 0i64;
-    loop {
-        let page =
-            analytics::loyal_buyers_page(&client, filter, min_purchases, offset, EXPORT_PAGE)
-                .await
-                .map_err(|e| e.to_string())?;
-        for (i, b) in page.iter().enumerate() {
-            writeln!(
-                out,
-                "{},{},{}",
-                offset + i as i64 + 1,
-                b.user_id,
-                b.purchases
-            )
-            .map_err(|e| e.to_string())?;
-        }
-        offset += page.len() as i64;
-        if (page.len() as i64) < EXPORT_PAGE {
-            break;
-        }
-    }
+    let mut position = 0u64;
+    let written = analytics::each_loyal_buyer(&client, filter, min_purchases, |b| {
+        position += 1;
+        writeln!(out, "{position},{},{}", b.user_id, b.purchases)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;
-    Ok(offset as u64)
+    Ok(written)
 }
 
 fn absolute(dir: &Path) -> PathBuf {

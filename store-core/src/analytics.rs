@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -310,6 +310,46 @@ pub async fn loyal_buyers_page(
             .await?
     };
     Ok(loyal_rows(rows))
+}
+
+/// Every loyal buyer for `filter`, in list order, from one query: one snapshot, constant memory,
+/// and time proportional to the list (unlike paging through it). `each` is called for every
+/// buyer; returns how many there were.
+pub async fn each_loyal_buyer(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    mut each: impl FnMut(&LoyalBuyer) -> std::io::Result<()>,
+) -> Result<u64> {
+    use futures_util::TryStreamExt;
+    let min = min_purchases.max(1);
+    let no_limit: Option<i64> = None;
+    let rows = if filter.is_everything() {
+        fold(client).await?;
+        let params: [&(dyn ToSql + Sync); 3] = [&min, &no_limit, &0i64];
+        client
+            .query_raw(LOYAL_PAGE_FROM_CUSTOMERS, params.iter().copied())
+            .await?
+    } else {
+        let since = filter.period.since(Utc::now());
+        let branch = filter.supermarket_id.as_deref();
+        let min = min as i64;
+        let params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &min, &no_limit, &0i64];
+        client
+            .query_raw(LOYAL_PAGE_FROM_ROWS, params.iter().copied())
+            .await?
+    };
+    futures_util::pin_mut!(rows);
+    let mut count = 0u64;
+    while let Some(row) = rows.try_next().await? {
+        let buyer = LoyalBuyer {
+            user_id: row.get(0),
+            purchases: row.get(1),
+        };
+        each(&buyer).map_err(|e| Error::io("writing the loyal buyers", e))?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// Moves the sales recorded since the last fold into the counters; returns how many. Every

@@ -290,3 +290,30 @@ async fn a_tie_at_rank_three_includes_every_tied_product_and_nothing_below() {
         serde_json::json!({"product_id": 1, "name": "a", "units": 4})
     );
 }
+
+#[tokio::test]
+async fn every_loyal_buyer_streams_in_list_order_for_any_filter() {
+    let db = demo_db().await;
+    let client = db.store.client().await.unwrap();
+    for filter in [
+        Filter::default(),
+        Filter {
+            supermarket_id: Some("SMKT002".into()),
+            period: analytics::Period::AllTime,
+        },
+    ] {
+        let mut streamed = Vec::new();
+        let count = analytics::each_loyal_buyer(&client, &filter, 2, |b| {
+            streamed.push(b.clone());
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let paged = analytics::loyal_buyers_page(&client, &filter, 2, 0, 1_000_000)
+            .await
+            .unwrap();
+        assert!(!paged.is_empty());
+        assert_eq!(count as usize, paged.len());
+        assert_eq!(streamed, paged, "{filter:?}");
+    }
+}
