@@ -78,6 +78,31 @@ CREATE TABLE IF NOT EXISTS stat_branch_totals (
     revenue numeric(16, 2) NOT NULL
 );
 
+-- The same figures for one branch: each customer's purchases there, customers per purchase
+-- count, and units per product.
+CREATE TABLE IF NOT EXISTS customer_branch (
+    supermarket_id text NOT NULL REFERENCES supermarket (id),
+    user_id uuid NOT NULL,
+    purchases integer NOT NULL CHECK (purchases > 0),
+    PRIMARY KEY (supermarket_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS customer_branch_by_purchases
+    ON customer_branch (supermarket_id, purchases DESC, user_id);
+
+CREATE TABLE IF NOT EXISTS stat_branch_histogram (
+    supermarket_id text NOT NULL REFERENCES supermarket (id),
+    purchases integer NOT NULL CHECK (purchases > 0),
+    customers bigint NOT NULL,
+    PRIMARY KEY (supermarket_id, purchases)
+);
+
+CREATE TABLE IF NOT EXISTS stat_branch_product_units (
+    supermarket_id text NOT NULL REFERENCES supermarket (id),
+    product_id integer NOT NULL REFERENCES product (id),
+    units bigint NOT NULL,
+    PRIMARY KEY (supermarket_id, product_id)
+);
+
 -- Sales per branch and hour, for the trend chart.
 CREATE TABLE IF NOT EXISTS stat_branch_hourly (
     supermarket_id text NOT NULL REFERENCES supermarket (id),
@@ -297,6 +322,32 @@ BEGIN
         FROM sale s GROUP BY 1, 2
         ON CONFLICT (supermarket_id, hour) DO UPDATE
             SET purchases = hr.purchases + excluded.purchases, revenue = hr.revenue + excluded.revenue
+    ), per_branch_user AS (
+        SELECT s.supermarket_id, s.user_id, count(*) AS n FROM sale s GROUP BY 1, 2
+    ), branch_before AS (
+        SELECT pb.supermarket_id, pb.user_id, pb.n, coalesce(cb.purchases, 0) AS old
+        FROM per_branch_user pb
+        LEFT JOIN customer_branch cb
+            ON cb.supermarket_id = pb.supermarket_id AND cb.user_id = pb.user_id
+    ), branch_customers AS (
+        INSERT INTO customer_branch AS cb (supermarket_id, user_id, purchases)
+        SELECT pb.supermarket_id, pb.user_id, pb.n FROM per_branch_user pb
+        ON CONFLICT (supermarket_id, user_id) DO UPDATE SET purchases = cb.purchases + excluded.purchases
+    ), branch_moves AS (
+        SELECT supermarket_id, k, sum(d) AS d FROM (
+            SELECT b.supermarket_id, b.old AS k, -1 AS d FROM branch_before b WHERE b.old > 0
+            UNION ALL
+            SELECT b.supermarket_id, b.old + b.n, 1 FROM branch_before b
+        ) m GROUP BY 1, 2
+    ), branch_histogram AS (
+        INSERT INTO stat_branch_histogram AS bh (supermarket_id, purchases, customers)
+        SELECT supermarket_id, k, d FROM branch_moves WHERE d <> 0
+        ON CONFLICT (supermarket_id, purchases) DO UPDATE SET customers = bh.customers + excluded.customers
+    ), branch_units AS (
+        INSERT INTO stat_branch_product_units AS bu (supermarket_id, product_id, units)
+        SELECT s.supermarket_id, pp.product_id, count(*) FROM purchase_product pp
+        JOIN sale s ON s.id = pp.purchase_id GROUP BY 1, 2
+        ON CONFLICT (supermarket_id, product_id) DO UPDATE SET units = bu.units + excluded.units
     )
     SELECT count(*) INTO v_folded FROM batch;
     RETURN v_folded;

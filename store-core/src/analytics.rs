@@ -161,6 +161,27 @@ const BRANCHES_FROM_COUNTERS: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)
      FROM supermarket s LEFT JOIN stat_branch_totals t ON t.supermarket_id = s.id \
      GROUP BY s.id ORDER BY s.id";
 
+// --- One branch's counters (all time). $1: the branch. ---
+
+const BUYERS_FROM_BRANCH_COUNTERS: &str = "SELECT coalesce(sum(customers), 0)::int8, \
+     coalesce(sum(customers) FILTER (WHERE purchases >= $2), 0)::int8 \
+     FROM stat_branch_histogram WHERE supermarket_id = $1";
+
+const LOYAL_PAGE_FROM_BRANCH_COUNTERS: &str = "SELECT cb.user_id, cb.purchases::int8 \
+     FROM customer_branch cb WHERE cb.supermarket_id = $1 AND cb.purchases >= $2 \
+     ORDER BY cb.purchases DESC, cb.user_id LIMIT $3 OFFSET $4";
+
+const TOP_PRODUCTS_FROM_BRANCH_COUNTERS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
+       SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk \
+       FROM stat_branch_product_units WHERE supermarket_id = $1 AND units > 0) t \
+     JOIN product p ON p.id = t.product_id \
+     WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
+
+const BRANCH_FROM_COUNTERS: &str = "SELECT s.id, coalesce(t.purchases, 0)::int8, \
+       coalesce(t.revenue, 0)::numeric \
+     FROM supermarket s LEFT JOIN stat_branch_totals t ON t.supermarket_id = s.id \
+     WHERE s.id = $1";
+
 // --- Raw rows: any filter, and the recount that proves the counters exact. ---
 // $1: branch or NULL for all; $2: first instant or NULL for all time.
 
@@ -200,11 +221,55 @@ pub async fn dashboard(
     min_purchases: i32,
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
-    if filter.is_everything() {
-        dashboard_from_counters(client, min_purchases, loyal_page_size).await
-    } else {
-        dashboard_from_rows(client, filter, min_purchases, loyal_page_size).await
+    match (&filter.supermarket_id, filter.period) {
+        (None, Period::AllTime) => {
+            dashboard_from_counters(client, min_purchases, loyal_page_size).await
+        }
+        (Some(branch), Period::AllTime) => {
+            dashboard_from_branch_counters(client, branch, min_purchases, loyal_page_size).await
+        }
+        _ => dashboard_from_rows(client, filter, min_purchases, loyal_page_size).await,
     }
+}
+
+/// One branch, all time, from that branch's counters: as cheap as the whole chain's.
+pub async fn dashboard_from_branch_counters(
+    client: &impl GenericClient,
+    branch: &str,
+    min_purchases: i32,
+    loyal_page_size: i64,
+) -> Result<Dashboard> {
+    let min = min_purchases.max(1);
+    fold(client).await?;
+    let (buyers_q, loyal_q, top_q, branch_q) = futures_util::try_join!(
+        client.prepare_cached(BUYERS_FROM_BRANCH_COUNTERS),
+        client.prepare_cached(LOYAL_PAGE_FROM_BRANCH_COUNTERS),
+        client.prepare_cached(TOP_PRODUCTS_FROM_BRANCH_COUNTERS),
+        client.prepare_cached(BRANCH_FROM_COUNTERS),
+    )?;
+    let first_page = 0i64;
+    let buyers_params: [&(dyn ToSql + Sync); 2] = [&branch, &min];
+    let loyal_params: [&(dyn ToSql + Sync); 4] = [&branch, &min, &loyal_page_size, &first_page];
+    let branch_params: [&(dyn ToSql + Sync); 1] = [&branch];
+    let (buyers, loyal, top, branches) = futures_util::try_join!(
+        client.query_one(&buyers_q, &buyers_params),
+        client.query(&loyal_q, &loyal_params),
+        client.query(&top_q, &branch_params),
+        client.query(&branch_q, &branch_params),
+    )?;
+    Ok(Dashboard {
+        filter: Filter {
+            supermarket_id: Some(branch.to_string()),
+            period: Period::AllTime,
+        },
+        min_purchases: min,
+        unique_buyers: buyers.get(0),
+        loyal_buyers: buyers.get(1),
+        loyal_page: loyal_rows(loyal),
+        top_products: top_rows(top),
+        branches: branch_rows(branches),
+        generated_at: Utc::now(),
+    })
 }
 
 pub async fn dashboard_from_counters(
@@ -294,6 +359,13 @@ pub async fn loyal_buyers_page(
         client
             .query(LOYAL_PAGE_FROM_CUSTOMERS, &[&min, &limit, &offset])
             .await?
+    } else if let (Some(branch), Period::AllTime) = (&filter.supermarket_id, filter.period) {
+        client
+            .query(
+                LOYAL_PAGE_FROM_BRANCH_COUNTERS,
+                &[branch, &min, &limit, &offset],
+            )
+            .await?
     } else {
         let since = filter.period.since(Utc::now());
         client
@@ -329,6 +401,12 @@ pub async fn each_loyal_buyer(
         let params: [&(dyn ToSql + Sync); 3] = [&min, &no_limit, &0i64];
         client
             .query_raw(LOYAL_PAGE_FROM_CUSTOMERS, params.iter().copied())
+            .await?
+    } else if let (Some(branch), Period::AllTime) = (&filter.supermarket_id, filter.period) {
+        fold(client).await?;
+        let params: [&(dyn ToSql + Sync); 4] = [branch, &min, &no_limit, &0i64];
+        client
+            .query_raw(LOYAL_PAGE_FROM_BRANCH_COUNTERS, params.iter().copied())
             .await?
     } else {
         let since = filter.period.since(Utc::now());

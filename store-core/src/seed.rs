@@ -356,8 +356,9 @@ pub struct SeedReport {
 const SEED_LOCK: i64 = 0x1CA5_0002;
 
 const TRUNCATE_ALL: &str = "TRUNCATE purchase_product, purchase, purchase_unfolded, customer, \
-     stat_customer_histogram, stat_product_units, stat_branch_totals, stat_branch_hourly, product, \
-     supermarket RESTART IDENTITY";
+     customer_branch, stat_customer_histogram, stat_product_units, stat_branch_totals, \
+     stat_branch_histogram, stat_branch_product_units, stat_branch_hourly, product, supermarket \
+     RESTART IDENTITY";
 
 const HAS_PURCHASES: &str = "SELECT EXISTS (SELECT 1 FROM purchase)";
 
@@ -377,13 +378,15 @@ const KEY_DDL: &str = "WITH cons AS ( \
        SELECT c.conrelid::regclass::text AS tbl, c.conname, c.contype, \
               pg_get_constraintdef(c.oid) AS def \
        FROM pg_constraint c \
-       WHERE c.conrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass) \
+       WHERE c.conrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass, \
+                            'customer_branch'::regclass) \
          AND c.contype IN ('p', 'u', 'f')), \
      idx AS ( \
        SELECT i.indrelid::regclass::text AS tbl, i.indexrelid::regclass::text AS name, \
               pg_get_indexdef(i.indexrelid) AS def \
        FROM pg_index i \
-       WHERE i.indrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass) \
+       WHERE i.indrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass, \
+                            'customer_branch'::regclass) \
          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)) \
      SELECT format('ALTER TABLE %I DROP CONSTRAINT %I', tbl, conname) AS drop_ddl, \
             format('ALTER TABLE %I ADD CONSTRAINT %I %s', tbl, conname, def) AS create_ddl, \
@@ -397,8 +400,9 @@ const SET_PURCHASE_SEQUENCE: &str = "SELECT setval(pg_get_serial_sequence('purch
 
 /// Rebuilds every analytics counter from the raw rows.
 const REBUILD_COUNTERS: &str = "
-    TRUNCATE purchase_unfolded, customer, stat_customer_histogram, stat_product_units,
-        stat_branch_totals, stat_branch_hourly;
+    TRUNCATE purchase_unfolded, customer, customer_branch, stat_customer_histogram,
+        stat_product_units, stat_branch_totals, stat_branch_histogram, stat_branch_product_units,
+        stat_branch_hourly;
     INSERT INTO customer (user_id, purchases, first_purchase_at, last_purchase_at)
         SELECT user_id, count(*), min(created_at), max(created_at) FROM purchase GROUP BY user_id;
     INSERT INTO stat_customer_histogram (purchases, customers)
@@ -409,7 +413,14 @@ const REBUILD_COUNTERS: &str = "
         SELECT supermarket_id, count(*), sum(total_amount) FROM purchase GROUP BY supermarket_id;
     INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue)
         SELECT supermarket_id, date_trunc('hour', created_at), count(*), sum(total_amount)
-        FROM purchase GROUP BY 1, 2;";
+        FROM purchase GROUP BY 1, 2;
+    INSERT INTO customer_branch (supermarket_id, user_id, purchases)
+        SELECT supermarket_id, user_id, count(*) FROM purchase GROUP BY 1, 2;
+    INSERT INTO stat_branch_histogram (supermarket_id, purchases, customers)
+        SELECT supermarket_id, purchases, count(*) FROM customer_branch GROUP BY 1, 2;
+    INSERT INTO stat_branch_product_units (supermarket_id, product_id, units)
+        SELECT p.supermarket_id, pp.product_id, count(*) FROM purchase_product pp
+        JOIN purchase p ON p.id = pp.purchase_id GROUP BY 1, 2;";
 
 /// Loads the demo data into an empty database (the embedded default's first use).
 pub async fn seed_demo_if_empty(store: &Store) -> Result<Option<SeedReport>> {

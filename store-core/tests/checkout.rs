@@ -245,6 +245,26 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
         assert_eq!(fast.loyal_page, recount.loyal_page, "min {min}");
         assert_eq!(fast.top_products, recount.top_products);
         assert_eq!(fast.branches, recount.branches);
+        for branch in &branches {
+            let fast = analytics::dashboard_from_branch_counters(&client, branch, min, 100)
+                .await
+                .unwrap();
+            let filter = Filter {
+                supermarket_id: Some(branch.clone()),
+                period: analytics::Period::AllTime,
+            };
+            let recount = analytics::dashboard_from_rows(&client, &filter, min, 100)
+                .await
+                .unwrap();
+            assert_eq!(fast.unique_buyers, recount.unique_buyers, "{branch}");
+            assert_eq!(
+                fast.loyal_buyers, recount.loyal_buyers,
+                "{branch} min {min}"
+            );
+            assert_eq!(fast.loyal_page, recount.loyal_page, "{branch} min {min}");
+            assert_eq!(fast.top_products, recount.top_products, "{branch}");
+            assert_eq!(fast.branches, recount.branches, "{branch}");
+        }
     }
     assert_eq!(purchases(&db).await, 3000 + 4000);
 }

@@ -43,6 +43,35 @@ async fn assert_counters_equal_recount(store: &Store) {
             ),
             "counters differ from a recount at min {min}"
         );
+        for branch in ["SMKT001", "SMKT002", "SMKT003"] {
+            let fast = analytics::dashboard_from_branch_counters(&client, branch, min, 50)
+                .await
+                .unwrap();
+            let filter = Filter {
+                supermarket_id: Some(branch.into()),
+                period: analytics::Period::AllTime,
+            };
+            let recount = analytics::dashboard_from_rows(&client, &filter, min, 50)
+                .await
+                .unwrap();
+            assert_eq!(
+                (
+                    fast.unique_buyers,
+                    fast.loyal_buyers,
+                    &fast.loyal_page,
+                    &fast.top_products,
+                    &fast.branches
+                ),
+                (
+                    recount.unique_buyers,
+                    recount.loyal_buyers,
+                    &recount.loyal_page,
+                    &recount.top_products,
+                    &recount.branches
+                ),
+                "{branch}'s counters differ from a recount at min {min}"
+            );
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use store_core::analytics::{self, Filter};
+use store_core::analytics::{self, Dashboard, Filter};
 use store_core::seed::{self, CsvSource, SeedOptions};
 use store_core::testkit::{assignment_data_dir, fresh_db};
 
@@ -65,6 +65,24 @@ async fn the_assignment_data_gives_the_known_answers_with_lf_and_crlf() {
                 "SMKT003 889 5520.00"
             ]
         );
+        for branch in ["SMKT001", "SMKT002", "SMKT003"] {
+            let filter = Filter {
+                supermarket_id: Some(branch.into()),
+                period: analytics::Period::AllTime,
+            };
+            let fast = analytics::dashboard(&client, &filter, 3, 10).await.unwrap();
+            let rows = analytics::dashboard_from_rows(&client, &filter, 3, 10)
+                .await
+                .unwrap();
+            assert_eq!(
+                fast,
+                Dashboard {
+                    generated_at: fast.generated_at,
+                    ..rows.clone()
+                },
+                "{branch}"
+            );
+        }
         let recount = analytics::dashboard_from_rows(&client, &Filter::default(), 3, 10)
             .await
             .unwrap();
