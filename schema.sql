@@ -318,7 +318,7 @@ BEGIN
             SET purchases = t.purchases + excluded.purchases, revenue = t.revenue + excluded.revenue
     ), hours AS (
         INSERT INTO stat_branch_hourly AS hr (supermarket_id, hour, purchases, revenue)
-        SELECT s.supermarket_id, date_trunc('hour', s.created_at), count(*), sum(s.total_amount)
+        SELECT s.supermarket_id, date_trunc('hour', s.created_at, 'UTC'), count(*), sum(s.total_amount)
         FROM sale s GROUP BY 1, 2
         ON CONFLICT (supermarket_id, hour) DO UPDATE
             SET purchases = hr.purchases + excluded.purchases, revenue = hr.revenue + excluded.revenue

@@ -209,9 +209,9 @@ const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(
      WHERE ($1::text IS NULL OR s.id = $1) \
      GROUP BY s.id ORDER BY s.id";
 
-const TREND: &str = "SELECT date_trunc($3, hour) AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
+const TREND: &str = "SELECT date_trunc($3, hour, 'UTC') AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
      FROM stat_branch_hourly \
-     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz)) \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) \
      GROUP BY bucket ORDER BY bucket";
 
 /// The dashboard for `filter`: from the counters when unfiltered, else from raw rows.

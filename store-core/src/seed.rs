@@ -1,11 +1,12 @@
 //! Seeding from the iCash CSV format: every row validated, all loaded or nothing, through COPY.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Seek, Write};
 use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, DurationRound, NaiveDateTime, Utc};
+use deadpool_postgres::GenericClient;
 use futures_util::pin_mut;
 use rust_decimal::Decimal;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -407,20 +408,92 @@ const REBUILD_COUNTERS: &str = "
         SELECT user_id, count(*), min(created_at), max(created_at) FROM purchase GROUP BY user_id;
     INSERT INTO stat_customer_histogram (purchases, customers)
         SELECT purchases, count(*) FROM customer GROUP BY purchases;
-    INSERT INTO stat_product_units (product_id, units)
-        SELECT product_id, count(*) FROM purchase_product GROUP BY product_id;
-    INSERT INTO stat_branch_totals (supermarket_id, purchases, revenue)
-        SELECT supermarket_id, count(*), sum(total_amount) FROM purchase GROUP BY supermarket_id;
-    INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue)
-        SELECT supermarket_id, date_trunc('hour', created_at), count(*), sum(total_amount)
-        FROM purchase GROUP BY 1, 2;
     INSERT INTO customer_branch (supermarket_id, user_id, purchases)
         SELECT supermarket_id, user_id, count(*) FROM purchase GROUP BY 1, 2;
     INSERT INTO stat_branch_histogram (supermarket_id, purchases, customers)
-        SELECT supermarket_id, purchases, count(*) FROM customer_branch GROUP BY 1, 2;
-    INSERT INTO stat_branch_product_units (supermarket_id, product_id, units)
-        SELECT p.supermarket_id, pp.product_id, count(*) FROM purchase_product pp
-        JOIN purchase p ON p.id = pp.purchase_id GROUP BY 1, 2;";
+        SELECT supermarket_id, purchases, count(*) FROM customer_branch GROUP BY 1, 2;";
+
+// The small counters, counted while the rows streamed past (see `SmallCounters`).
+const INSERT_BRANCH_TOTALS: &str = "INSERT INTO stat_branch_totals (supermarket_id, purchases, revenue) \
+     SELECT * FROM unnest($1::text[], $2::int8[], $3::numeric[])";
+const INSERT_BRANCH_UNITS: &str = "INSERT INTO stat_branch_product_units (supermarket_id, product_id, units) \
+     SELECT * FROM unnest($1::text[], $2::int4[], $3::int8[]) AS u (branch, product, units) \
+     WHERE u.units > 0";
+const INSERT_UNITS: &str = "INSERT INTO stat_product_units (product_id, units) \
+     SELECT * FROM unnest($1::int4[], $2::int8[]) AS u (product, units) WHERE u.units > 0";
+const INSERT_HOURLY: &str = "INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue) \
+     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::numeric[])";
+
+/// Counters with a handful of rows (per branch, per product, per branch and hour), counted in
+/// the stream so that the database does not group millions of rows again for them.
+#[derive(Default)]
+struct SmallCounters {
+    /// Per branch: purchases, revenue, units per product (by index in the products list).
+    branches: BTreeMap<String, (i64, Decimal, Vec<i64>)>,
+    hours: BTreeMap<(String, DateTime<Utc>), (i64, Decimal)>,
+}
+
+impl SmallCounters {
+    fn add(&mut self, row: &PurchaseRow, products: usize) {
+        let branch = self
+            .branches
+            .entry(row.supermarket_id.clone())
+            .or_insert_with(|| (0, Decimal::ZERO, vec![0; products]));
+        branch.0 += 1;
+        branch.1 += row.total_amount;
+        for &item in &row.items {
+            branch.2[item] += 1;
+        }
+        let hour = row
+            .created_at
+            .duration_trunc(chrono::TimeDelta::hours(1))
+            .unwrap_or(row.created_at);
+        let slot = self
+            .hours
+            .entry((row.supermarket_id.clone(), hour))
+            .or_insert((0, Decimal::ZERO));
+        slot.0 += 1;
+        slot.1 += row.total_amount;
+    }
+
+    async fn insert(&self, tx: &impl GenericClient, product_ids: &[i32]) -> Result<()> {
+        let ids: Vec<&str> = self.branches.keys().map(String::as_str).collect();
+        let purchases: Vec<i64> = self.branches.values().map(|b| b.0).collect();
+        let revenue: Vec<Decimal> = self.branches.values().map(|b| b.1).collect();
+        tx.execute(INSERT_BRANCH_TOTALS, &[&ids, &purchases, &revenue])
+            .await?;
+
+        let (mut unit_branches, mut unit_products, mut units) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let mut all_units = vec![0i64; product_ids.len()];
+        for (branch, (_, _, per_product)) in &self.branches {
+            for (index, count) in per_product.iter().enumerate() {
+                unit_branches.push(branch.as_str());
+                unit_products.push(product_ids[index]);
+                units.push(*count);
+                all_units[index] += count;
+            }
+        }
+        tx.execute(
+            INSERT_BRANCH_UNITS,
+            &[&unit_branches, &unit_products, &units],
+        )
+        .await?;
+        tx.execute(INSERT_UNITS, &[&product_ids, &all_units])
+            .await?;
+
+        let hour_branches: Vec<&str> = self.hours.keys().map(|(b, _)| b.as_str()).collect();
+        let hours: Vec<DateTime<Utc>> = self.hours.keys().map(|(_, h)| *h).collect();
+        let hour_purchases: Vec<i64> = self.hours.values().map(|v| v.0).collect();
+        let hour_revenue: Vec<Decimal> = self.hours.values().map(|v| v.1).collect();
+        tx.execute(
+            INSERT_HOURLY,
+            &[&hour_branches, &hours, &hour_purchases, &hour_revenue],
+        )
+        .await?;
+        Ok(())
+    }
+}
 
 /// Loads the demo data into an empty database (the embedded default's first use).
 pub async fn seed_demo_if_empty(store: &Store) -> Result<Option<SeedReport>> {
@@ -488,6 +561,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?,
     );
     let mut branches = BTreeSet::new();
+    let mut small = SmallCounters::default();
     let mut purchases = 0u64;
     let mut items = 0u64;
     {
@@ -513,6 +587,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
             if !branches.contains(&row.supermarket_id) {
                 branches.insert(row.supermarket_id.clone());
             }
+            small.add(&row, products.len());
             for &item in &row.items {
                 spool
                     .write_all(&id.to_le_bytes())
@@ -568,6 +643,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     tx.execute(INSERT_BRANCHES, &[&branch_list]).await?;
     tx.query_one(SET_PURCHASE_SEQUENCE, &[]).await?;
     tx.batch_execute(REBUILD_COUNTERS).await?;
+    small.insert(&tx, &product_ids).await?;
     phase.done("rebuild counters");
     for (_, ddl) in &creates {
         tx.batch_execute(ddl).await?;

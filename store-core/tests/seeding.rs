@@ -205,3 +205,46 @@ async fn a_missing_file_is_a_clear_error() {
         .to_string();
     assert!(err.starts_with("/nonexistent/p.csv: "), "{err}");
 }
+
+/// The trend's daily figures, from the hourly counters, equal a count of the raw rows.
+async fn assert_trend_equals_rows(store: &store_core::Store) {
+    let client = store.client().await.unwrap();
+    let trend = analytics::trend(&client, &Filter::default(), analytics::TrendBucket::Day)
+        .await
+        .unwrap();
+    let from_counters: Vec<(chrono::DateTime<chrono::Utc>, i64, rust_decimal::Decimal)> = trend
+        .iter()
+        .map(|p| (p.bucket_start, p.purchases, p.revenue))
+        .collect();
+    let from_rows: Vec<(chrono::DateTime<chrono::Utc>, i64, rust_decimal::Decimal)> = client
+        .query(
+            "SELECT date_trunc('day', created_at, 'UTC'), count(*), sum(total_amount) \
+             FROM purchase GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert!(!from_rows.is_empty());
+    assert_eq!(from_counters, from_rows);
+}
+
+#[tokio::test]
+async fn the_trend_counters_equal_the_rows_after_seeding_and_after_sales() {
+    let db = fresh_db().await;
+    seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
+    assert_trend_equals_rows(&db.store).await;
+    for branch in ["SMKT001", "SMKT002", "SMKT001"] {
+        let mut sale = store_core::checkout::Sale::open(
+            branch,
+            store_core::checkout::CustomerChoice::new_customer(),
+        );
+        sale.product_ids = vec![1, 4];
+        store_core::checkout::submit(&db.store, &sale)
+            .await
+            .unwrap();
+    }
+    assert_trend_equals_rows(&db.store).await;
+}
