@@ -42,28 +42,14 @@ struct Args {
     /// Where `e` writes its CSV files (default: the current directory).
     #[arg(long, value_name = "DIR")]
     export_dir: Option<PathBuf>,
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) and exit.
-    #[arg(long, value_name = "SHELL")]
-    completions: Option<store_core::cli_support::Shell>,
-    /// Print the man page (roff) and exit.
-    #[arg(long)]
-    man: bool,
+    #[command(flatten)]
+    docs: store_core::cli_support::DocFlags,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(shell) = args.completions {
-        store_core::cli_support::print_completions(Args::command(), shell);
-        return ExitCode::SUCCESS;
-    }
-    if args.man {
-        return match store_core::cli_support::print_man_page(Args::command()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("owner-tui: {e}");
-                ExitCode::FAILURE
-            }
-        };
+    if let Some(code) = args.docs.handle(Args::command()) {
+        return code;
     }
     let _log_guard = store_core::logging::init_file_logging("owner-tui");
     // Configuration errors are reported before the screen is taken over.

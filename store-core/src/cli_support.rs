@@ -18,6 +18,38 @@ pub fn print_man_page(command: clap::Command) -> std::io::Result<()> {
     std::io::stdout().write_all(&out)
 }
 
+/// `--completions <SHELL>` and `--man`, for a program's arguments (`#[command(flatten)]`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DocFlags {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) and exit.
+    #[arg(long, value_name = "SHELL")]
+    pub completions: Option<Shell>,
+    /// Print the man page (roff) and exit.
+    #[arg(long)]
+    pub man: bool,
+}
+
+impl DocFlags {
+    /// Prints what was asked for and returns the exit code, or None when nothing was.
+    pub fn handle(&self, command: clap::Command) -> Option<std::process::ExitCode> {
+        if let Some(shell) = self.completions {
+            print_completions(command, shell);
+            return Some(std::process::ExitCode::SUCCESS);
+        }
+        if self.man {
+            let name = command.get_name().to_string();
+            return Some(match print_man_page(command) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{name}: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            });
+        }
+        None
+    }
+}
+
 /// Exit codes shared by the three programs.
 pub mod exit_code {
     /// Done.
