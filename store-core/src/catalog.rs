@@ -138,23 +138,6 @@ pub async fn search_customers(
         .collect())
 }
 
-const CUSTOMER: &str =
-    "SELECT user_id, purchases, last_purchase_at FROM customer WHERE user_id = $1";
-
-pub async fn find_customer(
-    client: &impl GenericClient,
-    user_id: Uuid,
-) -> Result<Option<CustomerSummary>> {
-    Ok(client
-        .query_opt(CUSTOMER, &[&user_id])
-        .await?
-        .map(|r| CustomerSummary {
-            user_id: r.get(0),
-            purchases: r.get(1),
-            last_purchase_at: r.get(2),
-        }))
-}
-
 const SAMPLE_CUSTOMERS: &str = "SELECT user_id FROM customer ORDER BY random() LIMIT $1";
 
 /// Up to `limit` known customers chosen at random (reads every customer: not for a hot path).

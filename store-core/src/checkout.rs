@@ -117,11 +117,6 @@ impl CheckoutError {
             CheckoutError::Unavailable(_) | CheckoutError::Conflict(_)
         )
     }
-
-    /// Refused for a business reason: sending it again unchanged will be refused again.
-    pub fn is_business_refusal(&self) -> bool {
-        !self.is_connection_problem()
-    }
 }
 
 const RECORD_PURCHASE: &str = "SELECT purchase_id, created_at, total_amount, replayed, \

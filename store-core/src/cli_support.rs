@@ -49,13 +49,3 @@ impl DocFlags {
         None
     }
 }
-
-/// Exit codes shared by the three programs.
-pub mod exit_code {
-    /// Done.
-    pub const OK: u8 = 0;
-    /// Failed; the message on standard error says what and where.
-    pub const FAILURE: u8 = 1;
-    /// Bad command-line usage (clap's own code).
-    pub const USAGE: u8 = 2;
-}
