@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 /// The version `schema.sql` brings a database to; bump it with every change to that file.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Serialises concurrent migrations (two programs starting at once).
 const MIGRATION_LOCK: i64 = 0x1CA5_0001;

@@ -337,3 +337,144 @@ async fn every_loyal_buyer_streams_in_list_order_for_any_filter() {
         assert_eq!(streamed, paged, "{filter:?}");
     }
 }
+
+#[tokio::test]
+async fn a_version_1_database_migrates_to_the_partial_sale_key_index_and_keeps_keys_unique() {
+    let db = demo_db().await;
+    let mut client = db.store.client().await.unwrap();
+    // What schema version 1 had: a unique constraint over every row, NULLs included.
+    client
+        .batch_execute(
+            "DROP INDEX purchase_by_sale_key;
+             ALTER TABLE purchase ADD CONSTRAINT purchase_sale_key_key UNIQUE (sale_key);
+             UPDATE schema_version SET version = 1;",
+        )
+        .await
+        .unwrap();
+    assert!(store_core::schema::migrate(&mut client).await.unwrap());
+
+    let indexes: Vec<String> = client
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'purchase' AND indexdef LIKE '%sale_key%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert!(
+        indexes[0].contains("UNIQUE") && indexes[0].contains("WHERE (sale_key IS NOT NULL)"),
+        "{indexes:?}"
+    );
+    let imported_rows_with_a_key: i64 = client
+        .query_one(
+            "SELECT count(*) FROM purchase WHERE sale_key IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(imported_rows_with_a_key, 0);
+
+    let s = sale("SMKT001", CustomerChoice::new_customer(), &[1]);
+    let first = checkout::submit(&db.store, &s).await.unwrap();
+    let again = checkout::submit(&db.store, &s).await.unwrap();
+    assert_eq!(first.purchase_id, again.purchase_id);
+    assert!(again.replayed);
+    let duplicate = client
+        .execute(
+            "INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount, sale_key) \
+             VALUES ('SMKT001', now(), $1, 1, $2)",
+            &[&Uuid::new_v4(), &s.sale_key],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        duplicate.as_db_error().map(|e| e.code().code()),
+        Some("23505")
+    );
+}
+
+/// Two attempts of one sale at the same moment: the second passes the NOT EXISTS guards before
+/// the first commits, then waits on the unique index. It must be answered with the first
+/// purchase, not refused. And two different sales of one new customer at the same moment
+/// (their customer rows collide) must both be recorded.
+#[tokio::test]
+async fn an_attempt_racing_an_uncommitted_first_attempt_gets_the_first_purchase() {
+    let db = demo_db().await;
+    let returning = CustomerChoice::Returning(
+        checkout::submit(
+            &db.store,
+            &sale("SMKT002", CustomerChoice::new_customer(), &[3]),
+        )
+        .await
+        .unwrap()
+        .user_id,
+    );
+    let fresh = CustomerChoice::new_customer();
+    for (customer, same_sale) in [
+        (CustomerChoice::new_customer(), true),
+        (returning, true),
+        (fresh, false),
+    ] {
+        let before = purchases(&db).await;
+        let s = sale("SMKT001", customer, &[1, 2]);
+        let mut first_client = db.store.client().await.unwrap();
+        let first = first_client.transaction().await.unwrap();
+        let first_id: i64 = first
+            .query_one(
+                "SELECT purchase_id FROM record_purchase($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &s.sale_key,
+                    &s.supermarket_id,
+                    &s.customer.user_id(),
+                    &s.customer.is_new(),
+                    &s.product_ids,
+                    &s.expected_total,
+                    &s.sold_at,
+                ],
+            )
+            .await
+            .unwrap()
+            .get(0);
+
+        let store = db.store.clone();
+        let again = if same_sale {
+            s.clone()
+        } else {
+            sale("SMKT003", customer, &[4])
+        };
+        let second = tokio::spawn(async move { checkout::submit(&store, &again).await });
+        // Commit only once the second attempt waits on the first one's uncommitted row.
+        let watcher = db.store.client().await.unwrap();
+        loop {
+            let waiting: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event = 'transactionid'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        first.commit().await.unwrap();
+
+        let receipt = second.await.unwrap().unwrap();
+        if same_sale {
+            assert_eq!(receipt.purchase_id, first_id, "{customer:?}");
+            assert!(receipt.replayed);
+            assert_eq!(purchases(&db).await, before + 1);
+        } else {
+            assert_ne!(receipt.purchase_id, first_id);
+            assert!(!receipt.replayed);
+            assert_eq!(purchases(&db).await, before + 2);
+        }
+    }
+}

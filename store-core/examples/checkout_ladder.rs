@@ -1,0 +1,148 @@
+//! What each part of the checkout costs against the bare insert: `record_purchase` is replaced
+//! by copies of itself with one more part taken away at each rung, and every rung is measured
+//! side by side with the bare insert, as `store-core bench` does. The cuts are made on the text
+//! of `schema.sql`, so a rung whose text is no longer there stops the run instead of measuring
+//! something else.
+//!
+//! ```sh
+//! store-core generate --purchases 1000000 --users 333333 --out /tmp/ladder
+//! store-core --database-url "$SCRATCH" seed --products /tmp/ladder/products_list.csv \
+//!     --purchases /tmp/ladder/purchases.csv
+//! cargo run --release -p store-core --example checkout_ladder -- "$SCRATCH" 16 8
+//! ```
+//!
+//! Only on a scratch database: the function is restored at the end, but the rungs write sales
+//! that the counters never see (the rungs without the queue).
+
+use std::sync::Arc;
+
+use store_core::bench::checkout_side_by_side;
+use store_core::catalog::{load_catalog, sample_customers};
+use store_core::pool::Store;
+use store_core::schema::SCHEMA_SQL;
+
+const NOTIFICATION: &str =
+    "        IF coalesce(nullif(current_setting('icash.last_notify', true), ''), '0')::float8
+           < extract(epoch FROM clock_timestamp()) - 0.2 THEN
+            PERFORM pg_notify('icash_purchase',
+                        json_build_object('purchase_id', r.sale_id,
+                                          'supermarket_id', p_supermarket_id)::text),
+                    set_config('icash.last_notify',
+                        extract(epoch FROM clock_timestamp())::text, false);
+        END IF;
+";
+
+const QUEUE: &str = "    ), queued AS (
+        INSERT INTO public.purchase_unfolded (purchase_id) SELECT s.id FROM sale s
+";
+
+const CUSTOMER_CHECK: &str = "
+          AND (p_new_customer
+               OR EXISTS (SELECT 1 FROM public.customer c WHERE c.user_id = p_user_id))";
+
+const CUSTOMER_ROW: &str = "    ), new_customer AS (
+        INSERT INTO public.customer (user_id, purchases, first_purchase_at, last_purchase_at)
+        SELECT p_user_id, 0, v_created_at, v_created_at FROM valid
+        WHERE p_new_customer
+          AND NOT EXISTS (SELECT 1 FROM public.customer c WHERE c.user_id = p_user_id)
+";
+
+const IDEMPOTENCY: &str =
+    "        WHERE NOT EXISTS (SELECT 1 FROM public.purchase p WHERE p.sale_key = p_sale_key)\n";
+
+/// The last rung: the function writes the bare insert's rows and nothing else (no price read,
+/// no check); lines at 1.00 each, the till's total as the purchase's.
+const WRITES_ONLY_BODY: &str = "AS $$
+BEGIN
+    RETURN QUERY
+    WITH sale AS (
+        INSERT INTO public.purchase (supermarket_id, created_at, user_id, total_amount, sale_key)
+        VALUES (p_supermarket_id, now(), p_user_id, p_expected_total, p_sale_key)
+        RETURNING id, purchase.created_at
+    ), sale_lines AS (
+        INSERT INTO public.purchase_product (purchase_id, product_id, unit_price)
+        SELECT s.id, x, 1 FROM sale s, unnest(p_product_ids) AS x
+    )
+    SELECT s.id, s.created_at, p_expected_total, false, p_product_ids, '{}'::text[],
+           '{}'::numeric[]
+    FROM sale s;
+END;
+$$;
+";
+
+fn record_purchase_definition() -> &'static str {
+    let start = SCHEMA_SQL
+        .find("CREATE OR REPLACE FUNCTION record_purchase(")
+        .expect("record_purchase in schema.sql");
+    let end = start
+        + SCHEMA_SQL[start..]
+            .find("\n$$;\n")
+            .expect("end of record_purchase")
+        + 5;
+    &SCHEMA_SQL[start..end]
+}
+
+fn without(function: &str, part: &str) -> String {
+    assert!(
+        function.contains(part),
+        "record_purchase no longer contains this part; update the ladder:\n{part}"
+    );
+    function.replacen(part, "", 1)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let url = args
+        .next()
+        .ok_or("usage: checkout_ladder DATABASE_URL [TILLS] [SECONDS]")?;
+    let tills: usize = args.next().map(|t| t.parse()).transpose()?.unwrap_or(16);
+    let seconds: f64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(8.0);
+
+    let settings = store_core::config::parse_connect_settings(&url)?;
+    let store = Store::from_settings(settings, "ladder".into(), tills)?;
+    let catalog = load_catalog(&store.client().await?).await?;
+    let known = Arc::new(sample_customers(&store.client().await?, 1000).await?);
+
+    let real = record_purchase_definition();
+    let no_notification = without(real, NOTIFICATION);
+    let no_queue = without(&no_notification, QUEUE);
+    let no_customer = without(&without(&no_queue, CUSTOMER_CHECK), CUSTOMER_ROW);
+    let no_idempotency = without(&no_customer, IDEMPOTENCY);
+    let header = &real[..real.find("AS $$\n").expect("function body")];
+    let writes_only = format!("{header}{WRITES_ONLY_BODY}");
+    let rungs = [
+        ("the real checkout", real.to_string()),
+        ("- the notification", no_notification),
+        ("- the counters' queue", no_queue),
+        ("- the customer check and row", no_customer),
+        ("- the sale-key check", no_idempotency),
+        ("- the price read and the checks", writes_only),
+    ];
+
+    println!("{tills} tills, {seconds} s per mode and rung");
+    println!(
+        "{:<34} {:>12} {:>12} {:>7}",
+        "rung", "checkout/s", "bare/s", "ratio"
+    );
+    let client = store.client().await?;
+    for (name, definition) in &rungs {
+        client.batch_execute(definition).await?;
+        // New connections, so that no plan of the previous rung is reused.
+        let rung_store = Store::from_settings(
+            store_core::config::parse_connect_settings(&url)?,
+            "ladder".into(),
+            tills,
+        )?;
+        let (real, bare) =
+            checkout_side_by_side(&rung_store, &catalog, &known, tills, seconds).await?;
+        println!(
+            "{name:<34} {:>12.0} {:>12.0} {:>7.2}",
+            real.per_second,
+            bare.per_second,
+            real.per_second / bare.per_second
+        );
+    }
+    client.batch_execute(real).await?;
+    Ok(())
+}
