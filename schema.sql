@@ -168,22 +168,15 @@ BEGIN
           AND (p_expected_total IS NULL OR p_expected_total = l.total)
           AND (p_new_customer
                OR EXISTS (SELECT 1 FROM public.customer c WHERE c.user_id = p_user_id))
-    -- The customer's row and the sale are guarded by NOT EXISTS rather than ON CONFLICT: a
-    -- speculative insertion takes a lock in the shared lock table, which cost about a tenth of
-    -- the throughput at 16 tills
-    -- (docs/PERFORMANCE.md). Only two attempts of the same sale at the same moment can
-    -- pass both guards; the second then fails the unique index (23505), and the client sends
-    -- it again, which finds the first.
     ), new_customer AS (
         INSERT INTO public.customer (user_id, purchases, first_purchase_at, last_purchase_at)
-        SELECT p_user_id, 0, v_created_at, v_created_at FROM valid
-        WHERE p_new_customer
-          AND NOT EXISTS (SELECT 1 FROM public.customer c WHERE c.user_id = p_user_id)
+        SELECT p_user_id, 0, v_created_at, v_created_at FROM valid WHERE p_new_customer
+        ON CONFLICT (user_id) DO NOTHING
     ), sale AS (
         -- An unknown branch fails the foreign key here (reported by the client as such).
         INSERT INTO public.purchase (supermarket_id, created_at, user_id, total_amount, sale_key)
         SELECT p_supermarket_id, v_created_at, p_user_id, v.total, p_sale_key FROM valid v
-        WHERE NOT EXISTS (SELECT 1 FROM public.purchase p WHERE p.sale_key = p_sale_key)
+        ON CONFLICT (sale_key) WHERE sale_key IS NOT NULL DO NOTHING
         RETURNING id
     ), sale_lines AS (
         INSERT INTO public.purchase_product (purchase_id, product_id, unit_price)

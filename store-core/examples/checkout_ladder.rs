@@ -11,6 +11,9 @@
 //! cargo run --release -p store-core --example checkout_ladder -- "$SCRATCH" 16 8
 //! ```
 //!
+//! With SQL files after the seconds, each file (a `CREATE OR REPLACE FUNCTION record_purchase`)
+//! is a rung instead: two versions of the function compared in one run.
+//!
 //! Only on a scratch database: the function is restored at the end, but the rungs write sales
 //! that the counters never see (the rungs without the queue).
 
@@ -42,13 +45,11 @@ const CUSTOMER_CHECK: &str = "
 
 const CUSTOMER_ROW: &str = "    ), new_customer AS (
         INSERT INTO public.customer (user_id, purchases, first_purchase_at, last_purchase_at)
-        SELECT p_user_id, 0, v_created_at, v_created_at FROM valid
-        WHERE p_new_customer
-          AND NOT EXISTS (SELECT 1 FROM public.customer c WHERE c.user_id = p_user_id)
+        SELECT p_user_id, 0, v_created_at, v_created_at FROM valid WHERE p_new_customer
+        ON CONFLICT (user_id) DO NOTHING
 ";
 
-const IDEMPOTENCY: &str =
-    "        WHERE NOT EXISTS (SELECT 1 FROM public.purchase p WHERE p.sale_key = p_sale_key)\n";
+const IDEMPOTENCY: &str = "        ON CONFLICT (sale_key) WHERE sale_key IS NOT NULL DO NOTHING\n";
 
 /// The last rung: the function writes the bare insert's rows and nothing else (no price read,
 /// no check); lines at 1.00 each, the till's total as the purchase's.
@@ -111,14 +112,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let no_idempotency = without(&no_customer, IDEMPOTENCY);
     let header = &real[..real.find("AS $$\n").expect("function body")];
     let writes_only = format!("{header}{WRITES_ONLY_BODY}");
-    let rungs = [
-        ("the real checkout", real.to_string()),
-        ("- the notification", no_notification),
-        ("- the counters' queue", no_queue),
-        ("- the customer check and row", no_customer),
-        ("- the sale-key check", no_idempotency),
-        ("- the price read and the checks", writes_only),
+    let mut rungs = vec![
+        ("the real checkout".to_string(), real.to_string()),
+        ("- the notification".into(), no_notification),
+        ("- the counters' queue".into(), no_queue),
+        ("- the customer check and row".into(), no_customer),
+        ("- the sale-key check (ON CONFLICT)".into(), no_idempotency),
+        ("- the price read and the checks".into(), writes_only),
     ];
+    // Or other versions of the function, one file each, to compare them side by side.
+    let files: Vec<String> = args.collect();
+    if !files.is_empty() {
+        rungs = files
+            .iter()
+            .map(|file| Ok((file.clone(), std::fs::read_to_string(file)?)))
+            .collect::<std::io::Result<_>>()?;
+    }
 
     println!("{tills} tills, {seconds} s per mode and rung");
     println!(

@@ -221,16 +221,6 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
         },
         // Serialisation failure, deadlock: safe to retry with the same key.
         "40001" | "40P01" => CheckoutError::Conflict(db.message().to_string()),
-        // Another attempt of this very sale committed the key or the new customer first (see
-        // record_purchase): sending it again finds that purchase.
-        "23505"
-            if matches!(
-                db.constraint(),
-                Some("purchase_by_sale_key" | "customer_pkey")
-            ) =>
-        {
-            CheckoutError::Conflict(db.message().to_string())
-        }
         _ if crate::error::is_connection_error(e) => {
             CheckoutError::Unavailable(describe_db_error(e))
         }

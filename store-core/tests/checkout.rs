@@ -397,10 +397,10 @@ async fn a_version_1_database_migrates_to_the_partial_sale_key_index_and_keeps_k
     );
 }
 
-/// Two attempts of one sale at the same moment: the second passes the NOT EXISTS guards before
-/// the first commits, then waits on the unique index. It must be answered with the first
-/// purchase, not refused. And two different sales of one new customer at the same moment
-/// (their customer rows collide) must both be recorded.
+/// Two attempts of one sale at the same moment: the second waits on the first one's
+/// uncommitted key, and must then be answered with the first purchase, not refused. And two
+/// different sales of one new customer at the same moment (their customer rows collide) must
+/// both be recorded.
 #[tokio::test]
 async fn an_attempt_racing_an_uncommitted_first_attempt_gets_the_first_purchase() {
     let db = demo_db().await;
