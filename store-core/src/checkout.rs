@@ -123,10 +123,10 @@ const RECORD_PURCHASE: &str = "SELECT purchase_id, created_at, total_amount, rep
      product_ids, product_names, unit_prices \
      FROM record_purchase($1, $2, $3, $4, $5, $6, $7)";
 
-/// Records `sale` on one connection. One round trip (the statement is prepared once per
-/// connection).
+/// Records `sale` on one connection, or inside a transaction the caller commits. One round trip
+/// (the statement is prepared once per connection).
 pub async fn record_purchase(
-    client: &deadpool_postgres::Client,
+    client: &impl deadpool_postgres::GenericClient,
     sale: &Sale,
 ) -> Result<Receipt, CheckoutError> {
     if sale.product_ids.is_empty() {

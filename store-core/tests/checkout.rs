@@ -423,22 +423,10 @@ async fn an_attempt_racing_an_uncommitted_first_attempt_gets_the_first_purchase(
         let s = sale("SMKT001", customer, &[1, 2]);
         let mut first_client = db.store.client().await.unwrap();
         let first = first_client.transaction().await.unwrap();
-        let first_id: i64 = first
-            .query_one(
-                "SELECT purchase_id FROM record_purchase($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &s.sale_key,
-                    &s.supermarket_id,
-                    &s.customer.user_id(),
-                    &s.customer.is_new(),
-                    &s.product_ids,
-                    &s.expected_total,
-                    &s.sold_at,
-                ],
-            )
+        let first_id = checkout::record_purchase(&first, &s)
             .await
             .unwrap()
-            .get(0);
+            .purchase_id;
 
         let store = db.store.clone();
         let again = if same_sale {
