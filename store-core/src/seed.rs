@@ -369,7 +369,7 @@ const TRUNCATE_ALL: &str = "TRUNCATE purchase_product, purchase, purchase_unfold
      RESTART IDENTITY";
 
 /// The counters are rebuilt by grouping every purchase by customer: with the default 4 MB of
-/// work_mem those groupings spill to disk (1M purchases: 3.8 s instead of 2.6 s). Only for
+/// work_mem those groupings spill to disk (1M purchases: 3.8 s instead of 2.6-3.1 s). Only for
 /// this transaction; index builds keep the server's maintenance_work_mem (a larger one made
 /// them slower here).
 const LOAD_SETTINGS: &str = "SET LOCAL work_mem = '256MB'";
