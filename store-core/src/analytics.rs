@@ -240,36 +240,29 @@ pub async fn dashboard_from_branch_counters(
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
     let min = min_purchases.max(1);
-    fold(client).await?;
-    let (buyers_q, loyal_q, top_q, branch_q) = futures_util::try_join!(
-        client.prepare_cached(BUYERS_FROM_BRANCH_COUNTERS),
-        client.prepare_cached(LOYAL_PAGE_FROM_BRANCH_COUNTERS),
-        client.prepare_cached(TOP_PRODUCTS_FROM_BRANCH_COUNTERS),
-        client.prepare_cached(BRANCH_FROM_COUNTERS),
-    )?;
     let first_page = 0i64;
-    let buyers_params: [&(dyn ToSql + Sync); 2] = [&branch, &min];
-    let loyal_params: [&(dyn ToSql + Sync); 4] = [&branch, &min, &loyal_page_size, &first_page];
-    let branch_params: [&(dyn ToSql + Sync); 1] = [&branch];
-    let (buyers, loyal, top, branches) = futures_util::try_join!(
-        client.query_one(&buyers_q, &buyers_params),
-        client.query(&loyal_q, &loyal_params),
-        client.query(&top_q, &branch_params),
-        client.query(&branch_q, &branch_params),
-    )?;
-    Ok(Dashboard {
-        filter: Filter {
-            supermarket_id: Some(branch.to_string()),
-            period: Period::AllTime,
-        },
-        min_purchases: min,
-        unique_buyers: buyers.get(0),
-        loyal_buyers: buyers.get(1),
-        loyal_page: loyal_rows(loyal),
-        top_products: top_rows(top),
-        branches: branch_rows(branches),
-        generated_at: Utc::now(),
-    })
+    let filter = Filter {
+        supermarket_id: Some(branch.to_string()),
+        period: Period::AllTime,
+    };
+    dashboard_from_counter_queries(
+        client,
+        filter,
+        min,
+        [
+            BUYERS_FROM_BRANCH_COUNTERS,
+            LOYAL_PAGE_FROM_BRANCH_COUNTERS,
+            TOP_PRODUCTS_FROM_BRANCH_COUNTERS,
+            BRANCH_FROM_COUNTERS,
+        ],
+        [
+            &[&branch, &min],
+            &[&branch, &min, &loyal_page_size, &first_page],
+            &[&branch],
+            &[&branch],
+        ],
+    )
+    .await
 }
 
 pub async fn dashboard_from_counters(
@@ -278,26 +271,50 @@ pub async fn dashboard_from_counters(
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
     let min = min_purchases.max(1);
-    fold(client).await?;
-    // Prepared once per connection, and sent together: one round trip for the four.
-    let (buyers_q, loyal_q, top_q, branches_q) = futures_util::try_join!(
-        client.prepare_cached(BUYERS_FROM_COUNTERS),
-        client.prepare_cached(LOYAL_PAGE_FROM_CUSTOMERS),
-        client.prepare_cached(TOP_PRODUCTS_FROM_COUNTERS),
-        client.prepare_cached(BRANCHES_FROM_COUNTERS),
-    )?;
     let first_page = 0i64;
-    let buyers_params: [&(dyn ToSql + Sync); 1] = [&min];
-    let loyal_params: [&(dyn ToSql + Sync); 3] = [&min, &loyal_page_size, &first_page];
+    dashboard_from_counter_queries(
+        client,
+        Filter::default(),
+        min,
+        [
+            BUYERS_FROM_COUNTERS,
+            LOYAL_PAGE_FROM_CUSTOMERS,
+            TOP_PRODUCTS_FROM_COUNTERS,
+            BRANCHES_FROM_COUNTERS,
+        ],
+        [&[&min], &[&min, &loyal_page_size, &first_page], &[], &[]],
+    )
+    .await
+}
+
+/// Folds, then runs the four counter queries (buyers and loyal count, loyal page, top
+/// products, branches), each prepared once per connection and all sent together: one round
+/// trip for the four.
+async fn dashboard_from_counter_queries(
+    client: &impl GenericClient,
+    filter: Filter,
+    min_purchases: i32,
+    queries: [&str; 4],
+    params: [&[&(dyn ToSql + Sync)]; 4],
+) -> Result<Dashboard> {
+    fold(client).await?;
+    let [buyers_sql, loyal_sql, top_sql, branches_sql] = queries;
+    let [buyers_params, loyal_params, top_params, branches_params] = params;
+    let (buyers_q, loyal_q, top_q, branches_q) = futures_util::try_join!(
+        client.prepare_cached(buyers_sql),
+        client.prepare_cached(loyal_sql),
+        client.prepare_cached(top_sql),
+        client.prepare_cached(branches_sql),
+    )?;
     let (buyers, loyal, top, branches) = futures_util::try_join!(
-        client.query_one(&buyers_q, &buyers_params),
-        client.query(&loyal_q, &loyal_params),
-        client.query(&top_q, &[]),
-        client.query(&branches_q, &[]),
+        client.query_one(&buyers_q, buyers_params),
+        client.query(&loyal_q, loyal_params),
+        client.query(&top_q, top_params),
+        client.query(&branches_q, branches_params),
     )?;
     Ok(Dashboard {
-        filter: Filter::default(),
-        min_purchases: min,
+        filter,
+        min_purchases,
         unique_buyers: buyers.get(0),
         loyal_buyers: buyers.get(1),
         loyal_page: loyal_rows(loyal),
