@@ -110,6 +110,22 @@ pub enum CheckoutError {
 }
 
 impl CheckoutError {
+    /// The checkout's own refusal of this sale (what it holds is wrong): the only errors for
+    /// which a queued, paid sale may be set aside as refused. Every other error (the database
+    /// unreachable, a timeout, a cancel, a read-only standby, out of resources, ...) is
+    /// transient: the sale stays queued and is sent again.
+    pub fn is_business_refusal(&self) -> bool {
+        matches!(
+            self,
+            CheckoutError::UnknownBranch(_)
+                | CheckoutError::UnknownProduct(_)
+                | CheckoutError::DuplicateProduct
+                | CheckoutError::EmptyCart
+                | CheckoutError::UnknownCustomer(_)
+                | CheckoutError::TotalMismatch { .. }
+        )
+    }
+
     /// Worth sending again later with the same sale key.
     pub fn is_connection_problem(&self) -> bool {
         matches!(

@@ -16,6 +16,7 @@ pub mod local_server;
 pub mod logging;
 pub mod pool;
 pub mod roles;
+pub mod sale_time;
 pub mod schema;
 pub mod seed;
 pub mod simulate;

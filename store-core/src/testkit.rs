@@ -227,9 +227,9 @@ pub fn connect_options(db: &TestDb) -> ConnectOptions {
     }
 }
 
-/// The assignment's CSVs in the shared folder beside the repository, if present.
+/// The assignment's CSVs, vendored as test fixtures (see test-fixtures/icash/PROVENANCE.md).
 pub fn assignment_data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer-data/icash")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-fixtures/icash")
 }
 
 /// The repository's compose.yaml, parsed.
