@@ -119,10 +119,11 @@ impl Store {
 
     /// A pool over `settings`, every connection made with their TLS settings.
     pub fn from_settings(
-        settings: ConnectSettings,
+        mut settings: ConnectSettings,
         description: String,
         max_size: usize,
     ) -> Result<Store> {
+        notice_dead_links(&mut settings.config);
         let manager = Manager::from_config(
             settings.config.clone(),
             settings.connector()?,
@@ -212,11 +213,35 @@ impl Store {
     }
 }
 
+/// TCP keepalives after 5 s idle, every second, and a 5 s limit on unacknowledged data, so a
+/// link that drops packets without a reset is noticed in seconds rather than the system's
+/// default of about two hours. Values given in the connection string are kept.
+fn notice_dead_links(config: &mut tokio_postgres::Config) {
+    // tokio-postgres's own default idle time: nothing chose one.
+    const DEFAULT_KEEPALIVES_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
+    if !config.get_keepalives() {
+        return;
+    }
+    if config.get_keepalives_idle() == DEFAULT_KEEPALIVES_IDLE {
+        config.keepalives_idle(Duration::from_secs(5));
+    }
+    if config.get_keepalives_interval().is_none() {
+        config.keepalives_interval(Duration::from_secs(1));
+    }
+    if config.get_keepalives_retries().is_none() {
+        config.keepalives_retries(3);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(Duration::from_secs(5));
+    }
+}
+
 /// Connects outside the pool (for LISTEN, or for COPY on a dedicated connection), with the
 /// settings' TLS (`store.config()`), or for a bare `&tokio_postgres::Config` its own sslmode
 /// without certificate verification.
 pub async fn connect_one(settings: impl Into<ConnectSettings>) -> Result<tokio_postgres::Client> {
-    let settings: ConnectSettings = settings.into();
+    let mut settings: ConnectSettings = settings.into();
+    notice_dead_links(&mut settings.config);
     let tls = settings.connector()?;
     let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, settings.config.connect(tls))
         .await
@@ -256,5 +281,35 @@ pub async fn create_database_if_missing(server: &LocalServer, name: &str) -> Res
             Ok(false)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_connection_notices_a_dead_link_in_seconds_unless_the_url_says_otherwise() {
+        let mut config: tokio_postgres::Config = "postgresql://till@db/icash".parse().unwrap();
+        notice_dead_links(&mut config);
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(5));
+        assert_eq!(
+            config.get_keepalives_interval(),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(config.get_keepalives_retries(), Some(3));
+        assert_eq!(config.get_tcp_user_timeout(), Some(&Duration::from_secs(5)));
+
+        let mut config: tokio_postgres::Config =
+            // (tokio-postgres reads tcp_user_timeout in seconds, where libpq reads milliseconds.)
+            "postgresql://till@db/icash?keepalives_idle=30&tcp_user_timeout=20"
+                .parse()
+                .unwrap();
+        notice_dead_links(&mut config);
+        assert_eq!(config.get_keepalives_idle(), Duration::from_secs(30));
+        assert_eq!(
+            config.get_tcp_user_timeout(),
+            Some(&Duration::from_secs(20))
+        );
     }
 }
