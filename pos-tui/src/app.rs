@@ -2,8 +2,9 @@
 //! the database: effects are run elsewhere (effects.rs) and their results come back as `Msg`s.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
 use store_core::catalog::{Catalog, CustomerSummary, Product};
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use crate::keymap::{self, Action, Mode};
 
 /// How often the catalog is reloaded when nothing announced a change.
-pub const CATALOG_REFRESH: Duration = Duration::seconds(60);
+pub const CATALOG_REFRESH: Duration = Duration::from_secs(60);
 /// Customer searches wait this long after the last key.
 pub const SEARCH_DEBOUNCE_MS: u64 = 250;
 /// Customers shown per search.
@@ -24,7 +25,43 @@ pub const MAX_CODE_LEN: usize = 9;
 /// Longest text accepted in a search box.
 pub const MAX_SEARCH_LEN: usize = 64;
 /// How often queued (offline) sales are sent again while some are waiting.
-pub const DRAIN_EVERY: Duration = Duration::seconds(3);
+pub const DRAIN_EVERY: Duration = Duration::from_secs(3);
+
+/// The time a tick brings: the wall clock, only shown, and monotonic time since the till
+/// started, on which every retry is scheduled (a DST change or an NTP step moves the first,
+/// never the second).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    pub wall: NaiveDateTime,
+    pub since_start: Duration,
+}
+
+impl Clock {
+    pub fn at_start(wall: NaiveDateTime) -> Clock {
+        Clock {
+            wall,
+            since_start: Duration::ZERO,
+        }
+    }
+}
+
+/// Time passing: both clocks move on together (a negative step moves back, at most to the start).
+impl std::ops::Add<chrono::Duration> for Clock {
+    type Output = Clock;
+
+    fn add(self, step: chrono::Duration) -> Clock {
+        let since_start = match step.to_std() {
+            Ok(forward) => self.since_start + forward,
+            Err(_) => self
+                .since_start
+                .saturating_sub(step.abs().to_std().unwrap_or_default()),
+        };
+        Clock {
+            wall: self.wall + step,
+            since_start,
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -123,7 +160,10 @@ pub enum Message {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
+    /// The wall clock of the last tick, for the screen.
     pub now: NaiveDateTime,
+    /// Monotonic time of the last tick (since start), for scheduling.
+    pub since_start: Duration,
     pub db: DbState,
     /// Where the database is (no password), for the status bar.
     pub db_name: String,
@@ -131,7 +171,8 @@ pub struct State {
     pub catalog_loading: bool,
     /// A change was announced while a load was running: load again after it.
     pub catalog_stale: bool,
-    pub next_catalog_load: NaiveDateTime,
+    /// Monotonic, like `since_start`.
+    pub next_catalog_load: Duration,
     /// Failed loads in a row, for the back-off.
     pub catalog_failures: u32,
     /// `--supermarket`, until the catalog confirms it.
@@ -154,7 +195,8 @@ pub struct State {
     pub refused_sales: Vec<RefusedSale>,
     /// Queued sales are being sent.
     pub draining: bool,
-    pub next_drain: NaiveDateTime,
+    /// Monotonic, like `since_start`.
+    pub next_drain: Duration,
     /// Customers the database confirmed to this till this session (search results, receipts):
     /// the only returning customers that can be sold to offline. Customers are never deleted.
     pub vouched: BTreeSet<Uuid>,
@@ -183,8 +225,10 @@ impl From<store_core::Error> for DbFailure {
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
-    /// The clock: every second.
-    Tick(NaiveDateTime),
+    /// The clocks: every second.
+    Tick(Clock),
+    /// The periodic health probe's answer: the database answered a trivial query, or not.
+    Health(Result<(), DbFailure>),
     CatalogLoaded(Result<Catalog, DbFailure>),
     /// The database announced a catalog change.
     CatalogChanged,
@@ -233,15 +277,16 @@ pub enum Effect {
 }
 
 impl State {
-    pub fn new(now: NaiveDateTime, db_name: String, wanted_branch: Option<String>) -> State {
+    pub fn new(clock: Clock, db_name: String, wanted_branch: Option<String>) -> State {
         State {
-            now,
+            now: clock.wall,
+            since_start: clock.since_start,
             db: DbState::Connecting,
             db_name,
             catalog: None,
             catalog_loading: false,
             catalog_stale: false,
-            next_catalog_load: now,
+            next_catalog_load: clock.since_start,
             catalog_failures: 0,
             wanted_branch,
             branch: None,
@@ -258,7 +303,7 @@ impl State {
             pending_sales: 0,
             refused_sales: Vec::new(),
             draining: false,
-            next_drain: now,
+            next_drain: clock.since_start,
             vouched: BTreeSet::new(),
             show_refused: false,
         }
@@ -373,17 +418,19 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 None => vec![],
             }
         }
-        Msg::Tick(now) => {
-            state.now = now;
+        Msg::Tick(clock) => {
+            state.now = clock.wall;
+            state.since_start = clock.since_start;
             let mut effects = vec![];
-            if !state.catalog_loading && now >= state.next_catalog_load {
+            if !state.catalog_loading && state.since_start >= state.next_catalog_load {
                 effects.extend(load_catalog(state));
             }
-            if now >= state.next_drain {
+            if state.since_start >= state.next_drain {
                 effects.extend(drain(state));
             }
             effects
         }
+        Msg::Health(result) => health(state, result),
         Msg::CatalogChanged => catalog_changed(state),
         Msg::Listening => {
             // Reachable again (or for the first time): send what waits, and reload the catalog,
@@ -476,6 +523,32 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 pub const OFFLINE_SEARCH: &str = "offline: customer search is unavailable; listed are the \
      customers this till has seen (or Esc, n for a new customer)";
 
+/// The health probe's answer. Back from `Reconnecting`: the catalog is reloaded (its
+/// announcements may have been missed) and the queued sales are sent.
+fn health(state: &mut State, result: Result<(), DbFailure>) -> Vec<Effect> {
+    match result {
+        Ok(()) => {
+            let back = matches!(state.db, DbState::Reconnecting(_));
+            state.db = DbState::Connected;
+            if !back {
+                return vec![];
+            }
+            let mut effects = catalog_changed(state);
+            effects.extend(drain(state));
+            effects
+        }
+        Err(failure) if failure.connection => {
+            state.db = DbState::Reconnecting(failure.message);
+            vec![]
+        }
+        Err(failure) => {
+            // The database answered, with an error: it is reachable.
+            tracing::warn!("health probe: {}", failure.message);
+            vec![]
+        }
+    }
+}
+
 fn catalog_changed(state: &mut State) -> Vec<Effect> {
     if state.catalog_loading {
         state.catalog_stale = true;
@@ -505,7 +578,7 @@ fn journal_status(state: &mut State, status: JournalStatus) {
 
 fn drained(state: &mut State, result: Result<DrainReport, DbFailure>, status: JournalStatus) {
     state.draining = false;
-    state.next_drain = state.now + DRAIN_EVERY;
+    state.next_drain = state.since_start + DRAIN_EVERY;
     journal_status(state, status);
     match result {
         Ok(report) => {
@@ -553,7 +626,7 @@ fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<
                 effects.extend(drain(state));
             }
             state.catalog_failures = 0;
-            state.next_catalog_load = state.now + CATALOG_REFRESH;
+            state.next_catalog_load = state.since_start + CATALOG_REFRESH;
             if let Some(wanted) = state.wanted_branch.take()
                 && state.branch.is_none()
                 && state.screen == Screen::Branch
@@ -571,8 +644,8 @@ fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<
         }
         Err(failure) => {
             state.catalog_failures += 1;
-            let backoff = 2i64.pow(state.catalog_failures.min(4)).min(30);
-            state.next_catalog_load = state.now + Duration::seconds(backoff);
+            let backoff = Duration::from_secs(2u64.pow(state.catalog_failures.min(4)).min(30));
+            state.next_catalog_load = state.since_start + backoff;
             if failure.connection {
                 state.db = DbState::Reconnecting(failure.message);
             } else {
@@ -640,7 +713,7 @@ fn submitted(
             state.sales_done += 1;
             // The journal's own count follows (Msg::Journal); until then, count this one.
             state.pending_sales += 1;
-            state.next_drain = state.now + DRAIN_EVERY;
+            state.next_drain = state.since_start + DRAIN_EVERY;
             state.info("sale saved offline: it will be sent when the database is back");
             state.screen = Screen::Queued(Box::new(QueuedSale { sale, lines, total }));
             vec![]
@@ -650,7 +723,7 @@ fn submitted(
             state.db = DbState::Connected;
             state.vouched.insert(receipt.user_id);
             // The database answers: anything queued can go now.
-            state.next_drain = state.now;
+            state.next_drain = state.since_start;
             state.draft = None;
             state.sales_done += 1;
             state.message = Some(Message::Info(if receipt.replayed {

@@ -1,7 +1,7 @@
-//! Runs `Effect`s against store-core as tokio tasks; every result (and every panic of a task)
-//! comes back to the loop as a `Msg`. Nothing here is awaited by the input or render path.
+//! Runs `Effect`s against store-core as tokio tasks, each bounded in time; every result, timeout
+//! and panic of a task comes back to the loop as a `Msg` (through `tui_runtime`). Nothing here
+//! is awaited by the input or render path.
 
-use std::future::Future;
 use std::time::Duration;
 
 use store_core::Store;
@@ -10,6 +10,8 @@ use store_core::checkout::{CheckoutError, Sale};
 use store_core::journal::{self, Outcome, SharedJournal};
 use store_core::live::{self, CATALOG_CHANNEL, LISTENING};
 use tokio::sync::mpsc::{self, UnboundedSender};
+use tui_runtime::effect::run_bounded;
+use tui_runtime::{Failure, Lease, spawn_effect};
 
 use crate::app::{DbFailure, Effect, JournalStatus, Msg, SEARCH_DEBOUNCE_MS, SEARCH_LIMIT};
 
@@ -19,6 +21,14 @@ const SUBMIT_TIMEOUT: Duration = Duration::from_secs(20);
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest round of sending queued sales; what is not sent by then waits for the next round.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the health probe asks, and how long it waits for an answer: together they bound
+/// how long the status bar can say "connected" after the database went away.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The catalog listener's first pause after losing its connection, and its longest: a till
+/// must learn of price changes soon after the database is back.
+const LISTENER_FIRST_PAUSE: Duration = Duration::from_millis(250);
+const LISTENER_LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 pub struct Runner {
@@ -56,6 +66,21 @@ fn queued_or_unknown(
     }
 }
 
+impl From<Failure> for DbFailure {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::TimedOut(_) => DbFailure {
+                message: format!("the database gave {failure}"),
+                connection: true,
+            },
+            Failure::Panicked(_) => DbFailure {
+                message: failure.to_string(),
+                connection: false,
+            },
+        }
+    }
+}
+
 impl Runner {
     pub fn new(store: Store, journal: SharedJournal, tx: UnboundedSender<Msg>) -> Runner {
         Runner { store, journal, tx }
@@ -64,175 +89,144 @@ impl Runner {
     pub fn run(&self, effect: Effect) {
         let store = self.store.clone();
         match effect {
-            Effect::LoadCatalog => self.spawn(
-                async move {
-                    let result = timed(QUERY_TIMEOUT, async {
-                        let client = store.client().await?;
-                        catalog::load_catalog(&client).await
-                    })
-                    .await;
-                    Msg::CatalogLoaded(result)
-                },
-                |panic| Msg::CatalogLoaded(Err(panic)),
-            ),
-            Effect::DebounceCustomerSearch { seq } => self.spawn(
-                async move {
-                    tokio::time::sleep(Duration::from_millis(SEARCH_DEBOUNCE_MS)).await;
-                    Msg::CustomerSearchDue { seq }
-                },
-                move |_| Msg::CustomerSearchDue { seq },
-            ),
-            Effect::SearchCustomers { seq, prefix } => self.spawn(
-                async move {
-                    let result = timed(QUERY_TIMEOUT, async {
-                        let client = store.client().await?;
-                        catalog::search_customers(&client, &prefix, SEARCH_LIMIT).await
-                    })
-                    .await;
-                    Msg::CustomerResults { seq, result }
-                },
-                move |panic| Msg::CustomerResults {
-                    seq,
-                    result: Err(panic),
-                },
-            ),
+            Effect::LoadCatalog => {
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    async move {
+                        let client = Lease::new(store.client().await?);
+                        let catalog = catalog::load_catalog(&*client).await?;
+                        client.release();
+                        Ok(catalog)
+                    },
+                    |outcome| Msg::CatalogLoaded(flatten(outcome)),
+                );
+            }
+            Effect::DebounceCustomerSearch { seq } => {
+                spawn_effect(
+                    &self.tx,
+                    Duration::from_millis(SEARCH_DEBOUNCE_MS) + QUERY_TIMEOUT,
+                    tokio::time::sleep(Duration::from_millis(SEARCH_DEBOUNCE_MS)),
+                    move |_| Msg::CustomerSearchDue { seq },
+                );
+            }
+            Effect::SearchCustomers { seq, prefix } => {
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    async move {
+                        let client = Lease::new(store.client().await?);
+                        let found =
+                            catalog::search_customers(&*client, &prefix, SEARCH_LIMIT).await?;
+                        client.release();
+                        Ok(found)
+                    },
+                    move |outcome| Msg::CustomerResults {
+                        seq,
+                        result: flatten(outcome),
+                    },
+                );
+            }
             Effect::Submit(sale) => {
                 let sale_key = sale.sale_key;
                 let journal = self.journal.clone();
-                let journal_on_panic = self.journal.clone();
-                let sale_on_panic = sale.clone();
-                self.spawn_then_status(
-                    async move {
-                        tracing::info!(%sale_key, products = ?sale.product_ids, expected = ?sale.expected_total, "submitting");
-                        let result = match tokio::time::timeout(
-                            SUBMIT_TIMEOUT,
-                            journal::submit_durably(&store, &journal, &sale),
-                        )
-                        .await
-                        {
-                            Ok(result) => result,
-                            Err(_) => queued_or_unknown(
-                                &journal,
-                                &sale,
-                                format!("no answer within {} s", SUBMIT_TIMEOUT.as_secs()),
-                            ),
-                        };
-                        Msg::Submitted { sale_key, result }
-                    },
-                    // Queued if the journal has it; else unknown, and the same key makes the
-                    // retry safe.
-                    move |panic| Msg::Submitted {
-                        sale_key,
-                        result: queued_or_unknown(&journal_on_panic, &sale_on_panic, panic.message),
-                    },
-                )
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tracing::info!(%sale_key, products = ?sale.product_ids, expected = ?sale.expected_total, "submitting");
+                    let work = {
+                        let journal = journal.clone();
+                        let sale = sale.clone();
+                        async move { journal::submit_durably(&store, &journal, &sale).await }
+                    };
+                    // With no answer (a timeout, a panic) the sale is queued if the journal has
+                    // it; else unknown, and the same key makes the retry safe.
+                    let result = match run_bounded(SUBMIT_TIMEOUT, work).await {
+                        Ok(result) => result,
+                        Err(failure) => queued_or_unknown(&journal, &sale, failure.to_string()),
+                    };
+                    // The receiver is gone only when the program is ending.
+                    let _ = tx.send(Msg::Submitted { sale_key, result });
+                    let _ = tx.send(Msg::Journal(journal_status(&journal)));
+                });
             }
             Effect::Drain => {
                 let journal = self.journal.clone();
-                let journal_on_panic = self.journal.clone();
-                self.spawn(
-                    async move {
-                        let result = match tokio::time::timeout(
-                            DRAIN_TIMEOUT,
-                            journal::drain(&store, &journal),
-                        )
-                        .await
-                        {
-                            Ok(result) => result.map_err(DbFailure::from),
-                            Err(_) => Err(DbFailure {
+                let journal_for_status = self.journal.clone();
+                spawn_effect(
+                    &self.tx,
+                    DRAIN_TIMEOUT,
+                    async move { journal::drain(&store, &journal).await },
+                    move |outcome| Msg::Drained {
+                        result: match outcome {
+                            Err(Failure::TimedOut(_)) => Err(DbFailure {
                                 message: format!(
                                     "sending queued sales: no answer within {} s",
                                     DRAIN_TIMEOUT.as_secs()
                                 ),
                                 connection: true,
                             }),
-                        };
-                        let status = journal_status(&journal);
-                        Msg::Drained { result, status }
+                            outcome => flatten(outcome),
+                        },
+                        status: journal_status(&journal_for_status),
                     },
-                    move |panic| Msg::Drained {
-                        result: Err(panic),
-                        status: journal_status(&journal_on_panic),
-                    },
-                )
+                );
             }
         }
     }
-
-    /// Runs `work` as a task and sends its message; if the task panics, sends `on_panic`'s.
-    fn spawn<F>(&self, work: F, on_panic: impl FnOnce(DbFailure) -> Msg + Send + 'static)
-    where
-        F: Future<Output = Msg> + Send + 'static,
-    {
-        self.spawn_inner(work, on_panic, None);
-    }
-
-    /// Like `spawn`, then sends what the journal holds.
-    fn spawn_then_status<F>(
-        &self,
-        work: F,
-        on_panic: impl FnOnce(DbFailure) -> Msg + Send + 'static,
-    ) where
-        F: Future<Output = Msg> + Send + 'static,
-    {
-        self.spawn_inner(work, on_panic, Some(self.journal.clone()));
-    }
-
-    fn spawn_inner<F>(
-        &self,
-        work: F,
-        on_panic: impl FnOnce(DbFailure) -> Msg + Send + 'static,
-        then_status: Option<SharedJournal>,
-    ) where
-        F: Future<Output = Msg> + Send + 'static,
-    {
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let msg = match tokio::spawn(work).await {
-                Ok(msg) => msg,
-                Err(e) => {
-                    tracing::error!("a background task failed: {e}");
-                    on_panic(DbFailure {
-                        message: format!("internal error ({e}); see the log"),
-                        connection: false,
-                    })
-                }
-            };
-            // The receiver is gone only when the program is ending.
-            let _ = tx.send(msg);
-            if let Some(journal) = then_status {
-                let _ = tx.send(Msg::Journal(journal_status(&journal)));
-            }
-        });
-    }
 }
 
-async fn timed<T>(
-    limit: Duration,
-    work: impl Future<Output = store_core::Result<T>>,
-) -> Result<T, DbFailure> {
-    match tokio::time::timeout(limit, work).await {
+/// One result from the work's own and the runner's failures.
+fn flatten<T>(outcome: Result<store_core::Result<T>, Failure>) -> Result<T, DbFailure> {
+    match outcome {
         Ok(result) => result.map_err(DbFailure::from),
-        Err(_) => Err(DbFailure {
-            message: format!("no answer from the database within {} s", limit.as_secs()),
-            connection: true,
-        }),
+        Err(failure) => Err(DbFailure::from(failure)),
     }
 }
 
-/// Listens for catalog change notices for as long as the program runs, reconnecting with
-/// back-off. Each notice becomes `Msg::CatalogChanged`; the library's "listening" notice (its
-/// LISTEN is in place, at start and after every reconnection) becomes `Msg::Listening`.
+/// Asks the database a trivial question every `PROBE_EVERY`, each bounded by `PROBE_TIMEOUT`,
+/// and sends each answer as `Msg::Health`: the status bar says RECONNECTING within about two
+/// seconds of the database going away (even over a link that drops packets silently, where no
+/// error ever comes), and "connected" as soon after it is back. A connection whose probe got no
+/// answer is discarded, not given back to the pool.
+pub fn spawn_health_probe(store: Store, tx: UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PROBE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let store = store.clone();
+            let outcome = run_bounded(PROBE_TIMEOUT, async move {
+                let client = Lease::new(store.client().await?);
+                client.simple_query("SELECT 1").await?;
+                client.release();
+                Ok(())
+            })
+            .await;
+            if tx.send(Msg::Health(flatten(outcome))).is_err() {
+                return; // the program is ending
+            }
+        }
+    });
+}
+
+/// Listens for catalog change notices for as long as the program runs, reconnecting after a
+/// short pause that doubles while reconnecting fails (at most `LISTENER_LONGEST_PAUSE`) and
+/// starts again from `LISTENER_FIRST_PAUSE` once a reconnection worked. Each notice becomes
+/// `Msg::CatalogChanged`; the library's "listening" notice (its LISTEN is in place, at start and
+/// after every reconnection) becomes `Msg::Listening`.
 pub fn spawn_catalog_listener(store: Store, tx: UnboundedSender<Msg>) {
     tokio::spawn(async move {
         let config = store.config();
-        let mut backoff = Duration::from_secs(1);
+        let mut pause = LISTENER_FIRST_PAUSE;
         loop {
             let (notices_tx, mut notices_rx) = mpsc::unbounded_channel::<live::Notice>();
             let forward_tx = tx.clone();
+            // Ends with whether the LISTEN was in place (the connection worked).
             let forward = tokio::spawn(async move {
+                let mut listened = false;
                 while let Some(notice) = notices_rx.recv().await {
                     let msg = if notice.channel == LISTENING {
+                        listened = true;
                         Msg::Listening
                     } else {
                         Msg::CatalogChanged
@@ -241,10 +235,10 @@ pub fn spawn_catalog_listener(store: Store, tx: UnboundedSender<Msg>) {
                         break;
                     }
                 }
+                listened
             });
-            let started = tokio::time::Instant::now();
             let result = live::listen(config, &[CATALOG_CHANNEL], notices_tx).await;
-            let _ = forward.await;
+            let listened = forward.await.unwrap_or(false);
             match result {
                 Ok(()) => return, // the program is ending
                 Err(e) => tracing::info!("catalog listener stopped: {e}"),
@@ -252,11 +246,11 @@ pub fn spawn_catalog_listener(store: Store, tx: UnboundedSender<Msg>) {
             if tx.is_closed() {
                 return;
             }
-            if started.elapsed() > Duration::from_secs(60) {
-                backoff = Duration::from_secs(1);
+            if listened {
+                pause = LISTENER_FIRST_PAUSE;
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LISTENER_LONGEST_PAUSE);
         }
     });
 }

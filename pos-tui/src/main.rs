@@ -1,24 +1,18 @@
 //! pos-tui: arguments, terminal setup and teardown, and the event loop.
 
-use std::io::{Stdout, Write, stdout};
+use std::io::{Write, stdout};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event, EventStream};
-use crossterm::execute;
-use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
-};
+use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
-use pos_tui::app::{Msg, State, update};
-use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
+use pos_tui::app::{Clock, Msg, State, update};
+use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener, spawn_health_probe};
 use pos_tui::view::view;
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use store_core::config::{DbTarget, FileConfig};
 use store_core::journal::Journal;
 use store_core::{ConnectOptions, Store};
@@ -52,7 +46,8 @@ fn main() -> ExitCode {
         return code;
     }
     let _log_guard = store_core::logging::init_file_logging("pos-tui");
-    install_panic_hook();
+    // On this thread, the UI's: a panic here restores the terminal, one in a task does not.
+    tui_runtime::terminal::install_panic_hook(tui_runtime::terminal::restore);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -73,46 +68,6 @@ fn main() -> ExitCode {
             eprintln!("pos-tui: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Leaves raw mode and the alternate screen.
-fn restore_terminal() {
-    let _ = disable_raw_mode();
-    let _ = execute!(
-        stdout(),
-        DisableBracketedPaste,
-        LeaveAlternateScreen,
-        crossterm::cursor::Show
-    );
-}
-
-/// A panic on the main thread (the UI) restores the terminal, then prints as usual. A panic in a
-/// background task (another thread) is only logged: its JoinHandle turns it into a message, and
-/// printing it would garble the screen the till is still using.
-fn install_panic_hook() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let thread = std::thread::current();
-        if thread.name() == Some("main") {
-            restore_terminal();
-            tracing::error!("panic: {info}");
-            default(info);
-        } else {
-            tracing::error!(
-                thread = thread.name().unwrap_or("unnamed"),
-                "panic in a background task: {info}"
-            );
-        }
-    }));
-}
-
-/// Restores the terminal when dropped, so every return path (errors included) restores it.
-struct TerminalGuard;
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        restore_terminal();
     }
 }
 
@@ -156,11 +111,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let store = open_store(database_url).await?;
     tracing::info!(database = store.describe(), "pos-tui starting");
 
-    let mut state = State::new(
-        chrono::Local::now().naive_local(),
-        store.describe().to_string(),
-        supermarket,
-    );
+    let started = Instant::now();
+    let clock = || Clock {
+        wall: chrono::Local::now().naive_local(),
+        since_start: started.elapsed(),
+    };
+    let mut state = State::new(clock(), store.describe().to_string(), supermarket);
     state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // Sales left waiting by an earlier run are sent from the first tick on.
     update(&mut state, Msg::Journal(journal_status(&journal)));
@@ -168,19 +124,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let runner = Runner::new(store.clone(), journal.clone(), tx.clone());
     spawn_catalog_listener(store.clone(), tx.clone());
+    spawn_health_probe(store.clone(), tx.clone());
 
-    enable_raw_mode().context("switching the terminal to raw mode")?;
-    let _guard = TerminalGuard;
-    // (Terminal::clear would ask the terminal where the cursor is; clearing directly does not.)
-    execute!(
-        stdout(),
-        EnterAlternateScreen,
-        EnableBracketedPaste,
-        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
-    )
-    .context("entering the alternate screen")?;
-    let mut terminal: Terminal<CrosstermBackend<Stdout>> =
-        Terminal::new(CrosstermBackend::new(stdout())).context("opening the terminal")?;
+    // Restored when dropped, on every return path (errors included).
+    let mut session = tui_runtime::terminal::enter(true).context("setting up the terminal")?;
+    let terminal = &mut session.terminal;
 
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -212,7 +160,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 None => break,
             },
             Some(msg) = rx.recv() => msg,
-            _ = tick.tick() => Msg::Tick(chrono::Local::now().naive_local()),
+            _ = tick.tick() => Msg::Tick(clock()),
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
         };
@@ -223,7 +171,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             runner.run(effect);
         }
     }
-    drop(terminal);
+    drop(session);
     let _ = stdout().flush();
     tracing::info!(
         sales = state.sales_done,

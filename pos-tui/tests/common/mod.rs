@@ -1,17 +1,20 @@
 //! Shared fixtures for the state-machine and screen tests.
 #![allow(dead_code)]
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pos_tui::app::{Effect, Msg, State, update};
+use pos_tui::app::{Clock, Effect, Msg, State, update};
 use rust_decimal::Decimal;
 use store_core::catalog::{Branch, Catalog, Product};
 
-pub fn noon() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2025, 3, 14)
-        .unwrap()
-        .and_hms_opt(12, 0, 0)
-        .unwrap()
+/// The till's clocks at start, at noon (add a `chrono::Duration` to let time pass).
+pub fn noon() -> Clock {
+    Clock::at_start(
+        NaiveDate::from_ymd_opt(2025, 3, 14)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap(),
+    )
 }
 
 pub fn price(cents: i64) -> Decimal {
