@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
 use store_core::analytics::{Dashboard, Filter, LoyalBuyer, TopProduct, TrendBucket, TrendPoint};
 
 use crate::keymap::Action;
@@ -22,6 +22,9 @@ pub const MIN_REFRESH_GAP: Duration = Duration::from_millis(250);
 pub const TRAILING: Duration = Duration::from_millis(400);
 /// A sale is on screen within about this long even in a continuous flood of notices.
 pub const MAX_NOTICE_DELAY: Duration = Duration::from_millis(800);
+/// A refresh running this long shows "waiting for the database" (it times out later, in
+/// effects.rs, and the figures are then marked STALE).
+pub const WAITING_AFTER: Duration = Duration::from_secs(2);
 /// Pages of loyal buyers kept around the visible rows (the rest are dropped).
 const PAGES_KEPT_AROUND: usize = 2;
 
@@ -29,8 +32,24 @@ const PAGES_KEPT_AROUND: usize = 2;
 pub struct Settings {
     pub refresh_every: Duration,
     pub export_dir: PathBuf,
-    /// The owner's UTC offset, for "updated HH:MM:SS".
-    pub utc_offset: FixedOffset,
+    /// The owner's time zone, for "updated HH:MM:SS" and the export files' names.
+    pub time_zone: TimeZone,
+}
+
+/// A time zone: the UTC offset in force at an instant. Asked for each timestamp shown, so a DST
+/// change shows at once; injected, so tests need not depend on the machine's zone.
+pub type TimeZone = fn(DateTime<Utc>) -> FixedOffset;
+
+/// The machine's time zone (`TZ`, else /etc/localtime), with its DST rules.
+pub fn system_time_zone(at: DateTime<Utc>) -> FixedOffset {
+    at.with_timezone(&Local).offset().fix()
+}
+
+impl Settings {
+    /// `at` on the owner's clock.
+    pub fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
+        at.with_timezone(&(self.time_zone)(at))
+    }
 }
 
 /// One refresh's answer: the dashboard and the sales trend for the same filter.
@@ -123,6 +142,25 @@ pub enum Effect {
     Quit,
 }
 
+/// The dashboard's link to the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connection {
+    /// Not connected yet (the connector retries by itself); why the last attempt failed.
+    Connecting { last_error: Option<String> },
+    /// The store is ready; where it is (no password).
+    Connected { description: String },
+}
+
+/// Whether the figures on screen follow the database.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Freeze {
+    Live,
+    /// Held by the owner; a result that arrived meanwhile, applied on unfreeze.
+    Frozen {
+        held: Option<Box<Snapshot>>,
+    },
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoyalPageRows {
     /// The data generation it was fetched for; older pages are shown until replaced.
@@ -140,14 +178,10 @@ pub struct State {
     /// What the owner selected (what the next refresh asks for).
     pub filter: Filter,
     pub min_purchases: i32,
-    pub connected: bool,
-    pub db_description: Option<String>,
-    pub connect_error: Option<String>,
+    pub connection: Connection,
     /// What is on screen.
     pub shown: Option<Snapshot>,
-    /// A result that arrived while frozen, applied on unfreeze.
-    pub held: Option<Snapshot>,
-    pub frozen: bool,
+    pub freeze: Freeze,
     /// Why the figures on screen may be out of date (the last refresh failed).
     pub stale: Option<String>,
     pub listener_error: Option<String>,
@@ -182,12 +216,9 @@ impl State {
             wall: None,
             filter: Filter::default(),
             min_purchases: min_purchases.max(1),
-            connected: false,
-            db_description: None,
-            connect_error: None,
+            connection: Connection::Connecting { last_error: None },
             shown: None,
-            held: None,
-            frozen: false,
+            freeze: Freeze::Live,
             stale: None,
             listener_error: None,
             status: None,
@@ -210,6 +241,23 @@ impl State {
             retry_due: None,
             dirty: true,
         }
+    }
+
+    pub fn is_connected(&self) -> bool {
+        matches!(self.connection, Connection::Connected { .. })
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        matches!(self.freeze, Freeze::Frozen { .. })
+    }
+
+    /// A refresh has been running for `WAITING_AFTER` or more: the database is slow to answer
+    /// (a lock, a hung link), and the screen says so before the refresh times out.
+    pub fn waiting_for_database(&self) -> bool {
+        self.in_flight.is_some()
+            && self
+                .last_start
+                .is_some_and(|started| self.now >= started + WAITING_AFTER)
     }
 
     /// True once after anything visible changed: the caller redraws.
@@ -270,7 +318,11 @@ impl State {
     /// Starts a refresh if one is wanted and allowed: connected, not frozen, none in flight,
     /// and none started in the last `MIN_REFRESH_GAP`.
     fn maybe_start_refresh(&mut self, effects: &mut Vec<Effect>) {
-        if !self.want_refresh || !self.connected || self.frozen || self.in_flight.is_some() {
+        if !self.want_refresh
+            || !self.is_connected()
+            || self.is_frozen()
+            || self.in_flight.is_some()
+        {
             return;
         }
         if let Some(last) = self.last_start
@@ -316,7 +368,10 @@ impl State {
         self.notice_due = Some((now + TRAILING).min(since + MAX_NOTICE_DELAY));
     }
 
-    fn on_tick(&mut self) {
+    fn on_tick(&mut self, was_waiting: bool) {
+        if self.waiting_for_database() != was_waiting {
+            self.dirty = true;
+        }
         if let Some(due) = self.notice_due
             && self.now >= due
         {
@@ -327,7 +382,7 @@ impl State {
         {
             self.request_refresh();
         }
-        if self.connected
+        if self.is_connected()
             && self
                 .last_start
                 .is_some_and(|last| self.now >= last + self.settings.refresh_every)
@@ -417,11 +472,12 @@ impl State {
     }
 
     fn refuse_while_frozen(&mut self) -> bool {
-        if self.frozen {
+        let frozen = self.is_frozen();
+        if frozen {
             self.status = Some("Frozen: press f to unfreeze before changing what is shown".into());
             self.dirty = true;
         }
-        self.frozen
+        frozen
     }
 
     fn on_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
@@ -444,23 +500,23 @@ impl State {
                 }
             }
             Action::Refresh => {
-                if self.frozen {
-                    self.refuse_while_frozen();
-                } else {
+                if !self.refuse_while_frozen() {
                     self.request_refresh();
                     self.status = None;
                     self.dirty = true;
                 }
             }
             Action::Freeze => {
-                self.frozen = !self.frozen;
                 self.status = None;
                 self.dirty = true;
-                if !self.frozen {
-                    if let Some(held) = self.held.take() {
-                        self.apply(held, effects);
+                match std::mem::replace(&mut self.freeze, Freeze::Live) {
+                    Freeze::Live => self.freeze = Freeze::Frozen { held: None },
+                    Freeze::Frozen { held } => {
+                        if let Some(held) = held {
+                            self.apply(*held, effects);
+                        }
+                        self.request_refresh();
                     }
-                    self.request_refresh();
                 }
             }
             Action::CycleBranch => {
@@ -507,9 +563,8 @@ impl State {
                 Some(s) => {
                     let d = &s.dashboard;
                     let stamp = self
-                        .wall
-                        .unwrap_or(d.generated_at)
-                        .with_timezone(&self.settings.utc_offset)
+                        .settings
+                        .local(self.wall.unwrap_or(d.generated_at))
                         .format("%Y%m%d-%H%M%S")
                         .to_string();
                     effects.push(Effect::Export(ExportRequest {
@@ -570,9 +625,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut effects = Vec::new();
     match msg {
         Msg::Tick { now, wall } => {
+            let was_waiting = state.waiting_for_database();
             state.now = now;
             state.wall = Some(wall);
-            state.on_tick();
+            state.on_tick(was_waiting);
         }
         Msg::Action(action) => state.on_action(action, &mut effects),
         Msg::Resize { width, height } => {
@@ -582,16 +638,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.scroll_to(top, &mut effects);
         }
         Msg::Connected { description } => {
-            state.connected = true;
-            state.db_description = Some(description);
-            state.connect_error = None;
+            state.connection = Connection::Connected { description };
             state.dirty = true;
             state.request_refresh();
             effects.push(Effect::LoadBranches);
         }
         Msg::ConnectFailed { error } => {
-            state.connect_error = Some(error);
-            state.dirty = true;
+            if let Connection::Connecting { last_error } = &mut state.connection {
+                *last_error = Some(error);
+                state.dirty = true;
+            }
         }
         Msg::Notice { channel } => {
             if channel == store_core::live::LISTENING {
@@ -635,8 +691,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                             state.trend_bucket = suits;
                             state.request_refresh();
                         }
-                        if state.frozen {
-                            state.held = Some(snapshot);
+                        if let Freeze::Frozen { held } = &mut state.freeze {
+                            *held = Some(Box::new(snapshot));
                         } else {
                             state.apply(snapshot, &mut effects);
                         }

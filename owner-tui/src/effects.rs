@@ -1,92 +1,132 @@
-//! Runs the state machine's effects as tokio tasks; each answers with a `Msg` on the channel.
-//! Nothing here is awaited by the input/render loop.
+//! Runs the state machine's effects as tokio tasks, each bounded in time; each answers with a
+//! `Msg` on the channel, a timeout or a panic included (through `tui_runtime`). Nothing here is
+//! awaited by the input/render loop.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use store_core::Store;
 use store_core::analytics::{self, Filter, Period, TopProduct};
 use tokio::sync::mpsc::UnboundedSender;
+use tui_runtime::{Failure, Lease, spawn_effect};
 
 use crate::app::{Effect, ExportDone, ExportRequest, Msg, Snapshot};
 use crate::view::rank_label;
 
-/// Starts `effect` in the background. `Effect::Quit` is the caller's business.
+/// Longest wait for one refresh, one page of loyal buyers or the branch list: past it the
+/// figures on screen are marked STALE and the refresh is retried.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest export (it streams every loyal buyer to a file).
+pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Starts `effect` in the background, bounded in time; its answer, its timeout or its panic
+/// comes back as its message. `Effect::Quit` is the caller's business.
 pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
     let store = store.clone();
-    let tx = tx.clone();
-    tokio::spawn(async move {
-        let msg = match effect {
-            Effect::Refresh {
-                id,
-                filter,
-                min_purchases,
-                page_size,
-                bucket,
-            } => {
-                let result = async {
-                    let client = store.client().await?;
+    match effect {
+        Effect::Refresh {
+            id,
+            filter,
+            min_purchases,
+            page_size,
+            bucket,
+        } => {
+            spawn_effect(
+                tx,
+                QUERY_TIMEOUT,
+                async move {
+                    let client = Lease::new(store.client().await?);
                     let dashboard =
-                        analytics::dashboard(&client, &filter, min_purchases, page_size).await?;
-                    let trend = analytics::trend(&client, &filter, bucket).await?;
-                    Ok::<_, store_core::Error>(Box::new(Snapshot {
+                        analytics::dashboard(&*client, &filter, min_purchases, page_size).await?;
+                    let trend = analytics::trend(&*client, &filter, bucket).await?;
+                    client.release();
+                    Ok(Box::new(Snapshot {
                         dashboard,
                         trend,
                         bucket,
                     }))
-                }
-                .await
-                .map_err(|e| {
-                    tracing::warn!("refresh failed: {e}");
-                    e.to_string()
-                });
-                Msg::Refreshed { id, result }
-            }
-            Effect::LoadLoyalPage {
-                generation,
-                page,
-                filter,
-                min_purchases,
-                offset,
-                limit,
-            } => {
-                let result = async {
-                    let client = store.client().await?;
-                    analytics::loyal_buyers_page(&client, &filter, min_purchases, offset, limit)
-                        .await
-                }
-                .await
-                .map_err(|e| {
-                    tracing::warn!("loyal page failed: {e}");
-                    e.to_string()
-                });
-                Msg::LoyalPage {
+                },
+                move |outcome| Msg::Refreshed {
+                    id,
+                    result: flatten("refresh", outcome),
+                },
+            );
+        }
+        Effect::LoadLoyalPage {
+            generation,
+            page,
+            filter,
+            min_purchases,
+            offset,
+            limit,
+        } => {
+            spawn_effect(
+                tx,
+                QUERY_TIMEOUT,
+                async move {
+                    let client = Lease::new(store.client().await?);
+                    let rows = analytics::loyal_buyers_page(
+                        &*client,
+                        &filter,
+                        min_purchases,
+                        offset,
+                        limit,
+                    )
+                    .await?;
+                    client.release();
+                    Ok(rows)
+                },
+                move |outcome| Msg::LoyalPage {
                     generation,
                     page,
-                    result,
-                }
-            }
-            Effect::LoadBranches => {
-                let result = async {
-                    let client = store.client().await?;
-                    let catalog = store_core::catalog::load_catalog(&client).await?;
-                    Ok::<_, store_core::Error>(catalog.branches.into_iter().map(|b| b.id).collect())
-                }
-                .await
-                .map_err(|e| e.to_string());
-                Msg::Branches(result)
-            }
-            Effect::Export(request) => {
-                let result = export(&store, &request).await;
-                if let Err(e) = &result {
-                    tracing::warn!("export failed: {e}");
-                }
-                Msg::Exported(result)
-            }
-            Effect::Quit => return,
-        };
-        let _ = tx.send(msg);
-    });
+                    result: flatten("loyal page", outcome),
+                },
+            );
+        }
+        Effect::LoadBranches => {
+            spawn_effect(
+                tx,
+                QUERY_TIMEOUT,
+                async move {
+                    let client = Lease::new(store.client().await?);
+                    let catalog = store_core::catalog::load_catalog(&*client).await?;
+                    client.release();
+                    Ok(catalog.branches.into_iter().map(|b| b.id).collect())
+                },
+                |outcome| Msg::Branches(flatten("branches", outcome)),
+            );
+        }
+        Effect::Export(request) => {
+            spawn_effect(
+                tx,
+                EXPORT_TIMEOUT,
+                async move {
+                    let result = export(&store, &request).await;
+                    if let Err(e) = &result {
+                        tracing::warn!("export failed: {e}");
+                    }
+                    result
+                },
+                |outcome| Msg::Exported(outcome.unwrap_or_else(|failure| Err(failure.to_string()))),
+            );
+        }
+        Effect::Quit => {}
+    }
+}
+
+/// The work's error, or why it gave no answer, as the text the screen shows.
+fn flatten<T>(what: &str, outcome: Result<store_core::Result<T>, Failure>) -> Result<T, String> {
+    let error = match outcome {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(e)) => e.to_string(),
+        Err(Failure::TimedOut(limit)) => {
+            format!("the database gave no answer within {} s", limit.as_secs())
+        }
+        Err(failure) => failure.to_string(),
+    };
+    tracing::warn!("{what} failed: {error}");
+    Err(error)
 }
 
 fn period_slug(period: Period) -> &'static str {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{Local, Offset, Utc};
+use chrono::Utc;
 use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
@@ -86,6 +86,9 @@ fn main() -> ExitCode {
         eprintln!("owner-tui: {e}");
         return ExitCode::from(2);
     }
+    // On this thread, the UI's: a panic here restores the terminal; one in a task does not (it
+    // comes back as a message and the dashboard goes on).
+    tui_runtime::terminal::install_panic_hook(tui_runtime::terminal::restore);
     // Two workers are plenty for a screen and a handful of queries, and keep memory small.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -119,14 +122,12 @@ async fn run(config: config::Resolved, export_dir: Option<PathBuf>) -> anyhow::R
     let settings = Settings {
         refresh_every: Duration::from_secs(config.refresh_secs),
         export_dir,
-        utc_offset: Local::now().offset().fix(),
+        time_zone: app::system_time_zone,
     };
     let mut state = State::new(settings, config.min_purchases);
-    // Sets the panic hook that restores the terminal too.
-    let mut terminal = ratatui::try_init().context("setting up the terminal")?;
-    let result = event_loop(&mut terminal, &mut state, config.database_url).await;
-    ratatui::restore();
-    result
+    // Restored when dropped, on every return path (errors included).
+    let mut session = tui_runtime::terminal::enter(false).context("setting up the terminal")?;
+    event_loop(&mut session.terminal, &mut state, config.database_url).await
 }
 
 async fn event_loop(

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Sparkline};
 use store_core::analytics::{Dashboard, TopProduct, TrendBucket, TrendPoint};
 
-use crate::app::{Snapshot, State};
+use crate::app::{Connection, Snapshot, State};
 use crate::keymap;
 
 const RIGHT_WIDTH: u16 = 30;
@@ -98,11 +98,17 @@ pub fn render(frame: &mut Frame, state: &State) {
                 height: area.height.saturating_sub(3),
                 ..area
             };
-            let mut lines = vec![Line::from(match &state.db_description {
-                Some(_) => "Loading the figures…".to_string(),
-                None => "Connecting to the database…".to_string(),
-            })];
-            if let Some(error) = &state.connect_error {
+            let (first, connect_error) = match &state.connection {
+                Connection::Connected { .. } if state.waiting_for_database() => {
+                    ("Waiting for the database…", None)
+                }
+                Connection::Connected { .. } => ("Loading the figures…", None),
+                Connection::Connecting { last_error } => {
+                    ("Connecting to the database…", last_error.as_ref())
+                }
+            };
+            let mut lines = vec![Line::from(first)];
+            if let Some(error) = connect_error {
                 lines.push(Line::from(""));
                 lines.push(Line::from(format!(
                     "Not reachable yet: {}",
@@ -135,15 +141,15 @@ fn render_header(frame: &mut Frame, state: &State, areas: &Areas) {
     if state.stale.is_some() {
         right.push_str("STALE ");
     }
-    if state.frozen {
+    if state.is_frozen() {
         right.push_str("FROZEN ");
     }
     match &state.shown {
         Some(s) => right.push_str(&format!(
             "updated {}",
-            s.dashboard
-                .generated_at
-                .with_timezone(&state.settings.utc_offset)
+            state
+                .settings
+                .local(s.dashboard.generated_at)
                 .format("%H:%M:%S")
         )),
         None => right.push_str("no data yet"),
@@ -175,8 +181,10 @@ fn render_header(frame: &mut Frame, state: &State, areas: &Areas) {
             "STALE: last refresh failed ({}), retrying",
             first_line(error)
         ));
-    } else if state.frozen {
+    } else if state.is_frozen() {
         parts.push("FROZEN: figures held, f resumes".into());
+    } else if state.waiting_for_database() {
+        parts.push("waiting for the database…".into());
     } else if state.shown.is_some() && state.loading_selection() {
         parts.push("loading the new selection…".into());
     } else if state.listener_error.is_some() {

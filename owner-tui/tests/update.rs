@@ -148,7 +148,7 @@ fn frozen_figures_do_not_change_until_unfrozen() {
     let effects = act(&mut state, Action::Refresh);
     let id = refresh_ids(&effects)[0];
     act(&mut state, Action::Freeze);
-    assert!(state.frozen);
+    assert!(state.is_frozen());
     // The answer of the refresh that was in flight arrives while frozen.
     update(
         &mut state,
@@ -176,7 +176,7 @@ fn frozen_figures_do_not_change_until_unfrozen() {
     assert!(refresh_ids(&act(&mut state, Action::CycleBranch)).is_empty());
 
     let effects = act(&mut state, Action::Freeze);
-    assert!(!state.frozen);
+    assert!(!state.is_frozen());
     assert_eq!(state.shown.as_ref().unwrap().dashboard.unique_buyers, 222);
     assert_eq!(
         refresh_ids(&effects).len(),

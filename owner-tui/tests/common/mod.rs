@@ -15,8 +15,12 @@ pub fn settings() -> Settings {
     Settings {
         refresh_every: Duration::from_secs(60),
         export_dir: PathBuf::from("/tmp/owner-tui-test-exports"),
-        utc_offset: FixedOffset::east_opt(0).unwrap(),
+        time_zone: utc,
     }
+}
+
+pub fn utc(_: DateTime<Utc>) -> FixedOffset {
+    FixedOffset::east_opt(0).unwrap()
 }
 
 pub fn fixed_time() -> DateTime<Utc> {
