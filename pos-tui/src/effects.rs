@@ -2,6 +2,8 @@
 //! and panic of a task comes back to the loop as a `Msg` (through `tui_runtime`). Nothing here
 //! is awaited by the input or render path.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use store_core::Store;
@@ -19,12 +21,15 @@ use crate::app::{DbFailure, Effect, JournalStatus, Msg, SEARCH_DEBOUNCE_MS, SEAR
 /// else the outcome is unknown and the cashier retries with the same sale key.
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(20);
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The same while the health probe finds the database unreachable: the sale is in the journal
+/// already, so the cashier need not wait to learn that it is queued.
+const OFFLINE_SUBMIT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest round of sending queued sales; what is not sent by then waits for the next round.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the health probe asks, and how long it waits for an answer: together they bound
 /// how long the status bar can say "connected" after the database went away.
-pub const PROBE_EVERY: Duration = Duration::from_secs(1);
-pub const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+pub const PROBE_EVERY: Duration = Duration::from_millis(500);
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The catalog listener's first pause after losing its connection, and its longest: a till
 /// must learn of price changes soon after the database is back.
 const LISTENER_FIRST_PAUSE: Duration = Duration::from_millis(250);
@@ -35,6 +40,9 @@ pub struct Runner {
     store: Store,
     journal: SharedJournal,
     tx: UnboundedSender<Msg>,
+    /// The health probe's last answer: a submission made while the database is known to be
+    /// unreachable waits only `OFFLINE_SUBMIT_TIMEOUT` before the sale is queued.
+    reachable: Arc<AtomicBool>,
 }
 
 /// What the journal holds now.
@@ -83,7 +91,12 @@ impl From<Failure> for DbFailure {
 
 impl Runner {
     pub fn new(store: Store, journal: SharedJournal, tx: UnboundedSender<Msg>) -> Runner {
-        Runner { store, journal, tx }
+        Runner {
+            store,
+            journal,
+            tx,
+            reachable: Arc::new(AtomicBool::new(true)),
+        }
     }
 
     pub fn run(&self, effect: Effect) {
@@ -131,6 +144,11 @@ impl Runner {
                 let sale_key = sale.sale_key;
                 let journal = self.journal.clone();
                 let tx = self.tx.clone();
+                let limit = if self.reachable.load(Ordering::Relaxed) {
+                    SUBMIT_TIMEOUT
+                } else {
+                    OFFLINE_SUBMIT_TIMEOUT
+                };
                 tokio::spawn(async move {
                     tracing::info!(%sale_key, products = ?sale.product_ids, expected = ?sale.expected_total, "submitting");
                     let work = {
@@ -140,7 +158,7 @@ impl Runner {
                     };
                     // With no answer (a timeout, a panic) the sale is queued if the journal has
                     // it; else unknown, and the same key makes the retry safe.
-                    let result = match run_bounded(SUBMIT_TIMEOUT, work).await {
+                    let result = match run_bounded(limit, work).await {
                         Ok(result) => result,
                         Err(failure) => queued_or_unknown(&journal, &sale, failure.to_string()),
                     };
@@ -173,6 +191,53 @@ impl Runner {
             }
         }
     }
+
+    /// Asks the database a trivial question every `PROBE_EVERY` on a connection of its own
+    /// (so that a busy pool cannot make a healthy database look gone), each bounded by
+    /// `PROBE_TIMEOUT`, and sends each answer as `Msg::Health`: the status bar says RECONNECTING
+    /// within about `PROBE_EVERY + PROBE_TIMEOUT` of the database going away, even over a link
+    /// that drops packets silently where no error ever comes, and "connected" as soon after it
+    /// is back. A connection that gave no answer is closed; the next probe makes a new one.
+    pub fn spawn_health_probe(&self) {
+        let store = self.store.clone();
+        let tx = self.tx.clone();
+        let reachable = self.reachable.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PROBE_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut connection = None;
+            loop {
+                every.tick().await;
+                let health =
+                    match tokio::time::timeout(PROBE_TIMEOUT, probe(&store, &mut connection)).await
+                    {
+                        Ok(answer) => answer.map_err(DbFailure::from),
+                        Err(_) => Err(DbFailure::from(Failure::TimedOut(PROBE_TIMEOUT))),
+                    };
+                if health.is_err() {
+                    connection = None;
+                }
+                let answered = !matches!(&health, Err(failure) if failure.connection);
+                reachable.store(answered, Ordering::Relaxed);
+                if tx.send(Msg::Health(health)).is_err() {
+                    return; // the program is ending
+                }
+            }
+        });
+    }
+}
+
+/// `SELECT 1` on the probe's own connection, (re)connecting first if it has none.
+async fn probe(
+    store: &Store,
+    connection: &mut Option<tokio_postgres::Client>,
+) -> store_core::Result<()> {
+    let client = match connection {
+        Some(client) if !client.is_closed() => client,
+        _ => connection.insert(store_core::pool::connect_one(store.config()).await?),
+    };
+    client.simple_query("SELECT 1").await?;
+    Ok(())
 }
 
 /// One result from the work's own and the runner's failures.
@@ -181,32 +246,6 @@ fn flatten<T>(outcome: Result<store_core::Result<T>, Failure>) -> Result<T, DbFa
         Ok(result) => result.map_err(DbFailure::from),
         Err(failure) => Err(DbFailure::from(failure)),
     }
-}
-
-/// Asks the database a trivial question every `PROBE_EVERY`, each bounded by `PROBE_TIMEOUT`,
-/// and sends each answer as `Msg::Health`: the status bar says RECONNECTING within about two
-/// seconds of the database going away (even over a link that drops packets silently, where no
-/// error ever comes), and "connected" as soon after it is back. A connection whose probe got no
-/// answer is discarded, not given back to the pool.
-pub fn spawn_health_probe(store: Store, tx: UnboundedSender<Msg>) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(PROBE_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            let store = store.clone();
-            let outcome = run_bounded(PROBE_TIMEOUT, async move {
-                let client = Lease::new(store.client().await?);
-                client.simple_query("SELECT 1").await?;
-                client.release();
-                Ok(())
-            })
-            .await;
-            if tx.send(Msg::Health(flatten(outcome))).is_err() {
-                return; // the program is ending
-            }
-        }
-    });
 }
 
 /// Listens for catalog change notices for as long as the program runs, reconnecting after a

@@ -11,7 +11,7 @@ use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use pos_tui::app::{Clock, Msg, State, update};
-use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener, spawn_health_probe};
+use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
 use pos_tui::view::view;
 use store_core::config::{DbTarget, FileConfig};
 use store_core::journal::Journal;
@@ -124,7 +124,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let runner = Runner::new(store.clone(), journal.clone(), tx.clone());
     spawn_catalog_listener(store.clone(), tx.clone());
-    spawn_health_probe(store.clone(), tx.clone());
+    runner.spawn_health_probe();
 
     // Restored when dropped, on every return path (errors included).
     let mut session = tui_runtime::terminal::enter(true).context("setting up the terminal")?;
