@@ -11,7 +11,9 @@ use store_core::journal::{self, Outcome, SharedJournal};
 use store_core::live::{self, CATALOG_CHANNEL, LISTENING};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
-use crate::app::{DbFailure, Effect, JournalStatus, Msg, SEARCH_DEBOUNCE_MS, SEARCH_LIMIT};
+use crate::app::{
+    DbFailure, Effect, JournalStatus, Msg, RefusedAction, SEARCH_DEBOUNCE_MS, SEARCH_LIMIT,
+};
 
 /// Longest wait for a sale to be written; past it the sale is queued if the journal has it,
 /// else the outcome is unknown and the cashier retries with the same sale key.
@@ -35,6 +37,7 @@ pub fn journal_status(journal: &SharedJournal) -> JournalStatus {
     JournalStatus {
         pending: journal.pending_count(),
         refused: journal.refused().to_vec(),
+        warning: journal.repair().map(|r| r.warning()),
     }
 }
 
@@ -156,7 +159,50 @@ impl Runner {
                     },
                 )
             }
+            Effect::ResendRefused(sale_key) => {
+                self.handle_refused(sale_key, RefusedAction::Resend, move |j| j.resend(sale_key))
+            }
+            Effect::SetAsideRefused { sale_key, reason } => {
+                self.handle_refused(sale_key, RefusedAction::SetAside, move |j| {
+                    j.set_aside(sale_key, &reason)
+                })
+            }
         }
+    }
+
+    /// Writes what the cashier did with a refused sale to the journal (a synced write, off the
+    /// async threads), then reports it with what the journal holds.
+    fn handle_refused(
+        &self,
+        sale_key: uuid::Uuid,
+        action: RefusedAction,
+        write: impl FnOnce(&mut journal::Journal) -> store_core::Result<()> + Send + 'static,
+    ) {
+        let journal = self.journal.clone();
+        let journal_on_panic = self.journal.clone();
+        self.spawn(
+            async move {
+                let writer = journal.clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    let mut journal = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    write(&mut journal).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("internal error ({e}); see the log")));
+                Msg::RefusedSaleHandled {
+                    sale_key,
+                    action,
+                    result,
+                    status: journal_status(&journal),
+                }
+            },
+            move |panic| Msg::RefusedSaleHandled {
+                sale_key,
+                action,
+                result: Err(panic.message),
+                status: journal_status(&journal_on_panic),
+            },
+        )
     }
 
     /// Runs `work` as a task and sends its message; if the task panics, sends `on_panic`'s.
