@@ -208,6 +208,95 @@ fn a_damaged_journal_does_not_stop_the_till_and_every_sale_it_holds_is_sent() {
 }
 
 #[test]
+fn at_the_till_a_refused_sale_is_resent_once_fixed_and_another_set_aside_with_a_reason() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(async {
+        let db = fresh_db().await;
+        seed(&db.store, &SeedOptions::demo())
+            .await
+            .expect("seeding the demo data");
+        db
+    });
+    let home = tempfile::tempdir().unwrap();
+    let journal = home.path().join("till.jsonl");
+    let refused: Vec<Sale> = [993, 994]
+        .into_iter()
+        .map(|missing| {
+            let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
+            sale.product_ids = vec![1, missing];
+            sale.sold_at = Some(chrono::Utc::now());
+            sale
+        })
+        .collect();
+    {
+        let mut j = Journal::open(&journal).unwrap();
+        for sale in &refused {
+            j.record(sale).unwrap();
+            j.mark_refused(
+                sale.sale_key,
+                format!("unknown product: {}", sale.product_ids[1]),
+            )
+            .unwrap();
+        }
+    }
+    // The missing product of the first sale is added back.
+    let recorded = |key: Uuid| -> i64 {
+        runtime.block_on(async {
+            db.store
+                .client()
+                .await
+                .unwrap()
+                .query_one("SELECT count(*) FROM purchase WHERE sale_key = $1", &[&key])
+                .await
+                .unwrap()
+                .get(0)
+        })
+    };
+    runtime.block_on(async {
+        db.store
+            .client()
+            .await
+            .unwrap()
+            .execute(
+                "INSERT INTO product (id, name, unit_price) VALUES (993, 'found again', 1.10)",
+                &[],
+            )
+            .await
+            .unwrap()
+    });
+
+    let mut till = Till::start(
+        &db.url,
+        home.path(),
+        &["--journal", journal.to_str().unwrap()],
+    );
+    till.wait_for("2 refused (R)");
+    till.send("R");
+    till.wait_for("Refused queued sales: 2");
+    till.send("r");
+    till.wait_for("1 queued sale(s) sent to the database");
+    assert_eq!(recorded(refused[0].sale_key), 1);
+    till.wait_for("Refused queued sales: 1");
+    till.send("a");
+    till.wait_for("why is it not sent?");
+    till.send("test sale, never paid\r");
+    till.wait_for("set aside: kept in the journal");
+    let screen = till.screen();
+    assert!(!screen.contains("refused (R)"), "{screen}");
+    till.send("q");
+    assert!(till.wait_exit().success());
+
+    assert_eq!(recorded(refused[1].sale_key), 0);
+    let journal = Journal::open(&journal).unwrap();
+    assert!(journal.refused().is_empty());
+    assert_eq!(journal.pending_count(), 0);
+    let aside = journal.set_aside_sales();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(aside[0].sale, refused[1]);
+    assert_eq!(aside[0].reason, "test sale, never paid");
+}
+
+#[test]
 fn a_second_till_on_the_same_journal_is_refused_before_the_screen_opens() {
     let home = tempfile::tempdir().unwrap();
     let journal = home.path().join("till.jsonl");
