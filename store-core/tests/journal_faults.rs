@@ -317,6 +317,29 @@ async fn the_journal_command_lists_resends_and_exports_and_refuses_a_journal_in_
     );
     assert!(recorded(&db, pending.sale_key).await.is_empty());
 
+    // An unreachable database changes nothing either.
+    let out = store_core(
+        home.path(),
+        &[
+            "journal",
+            "resend",
+            "--journal",
+            path_arg,
+            "--all-refused",
+            "--database-url",
+            "host=/nonexistent port=1 dbname=icash",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot reach the database"),
+        "{}",
+        stderr(&out)
+    );
+    let j = Journal::open(&path).unwrap();
+    assert_eq!((j.pending_count(), j.refused().len()), (1, 1));
+    drop(j);
+
     // The product is fixed; the office sends the pending sale and the refused one.
     db.store
         .client()
@@ -350,6 +373,22 @@ async fn the_journal_command_lists_resends_and_exports_and_refuses_a_journal_in_
         assert_eq!(recorded(&db, s.sale_key).await, vec![s.sold_at.unwrap()]);
     }
     assert!(recorded(&db, aside.sale_key).await.is_empty());
+
+    // Every column is there for the office, and the header even for an empty journal.
+    let empty = home.path().join("empty.journal");
+    drop(Journal::open(&empty).unwrap());
+    let out = store_core(
+        home.path(),
+        &["journal", "export", "--journal", empty.to_str().unwrap()],
+    );
+    assert_eq!(
+        stdout(&out).trim_end(),
+        "line,op,sale_key,supermarket_id,user_id,new_customer,product_ids,till_total,sold_at,\
+         purchase_id,reason,at"
+    );
+    let out = store_core(home.path(), &["journal", "export", "--journal", path_arg]);
+    let header = stdout(&out).lines().next().unwrap().to_string();
+    assert!(header.ends_with(",reason,at"), "{header}");
 
     let out = store_core(
         home.path(),

@@ -223,7 +223,23 @@ async fn resend(
     Ok(())
 }
 
-/// One journal entry as a CSV row; columns that do not apply to the entry are empty.
+const EXPORT_COLUMNS: [&str; 12] = [
+    "line",
+    "op",
+    "sale_key",
+    "supermarket_id",
+    "user_id",
+    "new_customer",
+    "product_ids",
+    "till_total",
+    "sold_at",
+    "purchase_id",
+    "reason",
+    "at",
+];
+
+/// One journal entry as a CSV row (columns: `EXPORT_COLUMNS`); columns that do not apply to the
+/// entry are empty.
 #[derive(Serialize)]
 struct ExportRow {
     line: u64,
@@ -294,6 +310,10 @@ fn export(journal: &Journal, json: bool) -> anyhow::Result<()> {
         }
     } else {
         let mut csv = csv::Writer::from_writer(&mut out);
+        if entries.is_empty() {
+            // (Serialising the first row writes the header; an empty journal has none.)
+            csv.write_record(EXPORT_COLUMNS)?;
+        }
         for (line, entry) in &entries {
             csv.serialize(ExportRow::of(*line, entry))
                 .context("writing the CSV")?;
