@@ -144,6 +144,8 @@ fn bad_middle_lines_are_moved_bytes_intact_to_the_quarantine_and_the_rest_is_kep
     let before = fs::read(&path).unwrap();
     let garbage: &[u8] = b"  garbage \t with spaces, not JSON  ";
     let unknown: &[u8] = b"{\"op\":\"teleported\",\"sale_key\":\"nope\"}";
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
     insert_line(&path, 0, garbage);
     insert_line(&path, 4, unknown);
     // Blank lines are not damage.
@@ -167,6 +169,8 @@ fn bad_middle_lines_are_moved_bytes_intact_to_the_quarantine_and_the_rest_is_kep
         fs::read(quarantine_path(&path)).unwrap(),
         [b"earlier\n", garbage, b"\n", unknown, b"\n"].concat()
     );
+    let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the rewritten journal keeps its permissions");
     // No temporary file is left beside the journal.
     let mut names: Vec<String> = fs::read_dir(dir.path())
         .unwrap()

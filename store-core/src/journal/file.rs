@@ -110,6 +110,12 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io(context("creating a temporary file to replace"), e))?;
+    // The copy keeps the file's permissions (a temporary file is private to its owner).
+    if let Ok(metadata) = fs::metadata(path) {
+        tmp.as_file()
+            .set_permissions(metadata.permissions())
+            .map_err(|e| Error::io(context("setting the permissions of the new copy of"), e))?;
+    }
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io(context("writing the new copy of"), e))?;
