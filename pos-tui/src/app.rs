@@ -569,12 +569,12 @@ fn journal_status(state: &mut State, status: JournalStatus) {
     if state.refused_sales.is_empty() {
         state.show_refused = false;
     }
-    if status.warning.is_some() && status.warning != state.journal_warning {
-        state.journal_warning = status.warning;
-        if let Some(warning) = &state.journal_warning {
-            let text = warning.clone();
-            state.error(text);
-        }
+    // Said once when it appears; the status bar keeps showing it.
+    if let Some(warning) = status.warning
+        && state.journal_warning.as_ref() != Some(&warning)
+    {
+        state.error(warning.clone());
+        state.journal_warning = Some(warning);
     }
 }
 
