@@ -26,6 +26,10 @@ pub const MAX_CODE_LEN: usize = 9;
 pub const MAX_SEARCH_LEN: usize = 64;
 /// How often queued (offline) sales are sent again while some are waiting.
 pub const DRAIN_EVERY: Duration = Duration::from_secs(3);
+/// The longest wait between rounds after rounds that failed in a row.
+pub const DRAIN_BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Longest reason accepted when a refused sale is set aside.
+pub const MAX_REASON_LEN: usize = 120;
 
 /// The time a tick brings: the wall clock, only shown, and monotonic time since the till
 /// started, on which every retry is scheduled (a DST change or an NTP step moves the first,
@@ -87,6 +91,24 @@ pub struct QueuedSale {
 pub struct JournalStatus {
     pub pending: usize,
     pub refused: Vec<RefusedSale>,
+    /// The journal was damaged when it was opened: what was moved to its quarantine file.
+    pub warning: Option<String>,
+}
+
+/// A refused sale being set aside: the cashier is typing why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetAsideDraft {
+    pub sale_key: Uuid,
+    pub reason: String,
+}
+
+/// What the cashier did with a refused sale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusedAction {
+    /// Back in the queue, to be sent again.
+    Resend,
+    /// Not to be sent; kept in the journal with the reason.
+    SetAside,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,6 +224,14 @@ pub struct State {
     pub vouched: BTreeSet<Uuid>,
     /// The list of refused queued sales is on screen.
     pub show_refused: bool,
+    /// The refused sale selected in that list.
+    pub refused_selected: usize,
+    /// The reason being typed to set the selected refused sale aside.
+    pub set_aside: Option<SetAsideDraft>,
+    /// The journal was damaged when the till opened it (see `JournalStatus::warning`).
+    pub journal_warning: Option<String>,
+    /// Rounds of sending queued sales that failed in a row, for the back-off.
+    pub drain_failures: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,6 +286,13 @@ pub enum Msg {
     },
     /// Text pasted into the terminal (bracketed paste).
     Paste(String),
+    /// A refused sale was resent or set aside in the journal (or the journal failed to).
+    RefusedSaleHandled {
+        sale_key: Uuid,
+        action: RefusedAction,
+        result: Result<(), String>,
+        status: JournalStatus,
+    },
 }
 
 /// Work for effects.rs; results come back as `Msg`s.
@@ -274,6 +311,13 @@ pub enum Effect {
     Submit(Box<Sale>),
     /// Send the journal's queued sales.
     Drain,
+    /// Put a refused sale back in the journal's queue.
+    ResendRefused(Uuid),
+    /// Set a refused sale aside with the cashier's reason.
+    SetAsideRefused {
+        sale_key: Uuid,
+        reason: String,
+    },
 }
 
 impl State {
@@ -306,6 +350,10 @@ impl State {
             next_drain: clock.since_start,
             vouched: BTreeSet::new(),
             show_refused: false,
+            refused_selected: 0,
+            set_aside: None,
+            journal_warning: None,
+            drain_failures: 0,
         }
     }
 
@@ -338,7 +386,10 @@ impl State {
             return Mode::Help;
         }
         if self.show_refused {
-            return Mode::Refused;
+            return match self.set_aside {
+                Some(_) => Mode::SetAsideReason,
+                None => Mode::Refused,
+            };
         }
         match self.screen {
             Screen::Branch => Mode::Branch,
@@ -448,6 +499,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Paste(text) => paste(state, &text),
+        Msg::RefusedSaleHandled {
+            sale_key,
+            action,
+            result,
+            status,
+        } => refused_sale_handled(state, sale_key, action, result, status),
         Msg::CatalogLoaded(result) => catalog_loaded(state, result),
         Msg::CustomerSearchDue { seq } => match &mut state.input {
             Input::CustomerSearch {
@@ -571,20 +628,62 @@ fn drain(state: &mut State) -> Vec<Effect> {
 fn journal_status(state: &mut State, status: JournalStatus) {
     state.pending_sales = status.pending;
     state.refused_sales = status.refused;
+    state.refused_selected = state
+        .refused_selected
+        .min(state.refused_sales.len().saturating_sub(1));
+    if state.set_aside.as_ref().is_some_and(|d| {
+        !state
+            .refused_sales
+            .iter()
+            .any(|r| r.sale.sale_key == d.sale_key)
+    }) {
+        state.set_aside = None;
+    }
     if state.refused_sales.is_empty() {
         state.show_refused = false;
     }
+    // Said once when it appears; the status bar keeps showing it.
+    if let Some(warning) = status.warning
+        && state.journal_warning.as_ref() != Some(&warning)
+    {
+        state.error(warning.clone());
+        state.journal_warning = Some(warning);
+    }
+}
+
+/// The wait before the next round of sending queued sales: longer after each failed round.
+fn drain_delay(failures: u32) -> Duration {
+    (DRAIN_EVERY * 2u32.pow(failures.min(4))).min(DRAIN_BACKOFF_MAX)
 }
 
 fn drained(state: &mut State, result: Result<DrainReport, DbFailure>, status: JournalStatus) {
     state.draining = false;
-    state.next_drain = state.since_start + DRAIN_EVERY;
+    let failed = match &result {
+        Ok(report) => report.stopped.is_some(),
+        Err(_) => true,
+    };
+    state.drain_failures = if failed { state.drain_failures + 1 } else { 0 };
+    state.next_drain = state.since_start + drain_delay(state.drain_failures);
     journal_status(state, status);
     match result {
         Ok(report) => {
             if report.sent > 0 {
                 tracing::info!(sent = report.sent, "queued sales sent");
                 state.db = DbState::Connected;
+            }
+            let retry_in = drain_delay(state.drain_failures).as_secs();
+            match &report.stopped {
+                Some(e) if e.is_connection_problem() => {
+                    state.db = DbState::Reconnecting(e.to_string());
+                }
+                Some(e) if report.refused == 0 => {
+                    tracing::warn!("queued sales not sent yet: {e}");
+                    state.error(format!(
+                        "queued sales not sent yet ({e}): they are kept and sent again in {retry_in} s"
+                    ));
+                    return;
+                }
+                _ => {}
             }
             if report.refused > 0 {
                 tracing::warn!(refused = report.refused, "queued sales refused on replay");
@@ -806,15 +905,71 @@ fn act(state: &mut State, action: Action, key: &KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Action::ShowRefused => {
-            if state.refused_sales.is_empty() {
-                state.info("no queued sale has been refused");
-            } else {
-                state.show_refused = true;
+            match (&state.journal_warning, state.refused_sales.is_empty()) {
+                (Some(warning), true) => {
+                    let text = warning.clone();
+                    state.error(text);
+                }
+                (None, true) => state.info("no queued sale has been refused"),
+                (_, false) => {
+                    state.show_refused = true;
+                    state.refused_selected =
+                        state.refused_selected.min(state.refused_sales.len() - 1);
+                    state.message = None;
+                }
             }
             vec![]
         }
         Action::CloseRefused => {
             state.show_refused = false;
+            state.set_aside = None;
+            vec![]
+        }
+        Action::ResendRefused => {
+            let Some(refused) = state.refused_sales.get(state.refused_selected) else {
+                return vec![];
+            };
+            let sale_key = refused.sale.sale_key;
+            state.info(format!("putting sale {sale_key} back in the queue…"));
+            vec![Effect::ResendRefused(sale_key)]
+        }
+        Action::StartSetAside => {
+            if let Some(refused) = state.refused_sales.get(state.refused_selected) {
+                state.set_aside = Some(SetAsideDraft {
+                    sale_key: refused.sale.sale_key,
+                    reason: String::new(),
+                });
+                state.info("type why this sale is not sent, then Enter (Esc cancels)");
+            }
+            vec![]
+        }
+        Action::ReasonChar | Action::ReasonBackspace => {
+            let text = match (action, key_char(key)) {
+                (Action::ReasonChar, Some(c)) => c.to_string(),
+                _ => String::new(),
+            };
+            edit_reason(state, &text);
+            vec![]
+        }
+        Action::ConfirmSetAside => {
+            let Some(draft) = state.set_aside.take() else {
+                return vec![];
+            };
+            let reason = draft.reason.trim().to_string();
+            if reason.is_empty() {
+                state.error("type why this sale is not sent (Esc cancels)");
+                state.set_aside = Some(draft);
+                return vec![];
+            }
+            state.info(format!("setting sale {} aside…", draft.sale_key));
+            vec![Effect::SetAsideRefused {
+                sale_key: draft.sale_key,
+                reason,
+            }]
+        }
+        Action::CancelSetAside => {
+            state.set_aside = None;
+            state.message = None;
             vec![]
         }
         Action::Up | Action::Down => {
@@ -1068,6 +1223,10 @@ fn move_cursor(state: &mut State, up: bool) {
                 step(selected, offline_len.unwrap_or(results.len()));
             }
         }
+        Mode::Refused => {
+            let len = state.refused_sales.len();
+            step(&mut state.refused_selected, len);
+        }
         _ => {}
     }
 }
@@ -1115,8 +1274,14 @@ fn type_char(state: &mut State, c: Option<char>) -> Vec<Effect> {
 
 /// Appends `text` to the search query (an empty `text` erases the last character).
 fn edit_query(query: &mut String, text: &str) -> Result<(), String> {
+    edit_text(query, text, MAX_SEARCH_LEN, "a search")
+}
+
+/// Appends `text` to `field` (an empty `text` erases the last character), keeping at most `max`
+/// characters and no control characters; what was not taken is said.
+fn edit_text(field: &mut String, text: &str, max: usize, what: &str) -> Result<(), String> {
     if text.is_empty() {
-        query.pop();
+        field.pop();
         return Ok(());
     }
     let mut dropped_control = false;
@@ -1124,8 +1289,8 @@ fn edit_query(query: &mut String, text: &str) -> Result<(), String> {
     for c in text.chars() {
         if c.is_control() {
             dropped_control = true;
-        } else if query.chars().count() < MAX_SEARCH_LEN {
-            query.push(c);
+        } else if field.chars().count() < max {
+            field.push(c);
         } else {
             cut = true;
             break;
@@ -1133,12 +1298,57 @@ fn edit_query(query: &mut String, text: &str) -> Result<(), String> {
     }
     if cut {
         Err(format!(
-            "a search is at most {MAX_SEARCH_LEN} characters: the rest was not taken"
+            "{what} is at most {max} characters: the rest was not taken"
         ))
     } else if dropped_control {
-        Err("control characters are not taken in a search".into())
+        Err(format!("control characters are not taken in {what}"))
     } else {
         Ok(())
+    }
+}
+
+/// Types `text` into the reason for setting a refused sale aside (empty: erases).
+fn edit_reason(state: &mut State, text: &str) {
+    let Some(draft) = &mut state.set_aside else {
+        return;
+    };
+    match edit_text(&mut draft.reason, text, MAX_REASON_LEN, "a reason") {
+        Ok(()) => state.message = None,
+        Err(e) => state.error(e),
+    }
+}
+
+/// What the journal did with a refused sale the cashier resent or set aside.
+fn refused_sale_handled(
+    state: &mut State,
+    sale_key: Uuid,
+    action: RefusedAction,
+    result: Result<(), String>,
+    status: JournalStatus,
+) -> Vec<Effect> {
+    journal_status(state, status);
+    match (action, result) {
+        (RefusedAction::Resend, Ok(())) => {
+            tracing::info!(%sale_key, "refused sale put back in the queue");
+            state.info(format!(
+                "sale {sale_key} is back in the queue: sending it now"
+            ));
+            state.drain_failures = 0;
+            state.next_drain = state.since_start;
+            drain(state)
+        }
+        (RefusedAction::SetAside, Ok(())) => {
+            tracing::info!(%sale_key, "refused sale set aside");
+            state.info(format!(
+                "sale {sale_key} set aside: kept in the journal, no longer to deal with"
+            ));
+            vec![]
+        }
+        (action, Err(e)) => {
+            tracing::error!(%sale_key, ?action, "the journal failed: {e}");
+            state.error(format!("the journal could not do that: {e}"));
+            vec![]
+        }
     }
 }
 
@@ -1216,6 +1426,12 @@ fn paste(state: &mut State, text: &str) -> Vec<Effect> {
                 return vec![];
             }
             type_text(state, text)
+        }
+        Mode::SetAsideReason => {
+            if !text.is_empty() {
+                edit_reason(state, text);
+            }
+            vec![]
         }
         Mode::Sale => {
             let digits = text.trim();

@@ -15,7 +15,9 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tui_runtime::effect::run_bounded;
 use tui_runtime::{Failure, Lease, spawn_effect};
 
-use crate::app::{DbFailure, Effect, JournalStatus, Msg, SEARCH_DEBOUNCE_MS, SEARCH_LIMIT};
+use crate::app::{
+    DbFailure, Effect, JournalStatus, Msg, RefusedAction, SEARCH_DEBOUNCE_MS, SEARCH_LIMIT,
+};
 
 /// Longest wait for a sale to be written; past it the sale is queued if the journal has it,
 /// else the outcome is unknown and the cashier retries with the same sale key.
@@ -53,6 +55,7 @@ pub fn journal_status(journal: &SharedJournal) -> JournalStatus {
     JournalStatus {
         pending: journal.pending_count(),
         refused: journal.refused().to_vec(),
+        warning: journal.repair().map(|r| r.warning()),
     }
 }
 
@@ -189,7 +192,45 @@ impl Runner {
                     },
                 );
             }
+            Effect::ResendRefused(sale_key) => {
+                self.handle_refused(sale_key, RefusedAction::Resend, move |j| j.resend(sale_key))
+            }
+            Effect::SetAsideRefused { sale_key, reason } => {
+                self.handle_refused(sale_key, RefusedAction::SetAside, move |j| {
+                    j.set_aside(sale_key, &reason)
+                })
+            }
         }
+    }
+
+    /// Writes what the cashier did with a refused sale to the journal (a synced write, off the
+    /// async threads), then reports it with what the journal holds.
+    fn handle_refused(
+        &self,
+        sale_key: uuid::Uuid,
+        action: RefusedAction,
+        write: impl FnOnce(&mut journal::Journal) -> store_core::Result<()> + Send + 'static,
+    ) {
+        let journal = self.journal.clone();
+        let journal_for_status = self.journal.clone();
+        spawn_effect(
+            &self.tx,
+            QUERY_TIMEOUT,
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+                    write(&mut journal).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("internal error ({e}); see the log")))
+            },
+            move |outcome| Msg::RefusedSaleHandled {
+                sale_key,
+                action,
+                result: outcome.unwrap_or_else(|failure| Err(failure.to_string())),
+                status: journal_status(&journal_for_status),
+            },
+        );
     }
 
     /// Asks the database a trivial question every `PROBE_EVERY` on a connection of its own

@@ -25,6 +25,8 @@ pub enum Mode {
     Help,
     /// The list of queued sales the database refused.
     Refused,
+    /// Typing why the selected refused sale is set aside.
+    SetAsideReason,
 }
 
 impl Mode {
@@ -39,6 +41,7 @@ impl Mode {
             Mode::Receipt => "Receipt",
             Mode::Help => "Help",
             Mode::Refused => "Refused queued sales",
+            Mode::SetAsideReason => "Setting a refused sale aside",
         }
     }
 }
@@ -52,6 +55,15 @@ pub enum Action {
     /// The list of queued sales the database refused.
     ShowRefused,
     CloseRefused,
+    /// Put the selected refused sale back in the queue.
+    ResendRefused,
+    /// Start typing why the selected refused sale is set aside.
+    StartSetAside,
+    /// A character of that reason (the character comes from the key).
+    ReasonChar,
+    ReasonBackspace,
+    ConfirmSetAside,
+    CancelSetAside,
     Up,
     Down,
     ChooseBranch,
@@ -367,13 +379,61 @@ const HELP: &[Binding] = &[b(
     "close help",
 )];
 
-const REFUSED: &[Binding] = &[b(
-    K::Any,
-    A::CloseRefused,
-    "any key",
-    "close the list",
-    "close the list",
-)];
+const REFUSED: &[Binding] = &[
+    b(K::Code(KeyCode::Up), A::Up, "↑↓", "choose a sale", "choose"),
+    a(K::Code(KeyCode::Down), A::Down),
+    b(
+        K::Char('r'),
+        A::ResendRefused,
+        "r",
+        "send the sale again (after fixing the cause)",
+        "resend",
+    ),
+    b(
+        K::Char('a'),
+        A::StartSetAside,
+        "a",
+        "set the sale aside, with a reason",
+        "set aside",
+    ),
+    b(
+        K::Any,
+        A::CloseRefused,
+        "other keys",
+        "close the list",
+        "close",
+    ),
+];
+
+const SET_ASIDE_REASON: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::ConfirmSetAside,
+        "Enter",
+        "set the sale aside",
+        "set aside",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelSetAside,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::ReasonBackspace,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Printable,
+        A::ReasonChar,
+        "letters",
+        "the reason",
+        "reason",
+    ),
+];
 
 pub fn bindings(mode: Mode) -> &'static [Binding] {
     match mode {
@@ -386,6 +446,7 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Receipt => RECEIPT,
         Mode::Help => HELP,
         Mode::Refused => REFUSED,
+        Mode::SetAsideReason => SET_ASIDE_REASON,
     }
 }
 
@@ -412,6 +473,7 @@ pub const ALL_MODES: &[Mode] = &[
     Mode::Receipt,
     Mode::Help,
     Mode::Refused,
+    Mode::SetAsideReason,
 ];
 
 /// The action for `key` in `mode`, if any.
@@ -519,7 +581,10 @@ mod tests {
             .flat_map(|(_, m)| m.iter().copied())
             .collect();
         for mode in ALL_MODES {
-            if !matches!(mode, Mode::Submitting | Mode::Help | Mode::Refused) {
+            if !matches!(
+                mode,
+                Mode::Submitting | Mode::Help | Mode::Refused | Mode::SetAsideReason
+            ) {
                 assert!(listed.contains(mode), "{mode:?} missing from the help");
             }
         }

@@ -161,6 +161,9 @@ fn render_status(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     if !state.refused_sales.is_empty() {
         journal.push_str(&format!("{} refused (R) │ ", state.refused_sales.len()));
     }
+    if state.journal_warning.is_some() {
+        journal.push_str("journal repaired (R) │ ");
+    }
     let clock = format!(" │ {} ", state.now.format("%H:%M:%S"));
     let width = area.width as usize;
     let room =
@@ -808,37 +811,59 @@ fn render_slip(block: Block, slip: Slip, theme: &Theme, frame: &mut Frame, area:
     );
 }
 
-/// The queued sales the database refused, with the reasons: kept in the journal, never
-/// dropped silently.
+/// The queued sales the checkout refused, with the reasons: kept in the journal, never
+/// dropped silently; the selected one can be resent or set aside (with a typed reason).
 fn render_refused(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let rect = centered(area, 80, area.height);
     let inner = popup(
         frame,
         rect,
         format!(
-            " Refused queued sales: {} (any key closes) ",
+            " Refused queued sales: {} (Esc closes) ",
             state.refused_sales.len()
         ),
     );
-    let mut lines = vec![
-        Line::from(Span::styled(
-            " The database refused these sales when the till sent them. They stay in",
+    let width = inner.width as usize;
+    let mut lines = Vec::new();
+    if let Some(warning) = &state.journal_warning {
+        lines.push(Line::from(Span::styled(
+            format!(" ⚠ {warning}"),
             theme.error(),
-        )),
-        Line::from(Span::styled(
-            " the till's journal: tell the manager (the customer has paid).",
-            theme.error(),
-        )),
-    ];
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        " Refused by the checkout when the till sent them (the customer has paid).",
+        theme.error(),
+    )));
+    lines.push(Line::from(
+        " r sends one again once the cause is fixed; a sets it aside, saying why.",
+    ));
     lines.push(Line::default());
-    let room = (inner.height as usize).saturating_sub(lines.len());
+    // Rows the header takes once wrapped.
+    let header_rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(width.max(1)))
+        .sum();
+    let footer_rows = if state.set_aside.is_some() { 2 } else { 0 };
+    let room = (inner.height as usize).saturating_sub(header_rows + footer_rows);
     let per_sale = 3;
-    let shown = if state.refused_sales.len() * per_sale <= room {
-        state.refused_sales.len()
+    let total = state.refused_sales.len();
+    let visible = if total * per_sale <= room {
+        total
     } else {
-        room.saturating_sub(1) / per_sale
+        (room.saturating_sub(1) / per_sale).max(1)
     };
-    for refused in state.refused_sales.iter().take(shown) {
+    let first = state
+        .refused_selected
+        .saturating_sub(visible.saturating_sub(1))
+        .min(total - visible);
+    for (index, refused) in state
+        .refused_sales
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+    {
         let sale = &refused.sale;
         let time = sale
             .sold_at
@@ -849,13 +874,21 @@ fn render_refused(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             })
             .unwrap_or_else(|| "-".into());
         let products: Vec<String> = sale.product_ids.iter().map(i32::to_string).collect();
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!(" {time}  {}", sale.supermarket_id),
-                Style::new().add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(format!("  sale key {}", sale.sale_key)),
-        ]));
+        let selected = index == state.refused_selected;
+        let first_line = format!(
+            "{}{time}  {}  sale key {}",
+            if selected { "▶" } else { " " },
+            sale.supermarket_id,
+            sale.sale_key
+        );
+        lines.push(Line::from(Span::styled(
+            first_line,
+            if selected {
+                theme.selected()
+            } else {
+                Style::new().add_modifier(Modifier::BOLD)
+            },
+        )));
         lines.push(Line::from(format!(
             "   customer {}{}  products {}",
             sale.customer.user_id(),
@@ -867,16 +900,34 @@ fn render_refused(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::raw(refused.reason.clone()),
         ]));
     }
-    if shown < state.refused_sales.len() {
+    if visible < total {
         lines.push(Line::from(Span::styled(
             format!(
-                " … and {} more in the journal",
-                state.refused_sales.len() - shown
+                " sales {}-{} of {total} (↑↓ for the others)",
+                first + 1,
+                first + visible
             ),
             theme.dim(),
         )));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    if let Some(draft) = &state.set_aside {
+        let [_, footer] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(2)]).areas(inner);
+        let prompt = vec![
+            Line::from(Span::styled(
+                " Set the selected sale aside: why is it not sent?",
+                Style::new().add_modifier(Modifier::BOLD),
+            )),
+            Line::from(vec![
+                Span::raw(" > "),
+                Span::raw(draft.reason.clone()),
+                Span::styled("▏", theme.fg(Color::Cyan)),
+            ]),
+        ];
+        frame.render_widget(Clear, footer);
+        frame.render_widget(Paragraph::new(prompt), footer);
+    }
 }
 
 fn render_help(theme: &Theme, frame: &mut Frame, area: Rect) {

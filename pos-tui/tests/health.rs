@@ -19,6 +19,7 @@ fn waiting(pending: usize) -> Msg {
     Msg::Journal(JournalStatus {
         pending,
         refused: vec![],
+        warning: None,
     })
 }
 
@@ -70,10 +71,12 @@ fn queue_waiting_since(at: Clock) -> pos_tui::app::State {
                 sent: 0,
                 refused: 0,
                 still_pending: 2,
+                stopped: None,
             }),
             status: JournalStatus {
                 pending: 2,
                 refused: vec![],
+                warning: None,
             },
         },
     );

@@ -241,7 +241,10 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
                         Err(CheckoutError::Unavailable("down".into()))
                     },
                 }),
-                Effect::LoadCatalog | Effect::Drain => {}
+                Effect::LoadCatalog
+                | Effect::Drain
+                | Effect::ResendRefused(_)
+                | Effect::SetAsideRefused { .. } => {}
             }
         }
         // Invariants after every message.

@@ -1,5 +1,6 @@
-//! Fault test: the till keeps selling when the database stops, and what it sold offline reaches
-//! the database exactly once, even though the till was killed (SIGKILL) before it could send it.
+//! Fault tests: the till keeps selling when the database stops, and what it sold offline reaches
+//! the database exactly once, even though the till was killed (SIGKILL) before it could send it;
+//! a damaged journal does not stop the till, and every sale it can read is still sent.
 
 mod pty;
 
@@ -9,9 +10,10 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pty::{Till, uuid_after};
 use store_core::Store;
-use store_core::journal::Journal;
+use store_core::checkout::{CustomerChoice, Sale};
+use store_core::journal::{Journal, quarantine_path};
 use store_core::seed::{SeedOptions, seed};
-use store_core::testkit::PrivateServer;
+use store_core::testkit::{PrivateServer, fresh_db};
 use uuid::Uuid;
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -124,6 +126,174 @@ fn a_sale_made_offline_survives_a_killed_till_and_lands_exactly_once() {
     let journal = Journal::open(&journal).expect("the journal, free again");
     assert_eq!(journal.pending_count(), 0);
     assert!(journal.refused().is_empty());
+}
+
+#[test]
+fn a_damaged_journal_does_not_stop_the_till_and_every_sale_it_holds_is_sent() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(async {
+        let db = fresh_db().await;
+        seed(&db.store, &SeedOptions::demo())
+            .await
+            .expect("seeding the demo data");
+        db
+    });
+    let home = tempfile::tempdir().unwrap();
+    let journal = home.path().join("till.jsonl");
+    let sales: Vec<Sale> = [vec![1, 2], vec![3]]
+        .into_iter()
+        .map(|products| {
+            let mut sale = Sale::open("SMKT002", CustomerChoice::new_customer());
+            sale.product_ids = products;
+            sale.sold_at = Some(chrono::Utc::now());
+            sale
+        })
+        .collect();
+    {
+        let mut j = Journal::open(&journal).unwrap();
+        for sale in &sales {
+            j.record(sale).unwrap();
+        }
+    }
+    // A line the disk garbled between the two sales, and a last entry cut short.
+    let bytes = std::fs::read(&journal).unwrap();
+    let first_end = bytes.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let garbled: &[u8] = b"{\"op\":\"sale\",\xff\xfe garbled";
+    let torn: &[u8] = b"{\"op\":\"done\",\"sale_k";
+    let damaged = [
+        &bytes[..first_end],
+        garbled,
+        b"\n",
+        &bytes[first_end..],
+        torn,
+    ]
+    .concat();
+    std::fs::write(&journal, damaged).unwrap();
+
+    let mut till = Till::start(
+        &db.url,
+        home.path(),
+        &["--journal", journal.to_str().unwrap()],
+    );
+    till.wait_for("journal repaired (R)");
+    till.wait_for("2 queued sale(s) sent to the database");
+    let keys: Vec<Uuid> = sales.iter().map(|s| s.sale_key).collect();
+    let recorded: i64 = runtime.block_on(async {
+        db.store
+            .client()
+            .await
+            .unwrap()
+            .query_one(
+                "SELECT count(*) FROM purchase WHERE sale_key = ANY($1)",
+                &[&keys],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    });
+    assert_eq!(recorded, 2);
+    // R says what was moved, and where.
+    till.send("R");
+    let screen = till.wait_for("till.jsonl.quarantine");
+    assert!(screen.contains("unreadable line 2"), "{screen}");
+    till.send("q");
+    assert!(till.wait_exit().success());
+    assert_eq!(
+        std::fs::read(quarantine_path(&journal)).unwrap(),
+        [garbled, b"\n", torn, b"\n"].concat()
+    );
+    let journal = Journal::open(&journal).unwrap();
+    assert_eq!(journal.repair(), None);
+    assert_eq!(journal.pending_count(), 0);
+}
+
+#[test]
+fn at_the_till_a_refused_sale_is_resent_once_fixed_and_another_set_aside_with_a_reason() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(async {
+        let db = fresh_db().await;
+        seed(&db.store, &SeedOptions::demo())
+            .await
+            .expect("seeding the demo data");
+        db
+    });
+    let home = tempfile::tempdir().unwrap();
+    let journal = home.path().join("till.jsonl");
+    let refused: Vec<Sale> = [993, 994]
+        .into_iter()
+        .map(|missing| {
+            let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
+            sale.product_ids = vec![1, missing];
+            sale.sold_at = Some(chrono::Utc::now());
+            sale
+        })
+        .collect();
+    {
+        let mut j = Journal::open(&journal).unwrap();
+        for sale in &refused {
+            j.record(sale).unwrap();
+            j.mark_refused(
+                sale.sale_key,
+                format!("unknown product: {}", sale.product_ids[1]),
+            )
+            .unwrap();
+        }
+    }
+    // The missing product of the first sale is added back.
+    let recorded = |key: Uuid| -> i64 {
+        runtime.block_on(async {
+            db.store
+                .client()
+                .await
+                .unwrap()
+                .query_one("SELECT count(*) FROM purchase WHERE sale_key = $1", &[&key])
+                .await
+                .unwrap()
+                .get(0)
+        })
+    };
+    runtime.block_on(async {
+        db.store
+            .client()
+            .await
+            .unwrap()
+            .execute(
+                "INSERT INTO product (id, name, unit_price) VALUES (993, 'found again', 1.10)",
+                &[],
+            )
+            .await
+            .unwrap()
+    });
+
+    let mut till = Till::start(
+        &db.url,
+        home.path(),
+        &["--journal", journal.to_str().unwrap()],
+    );
+    till.wait_for("2 refused (R)");
+    till.send("R");
+    till.wait_for("Refused queued sales: 2");
+    till.send("r");
+    till.wait_for("1 queued sale(s) sent to the database");
+    assert_eq!(recorded(refused[0].sale_key), 1);
+    till.wait_for("Refused queued sales: 1");
+    till.send("a");
+    till.wait_for("why is it not sent?");
+    till.send("test sale, never paid\r");
+    till.wait_for("set aside: kept in the journal");
+    let screen = till.screen();
+    assert!(!screen.contains("refused (R)"), "{screen}");
+    till.send("q");
+    assert!(till.wait_exit().success());
+
+    assert_eq!(recorded(refused[1].sale_key), 0);
+    let journal = Journal::open(&journal).unwrap();
+    assert!(journal.refused().is_empty());
+    assert_eq!(journal.pending_count(), 0);
+    let aside = journal.set_aside_sales();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(aside[0].sale, refused[1]);
+    assert_eq!(aside[0].reason, "test sale, never paid");
 }
 
 #[test]

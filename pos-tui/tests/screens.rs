@@ -232,6 +232,7 @@ fn queued_receipt() {
         Msg::Journal(JournalStatus {
             pending: 1,
             refused: vec![],
+            warning: None,
         }),
     );
     snapshot("queued_receipt", &state);
@@ -255,15 +256,15 @@ fn sale_with_sales_waiting_and_refused() {
                 sale,
                 reason: "unknown product: 99".into(),
             }],
+            warning: None,
         }),
     );
     snapshot("sale_with_sales_waiting_and_refused", &state);
 }
 
-#[test]
-fn refused_list() {
+fn with_refused_sales(count: i32) -> State {
     let mut state = selling();
-    let refused: Vec<RefusedSale> = (0..7)
+    let refused: Vec<RefusedSale> = (0..count)
         .map(|i| {
             let mut sale = Sale::open("SMKT002", CustomerChoice::new_customer());
             sale.product_ids = vec![3, 90 + i];
@@ -279,10 +280,57 @@ fn refused_list() {
         Msg::Journal(JournalStatus {
             pending: 0,
             refused,
+            warning: None,
         }),
     );
+    state
+}
+
+#[test]
+fn refused_list() {
+    let mut state = with_refused_sales(7);
     press(&mut state, "R");
     snapshot("refused_list", &state);
+}
+
+#[test]
+fn refused_list_scrolled_to_the_selected_sale() {
+    let mut state = with_refused_sales(7);
+    press(&mut state, "R");
+    for _ in 0..6 {
+        update(&mut state, key(KeyCode::Down));
+    }
+    snapshot("refused_list_scrolled", &state);
+}
+
+#[test]
+fn refused_sale_being_set_aside() {
+    let mut state = with_refused_sales(2);
+    press(&mut state, "R");
+    update(&mut state, key(KeyCode::Down));
+    press(&mut state, "aproduct 91 never existed");
+    snapshot("refused_set_aside_reason", &state);
+}
+
+#[test]
+fn repaired_journal_warning() {
+    let mut state = with_refused_sales(1);
+    let refused = state.refused_sales.clone();
+    update(
+        &mut state,
+        Msg::Journal(JournalStatus {
+            pending: 2,
+            refused,
+            warning: Some(
+                "journal damaged: unreadable line 3 moved to /var/lib/icash/till.jsonl.quarantine; \
+                 every other sale is kept"
+                    .into(),
+            ),
+        }),
+    );
+    snapshot("journal_repaired", &state);
+    press(&mut state, "R");
+    snapshot("journal_repaired_refused_list", &state);
 }
 
 #[test]

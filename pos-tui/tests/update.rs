@@ -6,7 +6,8 @@ use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pos_tui::app::{
-    DbFailure, DbState, Effect, Input, Message, Msg, Question, Screen, State, update,
+    DRAIN_EVERY, DbFailure, DbState, Effect, Input, Message, Msg, Question, RefusedAction, Screen,
+    State, update,
 };
 use store_core::catalog::CustomerSummary;
 use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
@@ -676,7 +677,11 @@ fn help_opens_with_question_mark_and_any_key_closes_it() {
 // ---- offline: queued sales ----
 
 fn status(pending: usize, refused: Vec<RefusedSale>) -> pos_tui::app::JournalStatus {
-    pos_tui::app::JournalStatus { pending, refused }
+    pos_tui::app::JournalStatus {
+        pending,
+        refused,
+        warning: None,
+    }
 }
 
 fn offline() -> DbFailure {
@@ -734,6 +739,7 @@ fn an_unreachable_database_queues_the_sale_and_the_till_keeps_selling() {
                 sent: 0,
                 refused: 0,
                 still_pending: 2,
+                ..DrainReport::default()
             }),
             status: status(2, vec![]),
         },
@@ -749,6 +755,7 @@ fn an_unreachable_database_queues_the_sale_and_the_till_keeps_selling() {
                 sent: 2,
                 refused: 0,
                 still_pending: 0,
+                ..DrainReport::default()
             }),
             status: status(0, vec![]),
         },
@@ -846,6 +853,7 @@ fn refused_queued_sales_are_counted_kept_and_listed_with_r() {
                 sent: 0,
                 refused: 1,
                 still_pending: 0,
+                ..DrainReport::default()
             }),
             status: status(0, vec![refused.clone()]),
         },
@@ -935,4 +943,220 @@ fn offline_a_returning_customer_is_offered_only_from_those_the_database_confirme
     // The vouched one is (and a new customer always is).
     state.draft.as_mut().unwrap().customer = Some(CustomerChoice::Returning(known));
     submitted_sale(press(&mut state, "s"));
+}
+
+fn refused_sale(products: &[i32]) -> RefusedSale {
+    let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
+    sale.product_ids = products.to_vec();
+    RefusedSale {
+        reason: format!("unknown product: {}", products[products.len() - 1]),
+        sale,
+    }
+}
+
+#[test]
+fn a_refused_sale_is_resent_from_the_list_and_sent_at_once() {
+    let mut state = selling();
+    let (first, second) = (refused_sale(&[3, 98]), refused_sale(&[99]));
+    update(
+        &mut state,
+        Msg::Journal(status(0, vec![first.clone(), second.clone()])),
+    );
+    press(&mut state, "R");
+    // The second one is chosen and resent.
+    update(&mut state, key(KeyCode::Down));
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(state.refused_selected, 1);
+    assert_eq!(
+        press(&mut state, "r"),
+        vec![Effect::ResendRefused(second.sale.sale_key)]
+    );
+    assert!(
+        state.show_refused,
+        "the list stays until the journal answers"
+    );
+    // The journal has it back in the queue: a round starts at once.
+    let effects = update(
+        &mut state,
+        Msg::RefusedSaleHandled {
+            sale_key: second.sale.sale_key,
+            action: RefusedAction::Resend,
+            result: Ok(()),
+            status: status(1, vec![first.clone()]),
+        },
+    );
+    assert_eq!(effects, vec![Effect::Drain]);
+    assert!(info_text(&state).contains("back in the queue"));
+    assert_eq!(state.pending_sales, 1);
+    assert_eq!(state.refused_sales, vec![first.clone()]);
+    assert_eq!(
+        state.refused_selected, 0,
+        "the selection follows the shorter list"
+    );
+    assert!(state.show_refused);
+
+    // A journal that cannot write says so; nothing changes.
+    press(&mut state, "r");
+    update(
+        &mut state,
+        Msg::RefusedSaleHandled {
+            sale_key: first.sale.sale_key,
+            action: RefusedAction::Resend,
+            result: Err("writing till.jsonl: No space left on device".into()),
+            status: status(1, vec![first.clone()]),
+        },
+    );
+    assert!(error_text(&state).contains("No space left on device"));
+    assert_eq!(state.refused_sales, vec![first]);
+}
+
+#[test]
+fn a_refused_sale_is_set_aside_with_a_typed_reason() {
+    let mut state = selling();
+    let refused = refused_sale(&[3, 99]);
+    update(&mut state, Msg::Journal(status(0, vec![refused.clone()])));
+    press(&mut state, "R");
+    assert_eq!(press(&mut state, "a"), vec![]);
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::SetAsideReason);
+    // No reason, no setting aside.
+    assert_eq!(press(&mut state, "   \r"), vec![]);
+    assert!(error_text(&state).contains("type why"));
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::SetAsideReason);
+    // Letters are the reason here, not keys: `r` and `q` do not resend or quit.
+    press(&mut state, "\x08\x08\x08");
+    press(&mut state, "price wrong, refunded");
+    update(&mut state, Msg::Paste(" by\tthe manager".into()));
+    assert!(error_text(&state).contains("control characters"));
+    assert!(!state.quit);
+    let effects = press(&mut state, "\r");
+    assert_eq!(
+        effects,
+        vec![Effect::SetAsideRefused {
+            sale_key: refused.sale.sale_key,
+            reason: "price wrong, refunded bythe manager".into(),
+        }]
+    );
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::Refused);
+    update(
+        &mut state,
+        Msg::RefusedSaleHandled {
+            sale_key: refused.sale.sale_key,
+            action: RefusedAction::SetAside,
+            result: Ok(()),
+            status: status(0, vec![]),
+        },
+    );
+    assert!(info_text(&state).contains("set aside"));
+    assert!(state.refused_sales.is_empty());
+    assert!(!state.show_refused, "nothing left to deal with");
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::Sale);
+
+    // Esc gives up typing and keeps the list; a reason is capped.
+    let refused = refused_sale(&[97]);
+    update(&mut state, Msg::Journal(status(0, vec![refused])));
+    press(&mut state, "Ra");
+    press(&mut state, &"x".repeat(200));
+    assert!(error_text(&state).contains("at most 120 characters"));
+    assert_eq!(state.set_aside.as_ref().unwrap().reason.len(), 120);
+    update(&mut state, key(KeyCode::Esc));
+    assert_eq!(state.set_aside, None);
+    assert_eq!(state.mode(), pos_tui::keymap::Mode::Refused);
+}
+
+#[test]
+fn a_round_stopped_by_a_transient_error_keeps_the_sales_says_why_and_backs_off() {
+    let mut state = selling();
+    update(&mut state, Msg::Journal(status(2, vec![])));
+    let mut at = noon() + Duration::seconds(3);
+    let timeout = CheckoutError::Refused("canceling statement due to lock timeout".into());
+    let mut waits = Vec::new();
+    for _ in 0..6 {
+        assert!(update(&mut state, Msg::Tick(at)).contains(&Effect::Drain));
+        update(
+            &mut state,
+            Msg::Drained {
+                result: Ok(DrainReport {
+                    still_pending: 2,
+                    stopped: Some(timeout.clone()),
+                    ..DrainReport::default()
+                }),
+                status: status(2, vec![]),
+            },
+        );
+        assert!(error_text(&state).contains("lock timeout"));
+        assert!(error_text(&state).contains("kept"));
+        assert!(state.refused_sales.is_empty());
+        let wait = Duration::from_std(state.next_drain - at.since_start).unwrap();
+        waits.push(wait.num_seconds());
+        // Nothing before the wait is over.
+        assert!(
+            !update(&mut state, Msg::Tick(at + (wait - Duration::seconds(1))))
+                .contains(&Effect::Drain)
+        );
+        at = at + wait;
+    }
+    assert_eq!(waits, [6, 12, 24, 30, 30, 30]);
+    // The database answers again: back to the short wait.
+    update(&mut state, Msg::Tick(at));
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Ok(DrainReport {
+                sent: 2,
+                ..DrainReport::default()
+            }),
+            status: status(0, vec![]),
+        },
+    );
+    assert_eq!(state.drain_failures, 0);
+    assert_eq!(state.next_drain - at.since_start, DRAIN_EVERY);
+
+    // A connection problem is the status bar's to say, not an error message.
+    let mut state = selling();
+    update(&mut state, Msg::Journal(status(1, vec![])));
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(3)));
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Ok(DrainReport {
+                still_pending: 1,
+                stopped: Some(CheckoutError::Unavailable("connection refused".into())),
+                ..DrainReport::default()
+            }),
+            status: status(1, vec![]),
+        },
+    );
+    assert!(matches!(state.db, DbState::Reconnecting(_)));
+    assert!(!matches!(state.message, Some(Message::Error(_))));
+}
+
+#[test]
+fn a_repaired_journal_is_said_at_start_and_kept_on_the_status_bar() {
+    let mut state = selling();
+    let warning = "journal damaged: unreadable line 3 moved to /x/till.jsonl.quarantine; \
+                   every other sale is kept";
+    update(
+        &mut state,
+        Msg::Journal(pos_tui::app::JournalStatus {
+            pending: 1,
+            refused: vec![],
+            warning: Some(warning.into()),
+        }),
+    );
+    assert_eq!(error_text(&state), warning);
+    press(&mut state, "n");
+    assert!(!matches!(state.message, Some(Message::Error(_))));
+    // Said once, not at every journal update; R says it again.
+    update(
+        &mut state,
+        Msg::Journal(pos_tui::app::JournalStatus {
+            pending: 0,
+            refused: vec![],
+            warning: Some(warning.into()),
+        }),
+    );
+    assert!(!matches!(state.message, Some(Message::Error(_))));
+    press(&mut state, "R");
+    assert_eq!(error_text(&state), warning);
+    assert_eq!(state.journal_warning.as_deref(), Some(warning));
 }

@@ -154,6 +154,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A till's journal of sales (while no till holds it): list, resend, export.
+    Journal {
+        #[command(subcommand)]
+        action: store_core::journal::cli::JournalAction,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -224,6 +229,9 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Db { action } => db(action).await,
+        Command::Journal { action } => {
+            store_core::journal::cli::run(action, cli.database_url).await
+        }
         Command::Migrate => {
             let store = Store::connect(&ConnectOptions {
                 database_url: cli.database_url.clone(),

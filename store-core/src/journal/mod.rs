@@ -1,0 +1,676 @@
+//! The till's durable journal: every sale is appended and fsynced before it is sent, so a sale
+//! the till has confirmed survives a database outage, a network blip or a crash of the till, and
+//! is sent again (with its original sale key and time) until the database has it exactly once.
+//!
+//! The file is JSON lines. A sale is pending from its `sale` entry until a `done` entry (the
+//! database has it) or a `cancelled` entry (refused while the cashier was there to fix it). A
+//! queued sale that the checkout refuses on replay (a business refusal, never a transient
+//! error) gets a `refused` entry with the reason: it stays in the journal, visible, and is never
+//! dropped silently. A person deals with it: `resent` puts it back in the queue (after the
+//! cause was fixed), `set_aside` records that it will not be sent, and why (kept in the file).
+//!
+//! A damaged file never stops the till: an unfinished last line (no `\n`) and any unreadable
+//! line are moved, bytes intact, to a quarantine file beside the journal, the journal is
+//! rewritten without them, and every other entry is kept (see [`Journal::repair`]).
+
+pub mod cli;
+mod file;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::checkout::{CheckoutError, Receipt, Sale, submit};
+use crate::error::{Error, Result};
+use crate::pool::Store;
+
+pub use file::quarantine_path;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Entry {
+    Sale {
+        sale: Sale,
+    },
+    Done {
+        sale_key: Uuid,
+        purchase_id: i64,
+    },
+    Cancelled {
+        sale_key: Uuid,
+    },
+    Refused {
+        sale_key: Uuid,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<DateTime<Utc>>,
+    },
+    /// A refused sale put back in the queue by a person.
+    Resent {
+        sale_key: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// A refused sale a person decided not to send, and why.
+    SetAside {
+        sale_key: Uuid,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl Entry {
+    fn sale_key(&self) -> Uuid {
+        match self {
+            Entry::Sale { sale } => sale.sale_key,
+            Entry::Done { sale_key, .. }
+            | Entry::Cancelled { sale_key }
+            | Entry::Refused { sale_key, .. }
+            | Entry::Resent { sale_key, .. }
+            | Entry::SetAside { sale_key, .. } => *sale_key,
+        }
+    }
+
+    fn op(&self) -> &'static str {
+        match self {
+            Entry::Sale { .. } => "sale",
+            Entry::Done { .. } => "done",
+            Entry::Cancelled { .. } => "cancelled",
+            Entry::Refused { .. } => "refused",
+            Entry::Resent { .. } => "resent",
+            Entry::SetAside { .. } => "set_aside",
+        }
+    }
+
+    fn line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).expect("journal entries serialise");
+        line.push(b'\n');
+        line
+    }
+}
+
+/// A queued sale the checkout refused when it was sent: kept until a person deals with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RefusedSale {
+    pub sale: Sale,
+    pub reason: String,
+}
+
+/// A refused sale a person decided not to send: no longer needs action, kept in the journal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SetAsideSale {
+    pub sale: Sale,
+    /// Why the checkout refused it.
+    pub refusal: String,
+    /// Why it was set aside, as the person typed it.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What opening a damaged journal did about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repair {
+    /// Where the removed lines are now, bytes intact.
+    pub quarantine: PathBuf,
+    /// Unreadable lines found before the last one (line numbers, from 1).
+    pub unreadable_lines: Vec<u64>,
+    /// The last line had no `\n`: an entry whose write never finished.
+    pub torn_tail: bool,
+}
+
+impl Repair {
+    /// For the cashier and the log: what was moved, and where to.
+    pub fn warning(&self) -> String {
+        let mut what = Vec::new();
+        match self.unreadable_lines.as_slice() {
+            [] => {}
+            [line] => what.push(format!("unreadable line {line}")),
+            lines => {
+                let numbers: Vec<String> = lines.iter().map(u64::to_string).collect();
+                what.push(format!("unreadable lines {}", numbers.join(", ")));
+            }
+        }
+        if self.torn_tail {
+            what.push("an unfinished last entry (never confirmed)".into());
+        }
+        format!(
+            "journal damaged: {} moved to {}; every other sale is kept",
+            what.join(" and "),
+            self.quarantine.display()
+        )
+    }
+}
+
+pub struct Journal {
+    /// The journal's real path (symlinks resolved): the file that is locked and replaced.
+    path: PathBuf,
+    file: File,
+    _lock: File,
+    /// Sales not yet known to be in the database, in the order they were made.
+    pending: BTreeMap<u64, Sale>,
+    refused: Vec<RefusedSale>,
+    set_aside: Vec<SetAsideSale>,
+    next_seq: u64,
+    entries: u64,
+    repair: Option<Repair>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path` and takes it for this process: a second till
+    /// (or `store-core journal`) on the same journal, by whatever path, is refused. A damaged
+    /// journal is repaired (see [`Journal::repair`]).
+    pub fn open(path: impl Into<PathBuf>) -> Result<Journal> {
+        let given = path.into();
+        if let Some(dir) = given.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        // Created first, so that its real path can be known (a symlink's target included).
+        drop(open_append(&given)?);
+        let path = fs::canonicalize(&given)
+            .map_err(|e| Error::io(format!("resolving {}", given.display()), e))?;
+        let lock_path = path.with_extension("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
+        if lock.try_lock().is_err() {
+            return Err(Error::File {
+                path: given.display().to_string(),
+                message: "this journal is in use by another till or program (give each till \
+                          its own --journal; stop the till before `store-core journal`)"
+                    .into(),
+            });
+        }
+        let (entries, repair) = Journal::read_repairing(&path)?;
+        let mut journal = Journal {
+            file: open_append(&path)?,
+            path,
+            _lock: lock,
+            pending: BTreeMap::new(),
+            refused: Vec::new(),
+            set_aside: Vec::new(),
+            next_seq: 0,
+            entries: 0,
+            repair,
+        };
+        if let Some(repair) = &journal.repair {
+            tracing::warn!("{}: {}", journal.path.display(), repair.warning());
+        }
+        for entry in entries {
+            journal.apply(entry);
+        }
+        Ok(journal)
+    }
+
+    /// Reads the journal; if it is damaged, moves the damage to the quarantine file (synced
+    /// first, so a crash in between duplicates lines rather than losing them), then replaces
+    /// the journal by its readable lines.
+    fn read_repairing(path: &Path) -> Result<(Vec<Entry>, Option<Repair>)> {
+        let mut scan = file::scan(&file::read(path)?);
+        let entries = std::mem::take(&mut scan.entries)
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .collect();
+        if !scan.is_damaged() {
+            return Ok((entries, None));
+        }
+        let quarantine = quarantine_path(path);
+        for bad in &scan.unreadable {
+            tracing::warn!(
+                "{}:{}: unreadable journal entry, moved to {}: {}",
+                path.display(),
+                bad.line,
+                quarantine.display(),
+                bad.error
+            );
+        }
+        let mut moved: Vec<&[u8]> = scan.unreadable.iter().map(|u| &u.bytes[..]).collect();
+        moved.extend(scan.torn_tail.as_deref());
+        file::append_synced(&quarantine, &moved)?;
+        file::write_atomically(path, &scan.kept)?;
+        let repair = Repair {
+            quarantine,
+            unreadable_lines: scan.unreadable.iter().map(|u| u.line).collect(),
+            torn_tail: scan.torn_tail.is_some(),
+        };
+        Ok((entries, Some(repair)))
+    }
+
+    fn apply(&mut self, entry: Entry) {
+        self.entries += 1;
+        let key = entry.sale_key();
+        match entry {
+            Entry::Sale { sale } => {
+                self.forget(key);
+                self.set_aside.retain(|s| s.sale.sale_key != key);
+                self.queue(sale);
+            }
+            Entry::Done { .. } | Entry::Cancelled { .. } => self.forget(key),
+            Entry::Refused { reason, .. } => {
+                if let Some(sale) = self.take_pending(key) {
+                    self.refused.push(RefusedSale { sale, reason });
+                }
+            }
+            Entry::Resent { .. } => {
+                if let Some(refused) = self.take_refused(key) {
+                    self.queue(refused.sale);
+                }
+            }
+            Entry::SetAside { reason, at, .. } => {
+                if let Some(refused) = self.take_refused(key) {
+                    self.set_aside.push(SetAsideSale {
+                        sale: refused.sale,
+                        refusal: refused.reason,
+                        reason,
+                        at,
+                    });
+                }
+            }
+        }
+    }
+
+    fn queue(&mut self, sale: Sale) {
+        self.pending.insert(self.next_seq, sale);
+        self.next_seq += 1;
+    }
+
+    fn forget(&mut self, sale_key: Uuid) {
+        self.pending.retain(|_, s| s.sale_key != sale_key);
+        self.refused.retain(|r| r.sale.sale_key != sale_key);
+    }
+
+    fn take_pending(&mut self, sale_key: Uuid) -> Option<Sale> {
+        let seq = self
+            .pending
+            .iter()
+            .find(|(_, s)| s.sale_key == sale_key)
+            .map(|(k, _)| *k)?;
+        self.pending.remove(&seq)
+    }
+
+    fn take_refused(&mut self, sale_key: Uuid) -> Option<RefusedSale> {
+        let index = self
+            .refused
+            .iter()
+            .position(|r| r.sale.sale_key == sale_key)?;
+        Some(self.refused.remove(index))
+    }
+
+    fn append(&mut self, entry: Entry, durable: bool) -> Result<()> {
+        self.file
+            .write_all(&entry.line())
+            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e))?;
+        if durable {
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))?;
+        }
+        self.apply(entry);
+        Ok(())
+    }
+
+    /// Makes `sale` durable: when this returns, a crash cannot lose it.
+    pub fn record(&mut self, sale: &Sale) -> Result<()> {
+        self.append(Entry::Sale { sale: sale.clone() }, true)
+    }
+
+    /// The database has the sale. (Not synced: losing this line only means one idempotent
+    /// resend.)
+    pub fn mark_done(&mut self, sale_key: Uuid, purchase_id: i64) -> Result<()> {
+        self.append(
+            Entry::Done {
+                sale_key,
+                purchase_id,
+            },
+            false,
+        )?;
+        self.compact_if_idle()
+    }
+
+    /// Refused while the cashier was there to change it: no longer owed to the database.
+    pub fn cancel(&mut self, sale_key: Uuid) -> Result<()> {
+        self.append(Entry::Cancelled { sale_key }, true)
+    }
+
+    /// A queued sale the checkout refused on replay: kept, with the reason, until a person
+    /// deals with it.
+    pub fn mark_refused(&mut self, sale_key: Uuid, reason: String) -> Result<()> {
+        let at = Some(Utc::now());
+        self.append(
+            Entry::Refused {
+                sale_key,
+                reason,
+                at,
+            },
+            true,
+        )
+    }
+
+    /// Puts a refused sale back in the queue, with its original key and time (after what was
+    /// refused was fixed, e.g. a product added back); the next drain sends it.
+    pub fn resend(&mut self, sale_key: Uuid) -> Result<()> {
+        self.check_refused(sale_key)?;
+        let at = Utc::now();
+        self.append(Entry::Resent { sale_key, at }, true)
+    }
+
+    /// Records that a refused sale will not be sent, and why: it stays in the journal (and in
+    /// exports) but no longer needs action.
+    pub fn set_aside(&mut self, sale_key: Uuid, reason: &str) -> Result<()> {
+        self.check_refused(sale_key)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::Invalid(format!(
+                "setting sale {sale_key} aside: say why (the reason is empty)"
+            )));
+        }
+        let at = Utc::now();
+        self.append(
+            Entry::SetAside {
+                sale_key,
+                reason: reason.to_string(),
+                at,
+            },
+            true,
+        )
+    }
+
+    fn check_refused(&self, sale_key: Uuid) -> Result<()> {
+        if self.refused.iter().any(|r| r.sale.sale_key == sale_key) {
+            Ok(())
+        } else {
+            Err(Error::File {
+                path: self.path.display().to_string(),
+                message: format!("sale {sale_key} is not among the refused sales"),
+            })
+        }
+    }
+
+    pub fn pending(&self) -> Vec<Sale> {
+        self.pending.values().cloned().collect()
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn refused(&self) -> &[RefusedSale] {
+        &self.refused
+    }
+
+    pub fn set_aside_sales(&self) -> &[SetAsideSale] {
+        &self.set_aside
+    }
+
+    /// The journal's real path (symlinks resolved).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What opening this journal repaired, if it was damaged.
+    pub fn repair(&self) -> Option<&Repair> {
+        self.repair.as_ref()
+    }
+
+    /// When nothing is pending, rewrites the file with only what must be kept (refused and
+    /// set-aside sales), so that it does not grow for ever.
+    fn compact_if_idle(&mut self) -> Result<()> {
+        if !self.pending.is_empty() || self.entries < 1000 {
+            return Ok(());
+        }
+        let mut kept = Vec::new();
+        for r in &self.refused {
+            kept.push(Entry::Sale {
+                sale: r.sale.clone(),
+            });
+            kept.push(Entry::Refused {
+                sale_key: r.sale.sale_key,
+                reason: r.reason.clone(),
+                at: None,
+            });
+        }
+        for s in &self.set_aside {
+            kept.push(Entry::Sale {
+                sale: s.sale.clone(),
+            });
+            kept.push(Entry::Refused {
+                sale_key: s.sale.sale_key,
+                reason: s.refusal.clone(),
+                at: None,
+            });
+            kept.push(Entry::SetAside {
+                sale_key: s.sale.sale_key,
+                reason: s.reason.clone(),
+                at: s.at,
+            });
+        }
+        let bytes: Vec<u8> = kept.iter().flat_map(Entry::line).collect();
+        file::write_atomically(&self.path, &bytes)?;
+        self.file = open_append(&self.path)?;
+        self.entries = kept.len() as u64;
+        Ok(())
+    }
+
+    /// Every entry in the file, in order, with its line number.
+    fn read_entries(&self) -> Result<Vec<(u64, Entry)>> {
+        let scan = file::scan(&file::read(&self.path)?);
+        match scan.unreadable.first() {
+            Some(bad) => Err(Error::AtLine {
+                path: self.path.display().to_string(),
+                line: bad.line,
+                field: "entry".into(),
+                message: format!("unreadable journal entry: {}", bad.error),
+            }),
+            None => Ok(scan.entries),
+        }
+    }
+}
+
+fn open_append(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+}
+
+/// What became of a submitted sale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// In the database: here is the receipt.
+    Recorded(Receipt),
+    /// Not recorded yet for a reason that passes (the database unreachable, a timeout, a
+    /// read-only standby...): the sale is safe in the journal and will be sent.
+    Queued(Sale),
+}
+
+pub type SharedJournal = Arc<Mutex<Journal>>;
+
+fn with_journal<T>(
+    journal: &SharedJournal,
+    f: impl FnOnce(&mut Journal) -> Result<T>,
+) -> Result<T> {
+    let mut guard = journal
+        .lock()
+        .map_err(|_| Error::Invalid("the journal lock was poisoned".into()))?;
+    f(&mut guard)
+}
+
+/// Submits a sale through the journal: written durably first (with its sale time), then sent.
+/// A business refusal ([`CheckoutError::is_business_refusal`]) takes it off the journal and
+/// returns the error, for the cashier to fix the sale; any other failure leaves it queued.
+pub async fn submit_durably(
+    store: &Store,
+    journal: &SharedJournal,
+    sale: &Sale,
+) -> std::result::Result<Outcome, CheckoutError> {
+    let mut sale = sale.clone();
+    sale.sold_at.get_or_insert_with(Utc::now);
+    let journal_error = |e: Error| CheckoutError::Refused(format!("the till's journal: {e}"));
+    {
+        let journal = journal.clone();
+        let sale = sale.clone();
+        tokio::task::spawn_blocking(move || with_journal(&journal, |j| j.record(&sale)))
+            .await
+            .map_err(|e| CheckoutError::Refused(e.to_string()))?
+            .map_err(journal_error)?;
+    }
+    match submit(store, &sale).await {
+        Ok(receipt) => {
+            with_journal(journal, |j| j.mark_done(sale.sale_key, receipt.purchase_id))
+                .map_err(journal_error)?;
+            Ok(Outcome::Recorded(receipt))
+        }
+        Err(e) if e.is_business_refusal() => {
+            with_journal(journal, |j| j.cancel(sale.sale_key)).map_err(journal_error)?;
+            Err(e)
+        }
+        Err(e) => {
+            tracing::warn!(sale_key = %sale.sale_key, "sale queued, not recorded yet: {e}");
+            Ok(Outcome::Queued(sale))
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    pub sent: usize,
+    pub refused: usize,
+    pub still_pending: usize,
+    /// Why the round stopped before the end, if it did: a failure that is not a business
+    /// refusal (the database unreachable, a timeout, a read-only standby...). The sales not
+    /// sent stay queued; the caller tries again later.
+    pub stopped: Option<CheckoutError>,
+}
+
+/// Sends every pending sale, oldest first, each with its original key and time. Only a
+/// business refusal marks a sale refused; at any other failure the round stops and the rest
+/// waits for the next one. Queued sales are recorded at the database's current prices (the
+/// till's total is not re-checked: the customer has paid and the sale must not be refused for a
+/// price change made while the till was offline).
+pub async fn drain(store: &Store, journal: &SharedJournal) -> Result<DrainReport> {
+    let pending = with_journal(journal, |j| Ok(j.pending()))?;
+    let mut report = DrainReport::default();
+    for mut sale in pending {
+        let till_total = sale.expected_total.take();
+        match submit(store, &sale).await {
+            Ok(receipt) => {
+                if till_total.is_some_and(|t| t != receipt.total_amount) {
+                    tracing::warn!(
+                        "queued sale {} recorded at {} (the till showed {:?})",
+                        sale.sale_key,
+                        receipt.total_amount,
+                        till_total
+                    );
+                }
+                with_journal(journal, |j| j.mark_done(sale.sale_key, receipt.purchase_id))?;
+                report.sent += 1;
+            }
+            Err(e) if e.is_business_refusal() => {
+                with_journal(journal, |j| j.mark_refused(sale.sale_key, e.to_string()))?;
+                report.refused += 1;
+            }
+            Err(e) => {
+                tracing::info!(sale_key = %sale.sale_key, "queued sale not sent yet: {e}");
+                report.stopped = Some(e);
+                break;
+            }
+        }
+    }
+    report.still_pending = with_journal(journal, |j| Ok(j.pending_count()))?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkout::CustomerChoice;
+
+    fn sale() -> Sale {
+        let mut s = Sale::open("SMKT001", CustomerChoice::new_customer());
+        s.product_ids = vec![1, 2];
+        s
+    }
+
+    #[test]
+    fn a_recorded_sale_survives_reopening_until_it_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let (a, b) = (sale(), sale());
+        {
+            let mut j = Journal::open(&path).unwrap();
+            j.record(&a).unwrap();
+            j.record(&b).unwrap();
+            j.mark_done(a.sale_key, 7).unwrap();
+        }
+        let mut j = Journal::open(&path).unwrap();
+        assert_eq!(j.pending(), vec![b.clone()]);
+        j.mark_refused(b.sale_key, "unknown product".into())
+            .unwrap();
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.pending_count(), 0);
+        assert_eq!(j.refused()[0].sale, b);
+        assert_eq!(j.refused()[0].reason, "unknown product");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_quarantined_and_the_next_entry_lands_on_its_own_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let a = sale();
+        {
+            let mut j = Journal::open(&path).unwrap();
+            j.record(&a).unwrap();
+        }
+        let torn = b"{\"op\":\"sale\",\"sa";
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(torn).unwrap();
+        drop(f);
+        let b = sale();
+        {
+            let mut j = Journal::open(&path).unwrap();
+            assert_eq!(j.pending(), vec![a.clone()]);
+            assert!(j.repair().unwrap().torn_tail);
+            j.record(&b).unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.pending(), vec![a, b]);
+        assert_eq!(j.repair(), None);
+        let mut quarantined = torn.to_vec();
+        quarantined.push(b'\n');
+        assert_eq!(fs::read(quarantine_path(j.path())).unwrap(), quarantined);
+    }
+
+    #[test]
+    fn a_second_till_cannot_share_a_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let _first = Journal::open(&path).unwrap();
+        let err = Journal::open(&path).err().unwrap().to_string();
+        assert!(err.contains("in use by another till"), "{err}");
+    }
+
+    #[test]
+    fn the_journal_is_compacted_when_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let mut j = Journal::open(&path).unwrap();
+        for i in 0..600 {
+            let s = sale();
+            j.record(&s).unwrap();
+            j.mark_done(s.sale_key, i).unwrap();
+        }
+        assert!(fs::metadata(&path).unwrap().len() < 100_000);
+        assert_eq!(j.pending_count(), 0);
+    }
+}
