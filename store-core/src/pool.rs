@@ -50,11 +50,15 @@ pub struct Store {
 impl Store {
     pub async fn connect(options: &ConnectOptions) -> Result<Store> {
         let target = DbTarget::resolve(options.database_url.as_deref())?;
+        // On the embedded default the start lock is held until the database is ready, schema
+        // and demo data included: programs started together wait for the first, then find
+        // everything in place (a migration racing another program's seeding can deadlock).
+        let mut embedded_lock = None;
         let (mut settings, description) = match &target {
             DbTarget::Server(settings) => ((**settings).clone(), target.describe()),
             DbTarget::Embedded(home) => {
                 let server = LocalServer::new(home.clone())?;
-                start_embedded(&server).await?;
+                embedded_lock = Some(start_embedded(&server).await?);
                 (
                     ConnectSettings::from(server.config(DATABASE_NAME)),
                     target.describe(),
@@ -74,6 +78,7 @@ impl Store {
         if options.seed_demo && matches!(target, DbTarget::Embedded(_)) {
             crate::seed::seed_demo_if_empty(&store).await?;
         }
+        drop(embedded_lock);
         Ok(store)
     }
 
@@ -395,10 +400,9 @@ async fn probe(config: &tokio_postgres::Config) -> Probe {
 }
 
 /// Starts the embedded server if it is down and creates its database, both under the
-/// server's lock, so that programs started at the same moment wait for the first and then
-/// find everything in place. A server that died a moment ago (its socket refuses) is
-/// started again, once.
-async fn start_embedded(server: &LocalServer) -> Result<()> {
+/// server's lock, which it returns held. A server that died a moment ago (its socket
+/// refuses) is started again, once.
+async fn start_embedded(server: &LocalServer) -> Result<crate::local_server::StartLock> {
     let mut restarted = false;
     loop {
         let for_start = server.clone();
@@ -410,7 +414,7 @@ async fn start_embedded(server: &LocalServer) -> Result<()> {
         .await
         .map_err(|e| Error::Invalid(format!("starting the embedded database: {e}")))??;
         match create_database_if_missing(server, DATABASE_NAME).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(lock),
             Err(e) if !restarted && e.is_connection_problem() => {
                 tracing::warn!("the embedded database does not answer, starting it again: {e}");
                 restarted = true;
