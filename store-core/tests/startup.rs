@@ -302,3 +302,27 @@ fn an_interrupted_bench_stops_its_server_and_removes_its_files() {
         server_home.display()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn databases_created_by_many_at_once_without_the_lock_are_created_once_without_error() {
+    let server = &store_core::testkit::server().server;
+    for round in 0..20 {
+        let name = format!("race_{}_{round}", std::process::id());
+        let creators = (0..8).map(|_| {
+            let server = server.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                store_core::pool::create_database_if_missing(&server, &name).await
+            })
+        });
+        let mut created = 0;
+        for outcome in futures_util::future::join_all(creators).await {
+            match outcome.unwrap() {
+                Ok(true) => created += 1,
+                Ok(false) => {}
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        assert_eq!(created, 1, "round {round}");
+    }
+}
