@@ -84,11 +84,13 @@ impl Target {
             }),
             None => {
                 let server = ThrowawayServer(LocalServer::in_temp_dir("icash-bench-")?);
-                let s = server.0.clone();
                 let admin = server.0.config("postgres").into();
-                tokio::task::spawn_blocking(move || s.ensure_started())
-                    .await
-                    .map_err(|e| Error::Invalid(e.to_string()))??;
+                // The guard goes with the start: if this future is dropped meanwhile, the
+                // blocking task still owns it and stops the server once it is up.
+                let server =
+                    tokio::task::spawn_blocking(move || server.0.ensure_started().map(|_| server))
+                        .await
+                        .map_err(|e| Error::Invalid(e.to_string()))??;
                 Ok(Target {
                     admin,
                     server: Some(server),
@@ -131,8 +133,23 @@ impl Target {
     }
 }
 
-pub async fn run(options: &BenchOptions, mut progress: impl FnMut(&str)) -> Result<BenchReport> {
-    let mut target = Target::new(options.database_url.as_deref()).await?;
+/// Runs the bench until it is done or `stop` resolves (to the reason, such as a signal's
+/// name); either way its scratch databases are dropped and its own server stopped and removed.
+pub async fn run(
+    options: &BenchOptions,
+    mut progress: impl FnMut(&str),
+    stop: impl std::future::Future<Output = &'static str>,
+) -> Result<BenchReport> {
+    let stopped = |reason: &str| {
+        Error::Invalid(format!(
+            "bench: stopped by {reason}, nothing measured (its databases are removed)"
+        ))
+    };
+    tokio::pin!(stop);
+    let mut target = tokio::select! {
+        target = Target::new(options.database_url.as_deref()) => target?,
+        reason = &mut stop => return Err(stopped(reason)),
+    };
     if let Some(server) = &target.server {
         progress(&format!(
             "throwaway server in {}",
@@ -148,7 +165,10 @@ pub async fn run(options: &BenchOptions, mut progress: impl FnMut(&str)) -> Resu
         .work_dir
         .clone()
         .unwrap_or_else(|| own_work_dir.path().to_path_buf());
-    let result = run_on(&mut target, options, &work, &mut progress).await;
+    let result = tokio::select! {
+        result = run_on(&mut target, options, &work, &mut progress) => result,
+        reason = &mut stop => Err(stopped(reason)),
+    };
     target.cleanup().await;
     result
 }

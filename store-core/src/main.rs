@@ -448,13 +448,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 seconds,
                 work_dir: None,
             };
-            // Interrupted, the bench's future is dropped, and with it its throwaway server.
-            let report = tokio::select! {
-                report = store_core::bench::run(&options, |step| eprintln!("bench: {step}")) => {
-                    report?
-                }
-                signal = interrupted() => bail!("bench: stopped by {signal}, nothing measured"),
-            };
+            let report =
+                store_core::bench::run(&options, |step| eprintln!("bench: {step}"), interrupted())
+                    .await?;
             if json {
                 return print_json(&report);
             }

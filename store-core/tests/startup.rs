@@ -244,21 +244,9 @@ fn numbers_that_could_never_work_are_refused_by_the_command_line() {
     );
 }
 
-#[test]
-fn an_interrupted_bench_stops_its_server_and_removes_its_files() {
-    let home = Home::new();
-    let mut child = home
-        .command(&[
-            "bench",
-            "--purchases",
-            "10000",
-            "--tills",
-            "1",
-            "--seconds",
-            "0.5",
-        ])
-        .spawn()
-        .unwrap();
+/// Starts `cmd`, returns it with its stderr lines as they come.
+fn spawn_with_lines(mut cmd: Command) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -268,26 +256,103 @@ fn an_interrupted_bench_stops_its_server_and_removes_its_files() {
             }
         }
     });
-    let deadline = Instant::now() + RUN_BOUND;
-    let server_home = loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("the bench never said where its server is");
-            });
-        if let Some(path) = line.strip_prefix("bench: throwaway server in ") {
-            break PathBuf::from(path);
-        }
-    };
-    let pid = postmaster_pid(&server_home.join("pgdata"));
-    assert!(process_runs(pid));
+    (child, rx)
+}
 
+/// Reads lines until one starts with `prefix`; returns the rest of it.
+fn wait_for_line(
+    child: &mut Child,
+    lines: &std::sync::mpsc::Receiver<String>,
+    prefix: &str,
+) -> String {
+    let deadline = Instant::now() + RUN_BOUND;
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return rest.to_string();
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the program never printed {prefix:?}");
+            }
+        }
+    }
+}
+
+fn interrupt(child: &Child) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
+}
+
+#[tokio::test]
+async fn an_interrupted_bench_on_a_named_server_drops_its_scratch_databases() {
+    let db = store_core::testkit::fresh_db().await;
+    let home = Home::new();
+    let mut cmd = home.command(&[
+        "bench",
+        "--purchases",
+        "10000",
+        "--tills",
+        "1",
+        "--seconds",
+        "0.5",
+    ]);
+    cmd.arg("--database-url").arg(&db.url);
+    let (mut child, lines) = spawn_with_lines(cmd);
+    // By then the first scratch database exists.
+    wait_for_line(&mut child, &lines, "bench: seeding: store-core seed");
+    let pid = child.id();
+    interrupt(&child);
+    let output = tokio::task::spawn_blocking(move || output_within(child, RUN_BOUND))
+        .await
+        .unwrap();
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert_eq!(output.status.code(), Some(1), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("stopped by SIGINT")),
+        "{rest:?}"
+    );
+    let left: i64 = db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE $1",
+            &[&format!("icash_bench_{pid}_%")],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the interrupted bench left scratch databases");
+}
+
+#[test]
+fn an_interrupted_bench_stops_its_server_and_removes_its_files() {
+    let home = Home::new();
+    let (mut child, rx) = spawn_with_lines(home.command(&[
+        "bench",
+        "--purchases",
+        "10000",
+        "--tills",
+        "1",
+        "--seconds",
+        "0.5",
+    ]));
+    let server_home = PathBuf::from(wait_for_line(
+        &mut child,
+        &rx,
+        "bench: throwaway server in ",
+    ));
+    let pid = postmaster_pid(&server_home.join("pgdata"));
+    assert!(process_runs(pid));
+
+    interrupt(&child);
     let output = output_within(child, RUN_BOUND);
     let rest: Vec<String> = rx.try_iter().collect();
     assert_eq!(output.status.code(), Some(1), "{rest:?}");
