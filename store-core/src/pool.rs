@@ -222,7 +222,7 @@ impl Store {
             .settings
             .config
             .get_user()
-            .unwrap_or_default()
+            .unwrap_or("(no role given)")
             .to_string();
         let database = self
             .settings
@@ -290,21 +290,16 @@ enum Failure {
     Transient(String),
 }
 
-/// The one retry policy for reaching a server: waits that double from `first` up to `max`.
+/// The one retry policy for reaching a server: waits that double from the first up to `max`.
 #[derive(Clone, Debug)]
 pub struct Backoff {
-    first: Duration,
     next: Duration,
     max: Duration,
 }
 
 impl Backoff {
     pub fn new(first: Duration, max: Duration) -> Backoff {
-        Backoff {
-            first,
-            next: first,
-            max,
-        }
+        Backoff { next: first, max }
     }
 
     /// How long to wait before the next try.
@@ -312,11 +307,6 @@ impl Backoff {
         let delay = self.next;
         self.next = (self.next * 2).min(self.max);
         delay
-    }
-
-    /// After a success: the next failure starts again from the first, short wait.
-    pub fn reset(&mut self) {
-        self.next = self.first;
     }
 }
 
