@@ -51,12 +51,27 @@ pub struct BenchReport {
     pub figures: Vec<Figure>,
 }
 
-/// Where the benchmark runs: a throwaway server (removed on drop) or scratch databases on the
-/// server the user named.
+/// Where the benchmark runs: a throwaway server (stopped and removed when dropped) or scratch
+/// databases on the server the user named.
 struct Target {
-    server: Option<LocalServer>,
+    server: Option<ThrowawayServer>,
     admin: ConnectSettings,
     created: Vec<String>,
+}
+
+/// A server of the bench's own: on drop, however the bench ends (an error, a panic, its future
+/// dropped on Ctrl-C), the server stops and its files go.
+struct ThrowawayServer(LocalServer);
+
+impl Drop for ThrowawayServer {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.stop(true) {
+            tracing::warn!("stopping the bench's server: {e}");
+        }
+        if let Err(e) = std::fs::remove_dir_all(self.0.home()) {
+            tracing::warn!("removing {}: {e}", self.0.home().display());
+        }
+    }
 }
 
 impl Target {
@@ -68,13 +83,16 @@ impl Target {
                 created: Vec::new(),
             }),
             None => {
-                let server = LocalServer::in_temp_dir("icash-bench-")?;
-                let s = server.clone();
-                tokio::task::spawn_blocking(move || s.ensure_started())
-                    .await
-                    .map_err(|e| Error::Invalid(e.to_string()))??;
+                let server = ThrowawayServer(LocalServer::in_temp_dir("icash-bench-")?);
+                let admin = server.0.config("postgres").into();
+                // The guard goes with the start: if this future is dropped meanwhile, the
+                // blocking task still owns it and stops the server once it is up.
+                let server =
+                    tokio::task::spawn_blocking(move || server.0.ensure_started().map(|_| server))
+                        .await
+                        .map_err(|e| Error::Invalid(e.to_string()))??;
                 Ok(Target {
-                    admin: server.config("postgres").into(),
+                    admin,
                     server: Some(server),
                     created: Vec::new(),
                 })
@@ -110,24 +128,48 @@ impl Target {
             }
         }
         if let Some(server) = self.server {
-            let home = server.home().to_path_buf();
-            let _ = tokio::task::spawn_blocking(move || server.stop(true)).await;
-            let _ = std::fs::remove_dir_all(home);
+            let _ = tokio::task::spawn_blocking(move || drop(server)).await;
         }
     }
 }
 
-pub async fn run(options: &BenchOptions, mut progress: impl FnMut(&str)) -> Result<BenchReport> {
-    let mut target = Target::new(options.database_url.as_deref()).await?;
-    let work = match &options.work_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::temp_dir().join(format!("icash-bench-data-{}", std::process::id())),
+/// Runs the bench until it is done or `stop` resolves (to the reason, such as a signal's
+/// name); either way its scratch databases are dropped and its own server stopped and removed.
+pub async fn run(
+    options: &BenchOptions,
+    mut progress: impl FnMut(&str),
+    stop: impl std::future::Future<Output = &'static str>,
+) -> Result<BenchReport> {
+    let stopped = |reason: &str| {
+        Error::Invalid(format!(
+            "bench: stopped by {reason}, nothing measured (its databases are removed)"
+        ))
     };
-    let result = run_on(&mut target, options, &work, &mut progress).await;
-    target.cleanup().await;
-    if options.work_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&work);
+    tokio::pin!(stop);
+    let mut target = tokio::select! {
+        target = Target::new(options.database_url.as_deref()) => target?,
+        reason = &mut stop => return Err(stopped(reason)),
+    };
+    if let Some(server) = &target.server {
+        progress(&format!(
+            "throwaway server in {}",
+            server.0.home().display()
+        ));
     }
+    // Generated data goes in a directory of our own unless one is given; removed on drop.
+    let own_work_dir = tempfile::Builder::new()
+        .prefix("icash-bench-data-")
+        .tempdir()
+        .map_err(|e| Error::io("creating the bench's data directory", e))?;
+    let work = options
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| own_work_dir.path().to_path_buf());
+    let result = tokio::select! {
+        result = run_on(&mut target, options, &work, &mut progress) => result,
+        reason = &mut stop => Err(stopped(reason)),
+    };
+    target.cleanup().await;
     result
 }
 
@@ -381,7 +423,8 @@ pub async fn checkout_side_by_side(
     seconds: f64,
 ) -> Result<(Throughput, Throughput)> {
     // Alternate short rounds so that both modes see the same machine.
-    let round = Duration::from_secs_f64((seconds / 2.0).max(0.5));
+    let round = Duration::try_from_secs_f64((seconds / 2.0).max(0.5))
+        .map_err(|_| Error::Invalid(format!("bench: {seconds} s is not a usable duration")))?;
     let mut real = (0u64, Duration::ZERO, Vec::new());
     let mut bare = (0u64, Duration::ZERO, Vec::new());
     for mode in [

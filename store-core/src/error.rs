@@ -10,14 +10,37 @@ pub enum Error {
     BadDatabaseUrl(String),
 
     #[error(
-        "cannot reach the database at {target} within {seconds} s: {reason}\n\
-         hint: check that the server runs, or point DATABASE_URL / --database-url at one"
+        "cannot reach the database at {target} (tried for {:.1} s): {reason}\n\
+         hint: check that the server runs, or point DATABASE_URL / --database-url at one",
+        .elapsed.as_secs_f64()
     )]
     Unreachable {
         target: String,
-        seconds: u64,
+        /// How long it was really tried.
+        elapsed: std::time::Duration,
         reason: String,
     },
+
+    /// The server answered and said no: a wrong password, an unknown role or database, no
+    /// right to log in or connect. Waiting does not mend it, so it is never retried.
+    #[error(
+        "the database at {target} refused role \"{role}\" on database \"{database}\": {reason}\n\
+         hint: {hint}"
+    )]
+    Rejected {
+        target: String,
+        role: String,
+        database: String,
+        reason: String,
+        hint: String,
+    },
+
+    /// Something answers at the address, but not the PostgreSQL protocol.
+    #[error(
+        "{target} is not a PostgreSQL server: it answered {answer}\n\
+         hint: check the host and port in DATABASE_URL / --database-url"
+    )]
+    NotPostgres { target: String, answer: String },
 
     #[error(
         "no PostgreSQL server binaries found (looked on PATH, in `pg_config --bindir` and in \

@@ -43,7 +43,7 @@ pub async fn listen(
             .await
             .map_err(|_| Error::Unreachable {
                 target: crate::config::describe_config(&settings.config),
-                seconds: CONNECT_TIMEOUT.as_secs(),
+                elapsed: CONNECT_TIMEOUT,
                 reason: "timed out".into(),
             })??;
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));

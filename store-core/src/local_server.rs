@@ -44,6 +44,8 @@ pub struct LocalServer {
     no_sync: bool,
     /// The server's port: the socket's name, and the TCP port if it listens on one.
     port: u16,
+    /// `pg_hba.conf` written when the cluster is created, instead of initdb's (trust).
+    hba: Option<String>,
 }
 
 impl LocalServer {
@@ -77,6 +79,7 @@ impl LocalServer {
             settings: Vec::new(),
             no_sync: false,
             port: DEFAULT_PORT,
+            hba: None,
         })
     }
 
@@ -117,6 +120,13 @@ impl LocalServer {
     /// Only the socket uses it unless `listen_addresses` is set too (`with_setting`).
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// The whole `pg_hba.conf`, written when the cluster is created (for tests of password
+    /// authentication; the embedded default trusts its private socket).
+    pub fn with_hba(mut self, hba: &str) -> Self {
+        self.hba = Some(hba.into());
         self
     }
 
@@ -166,9 +176,18 @@ impl LocalServer {
         )
     }
 
+    /// Running only when the postmaster named in `postmaster.pid` is a live process in this
+    /// data directory: a pid file left by a crash (its process gone, or a zombie nobody reaps,
+    /// or its number reused by another program) is a stopped server, which `ensure_started`
+    /// starts again.
     pub fn status(&self) -> Result<ServerStatus> {
         if !self.data_dir().join("PG_VERSION").exists() {
             return Ok(ServerStatus::NotCreated);
+        }
+        match self.recorded_pid(&self.data_dir().join("postmaster.pid")) {
+            None => return Ok(ServerStatus::Stopped),
+            Some(pid) if !self.is_running_here(pid) => return Ok(ServerStatus::Stopped),
+            Some(_) => {}
         }
         let out = self.pg_ctl(&["status", "-D", &self.data_dir().to_string_lossy()])?;
         Ok(match out.status.code() {
@@ -177,21 +196,33 @@ impl LocalServer {
         })
     }
 
-    /// Creates the cluster if needed and starts it if it is down. Returns true when it was
-    /// created now (the caller then loads the demo data). Safe to call from several programs at
-    /// once: a lock file serialises them.
-    pub fn ensure_started(&self) -> Result<bool> {
+    /// Takes the lock that serialises creating and starting this server (and, for the caller
+    /// holding it, creating its databases). Blocks until it is free; released on drop.
+    pub fn lock(&self) -> Result<StartLock> {
         fs::create_dir_all(&self.home)
             .map_err(|e| Error::io(format!("creating {}", self.home.display()), e))?;
-        let lock = OpenOptions::new()
+        let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(self.home.join("lock"))
             .map_err(|e| Error::io("opening the embedded database's lock file", e))?;
-        lock.lock()
+        file.lock()
             .map_err(|e| Error::io("locking the embedded database", e))?;
+        Ok(StartLock { _file: file })
+    }
 
+    /// Creates the cluster if needed and starts it if it is down. Returns true when it was
+    /// created now (the caller then loads the demo data). Safe to call from several programs at
+    /// once: a lock file serialises them.
+    pub fn ensure_started(&self) -> Result<bool> {
+        let lock = self.lock()?;
+        self.ensure_started_locked(&lock)
+    }
+
+    /// `ensure_started` for a caller that holds the lock (`lock`) and keeps it for what it does
+    /// next, such as creating a database that other programs starting now also want.
+    pub fn ensure_started_locked(&self, _lock: &StartLock) -> Result<bool> {
         let created = if self.data_dir().join("PG_VERSION").exists() {
             false
         } else {
@@ -201,8 +232,97 @@ impl LocalServer {
         if self.status()? != ServerStatus::Running {
             self.start()?;
         }
-        drop(lock);
         Ok(created)
+    }
+
+    /// The process id on the first line of a PostgreSQL lock file, if there is one.
+    fn recorded_pid(&self, lock_file: &Path) -> Option<i32> {
+        fs::read_to_string(lock_file)
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+            .filter(|pid: &i32| *pid > 0)
+    }
+
+    /// True when `pid` is a live process (not a zombie) that is, or may be, a server working in
+    /// this data directory (its working directory, when it can be read, is the data directory).
+    fn is_running_here(&self, pid: i32) -> bool {
+        if !process_is_live(pid) {
+            return false;
+        }
+        match (
+            fs::read_link(format!("/proc/{pid}/cwd")),
+            fs::canonicalize(self.data_dir()),
+        ) {
+            (Ok(cwd), Ok(data)) => cwd == data,
+            _ => true,
+        }
+    }
+
+    /// After a crash: PostgreSQL itself replaces a lock file whose process is gone, but refuses
+    /// one whose process number still exists (a zombie that nobody reaps, or a number reused by
+    /// another program). Once no process of the crashed server is left in the data directory,
+    /// such lock files are removed so that the server can start.
+    fn clear_stale_lock_files(&self) -> Result<()> {
+        let lock_files = [
+            self.data_dir().join("postmaster.pid"),
+            self.socket_dir()
+                .join(format!(".s.PGSQL.{}.lock", self.port)),
+        ];
+        let stale: Vec<&PathBuf> = lock_files
+            .iter()
+            .filter(|file| {
+                self.recorded_pid(file)
+                    .is_some_and(|pid| !self.is_running_here(pid) && nix_process_exists(pid))
+            })
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        // The crashed postmaster's children notice its death and exit within moments.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = self.processes_in_data_dir();
+            if left.is_empty() {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(self.fail(format!(
+                    "the server crashed but its processes {left:?} still run in {}; stop them,                      then try again",
+                    self.data_dir().display()
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        for file in stale {
+            match fs::remove_file(file) {
+                Ok(()) => tracing::warn!("removed the stale lock file {}", file.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format!("removing {}", file.display()), e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Live processes whose working directory is the data directory (a server's processes).
+    fn processes_in_data_dir(&self) -> Vec<i32> {
+        let Ok(data) = fs::canonicalize(self.data_dir()) else {
+            return Vec::new();
+        };
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == data)
+                    && process_is_live(*pid)
+            })
+            .collect()
     }
 
     fn create(&self) -> Result<()> {
@@ -261,10 +381,15 @@ impl LocalServer {
         }
         conf.write_all(lines.as_bytes())
             .map_err(|e| Error::io("writing postgresql.conf", e))?;
+        if let Some(hba) = &self.hba {
+            fs::write(data.join("pg_hba.conf"), hba)
+                .map_err(|e| Error::io("writing pg_hba.conf", e))?;
+        }
         Ok(())
     }
 
     pub fn start(&self) -> Result<()> {
+        self.clear_stale_lock_files()?;
         let log = self.log_file();
         if !log.exists() {
             File::create(&log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;
@@ -382,6 +507,34 @@ impl LocalServer {
             dir: self.home.clone(),
             message,
         }
+    }
+}
+
+/// Held while creating or starting the embedded server (`LocalServer::lock`).
+#[derive(Debug)]
+pub struct StartLock {
+    _file: File,
+}
+
+/// True when `pid` names a process that runs (a zombie, dead but not yet reaped, does not).
+fn process_is_live(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the first field after the command name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| !matches!(state, "Z" | "X" | "x")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        // No /proc to read: whether the process exists is all there is to know.
+        Err(_) => nix_process_exists(pid),
+    }
+}
+
+/// True when a process with this number exists, zombies included (what PostgreSQL checks).
+fn nix_process_exists(pid: i32) -> bool {
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(errno) => errno == nix::errno::Errno::EPERM,
     }
 }
 

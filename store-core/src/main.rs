@@ -15,6 +15,7 @@ use std::sync::atomic::Ordering;
 use store_core::analytics;
 use store_core::catalog::{self, Catalog};
 use store_core::checkout::{self, CustomerChoice, Sale};
+use store_core::cli_support::finite_in_range;
 use store_core::config::{DEFAULT_MIN_PURCHASES, icash_home};
 use store_core::generate::{self, GenerateOptions};
 use store_core::local_server::{DATABASE_NAME, LocalServer, ServerStatus};
@@ -109,26 +110,29 @@ enum Command {
     },
     /// Keep making realistic purchases through the real checkout path until Ctrl-C.
     Simulate {
-        /// Purchases per second, over all tills.
-        #[arg(long, default_value_t = 5.0)]
+        /// Purchases per second, over all tills (0.001 to 10000).
+        #[arg(long, default_value_t = 5.0,
+              value_parser = finite_in_range(simulate::MIN_RATE, simulate::MAX_RATE))]
         rate: f64,
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=256))]
         tills: u16,
         /// Share of sales to returning customers (0 to 1).
-        #[arg(long, default_value_t = 0.6)]
+        #[arg(long, default_value_t = 0.6, value_parser = finite_in_range(0.0, 1.0))]
         returning: f64,
     },
     /// Measure analytics, checkout and seeding, each beside its baseline. Runs on a throwaway
     /// server unless --database-url names one (then in scratch databases it drops after).
     Bench {
-        /// Scale: purchases in the large data set.
-        #[arg(long, default_value_t = 100_000)]
+        /// Scale: purchases in the large data set (10000 to 50000000).
+        #[arg(long, default_value_t = 100_000,
+              value_parser = clap::value_parser!(u64).range(10_000..=50_000_000))]
         purchases: u64,
-        /// Numbers of concurrent tills to measure checkout with.
-        #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
-        tills: Vec<usize>,
-        /// Seconds of measurement per mode and tills count.
-        #[arg(long, default_value_t = 4.0)]
+        /// Numbers of concurrent tills to measure checkout with (each 1 to 256).
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16",
+              value_parser = clap::value_parser!(u16).range(1..=256))]
+        tills: Vec<u16>,
+        /// Seconds of measurement per mode and tills count (0.5 to 3600).
+        #[arg(long, default_value_t = 4.0, value_parser = finite_in_range(0.5, 3600.0))]
         seconds: f64,
         #[arg(long)]
         json: bool,
@@ -163,13 +167,19 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum DbAction {
-    /// Is the embedded server created, running?
+    /// Is the embedded server created, running? Exit status (as `pg_ctl status`): 0 running,
+    /// 3 stopped, 4 never created.
+    #[command(
+        after_help = "Exit status: 0 when the server runs, 3 when it is stopped, 4 when it was \
+                      never created (as `pg_ctl status`), 1 on any other error."
+    )]
     Status,
     /// Create (with demo data) if needed, and start.
     Start,
     /// Stop the embedded server.
     Stop,
-    /// Print the connection string: `psql "$(store-core db url)"`.
+    /// Print the connection string: `psql "$(store-core db url)"`. Fails for a server that was
+    /// never created.
     Url,
 }
 
@@ -204,11 +214,21 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<StatusExit>() => e
+            .downcast_ref::<StatusExit>()
+            .map_or(ExitCode::FAILURE, |exit| ExitCode::from(exit.code)),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// An exit status that is an answer, not an error (`db status`): nothing more is printed.
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {code}")]
+struct StatusExit {
+    code: u8,
 }
 
 async fn connect(database_url: &Option<String>, wait: Duration) -> anyhow::Result<Store> {
@@ -432,12 +452,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = store_core::bench::BenchOptions {
                 database_url: cli.database_url.clone(),
                 purchases,
-                tills,
+                tills: tills.into_iter().map(usize::from).collect(),
                 seconds,
                 work_dir: None,
             };
             let report =
-                store_core::bench::run(&options, |step| eprintln!("bench: {step}")).await?;
+                store_core::bench::run(&options, |step| eprintln!("bench: {step}"), interrupted())
+                    .await?;
             if json {
                 return print_json(&report);
             }
@@ -502,6 +523,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT), SIGTERM or SIGHUP, with the signal's name.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hangup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "SIGINT";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+        _ = hangup.recv() => "SIGHUP",
     }
 }
 
@@ -572,6 +610,12 @@ async fn db(action: DbAction) -> anyhow::Result<()> {
             if status == ServerStatus::Running {
                 println!("  url:    {}", server.url(DATABASE_NAME));
             }
+            let code = match status {
+                ServerStatus::Running => return Ok(()),
+                ServerStatus::Stopped => 3,
+                ServerStatus::NotCreated => 4,
+            };
+            return Err(StatusExit { code }.into());
         }
         DbAction::Start => {
             Store::connect(&ConnectOptions {
@@ -592,7 +636,19 @@ async fn db(action: DbAction) -> anyhow::Result<()> {
                 }
             );
         }
-        DbAction::Url => println!("{}", server.url(DATABASE_NAME)),
+        DbAction::Url => match server.status()? {
+            ServerStatus::NotCreated => bail!(
+                "the embedded database in {} was never created: start it with `store-core db \
+                 start` (or any program), or set DATABASE_URL to another server",
+                server.home().display()
+            ),
+            status => {
+                if status == ServerStatus::Stopped {
+                    eprintln!("note: the embedded database is stopped (`store-core db start`)");
+                }
+                println!("{}", server.url(DATABASE_NAME));
+            }
+        },
     }
     Ok(())
 }

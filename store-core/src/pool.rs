@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{ConnectSettings, DbTarget, describe_config};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_db_error, is_connection_error};
 use crate::local_server::{DATABASE_NAME, LocalServer};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 
@@ -50,17 +50,15 @@ pub struct Store {
 impl Store {
     pub async fn connect(options: &ConnectOptions) -> Result<Store> {
         let target = DbTarget::resolve(options.database_url.as_deref())?;
+        // On the embedded default the start lock is held until the database is ready, schema
+        // and demo data included: programs started together wait for the first, then find
+        // everything in place (a migration racing another program's seeding can deadlock).
+        let mut embedded_lock = None;
         let (mut settings, description) = match &target {
             DbTarget::Server(settings) => ((**settings).clone(), target.describe()),
             DbTarget::Embedded(home) => {
                 let server = LocalServer::new(home.clone())?;
-                let server_for_start = server.clone();
-                tokio::task::spawn_blocking(move || server_for_start.ensure_started())
-                    .await
-                    .map_err(|e| {
-                        Error::Invalid(format!("starting the embedded database: {e}"))
-                    })??;
-                create_database_if_missing(&server, DATABASE_NAME).await?;
+                embedded_lock = Some(start_embedded(&server).await?);
                 (
                     ConnectSettings::from(server.config(DATABASE_NAME)),
                     target.describe(),
@@ -80,6 +78,7 @@ impl Store {
         if options.seed_demo && matches!(target, DbTarget::Embedded(_)) {
             crate::seed::seed_demo_if_empty(&store).await?;
         }
+        drop(embedded_lock);
         Ok(store)
     }
 
@@ -148,48 +147,120 @@ impl Store {
         })
     }
 
-    /// Tries to connect until it works or `wait` has passed (at least one attempt).
+    /// Tries to connect until it works or `wait` has passed (at least one attempt). Only
+    /// transport failures and timeouts are retried: a server that refuses the role, the
+    /// password or the database, or that is not a PostgreSQL server, is an error at once.
     pub async fn wait_until_reachable(&self, wait: Duration) -> Result<()> {
         let started = Instant::now();
+        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(2));
         loop {
-            match self.pool.get().await {
+            let failure = match self.pool.get().await {
                 Ok(client) => match client.simple_query("SELECT 1").await {
                     Ok(_) => return Ok(()),
-                    Err(e) if started.elapsed() >= wait => {
-                        return Err(self.unreachable(&e.into(), started));
-                    }
-                    Err(_) => {}
+                    Err(e) => self.classify(e).await,
                 },
-                // Waiting does not mend a certificate or a server without TLS.
-                Err(deadpool_postgres::PoolError::Backend(e))
-                    if crate::tls::configuration_problem(&e).is_some() =>
-                {
-                    return Err(self.tls_failure(&e));
+                Err(deadpool_postgres::PoolError::Backend(e)) => self.classify(e).await,
+                Err(deadpool_postgres::PoolError::Timeout(_)) => {
+                    Failure::Transient(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
                 }
-                Err(e) if started.elapsed() >= wait => {
-                    return Err(self.unreachable(&e.into(), started));
-                }
-                Err(_) => {}
+                Err(e) => Failure::Transient(e.to_string()),
+            };
+            let reason = match failure {
+                Failure::Final(e) => return Err(e),
+                Failure::Transient(reason) => reason,
+            };
+            let remaining = wait.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                return Err(Error::Unreachable {
+                    target: self.description.clone(),
+                    elapsed: started.elapsed(),
+                    reason,
+                });
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(backoff.next_delay().min(remaining)).await;
         }
     }
 
-    fn tls_failure(&self, e: &tokio_postgres::Error) -> Error {
-        Error::Invalid(format!(
-            "cannot connect to the database at {} (sslmode={}): {}",
-            self.description,
-            self.settings.tls.mode,
-            crate::tls::configuration_problem(e).unwrap_or_else(|| e.to_string())
-        ))
+    /// What a failed attempt to connect means: worth another try, or final.
+    async fn classify(&self, e: tokio_postgres::Error) -> Failure {
+        // Waiting does not mend a certificate or a server without TLS.
+        if let Some(problem) = crate::tls::configuration_problem(&e) {
+            return Failure::Final(Error::Invalid(format!(
+                "cannot connect to the database at {} (sslmode={}): {problem}",
+                self.description, self.settings.tls.mode
+            )));
+        }
+        if let Some(db) = e.as_db_error() {
+            return match self.rejection(db) {
+                Some(rejected) => Failure::Final(rejected),
+                None if is_connection_error(&e) || db.code().code().starts_with("53") => {
+                    Failure::Transient(describe_db_error(&e))
+                }
+                None => Failure::Final(e.into()),
+            };
+        }
+        if is_transport_failure(&e) {
+            return Failure::Transient(describe_db_error(&e));
+        }
+        // Something answered, but not as PostgreSQL does: find out what it is.
+        match probe(&self.settings.config).await {
+            Probe::Answered(answer) => Failure::Final(Error::NotPostgres {
+                target: self.description.clone(),
+                answer,
+            }),
+            Probe::ClosedWithoutAnswer => Failure::Transient(
+                "the server accepted the connection and closed it without a word (a PostgreSQL \
+                 server answers; is this one?)"
+                    .into(),
+            ),
+            Probe::PostgreSql | Probe::Inconclusive => Failure::Transient(describe_db_error(&e)),
+        }
     }
 
-    fn unreachable(&self, e: &Error, started: Instant) -> Error {
-        Error::Unreachable {
+    /// The server's refusal of this role or database, as a final error naming both.
+    fn rejection(&self, db: &tokio_postgres::error::DbError) -> Option<Error> {
+        let role = self
+            .settings
+            .config
+            .get_user()
+            .unwrap_or("(no role given)")
+            .to_string();
+        let database = self
+            .settings
+            .config
+            .get_dbname()
+            .map(str::to_string)
+            .unwrap_or_else(|| role.clone());
+        let hint = match db.code().code() {
+            "28P01" => "check the role name and its password (in the connection string, \
+                        PGPASSWORD or ~/.pgpass); the server does not say which of the two is wrong"
+                .to_string(),
+            "28000" => format!(
+                "role \"{role}\" must exist, have LOGIN, and be allowed from here by the \
+                 server's pg_hba.conf"
+            ),
+            "3D000" => format!(
+                "create database \"{database}\" (`createdb {database}`) or name an existing one \
+                 in the connection string"
+            ),
+            "42501" => format!(
+                "grant it: GRANT CONNECT ON DATABASE \"{database}\" TO \"{role}\" (and LOGIN \
+                 to the role)"
+            ),
+            _ => return None,
+        };
+        let mut reason = db.message().to_string();
+        if let Some(detail) = db.detail() {
+            reason.push_str(&format!(" ({detail})"));
+        }
+        reason.push_str(&format!(" [SQLSTATE {}]", db.code().code()));
+        Some(Error::Rejected {
             target: self.description.clone(),
-            seconds: started.elapsed().as_secs().max(CONNECT_TIMEOUT.as_secs()),
-            reason: e.to_string(),
-        }
+            role,
+            database,
+            reason,
+            hint,
+        })
     }
 
     pub async fn client(&self) -> Result<Object> {
@@ -236,6 +307,138 @@ fn notice_dead_links(config: &mut tokio_postgres::Config) {
     }
 }
 
+enum Failure {
+    /// Retrying cannot help.
+    Final(Error),
+    /// A transport failure or a timeout, in words.
+    Transient(String),
+}
+
+/// The one retry policy for reaching a server: waits that double from the first up to `max`.
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(first: Duration, max: Duration) -> Backoff {
+        Backoff { next: first, max }
+    }
+
+    /// How long to wait before the next try.
+    pub fn next_delay(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(self.max);
+        delay
+    }
+}
+
+/// True when the network or the socket failed (refused, no such socket, unreachable, timed
+/// out, reset): nothing was learnt about what listens there.
+fn is_transport_failure(e: &tokio_postgres::Error) -> bool {
+    use std::io::ErrorKind::*;
+    if e.to_string().starts_with("timeout") {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                ConnectionRefused
+                    | NotFound
+                    | TimedOut
+                    | AddrNotAvailable
+                    | HostUnreachable
+                    | NetworkUnreachable
+                    | NetworkDown
+                    | PermissionDenied
+                    | Interrupted
+            );
+        }
+        source = inner.source();
+    }
+    false
+}
+
+/// What answers at the configuration's first address, asked the way every PostgreSQL client
+/// opens (an SSLRequest, to which a PostgreSQL server answers one byte: `S`, `N` or an `E`rror).
+enum Probe {
+    PostgreSql,
+    /// Not PostgreSQL: the start of its answer, quoted.
+    Answered(String),
+    ClosedWithoutAnswer,
+    /// Unreachable now, or no single address to ask.
+    Inconclusive,
+}
+
+async fn probe(config: &tokio_postgres::Config) -> Probe {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let ask = async {
+        let mut answer = [0u8; 80];
+        let n = match config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => {
+                let mut stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+                stream.write_all(&SSL_REQUEST).await?;
+                stream.read(&mut answer).await?
+            }
+            Some(tokio_postgres::config::Host::Unix(dir)) => {
+                let path = dir.join(format!(".s.PGSQL.{port}"));
+                let mut stream = tokio::net::UnixStream::connect(path).await?;
+                stream.write_all(&SSL_REQUEST).await?;
+                stream.read(&mut answer).await?
+            }
+            None => return Ok(None),
+        };
+        Ok::<_, std::io::Error>(Some(answer[..n].to_vec()))
+    };
+    match tokio::time::timeout(Duration::from_secs(2), ask).await {
+        Ok(Ok(Some(answer))) => match answer.first() {
+            None => Probe::ClosedWithoutAnswer,
+            Some(b'S' | b'N' | b'E') => Probe::PostgreSql,
+            Some(_) => {
+                let text = String::from_utf8_lossy(&answer);
+                let first_line = text.lines().next().unwrap_or_default();
+                Probe::Answered(format!(
+                    "{:?}",
+                    first_line.chars().take(60).collect::<String>()
+                ))
+            }
+        },
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => Probe::ClosedWithoutAnswer,
+        _ => Probe::Inconclusive,
+    }
+}
+
+/// Starts the embedded server if it is down and creates its database, both under the
+/// server's lock, which it returns held. A server that died a moment ago (its socket
+/// refuses) is started again, once.
+async fn start_embedded(server: &LocalServer) -> Result<crate::local_server::StartLock> {
+    let mut restarted = false;
+    loop {
+        let for_start = server.clone();
+        let lock = tokio::task::spawn_blocking(move || {
+            let lock = for_start.lock()?;
+            for_start.ensure_started_locked(&lock)?;
+            Ok::<_, Error>(lock)
+        })
+        .await
+        .map_err(|e| Error::Invalid(format!("starting the embedded database: {e}")))??;
+        match create_database_if_missing(server, DATABASE_NAME).await {
+            Ok(_) => return Ok(lock),
+            Err(e) if !restarted && e.is_connection_problem() => {
+                tracing::warn!("the embedded database does not answer, starting it again: {e}");
+                restarted = true;
+            }
+            Err(e) => return Err(e),
+        }
+        drop(lock);
+    }
+}
+
 /// Connects outside the pool (for LISTEN, or for COPY on a dedicated connection), with the
 /// settings' TLS (`store.config()`), or for a bare `&tokio_postgres::Config` its own sslmode
 /// without certificate verification.
@@ -247,7 +450,7 @@ pub async fn connect_one(settings: impl Into<ConnectSettings>) -> Result<tokio_p
         .await
         .map_err(|_| Error::Unreachable {
             target: describe_config(&settings.config),
-            seconds: CONNECT_TIMEOUT.as_secs(),
+            elapsed: CONNECT_TIMEOUT,
             reason: "timed out".into(),
         })??;
     tokio::spawn(async move {
@@ -276,11 +479,22 @@ pub async fn create_database_if_missing(server: &LocalServer, name: &str) -> Res
         .await
     {
         Ok(()) => Ok(true),
-        // Another program created it at the same moment.
-        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {
-            Ok(false)
-        }
+        // Another program created it at the same moment (42P04, or the catalog's unique index
+        // when both got past the check before either committed).
+        Err(e) if is_duplicate_database(&e) => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+fn is_duplicate_database(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    match e.code() {
+        Some(code) if *code == SqlState::DUPLICATE_DATABASE => true,
+        Some(code) if *code == SqlState::UNIQUE_VIOLATION => e
+            .as_db_error()
+            .and_then(|db| db.constraint())
+            .is_some_and(|c| c == "pg_database_datname_index"),
+        _ => false,
     }
 }
 

@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 use crate::generate::PRODUCTS;
 use crate::pool::Store;
 
+/// The rates `simulate` accepts, in sales per second over all tills.
+pub const MIN_RATE: f64 = 0.001;
+pub const MAX_RATE: f64 = 10_000.0;
+
 #[derive(Clone, Debug)]
 pub struct SimulateOptions {
     /// Purchases per second over all tills.
@@ -81,10 +85,12 @@ pub async fn simulate(
     stats: Arc<SimulateStats>,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
-    if !(options.rate > 0.0 && options.rate.is_finite()) || options.tills == 0 {
-        return Err(Error::Invalid(
-            "--rate must be above 0 and --tills at least 1".into(),
-        ));
+    if !(MIN_RATE..=MAX_RATE).contains(&options.rate) || options.tills == 0 {
+        return Err(Error::Invalid(format!(
+            "--rate must be from {MIN_RATE} to {MAX_RATE} sales per second (got {}) and --tills \
+             at least 1",
+            options.rate
+        )));
     }
     let (catalog, known) = {
         let client = store.client().await?;

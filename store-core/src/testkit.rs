@@ -194,6 +194,66 @@ impl TlsServer {
     }
 }
 
+/// A server of a test's own that listens on TCP at 127.0.0.1 (a free port) and asks every TCP
+/// connection for a password (`scram-sha-256`), as a production server does; its socket trusts
+/// the `postgres` superuser, for the test's own setup. Removed when the process ends.
+pub struct PasswordServer {
+    pub server: LocalServer,
+    pub port: u16,
+}
+
+impl PasswordServer {
+    pub fn start() -> PasswordServer {
+        // A port that was free a moment ago can be taken meanwhile: a few tries.
+        let mut last_error = None;
+        for _ in 0..3 {
+            match PasswordServer::try_start() {
+                Ok(server) => return server,
+                Err(e) => last_error = Some(e),
+            }
+        }
+        panic!(
+            "starting a password server: {}",
+            last_error.expect("at least one try")
+        );
+    }
+
+    fn try_start() -> crate::Result<PasswordServer> {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map_err(|e| crate::Error::io("finding a free port", e))?
+            .port();
+        let server = LocalServer::in_temp_dir("icash-pw-")?
+            .throwaway()
+            .with_port(port)
+            .with_setting("listen_addresses", "'127.0.0.1'")
+            .with_setting("password_encryption", "'scram-sha-256'")
+            .with_hba(
+                "local all postgres trust\n\
+                 host all all 127.0.0.1/32 scram-sha-256\n",
+            );
+        let started = server.ensure_started();
+        watch_for_exit(&server);
+        started?;
+        Ok(PasswordServer { server, port })
+    }
+
+    /// A URL for `dbname` on this server over TCP as `user` with `password`.
+    pub fn url(&self, user: &str, password: &str, dbname: &str) -> String {
+        format!(
+            "postgresql://{user}:{password}@127.0.0.1:{}/{dbname}",
+            self.port
+        )
+    }
+
+    /// A superuser connection over the socket, for setting up roles and databases.
+    pub async fn admin(&self) -> tokio_postgres::Client {
+        connect_one(&self.server.config("postgres"))
+            .await
+            .expect("connecting to the password server's socket")
+    }
+}
+
 /// A new empty database (schema applied) on the throwaway server.
 pub async fn fresh_db() -> TestDb {
     let server = &server().server;
