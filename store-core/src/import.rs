@@ -282,6 +282,9 @@ pub struct PurchaseReader<R: Read> {
     source: String,
     csv: csv::Reader<R>,
     header: Header<5>,
+    /// Products by their exact name (the common case, without allocating), then by
+    /// [`input::name_key`].
+    by_exact_name: HashMap<String, usize>,
     by_name: HashMap<String, usize>,
     prices: Vec<Decimal>,
     record: csv::StringRecord,
@@ -313,6 +316,11 @@ impl<R: Read> PurchaseReader<R> {
             source,
             csv,
             header,
+            by_exact_name: products
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.name.clone(), i))
+                .collect(),
             by_name: products
                 .iter()
                 .enumerate()
@@ -390,7 +398,11 @@ impl<R: Read> PurchaseReader<R> {
             if name.trim().is_empty() {
                 return Err(at("items_list", "an empty product name in the list".into()));
             }
-            let Some(&index) = self.by_name.get(&input::name_key(name)) else {
+            let found = match self.by_exact_name.get(name.trim()) {
+                Some(index) => Some(index),
+                None => self.by_name.get(&input::name_key(name)),
+            };
+            let Some(&index) = found else {
                 return Err(at(
                     "items_list",
                     format!("unknown product {}", input::quote(name.trim())),

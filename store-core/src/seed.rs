@@ -14,6 +14,7 @@ use tokio_postgres::types::{ToSql, Type};
 use crate::error::{Error, Result};
 use crate::import;
 pub use crate::import::{CsvSource, ProductRow, PurchaseReader, PurchaseRow, read_products};
+use crate::input;
 use crate::pool::Store;
 
 /// The demo data shipped in the binary, so that the embedded default works from anywhere.
@@ -268,6 +269,12 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         .iter()
         .map(|r| Ok((r.try_get::<_, String>(1)?, r.try_get::<_, i32>(0)?)))
         .collect::<Result<HashMap<String, i32>>>()?;
+    refuse_case_twins(
+        &options.products.name(),
+        "products",
+        &tx.query("SELECT name FROM product", &[]).await?,
+        input::name_key,
+    )?;
     let product_ids = products
         .iter()
         .map(|p| {
@@ -386,6 +393,12 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     phase.done(PHASE_COPY_LINES);
     let branch_list: Vec<&str> = branches.iter().map(String::as_str).collect();
     tx.execute(INSERT_BRANCHES, &[&branch_list]).await?;
+    refuse_case_twins(
+        &options.purchases.name(),
+        "branch ids",
+        &tx.query("SELECT id FROM supermarket", &[]).await?,
+        |id| id.to_lowercase(),
+    )?;
     tx.query_one(SET_PURCHASE_SEQUENCE, &[]).await?;
     tx.batch_execute(REBUILD_COUNTERS).await?;
     small.insert(&tx, &product_ids).await?;
@@ -408,6 +421,32 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         items,
         phases: phase.finished,
     })
+}
+
+/// Refuses two stored names (the file's, now beside those already in the database) that are
+/// matched as one: products by [`input::name_key`], branch ids ignoring case.
+fn refuse_case_twins(
+    source: &str,
+    what: &str,
+    rows: &[tokio_postgres::Row],
+    key: impl Fn(&str) -> String,
+) -> Result<()> {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for row in rows {
+        let name: String = row.try_get(0)?;
+        if let Some(other) = seen.insert(key(&name), name.clone()) {
+            return Err(Error::File {
+                path: source.to_string(),
+                message: format!(
+                    "{what} {} and {} differ only by case (one was already in the database): \
+                     use one spelling, or load with --reset",
+                    input::quote(&other),
+                    input::quote(&name)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// How long each phase of a load took (also logged: RUST_LOG=store_core=debug).

@@ -218,6 +218,53 @@ async fn every_refused_file_names_file_line_and_field_and_loads_nothing() {
 }
 
 #[tokio::test]
+async fn names_already_in_the_database_are_matched_the_same_way() {
+    let db = fresh_db().await;
+    let client = db.store.client().await.unwrap();
+    client
+        .batch_execute("INSERT INTO product (name, unit_price) VALUES ('Milk', 1.50)")
+        .await
+        .unwrap();
+    let err = seed::seed(
+        &db.store,
+        &options(PRODUCTS.into(), format!("{HEADER}{ROW}")),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("p.csv: products \"") && err.contains("differ only by case"),
+        "{err}"
+    );
+    client
+        .batch_execute("DELETE FROM product; INSERT INTO supermarket (id) VALUES ('smkt001')")
+        .await
+        .unwrap();
+    let err = seed::seed(
+        &db.store,
+        &options(PRODUCTS.into(), format!("{HEADER}{ROW}")),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("x.csv: branch ids \"") && err.contains("differ only by case"),
+        "{err}"
+    );
+    let stored: Vec<String> = client
+        .query(
+            "SELECT id FROM supermarket UNION ALL SELECT name FROM product",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(stored, ["smkt001"], "nothing loaded");
+}
+
+#[tokio::test]
 async fn a_directory_is_named_as_such_and_loads_nothing() {
     let db = fresh_db().await;
     let dir = tempfile::tempdir().unwrap();
