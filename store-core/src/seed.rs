@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Seek, Write};
 use std::path::PathBuf;
 
-use chrono::{DateTime, DurationRound, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use deadpool_postgres::GenericClient;
 use futures_util::pin_mut;
 use rust_decimal::Decimal;
@@ -170,10 +170,14 @@ impl SmallCounters {
         for &item in &row.items {
             branch.2[item] += 1;
         }
+        // Calendar truncation, exact for any date (duration_trunc counts nanoseconds and gives
+        // up after 2262).
         let hour = row
             .created_at
-            .duration_trunc(chrono::TimeDelta::hours(1))
-            .unwrap_or(row.created_at);
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            + chrono::TimeDelta::hours(i64::from(row.created_at.hour()));
         let slot = self
             .hours
             .entry((row.supermarket_id.clone(), hour))
