@@ -37,11 +37,10 @@ impl Catalog {
     /// A product by id or by name, matched as a CSV `items_list` matches it
     /// ([`input::name_key`]: case and surrounding spaces ignored).
     pub fn find_product(&self, id_or_name: &str) -> Option<&Product> {
-        let text = id_or_name.trim();
-        if let Ok(id) = text.parse::<i32>() {
+        if let Some(id) = input::product_id(id_or_name) {
             return self.product(id);
         }
-        let key = input::name_key(text);
+        let key = input::name_key(id_or_name);
         self.products
             .iter()
             .find(|p| input::name_key(&p.name) == key)

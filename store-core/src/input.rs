@@ -5,7 +5,7 @@
 //! - Product names are matched case-insensitively with surrounding spaces ignored
 //!   ([`name_key`]), in a CSV `items_list` and on the command line alike; so two products may
 //!   not differ only by case, and a name may not hold a comma (the `items_list` separator),
-//!   control characters or invisible ones.
+//!   control characters or invisible ones, nor be a number (`--items 7` is product id 7).
 //! - Branch ids are matched exactly (the schema allows `^[A-Za-z0-9_-]{1,32}$`); the seeder
 //!   refuses two that differ only by case, so an exact match is never a surprise.
 
@@ -108,6 +108,12 @@ pub fn product_name(text: &str) -> Result<&str, String> {
             c.escape_unicode()
         ));
     }
+    if product_id(name).is_some() {
+        return Err(format!(
+            "{} is a number, which `store-core purchase --items` reads as a product id",
+            quote(name)
+        ));
+    }
     if name.contains(',') {
         return Err(format!(
             "{} holds a comma, which separates the products of an items_list",
@@ -115,6 +121,11 @@ pub fn product_name(text: &str) -> Result<&str, String> {
         ));
     }
     Ok(name)
+}
+
+/// The product id that `text` names when it is a number (`--items 7`); names are never numbers.
+pub fn product_id(text: &str) -> Option<i32> {
+    text.trim().parse().ok()
 }
 
 /// The key product names are matched by, everywhere: surrounding spaces ignored, and case
@@ -254,6 +265,7 @@ mod tests {
     fn product_names_refuse_controls_invisibles_and_commas() {
         assert_eq!(product_name("  orange juice "), Ok("orange juice"));
         assert_eq!(product_name("crème brûlée"), Ok("crème brûlée"));
+        assert_eq!(product_name("7up"), Ok("7up"));
         for (bad, says) in [
             ("", "needs a name"),
             ("   ", "needs a name"),
@@ -266,6 +278,8 @@ mod tests {
             ("mi\u{fdd0}lk", "invisible character (\\u{fdd0})"),
             ("mi\u{10ffff}lk", "invisible character (\\u{10ffff})"),
             ("salt,pepper", "holds a comma"),
+            ("42", "is a number"),
+            ("+7", "is a number"),
         ] {
             let err = product_name(bad).unwrap_err();
             assert!(err.contains(says), "{bad:?}: {err}");
