@@ -336,6 +336,13 @@ impl<R: Read> PurchaseReader<R> {
         })
     }
 
+    /// Makes room to remember about `rows` rows (for duplicates) without growing as it reads.
+    pub fn reserve_rows(&mut self, rows: usize) {
+        if let Some((_, first_lines)) = &mut self.first_line_by_hash {
+            first_lines.reserve(rows);
+        }
+    }
+
     /// The rows that may repeat an earlier one, found so far (and forgotten here).
     pub fn take_duplicate_candidates(&mut self) -> Vec<DuplicateCandidate> {
         std::mem::take(&mut self.candidates)

@@ -189,10 +189,14 @@ pub fn money(text: &str) -> Result<Decimal, String> {
             quote(t)
         ));
     }
+    if fraction.is_none_or(|f| f.len() <= 2) {
+        return t.parse().map_err(|_| not_amount());
+    }
     let cents = fraction.unwrap_or("").trim_end_matches('0');
     if cents.len() > 2 {
         return Err(format!("{} has more than two decimal places", quote(t)));
     }
+    // Only zeros past the cents: parse without them (however many there are).
     let exact = if cents.is_empty() {
         format!("{}{whole}", if t.starts_with('-') { "-" } else { "" })
     } else {

@@ -308,6 +308,8 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     let progress = progress_bar(options.progress, len);
     let reader = BufReader::with_capacity(1 << 16, progress.wrap_read(reader));
     let mut rows = PurchaseReader::new(options.purchases.name(), reader, &products)?;
+    // A purchase row takes 60 bytes or more (the UUID alone is 36).
+    rows.reserve_rows(usize::try_from(len / 60).unwrap_or(0).min(100_000_000));
     let mut spool = BufWriter::new(
         tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?,
     );
