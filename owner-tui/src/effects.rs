@@ -158,27 +158,23 @@ pub fn export_file_names(request: &ExportRequest) -> (String, String) {
     )
 }
 
-/// A CSV field, quoted when it needs to be (RFC 4180).
-pub fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
+/// The top products as CSV (through `csv`, formula prefixes neutralised for spreadsheets).
+pub fn top_products_csv(products: &[TopProduct]) -> std::io::Result<String> {
+    let mut out = store_core::export::SpreadsheetCsv::new(Vec::new());
+    let rows = std::iter::once(["rank", "product_id", "product", "units"].map(String::from)).chain(
+        products.iter().map(|p| {
+            [
+                rank_label(products, p),
+                p.product_id.to_string(),
+                p.name.clone(),
+                p.units.to_string(),
+            ]
+        }),
+    );
+    for row in rows {
+        out.write_row(row)?;
     }
-}
-
-pub fn top_products_csv(products: &[TopProduct]) -> String {
-    let mut out = String::from("rank,product_id,product,units\n");
-    for p in products {
-        out.push_str(&format!(
-            "{},{},{},{}\n",
-            csv_field(&rank_label(products, p)),
-            p.product_id,
-            csv_field(&p.name),
-            p.units
-        ));
-    }
-    out
+    String::from_utf8(out.finish()?).map_err(std::io::Error::other)
 }
 
 async fn export(store: &Store, request: &ExportRequest) -> Result<ExportDone, String> {
@@ -186,7 +182,8 @@ async fn export(store: &Store, request: &ExportRequest) -> Result<ExportDone, St
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (loyal_name, top_name) = export_file_names(request);
     let top_file = dir.join(top_name);
-    std::fs::write(&top_file, top_products_csv(&request.top_products))
+    top_products_csv(&request.top_products)
+        .and_then(|csv| std::fs::write(&top_file, csv))
         .map_err(|e| format!("{}: {e}", top_file.display()))?;
     let loyal_file = dir.join(loyal_name);
     let loyal_rows = write_loyal(store, &request.filter, request.min_purchases, &loyal_file)
@@ -209,17 +206,24 @@ async fn write_loyal(
     path: &Path,
 ) -> Result<u64, String> {
     let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
-    let mut out = std::io::BufWriter::new(file);
-    writeln!(out, "position,user_id,purchases").map_err(|e| e.to_string())?;
+    let mut out = store_core::export::SpreadsheetCsv::new(std::io::BufWriter::new(file));
+    out.write_row(["position", "user_id", "purchases"])
+        .map_err(|e| e.to_string())?;
     let client = store.client().await.map_err(|e| e.to_string())?;
     let mut position = 0u64;
     let written = analytics::each_loyal_buyer(&client, filter, min_purchases, |b| {
         position += 1;
-        writeln!(out, "{position},{},{}", b.user_id, b.purchases)
+        out.write_row([
+            position.to_string(),
+            b.user_id.to_string(),
+            b.purchases.to_string(),
+        ])
     })
     .await
     .map_err(|e| e.to_string())?;
-    out.flush().map_err(|e| e.to_string())?;
+    out.finish()
+        .and_then(|mut file| file.flush())
+        .map_err(|e| e.to_string())?;
     Ok(written)
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::input;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Branch {
@@ -33,19 +34,26 @@ impl Catalog {
         self.products.iter().find(|p| p.id == id)
     }
 
-    /// A product by id or by name (case-insensitive, surrounding spaces ignored).
+    /// A product by id or by name, matched as a CSV `items_list` matches it
+    /// ([`input::name_key`]: case and surrounding spaces ignored).
     pub fn find_product(&self, id_or_name: &str) -> Option<&Product> {
-        let key = id_or_name.trim();
-        if let Ok(id) = key.parse::<i32>() {
+        if let Some(id) = input::product_id(id_or_name) {
             return self.product(id);
         }
+        let key = input::name_key(id_or_name);
         self.products
             .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(key))
+            .find(|p| input::name_key(&p.name) == key)
+    }
+
+    /// A branch by its id, matched exactly, as the seeder matches them (normalise typed text
+    /// with [`input::branch_id`] first).
+    pub fn find_branch(&self, id: &str) -> Option<&Branch> {
+        self.branches.iter().find(|b| b.id == id)
     }
 
     pub fn has_branch(&self, id: &str) -> bool {
-        self.branches.iter().any(|b| b.id == id)
+        self.find_branch(id).is_some()
     }
 }
 
@@ -57,21 +65,25 @@ pub async fn load_catalog(client: &impl GenericClient) -> Result<Catalog> {
         .query(BRANCHES, &[])
         .await?
         .iter()
-        .map(|r| Branch {
-            id: r.get(0),
-            name: r.get(1),
+        .map(|r| {
+            Ok(Branch {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let products = client
         .query(PRODUCTS, &[])
         .await?
         .iter()
-        .map(|r| Product {
-            id: r.get(0),
-            name: r.get(1),
-            unit_price: r.get(2),
+        .map(|r| {
+            Ok(Product {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                unit_price: r.try_get(2)?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(Catalog { branches, products })
 }
 
@@ -126,16 +138,18 @@ pub async fn search_customers(
     limit: i64,
 ) -> Result<Vec<CustomerSummary>> {
     let (low, high) = uuid_prefix_range(prefix)?;
-    Ok(client
+    client
         .query(CUSTOMERS_BY_PREFIX, &[&low, &high, &limit])
         .await?
         .iter()
-        .map(|r| CustomerSummary {
-            user_id: r.get(0),
-            purchases: r.get(1),
-            last_purchase_at: r.get(2),
+        .map(|r| {
+            Ok(CustomerSummary {
+                user_id: r.try_get(0)?,
+                purchases: r.try_get(1)?,
+                last_purchase_at: r.try_get(2)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 const SAMPLE_CUSTOMERS: &str = "SELECT user_id FROM customer ORDER BY random() LIMIT $1";
@@ -143,7 +157,7 @@ const SAMPLE_CUSTOMERS: &str = "SELECT user_id FROM customer ORDER BY random() L
 /// Up to `limit` known customers chosen at random (reads every customer: not for a hot path).
 pub async fn sample_customers(client: &impl GenericClient, limit: i64) -> Result<Vec<Uuid>> {
     let rows = client.query(SAMPLE_CUSTOMERS, &[&limit]).await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
 #[cfg(test)]
@@ -178,6 +192,21 @@ mod tests {
         };
         assert_eq!(catalog.find_product("7").unwrap().name, "orange juice");
         assert_eq!(catalog.find_product(" Orange Juice ").unwrap().id, 7);
+        assert_eq!(catalog.find_product("ORANGE JUICE").unwrap().id, 7);
         assert!(catalog.find_product("8").is_none());
+        assert!(catalog.find_product("orangejuice").is_none());
+    }
+
+    #[test]
+    fn branches_are_found_by_their_exact_id() {
+        let catalog = Catalog {
+            branches: vec![Branch {
+                id: "SMKT001".into(),
+                name: String::new(),
+            }],
+            products: vec![],
+        };
+        assert!(catalog.has_branch("SMKT001"));
+        assert!(catalog.find_branch("smkt001").is_none());
     }
 }

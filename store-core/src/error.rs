@@ -81,11 +81,12 @@ pub enum Error {
     #[error("database pool: {0}")]
     Pool(String),
 
-    #[error("{context}: {source}")]
+    /// The OS error is part of the message and deliberately not the error's `source()`: a
+    /// report that prints the chain (`{:#}`) would print it twice.
+    #[error("{context}: {cause}")]
     Io {
         context: String,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -93,7 +94,7 @@ impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
-            source,
+            cause: source,
         }
     }
 

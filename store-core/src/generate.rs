@@ -4,13 +4,14 @@ use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::PathBuf;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::sale_time;
 
 /// The chain's ten products, their prices in cents, and how often a basket holds each one.
 pub const PRODUCTS: [(&str, i64, f64); 10] = [
@@ -56,6 +57,7 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport> {
             "--users and --days must be at least 1".into(),
         ));
     }
+    check_window(options, Utc::now())?;
     fs::create_dir_all(&options.out)
         .map_err(|e| Error::io(format!("creating {}", options.out.display()), e))?;
     let products_file = options.out.join("products_list.csv");
@@ -97,8 +99,11 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport> {
     ])
     .map_err(io(&purchases_file))?;
 
-    let start = options.start.and_hms_opt(7, 0, 0).expect("07:00 exists");
-    let open_seconds = 15 * 3600;
+    let start = options
+        .start
+        .and_hms_opt(OPENS, 0, 0)
+        .expect("07:00 exists");
+    let open_seconds = u64::from(CLOSES - OPENS) * 3600;
     let total_seconds = u64::from(options.days) * open_seconds;
     let mut items = String::new();
     for i in 0..options.purchases {
@@ -151,6 +156,40 @@ pub fn generate(options: &GenerateOptions) -> Result<GenerateReport> {
     })
 }
 
+/// The shop's hours: every generated sale is at or after 07:00 and before 22:00.
+const OPENS: u32 = 7;
+const CLOSES: u32 = 22;
+
+/// Refuses a data set that would hold a sale time the seeder refuses (before 2000, or in the
+/// future at `now`), before anything is written.
+fn check_window(options: &GenerateOptions, now: DateTime<Utc>) -> Result<()> {
+    let refuse = |message: String| {
+        Error::Invalid(format!(
+            "--start {} --days {}: {message}",
+            options.start, options.days
+        ))
+    };
+    let first = options
+        .start
+        .and_hms_opt(OPENS, 0, 0)
+        .map(|t| t.and_utc())
+        .ok_or_else(|| refuse("not a date the data can start on".into()))?;
+    let last = options
+        .start
+        .checked_add_days(chrono::Days::new(u64::from(options.days) - 1))
+        .and_then(|day| day.and_hms_opt(CLOSES, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| refuse("the last day is past the calendar's end".into()))?;
+    if last > now + sale_time::MAX_AHEAD {
+        return Err(refuse(format!(
+            "the data would end at {last}, in the future, and the seeder refuses sales more than \
+             {} minutes ahead; choose an earlier --start or fewer --days",
+            sale_time::MAX_AHEAD.num_minutes()
+        )));
+    }
+    sale_time::check(first, now).map_err(refuse)
+}
+
 fn pick_branch(r: f64) -> &'static str {
     let mut acc = 0.0;
     for (id, share) in BRANCHES {
@@ -160,4 +199,52 @@ fn pick_branch(r: f64) -> &'static str {
         }
     }
     BRANCHES[BRANCHES.len() - 1].0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn options(start: (i32, u32, u32), days: u32) -> GenerateOptions {
+        GenerateOptions {
+            purchases: 10,
+            users: 5,
+            seed: 1,
+            out: PathBuf::from("unused"),
+            start: NaiveDate::from_ymd_opt(start.0, start.1, start.2).unwrap(),
+            days,
+        }
+    }
+
+    #[test]
+    fn the_data_stays_between_2000_and_now() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        // The command's defaults: 30 days from 2026-10-26 end on 2026-11-24.
+        assert!(check_window(&options((2026, 10, 26), 30), now).is_ok());
+        // Ending today at 22:00 would be hours ahead of this morning's clock.
+        let err = check_window(&options((2026, 11, 2), 30), now)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "--start 2026-11-02 --days 30: the data would end at 2026-12-01 22:00:00 UTC"
+            ),
+            "{err}"
+        );
+        let err = check_window(&options((1999, 12, 30), 3), now)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is before 2000-01-01"), "{err}");
+    }
+
+    #[test]
+    fn a_future_start_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut future = options((2999, 1, 1), 1);
+        future.out = dir.path().join("out");
+        let err = generate(&future).unwrap_err().to_string();
+        assert!(err.contains("in the future"), "{err}");
+        assert!(!future.out.exists());
+    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::{CommandFactory, Parser, Subcommand};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use store_core::checkout::{self, CustomerChoice, Sale};
 use store_core::cli_support::finite_in_range;
 use store_core::config::{DEFAULT_MIN_PURCHASES, icash_home};
 use store_core::generate::{self, GenerateOptions};
+use store_core::input;
 use store_core::local_server::{DATABASE_NAME, LocalServer, ServerStatus};
 use store_core::seed::{self, SeedOptions};
 use store_core::simulate::{self, SimulateOptions, SimulateStats};
@@ -384,7 +385,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 if receipt.new_customer { " (new)" } else { "" }
             );
             for line in &receipt.lines {
-                println!("  {:<16} {:>8}", line.name, line.unit_price);
+                println!(
+                    "  {:<16} {:>8}",
+                    input::printable(&line.name),
+                    line.unit_price
+                );
             }
             println!("  {:<16} {:>8}", "TOTAL", receipt.total_amount);
             Ok(())
@@ -410,7 +415,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             println!("top products (by units, ties included):");
             for p in &report.top_products {
-                println!("  {}. {:<16} {}", p.rank, p.name, p.units);
+                println!(
+                    "  {}. {:<16} {}",
+                    p.rank,
+                    input::printable(&p.name),
+                    p.units
+                );
             }
             Ok(())
         }
@@ -513,13 +523,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 catalog
                     .branches
                     .iter()
-                    .map(|b| b.id.as_str())
+                    .map(|b| input::printable(&b.id))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
             println!("products:");
             for p in &catalog.products {
-                println!("  {:>3}  {:<16} {:>8}", p.id, p.name, p.unit_price);
+                println!(
+                    "  {:>3}  {:<16} {:>8}",
+                    p.id,
+                    input::printable(&p.name),
+                    p.unit_price
+                );
             }
             Ok(())
         }
@@ -572,24 +587,41 @@ fn build_sale(
     let customer = if user.eq_ignore_ascii_case("new") {
         CustomerChoice::new_customer()
     } else {
-        CustomerChoice::Returning(
-            Uuid::try_parse(user.trim())
-                .with_context(|| format!("--user: {user:?} is neither `new` nor a UUID"))?,
-        )
+        CustomerChoice::Returning(Uuid::try_parse(user.trim()).with_context(|| {
+            format!("--user: {} is neither `new` nor a UUID", input::quote(user))
+        })?)
     };
+    // Branch ids and product names are matched as the seeder matches them (store_core::input).
+    let supermarket = input::branch_id(&supermarket).map_err(|m| anyhow!("--supermarket: {m}"))?;
+    if !catalog.has_branch(supermarket) {
+        bail!(
+            "--supermarket: unknown branch {} (known: {}; branch ids are matched exactly)",
+            input::quote(supermarket),
+            catalog
+                .branches
+                .iter()
+                .map(|b| input::printable(&b.id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let mut sale = Sale::open(supermarket, customer);
     if let Some(key) = sale_key {
         sale.sale_key = key;
     }
-    for item in items.iter().filter(|i| !i.trim().is_empty()) {
+    for item in items {
+        if item.trim().is_empty() {
+            bail!("--items: an empty product name in the list");
+        }
         match catalog.find_product(item) {
             Some(p) => sale.product_ids.push(p.id),
             None => bail!(
-                "--items: unknown product {item:?} (known: {})",
+                "--items: unknown product {} (known: {})",
+                input::quote(item.trim()),
                 catalog
                     .products
                     .iter()
-                    .map(|p| p.name.as_str())
+                    .map(|p| input::printable(&p.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -1,312 +1,25 @@
 //! Seeding from the iCash CSV format: every row validated, all loaded or nothing, through COPY.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Seek, Write};
 use std::path::PathBuf;
 
-use chrono::{DateTime, DurationRound, NaiveDateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use deadpool_postgres::GenericClient;
 use futures_util::pin_mut;
 use rust_decimal::Decimal;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::import;
+pub use crate::import::{CsvSource, ProductRow, PurchaseReader, PurchaseRow, read_products};
+use crate::input;
 use crate::pool::Store;
 
 /// The demo data shipped in the binary, so that the embedded default works from anywhere.
 pub const DEMO_PRODUCTS: &[u8] = include_bytes!("../../data/products_list.csv");
 pub const DEMO_PURCHASES: &[u8] = include_bytes!("../../data/purchases.csv");
-
-/// Where a CSV file comes from: the file system, or bytes built into the program.
-#[derive(Clone, Debug)]
-pub enum CsvSource {
-    Path(PathBuf),
-    Bytes { name: String, bytes: &'static [u8] },
-}
-
-impl CsvSource {
-    pub fn name(&self) -> String {
-        match self {
-            CsvSource::Path(p) => p.display().to_string(),
-            CsvSource::Bytes { name, .. } => name.clone(),
-        }
-    }
-
-    fn open(&self) -> Result<(Box<dyn Read + Send>, u64)> {
-        match self {
-            CsvSource::Path(p) => {
-                let file = File::open(p).map_err(|e| Error::File {
-                    path: p.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-                Ok((Box::new(file), len))
-            }
-            CsvSource::Bytes { bytes, .. } => Ok((Box::new(*bytes), bytes.len() as u64)),
-        }
-    }
-}
-
-fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(true)
-        // Records end at LF; a CR before it is trimmed with the field. (With the default CRLF
-        // terminator the reader's line numbers are off for CRLF files.)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .flexible(false)
-        .from_reader(reader)
-}
-
-/// Positions of the named columns in a header, or an error naming the missing one.
-fn header_positions<const N: usize>(
-    source: &str,
-    headers: &csv::StringRecord,
-    wanted: [&str; N],
-) -> Result<[usize; N]> {
-    let mut positions = [0; N];
-    for (slot, name) in positions.iter_mut().zip(wanted) {
-        *slot = headers
-            .iter()
-            .position(|h| h.trim_start_matches('\u{feff}').trim() == name)
-            .ok_or_else(|| Error::AtLine {
-                path: source.to_string(),
-                line: 1,
-                field: name.to_string(),
-                message: format!("missing column (the header must name {})", wanted.join(",")),
-            })?;
-    }
-    Ok(positions)
-}
-
-fn csv_error(source: &str, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
-    let message = match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "the file is not valid UTF-8".to_string(),
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!("{len} fields where the header has {expected_len}"),
-        _ => e.to_string(),
-    };
-    Error::AtLine {
-        path: source.to_string(),
-        line,
-        field: "row".into(),
-        message,
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProductRow {
-    pub name: String,
-    pub unit_price: Decimal,
-}
-
-/// Reads and validates a `products_list.csv` (`product_name,unit_price`).
-pub fn read_products(source: &CsvSource) -> Result<Vec<ProductRow>> {
-    let name = source.name();
-    let (reader, _) = source.open()?;
-    let mut csv = csv_reader(reader);
-    let headers = csv.headers().map_err(|e| csv_error(&name, e))?.clone();
-    let [name_col, price_col] = header_positions(&name, &headers, ["product_name", "unit_price"])?;
-    let mut products: Vec<ProductRow> = Vec::new();
-    for record in csv.records() {
-        let record = record.map_err(|e| csv_error(&name, e))?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let at = |field: &str, message: String| Error::AtLine {
-            path: name.clone(),
-            line,
-            field: field.into(),
-            message,
-        };
-        let product = record[name_col].trim().to_string();
-        if product.is_empty() || product.chars().count() > 64 {
-            return Err(at(
-                "product_name",
-                "a product needs a name of 1 to 64 characters".into(),
-            ));
-        }
-        if products.iter().any(|p| p.name == product) {
-            return Err(at(
-                "product_name",
-                format!("product {product:?} is listed twice"),
-            ));
-        }
-        let price = parse_money(&record[price_col]).map_err(|m| at("unit_price", m))?;
-        if price <= Decimal::ZERO {
-            return Err(at(
-                "unit_price",
-                format!("a price must be more than 0, not {price}"),
-            ));
-        }
-        if price >= Decimal::new(100_000_000, 0) {
-            return Err(at("unit_price", format!("{price} is too large")));
-        }
-        products.push(ProductRow {
-            name: product,
-            unit_price: price,
-        });
-    }
-    if products.is_empty() {
-        return Err(Error::File {
-            path: name,
-            message: "no products in the file".into(),
-        });
-    }
-    Ok(products)
-}
-
-/// A decimal amount with at most two places (cents).
-pub fn parse_money(text: &str) -> std::result::Result<Decimal, String> {
-    let t = text.trim();
-    let value: Decimal = t
-        .parse()
-        .map_err(|_| format!("{t:?} is not a decimal amount"))?;
-    if value.scale() > 2 && value.normalize().scale() > 2 {
-        return Err(format!("{t:?} has more than two decimal places"));
-    }
-    Ok(value)
-}
-
-/// Naive ISO-8601 (`2025-05-26T19:51:00.539354`, read as UTC) or RFC 3339 with an offset.
-pub fn parse_timestamp(text: &str) -> std::result::Result<DateTime<Utc>, String> {
-    let t = text.trim();
-    if let Ok(naive) = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Ok(naive.and_utc());
-    }
-    if let Ok(naive) = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f") {
-        return Ok(naive.and_utc());
-    }
-    DateTime::parse_from_rfc3339(t)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| format!("{t:?} is not a timestamp like 2025-05-26T19:51:00.539354"))
-}
-
-pub fn valid_branch_id(id: &str) -> bool {
-    (1..=32).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-/// One validated purchase row.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PurchaseRow {
-    pub line: u64,
-    pub supermarket_id: String,
-    pub created_at: DateTime<Utc>,
-    pub user_id: Uuid,
-    /// Indexes into the products list, ascending.
-    pub items: Vec<usize>,
-    pub total_amount: Decimal,
-}
-
-/// Streams and validates a `purchases.csv` against a products list.
-pub struct PurchaseReader<R: Read> {
-    source: String,
-    csv: csv::Reader<R>,
-    columns: [usize; 5],
-    by_name: HashMap<String, usize>,
-    prices: Vec<Decimal>,
-    record: csv::StringRecord,
-}
-
-impl<R: Read> PurchaseReader<R> {
-    pub fn new(source: String, reader: R, products: &[ProductRow]) -> Result<Self> {
-        let mut csv = csv_reader(reader);
-        let headers = csv.headers().map_err(|e| csv_error(&source, e))?.clone();
-        let columns = header_positions(
-            &source,
-            &headers,
-            [
-                "supermarket_id",
-                "timestamp",
-                "user_id",
-                "items_list",
-                "total_amount",
-            ],
-        )?;
-        Ok(PurchaseReader {
-            source,
-            csv,
-            columns,
-            by_name: products
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.name.clone(), i))
-                .collect(),
-            prices: products.iter().map(|p| p.unit_price).collect(),
-            record: csv::StringRecord::new(),
-        })
-    }
-
-    /// The next valid row, None at the end, or the first error with file, line and field.
-    pub fn next_row(&mut self) -> Result<Option<PurchaseRow>> {
-        if !self
-            .csv
-            .read_record(&mut self.record)
-            .map_err(|e| csv_error(&self.source, e))?
-        {
-            return Ok(None);
-        }
-        let line = self.record.position().map(|p| p.line()).unwrap_or(0);
-        let at = |field: &str, message: String| Error::AtLine {
-            path: self.source.clone(),
-            line,
-            field: field.into(),
-            message,
-        };
-        let [branch_col, time_col, user_col, items_col, total_col] = self.columns;
-        let supermarket_id = self.record[branch_col].trim();
-        if !valid_branch_id(supermarket_id) {
-            return Err(at(
-                "supermarket_id",
-                format!("{supermarket_id:?} is not a branch id (1-32 letters, digits, - or _)"),
-            ));
-        }
-        let created_at = parse_timestamp(&self.record[time_col]).map_err(|m| at("timestamp", m))?;
-        let user_text = self.record[user_col].trim();
-        let user_id = Uuid::try_parse(user_text)
-            .map_err(|_| at("user_id", format!("{user_text:?} is not a UUID")))?;
-        let mut items = Vec::with_capacity(4);
-        for name in self.record[items_col].split(',') {
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(at("items_list", "an empty product name in the list".into()));
-            }
-            let Some(&index) = self.by_name.get(name) else {
-                return Err(at("items_list", format!("unknown product {name:?}")));
-            };
-            if items.contains(&index) {
-                return Err(at(
-                    "items_list",
-                    format!("{name:?} appears twice (one unit per product)"),
-                ));
-            }
-            items.push(index);
-        }
-        items.sort_unstable();
-        let total_amount =
-            parse_money(&self.record[total_col]).map_err(|m| at("total_amount", m))?;
-        let sum: Decimal = items.iter().map(|&i| self.prices[i]).sum();
-        if total_amount != sum {
-            return Err(at(
-                "total_amount",
-                format!("{total_amount} is not the sum of the unit prices ({sum})"),
-            ));
-        }
-        Ok(Some(PurchaseRow {
-            line,
-            supermarket_id: supermarket_id.to_string(),
-            created_at,
-            user_id,
-            items,
-            total_amount,
-        }))
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct SeedOptions {
@@ -457,10 +170,14 @@ impl SmallCounters {
         for &item in &row.items {
             branch.2[item] += 1;
         }
+        // Calendar truncation, exact for any date (duration_trunc counts nanoseconds and gives
+        // up after 2262).
         let hour = row
             .created_at
-            .duration_trunc(chrono::TimeDelta::hours(1))
-            .unwrap_or(row.created_at);
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            + chrono::TimeDelta::hours(i64::from(row.created_at.hour()));
         let slot = self
             .hours
             .entry((row.supermarket_id.clone(), hour))
@@ -514,7 +231,7 @@ pub async fn seed_demo_if_empty(store: &Store) -> Result<Option<SeedReport>> {
     let empty: bool = client
         .query_one("SELECT NOT EXISTS (SELECT 1 FROM product)", &[])
         .await?
-        .get(0);
+        .try_get(0)?;
     drop(client);
     if !empty {
         return Ok(None);
@@ -533,7 +250,11 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     tx.batch_execute(LOAD_SETTINGS).await?;
     if options.reset {
         tx.batch_execute(TRUNCATE_ALL).await?;
-    } else if tx.query_one(HAS_PURCHASES, &[]).await?.get::<_, bool>(0) {
+    } else if tx
+        .query_one(HAS_PURCHASES, &[])
+        .await?
+        .try_get::<_, bool>(0)?
+    {
         return Ok(SeedReport {
             loaded: false,
             products: 0,
@@ -546,20 +267,35 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
 
     let names: Vec<&str> = products.iter().map(|p| p.name.as_str()).collect();
     let prices: Vec<Decimal> = products.iter().map(|p| p.unit_price).collect();
-    let ids_by_name: HashMap<String, i32> = tx
+    let ids_by_name = tx
         .query(UPSERT_PRODUCTS, &[&names, &prices])
         .await?
         .iter()
-        .map(|r| (r.get(1), r.get(0)))
-        .collect();
-    let product_ids: Vec<i32> = products.iter().map(|p| ids_by_name[&p.name]).collect();
+        .map(|r| Ok((r.try_get::<_, String>(1)?, r.try_get::<_, i32>(0)?)))
+        .collect::<Result<HashMap<String, i32>>>()?;
+    refuse_case_twins(
+        &options.products.name(),
+        "products",
+        &tx.query("SELECT name FROM product", &[]).await?,
+        input::name_key,
+    )?;
+    let product_ids = products
+        .iter()
+        .map(|p| {
+            ids_by_name
+                .get(&p.name)
+                .copied()
+                .ok_or_else(|| Error::Invalid(format!("product {:?} was not stored", p.name)))
+        })
+        .collect::<Result<Vec<i32>>>()?;
 
     let keys = tx.query(KEY_DDL, &[]).await?;
     let mut drops: Vec<(i32, String)> = Vec::new();
     let mut creates: Vec<(i32, String)> = Vec::new();
     for row in &keys {
-        drops.push((-row.get::<_, i32>(2), row.get(0)));
-        creates.push((row.get(2), row.get(1)));
+        let stage: i32 = row.try_get(2)?;
+        drops.push((-stage, row.try_get(0)?));
+        creates.push((stage, row.try_get(1)?));
     }
     drops.sort_by_key(|(stage, _)| *stage);
     creates.sort_by_key(|(stage, _)| *stage);
@@ -572,6 +308,8 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     let progress = progress_bar(options.progress, len);
     let reader = BufReader::with_capacity(1 << 16, progress.wrap_read(reader));
     let mut rows = PurchaseReader::new(options.purchases.name(), reader, &products)?;
+    // A purchase row takes 60 bytes or more (the UUID alone is 36).
+    rows.reserve_rows(usize::try_from(len / 60).unwrap_or(0).min(100_000_000));
     let mut spool = BufWriter::new(
         tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?,
     );
@@ -622,6 +360,11 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         writer.finish().await?;
     }
     progress.finish_and_clear();
+    import::confirm_duplicates(
+        &options.purchases,
+        &products,
+        rows.take_duplicate_candidates(),
+    )?;
     phase.done(PHASE_COPY_PURCHASES);
 
     let mut spool = spool
@@ -656,6 +399,12 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     phase.done(PHASE_COPY_LINES);
     let branch_list: Vec<&str> = branches.iter().map(String::as_str).collect();
     tx.execute(INSERT_BRANCHES, &[&branch_list]).await?;
+    refuse_case_twins(
+        &options.purchases.name(),
+        "branch ids",
+        &tx.query("SELECT id FROM supermarket", &[]).await?,
+        |id| id.to_lowercase(),
+    )?;
     tx.query_one(SET_PURCHASE_SEQUENCE, &[]).await?;
     tx.batch_execute(REBUILD_COUNTERS).await?;
     small.insert(&tx, &product_ids).await?;
@@ -678,6 +427,32 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         items,
         phases: phase.finished,
     })
+}
+
+/// Refuses two stored names (the file's, now beside those already in the database) that are
+/// matched as one: products by [`input::name_key`], branch ids ignoring case.
+fn refuse_case_twins(
+    source: &str,
+    what: &str,
+    rows: &[tokio_postgres::Row],
+    key: impl Fn(&str) -> String,
+) -> Result<()> {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for row in rows {
+        let name: String = row.try_get(0)?;
+        if let Some(other) = seen.insert(key(&name), name.clone()) {
+            return Err(Error::File {
+                path: source.to_string(),
+                message: format!(
+                    "{what} {} and {} differ only by case (one was already in the database): \
+                     use one spelling, or load with --reset",
+                    input::quote(&other),
+                    input::quote(&name)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// How long each phase of a load took (also logged: RUST_LOG=store_core=debug).
@@ -713,150 +488,4 @@ fn progress_bar(wanted: bool, len: u64) -> indicatif::ProgressBar {
         .expect("valid template"),
     );
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn products() -> Vec<ProductRow> {
-        read_products(&CsvSource::Bytes {
-            name: "p.csv".into(),
-            bytes: b"product_name,unit_price\nmilk,1.5\nbread,2\neggs,3\n",
-        })
-        .unwrap()
-    }
-
-    fn first_error(purchases: &'static str) -> String {
-        let p = products();
-        let mut reader = PurchaseReader::new("x.csv".into(), purchases.as_bytes(), &p).unwrap();
-        loop {
-            match reader.next_row() {
-                Ok(Some(_)) => continue,
-                Ok(None) => panic!("no error in {purchases}"),
-                Err(e) => return e.to_string(),
-            }
-        }
-    }
-
-    const HEADER: &str = "supermarket_id,timestamp,user_id,items_list,total_amount\n";
-
-    #[test]
-    fn reads_a_row_with_bom_and_crlf() {
-        let p = products();
-        let data = "\u{feff}supermarket_id,timestamp,user_id,items_list,total_amount\r\n\
-            SMKT001,2025-05-26T19:51:00.539354,01e1e159-8045-43c2-88dd-5682b18bd680,\"eggs,milk\",4.5\r\n";
-        let mut reader = PurchaseReader::new("x.csv".into(), data.as_bytes(), &p).unwrap();
-        let row = reader.next_row().unwrap().unwrap();
-        assert_eq!(row.line, 2);
-        assert_eq!(row.items, vec![0, 2]);
-        assert_eq!(row.total_amount, Decimal::new(45, 1));
-        assert_eq!(
-            row.created_at.to_rfc3339(),
-            "2025-05-26T19:51:00.539354+00:00"
-        );
-        assert!(reader.next_row().unwrap().is_none());
-    }
-
-    #[test]
-    fn every_bad_field_is_named_with_file_and_line() {
-        let ok = "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.5\n";
-        let cases = [
-            (
-                "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"bred\",2\n",
-                "x.csv:3: items_list: unknown product \"bred\"",
-            ),
-            (
-                "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk,milk\",3\n",
-                "x.csv:3: items_list: \"milk\" appears twice",
-            ),
-            (
-                "SMKT001,2025-05-26T19:51:00,not-a-uuid,\"milk\",1.5\n",
-                "x.csv:3: user_id: \"not-a-uuid\" is not a UUID",
-            ),
-            (
-                "SMKT001,yesterday,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.5\n",
-                "x.csv:3: timestamp: \"yesterday\" is not a timestamp",
-            ),
-            (
-                "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.6\n",
-                "x.csv:3: total_amount: 1.6 is not the sum of the unit prices (1.5)",
-            ),
-            (
-                "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",abc\n",
-                "x.csv:3: total_amount: \"abc\" is not a decimal amount",
-            ),
-            (
-                "SMKT 1,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\"milk\",1.5\n",
-                "x.csv:3: supermarket_id:",
-            ),
-            (
-                "SMKT001,2025-05-26T19:51:00\n",
-                "x.csv:3: row: 2 fields where the header has 5",
-            ),
-        ];
-        for (bad, expected) in cases {
-            let data: &'static str = Box::leak(format!("{HEADER}{ok}{bad}").into_boxed_str());
-            let err = first_error(data);
-            assert!(
-                err.starts_with(expected),
-                "{err:?} should start with {expected:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn bad_prices_are_refused() {
-        for (bad, expected) in [
-            (
-                "milk,-1.5\n",
-                "p.csv:2: unit_price: a price must be more than 0",
-            ),
-            (
-                "milk,1.505\n",
-                "p.csv:2: unit_price: \"1.505\" has more than two decimal places",
-            ),
-            (
-                "milk,one\n",
-                "p.csv:2: unit_price: \"one\" is not a decimal amount",
-            ),
-            (
-                "milk,1\nmilk,2\n",
-                "p.csv:3: product_name: product \"milk\" is listed twice",
-            ),
-        ] {
-            let data: &'static str =
-                Box::leak(format!("product_name,unit_price\n{bad}").into_boxed_str());
-            let err = read_products(&CsvSource::Bytes {
-                name: "p.csv".into(),
-                bytes: data.as_bytes(),
-            })
-            .unwrap_err()
-            .to_string();
-            assert!(
-                err.starts_with(expected),
-                "{err:?} should start with {expected:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_missing_column_is_named() {
-        let err = read_products(&CsvSource::Bytes {
-            name: "p.csv".into(),
-            bytes: b"name,price\nmilk,1\n",
-        })
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.starts_with("p.csv:1: product_name: missing column"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn money_keeps_trailing_zeros_equal() {
-        assert_eq!(parse_money("2").unwrap(), parse_money("2.00").unwrap());
-        assert!(parse_money("2.000").is_ok());
-    }
 }

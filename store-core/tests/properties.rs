@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use proptest::prelude::*;
 use store_core::analytics;
+use store_core::input;
 use store_core::seed::{self, CsvSource, ProductRow, PurchaseReader, SeedOptions};
 use store_core::testkit::fresh_db;
 use uuid::Uuid;
@@ -75,6 +76,87 @@ proptest! {
         match read_all(data.as_bytes()) {
             Ok(n) => prop_assert!(n >= rows_before),
             Err(e) => prop_assert!(names_file_line_and_field(&e), "{e}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A name the policy accepts loads, is matched in an items_list whatever its case and
+    /// surrounding spaces, and prints without control characters; a refused one is refused by
+    /// the products file with its line.
+    #[test]
+    fn product_names_are_accepted_and_matched_by_one_policy(raw in "\\PC{0,3}[\\PC\\p{Cc}\\p{Cf},]{0,6}") {
+        let csv_name = {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record([raw.as_str(), "2"]).unwrap();
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        };
+        let data = format!("product_name,unit_price\nmilk,1.5\n{csv_name}");
+        let source = CsvSource::Bytes { name: "p.csv".into(), bytes: Box::leak(data.into_boxed_str()).as_bytes() };
+        let read = seed::read_products(&source);
+        match input::product_name(&raw) {
+            Ok(name) if input::name_key(name) != input::name_key("milk") => {
+                let products = read.unwrap();
+                prop_assert_eq!(&products[1].name, name);
+                prop_assert!(!input::printable(name).chars().any(char::is_control));
+                let row = format!(
+                    "SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\" {} \",2\n",
+                    name.to_uppercase().replace('"', "\"\"")
+                );
+                let purchases = format!("{HEADER}{row}");
+                let mut reader = PurchaseReader::new("x.csv".into(), purchases.as_bytes(), &products).unwrap();
+                // Upper-casing can change a name's length or make it collide; when the key is
+                // kept, the row finds the product.
+                if input::name_key(&name.to_uppercase()) == input::name_key(name) {
+                    prop_assert_eq!(reader.next_row().unwrap().unwrap().items, vec![1]);
+                }
+            }
+            Ok(_) => {
+                let err = read.unwrap_err().to_string();
+                prop_assert!(err.starts_with("p.csv:3: product_name: "), "{}", err);
+            }
+            Err(message) => {
+                let err = read.unwrap_err().to_string();
+                prop_assert!(err.starts_with("p.csv:3: "), "{}", err);
+                prop_assert!(err.ends_with(&message) || err.contains("NUL"), "{} / {}", err, message);
+            }
+        }
+    }
+
+    /// However long a bad field, the error quotes at most 80 of its characters.
+    #[test]
+    fn errors_quote_at_most_80_characters(middle in "[^\\x00\",\r\n]{80,3000}", column in 0usize..5) {
+        let field = format!("x{middle}x");
+        let mut fields: Vec<String> = vec![
+            "SMKT001".into(), "2025-05-26T19:51:00".into(),
+            "01e1e159-8045-43c2-88dd-5682b18bd680".into(), "milk".into(), "1.5".into(),
+        ];
+        fields[column] = field.clone();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&fields).unwrap();
+        let mut data = HEADER.as_bytes().to_vec();
+        data.extend(w.into_inner().unwrap());
+        let err = read_all(&data).unwrap_err();
+        prop_assert!(names_file_line_and_field(&err), "{}", err);
+        let quoted = input::quote(&field);
+        let cut_note = format!("… ({} characters)", field.chars().count());
+        prop_assert!(quoted.ends_with(&cut_note), "{}", quoted);
+        prop_assert!(err.contains(&quoted), "{}", err);
+        prop_assert!(err.chars().count() <= quoted.chars().count() + 200, "{}", err);
+    }
+
+    /// Amounts round-trip through their plain decimal text, and nothing else is read as one.
+    #[test]
+    fn amounts_are_read_exactly(cents in -1_000_000_000_000i64..1_000_000_000_000, text in "\\PC{0,20}") {
+        let amount = rust_decimal::Decimal::new(cents, 2);
+        prop_assert_eq!(input::money(&amount.to_string()), Ok(amount));
+        if let Ok(value) = input::money(&text) {
+            let plain = text.trim().trim_start_matches(['+', '-']);
+            prop_assert!(plain.bytes().all(|b| b.is_ascii_digit() || b == b'.'), "{:?}", text);
+            prop_assert!(!plain.starts_with('.') && !plain.ends_with('.'), "{:?}", text);
+            prop_assert_eq!(value.scale() <= 2, true);
         }
     }
 }
