@@ -338,65 +338,6 @@ async fn every_loyal_buyer_streams_in_list_order_for_any_filter() {
     }
 }
 
-#[tokio::test]
-async fn a_version_1_database_migrates_to_the_partial_sale_key_index_and_keeps_keys_unique() {
-    let db = demo_db().await;
-    let mut client = db.store.client().await.unwrap();
-    // What schema version 1 had: a unique constraint over every row, NULLs included.
-    client
-        .batch_execute(
-            "DROP INDEX purchase_by_sale_key;
-             ALTER TABLE purchase ADD CONSTRAINT purchase_sale_key_key UNIQUE (sale_key);
-             UPDATE schema_version SET version = 1;",
-        )
-        .await
-        .unwrap();
-    assert!(store_core::schema::migrate(&mut client).await.unwrap());
-
-    let indexes: Vec<String> = client
-        .query(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'purchase' AND indexdef LIKE '%sale_key%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(indexes.len(), 1, "{indexes:?}");
-    assert!(
-        indexes[0].contains("UNIQUE") && indexes[0].contains("WHERE (sale_key IS NOT NULL)"),
-        "{indexes:?}"
-    );
-    let imported_rows_with_a_key: i64 = client
-        .query_one(
-            "SELECT count(*) FROM purchase WHERE sale_key IS NOT NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(imported_rows_with_a_key, 0);
-
-    let s = sale("SMKT001", CustomerChoice::new_customer(), &[1]);
-    let first = checkout::submit(&db.store, &s).await.unwrap();
-    let again = checkout::submit(&db.store, &s).await.unwrap();
-    assert_eq!(first.purchase_id, again.purchase_id);
-    assert!(again.replayed);
-    let duplicate = client
-        .execute(
-            "INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount, sale_key) \
-             VALUES ('SMKT001', now(), $1, 1, $2)",
-            &[&Uuid::new_v4(), &s.sale_key],
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        duplicate.as_db_error().map(|e| e.code().code()),
-        Some("23505")
-    );
-}
-
 /// Two attempts of one sale at the same moment: the second waits on the first one's
 /// uncommitted key, and must then be answered with the first purchase, not refused. And two
 /// different sales of one new customer at the same moment (their customer rows collide) must
