@@ -407,3 +407,289 @@ async fn an_attempt_racing_an_uncommitted_first_attempt_gets_the_first_purchase(
         }
     }
 }
+
+/// How many rows each table a sale writes holds.
+async fn written_rows(db: &TestDb) -> Vec<i64> {
+    let client = db.store.client().await.unwrap();
+    let mut counts = Vec::new();
+    for table in [
+        "purchase",
+        "purchase_product",
+        "customer",
+        "purchase_unfolded",
+    ] {
+        counts.push(
+            client
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .get(0),
+        );
+    }
+    counts
+}
+
+#[tokio::test]
+async fn twenty_concurrent_replays_with_a_new_customer_leave_one_purchase_and_one_customer() {
+    let db = demo_db().await;
+    let before = written_rows(&db).await;
+    let s = sale("SMKT002", CustomerChoice::new_customer(), &[2, 5, 9]);
+    let attempts = (0..20).map(|_| {
+        let store = db.store.clone();
+        let s = s.clone();
+        tokio::spawn(async move { checkout::submit(&store, &s).await })
+    });
+    let receipts: Vec<checkout::Receipt> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    assert_eq!(receipts.iter().filter(|r| !r.replayed).count(), 1);
+    let first = receipts.iter().find(|r| !r.replayed).unwrap();
+    for r in &receipts {
+        let mut r = r.clone();
+        r.replayed = false;
+        assert_eq!(&r, first);
+    }
+    let after = written_rows(&db).await;
+    // One purchase, its three lines, one customer row, one queued sale.
+    let written: Vec<i64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(written, [1, 3, 1, 1]);
+    let customer_rows: i64 = db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM customer WHERE user_id = $1",
+            &[&s.customer.user_id()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(customer_rows, 1);
+}
+
+#[tokio::test]
+async fn a_replay_writes_nothing_and_answers_with_the_purchase_as_stored() {
+    let db = demo_db().await;
+    let mut s = sale("SMKT001", CustomerChoice::new_customer(), &[1, 4]);
+    s.sold_at = Some(chrono::Utc::now() - chrono::TimeDelta::days(2));
+    let first = checkout::submit(&db.store, &s).await.unwrap();
+    assert!(first.new_customer && !first.replayed);
+    let before = written_rows(&db).await;
+
+    // Prices change and the counters fold; the till sends the sale again, later, with the total
+    // at the new prices and no time of its own.
+    let client = db.store.client().await.unwrap();
+    client
+        .batch_execute("UPDATE product SET unit_price = unit_price + 1 WHERE id IN (1, 4)")
+        .await
+        .unwrap();
+    analytics::fold(&client).await.unwrap();
+    let folded = written_rows(&db).await;
+    s.sold_at = None;
+    s.expected_total = Some(first.total_amount + Decimal::new(2, 0));
+    s.product_ids = vec![4, 1];
+    let again = checkout::submit(&db.store, &s).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(
+        written_rows(&db).await,
+        folded,
+        "the replay wrote something"
+    );
+    assert_eq!(folded[..3], before[..3]);
+    let mut as_first = again.clone();
+    as_first.replayed = false;
+    assert_eq!(
+        as_first, first,
+        "the replay's receipt is not the stored purchase"
+    );
+    assert_eq!(again.total_amount, Decimal::new(800, 2));
+    assert_eq!(
+        again.lines.iter().map(|l| l.unit_price).collect::<Vec<_>>(),
+        [Decimal::new(150, 2), Decimal::new(650, 2)]
+    );
+}
+
+#[tokio::test]
+async fn a_sale_key_reused_with_other_content_is_refused_and_writes_nothing() {
+    let db = demo_db().await;
+    let returning = checkout::submit(
+        &db.store,
+        &sale("SMKT003", CustomerChoice::new_customer(), &[7]),
+    )
+    .await
+    .unwrap()
+    .user_id;
+    let original = sale("SMKT001", CustomerChoice::new_customer(), &[1, 2]);
+    checkout::submit(&db.store, &original).await.unwrap();
+    let before = written_rows(&db).await;
+    let other_branch = Sale {
+        supermarket_id: "SMKT002".into(),
+        ..original.clone()
+    };
+    let other_new_customer = Sale {
+        customer: CustomerChoice::new_customer(),
+        ..original.clone()
+    };
+    let other_known_customer = Sale {
+        customer: CustomerChoice::Returning(returning),
+        ..original.clone()
+    };
+    let other_products = Sale {
+        product_ids: vec![1, 3],
+        ..original.clone()
+    };
+    let fewer_products = Sale {
+        product_ids: vec![1],
+        ..original.clone()
+    };
+    for reuse in [
+        other_branch,
+        other_new_customer,
+        other_known_customer,
+        other_products,
+        fewer_products,
+    ] {
+        let e = checkout::submit(&db.store, &reuse).await.unwrap_err();
+        assert_eq!(
+            e,
+            CheckoutError::SaleKeyReused(original.sale_key),
+            "{reuse:?}"
+        );
+        assert!(e.is_business_refusal());
+        assert!(
+            e.to_string().contains("was already used for another sale"),
+            "{e}"
+        );
+    }
+    assert_eq!(written_rows(&db).await, before);
+}
+
+#[tokio::test]
+async fn record_purchase_and_the_rust_rule_agree_on_sale_times_at_the_bounds() {
+    use store_core::sale_time::{self, MAX_AHEAD};
+    let db = demo_db().await;
+    let mut client = db.store.client().await.unwrap();
+    let mut tx = client.transaction().await.unwrap();
+    // now() is the transaction's start: the same instant for every call below.
+    let now: chrono::DateTime<chrono::Utc> =
+        tx.query_one("SELECT now()", &[]).await.unwrap().get(0);
+    let micro = chrono::TimeDelta::microseconds(1);
+    let cases = [
+        sale_time::earliest(),
+        sale_time::earliest() - micro,
+        now - chrono::TimeDelta::days(40),
+        now + MAX_AHEAD,
+        now + MAX_AHEAD + micro,
+        sale_time::constraint_latest(),
+    ];
+    for t in cases {
+        let mut s = sale("SMKT001", CustomerChoice::new_customer(), &[3]);
+        s.sold_at = Some(t);
+        let attempt = tx.savepoint("attempt").await.unwrap();
+        let result = checkout::record_purchase(&attempt, &s).await;
+        match (sale_time::check(t, now), result) {
+            (Ok(()), Ok(receipt)) => assert_eq!(receipt.created_at, t),
+            (Err(_), Err(CheckoutError::ImplausibleTime(message))) => {
+                assert!(message.contains("is not plausible"), "{message}");
+            }
+            (rule, database) => panic!("at {t}: the rule says {rule:?}, the database {database:?}"),
+        }
+        attempt.rollback().await.unwrap();
+    }
+    tx.rollback().await.unwrap();
+
+    for t in ["infinity", "-infinity", "1999-12-31 23:59:59.999999+00"] {
+        let e = client
+            .query(
+                "SELECT * FROM record_purchase(gen_random_uuid(), 'SMKT001', gen_random_uuid(), \
+                 true, ARRAY[1], NULL, $1::text::timestamptz)",
+                &[&t],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("ICT02"), "{t}: {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_check_constraint_keeps_every_other_path_inside_the_window() {
+    let db = demo_db().await;
+    let client = db.store.client().await.unwrap();
+    for t in [
+        "infinity",
+        "-infinity",
+        "1999-12-31 23:59:59.999999+00",
+        "2100-01-01 00:00:00+00",
+        "294276-01-01 00:00:00+00",
+    ] {
+        let e = client
+            .execute(
+                "INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount) \
+                 VALUES ('SMKT001', $1::text::timestamptz, gen_random_uuid(), 1)",
+                &[&t],
+            )
+            .await
+            .unwrap_err();
+        let db_error = e.as_db_error().unwrap();
+        assert_eq!(db_error.code().code(), "23514", "{t}");
+        assert_eq!(db_error.constraint(), Some("purchase_created_at_plausible"));
+    }
+    for t in ["2000-01-01 00:00:00+00", "2099-12-31 23:59:59.999999+00"] {
+        client
+            .execute(
+                "INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount) \
+                 VALUES ('SMKT001', $1::text::timestamptz, gen_random_uuid(), 1)",
+                &[&t],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_stored_value_no_reader_can_decode_is_an_error_not_a_panic() {
+    let db = demo_db().await;
+    let client = db.store.client().await.unwrap();
+    analytics::fold(&client).await.unwrap();
+    // The counters have no window of their own: a value beyond what the program can represent.
+    client
+        .batch_execute(
+            "INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue) \
+             VALUES ('SMKT001', 'infinity', 1, 1)",
+        )
+        .await
+        .unwrap();
+    let e = analytics::trend(&client, &Filter::default(), analytics::TrendBucket::Day)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("database error"), "{e}");
+}
+
+#[tokio::test]
+async fn the_cli_exits_non_zero_when_a_sale_key_is_reused_for_another_sale() {
+    let db = demo_db().await;
+    let key = Uuid::new_v4().to_string();
+    let purchase = |items: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_store-core"))
+            .args(["purchase", "--supermarket", "SMKT001", "--user", "new"])
+            .args(["--items", items, "--sale-key", &key])
+            .env("DATABASE_URL", &db.url)
+            .output()
+            .unwrap()
+    };
+    let first = purchase("milk");
+    assert!(first.status.success(), "{first:?}");
+    let before = written_rows(&db).await;
+    // `--user new` makes a new customer id on every run: the same key, another sale.
+    let again = purchase("milk");
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains(&format!("sale key {key} was already used for another sale")),
+        "{stderr}"
+    );
+    assert_eq!(written_rows(&db).await, before);
+}
