@@ -141,7 +141,7 @@ impl Dashboard {
 const FOLD: &str = "SELECT public.fold_purchases($1)";
 
 /// Queued sales folded per transaction: a backlog is folded in short transactions, so that no
-/// reader waits behind one long statement (see docs/PERFORMANCE.md for the measurement).
+/// reader waits behind one long statement.
 pub const FOLD_BATCH: i32 = 10_000;
 
 /// The dashboard's reads run in one snapshot: the figures on one screen always agree.

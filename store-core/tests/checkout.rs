@@ -2,7 +2,7 @@
 //! concurrent writers.
 
 use rust_decimal::Decimal;
-use store_core::analytics::{self, Filter};
+use store_core::analytics::{self, Dashboard, Filter};
 use store_core::checkout::{self, CheckoutError, CustomerChoice, Sale};
 use store_core::seed::{self, SeedOptions};
 use store_core::testkit::{TestDb, fresh_db};
@@ -692,4 +692,146 @@ async fn the_cli_exits_non_zero_when_a_sale_key_is_reused_for_another_sale() {
         "{stderr}"
     );
     assert_eq!(written_rows(&db).await, before);
+}
+
+/// While sales are recorded and folded by others, every dashboard agrees with itself: its
+/// figures come from one snapshot (without one, a fold committed between two of its queries
+/// makes the loyal list and the branch totals disagree).
+#[tokio::test]
+async fn every_dashboard_is_one_snapshot_while_others_record_and_fold() {
+    let db = demo_db().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = db.store.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let branch = ["SMKT001", "SMKT002", "SMKT003"][((w + n) % 3) as usize];
+                    let s = sale(
+                        branch,
+                        CustomerChoice::new_customer(),
+                        &[1 + (n % 10) as i32],
+                    );
+                    checkout::submit(&store, &s).await.unwrap();
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    let folder = {
+        let store = db.store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let client = store.client().await.unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                analytics::fold(&client).await.unwrap();
+            }
+        })
+    };
+    let client = db.store.client().await.unwrap();
+    for _ in 0..40 {
+        let d = analytics::dashboard_from_counters(&client, 1, i64::MAX)
+            .await
+            .unwrap();
+        assert_eq!(d.loyal_page.len() as i64, d.unique_buyers);
+        assert_eq!(d.loyal_buyers, d.unique_buyers);
+        let listed: i64 = d.loyal_page.iter().map(|b| b.purchases).sum();
+        assert_eq!(
+            listed,
+            d.purchases(),
+            "the loyal list and the branch totals disagree"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    folder.await.unwrap();
+    // The connection was handed back outside the read-only transaction.
+    let (isolation, read_only): (String, String) = {
+        let r = client
+            .query_one(
+                "SELECT current_setting('transaction_isolation'), \
+                 current_setting('transaction_read_only')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(
+        (isolation.as_str(), read_only.as_str()),
+        ("read committed", "off")
+    );
+}
+
+#[tokio::test]
+async fn fold_purchases_folds_at_most_its_batch_and_fold_repeats_until_the_queue_is_empty() {
+    let db = demo_db().await;
+    let client = db.store.client().await.unwrap();
+    analytics::fold(&client).await.unwrap();
+    for _ in 0..5 {
+        checkout::submit(
+            &db.store,
+            &sale("SMKT001", CustomerChoice::new_customer(), &[1]),
+        )
+        .await
+        .unwrap();
+    }
+    let mut batches = Vec::new();
+    for _ in 0..4 {
+        let folded: i64 = client
+            .query_one("SELECT fold_purchases(2)", &[])
+            .await
+            .unwrap()
+            .get(0);
+        batches.push(folded);
+    }
+    assert_eq!(batches, [2, 2, 1, 0]);
+    let refused = client
+        .query_one("SELECT fold_purchases(0)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code().map(|c| c.code()), Some("22023"));
+
+    // More than one batch queued (sales written the way record_purchase writes them): fold()
+    // takes them all, and the counters still equal a recount.
+    let backlog = i64::from(analytics::FOLD_BATCH) + 7;
+    client
+        .batch_execute(&format!(
+            "WITH sale AS (
+                 INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount)
+                 SELECT 'SMKT002', now(), gen_random_uuid(), 1.50 FROM generate_series(1, {backlog})
+                 RETURNING id
+             ), line AS (
+                 INSERT INTO purchase_product (purchase_id, product_id, unit_price)
+                 SELECT id, 1, 1.50 FROM sale
+             )
+             INSERT INTO purchase_unfolded (purchase_id) SELECT id FROM sale"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(analytics::fold(&client).await.unwrap(), backlog);
+    let left: i64 = client
+        .query_one("SELECT count(*) FROM purchase_unfolded", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    let fast = analytics::dashboard_from_counters(&client, 1, 0)
+        .await
+        .unwrap();
+    let recount = analytics::dashboard_from_rows(&client, &Filter::default(), 1, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        fast,
+        Dashboard {
+            generated_at: fast.generated_at,
+            ..recount
+        }
+    );
+    assert_eq!(left, 0);
 }
