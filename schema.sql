@@ -83,11 +83,12 @@ CREATE TABLE public.purchase_product (
 );
 
 -- Analytics state. A sale only queues its id in purchase_unfolded (one small insert in the
--- sale's own transaction); fold_purchases() moves queued sales into the counters in one
--- transaction, and every counter read folds first. The figures are therefore exact at every
--- read, as if each sale had updated the counters itself, while tills never queue on shared
--- counter rows. The dashboard reads a few hundred rows whatever the number of purchases.
--- No index: it is appended to by every sale and emptied whole by every fold.
+-- sale's own transaction); fold_purchases(n) moves up to n queued sales into the counters in
+-- one transaction, and every counter read folds first (batch after batch until the queue is
+-- empty), then reads in one snapshot. The figures are therefore exact at every read, as if each
+-- sale had updated the counters itself, while tills never queue on shared counter rows. The
+-- dashboard reads a few hundred rows whatever the number of purchases.
+-- No index: it is appended to by every sale and emptied a batch at a time by every fold.
 CREATE TABLE public.purchase_unfolded (
     purchase_id bigint NOT NULL
 );
