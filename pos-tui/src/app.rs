@@ -874,6 +874,13 @@ pub fn explain(e: &CheckoutError) -> String {
         }
         CheckoutError::EmptyCart => "The cart is empty: add a product first.".into(),
         CheckoutError::Refused(reason) => format!("The database refused the sale: {reason}"),
+        CheckoutError::SaleKeyReused(_) => {
+            "This sale's key already belongs to another recorded sale: this one was not charged."
+                .into()
+        }
+        CheckoutError::ImplausibleTime(reason) => {
+            format!("The sale's time is refused ({reason}): check the till's clock.")
+        }
     }
 }
 

@@ -29,7 +29,7 @@ const NOTIFICATION: &str =
            < extract(epoch FROM clock_timestamp()) - 0.2 THEN
             PERFORM pg_notify('icash_purchase',
                         json_build_object('purchase_id', r.sale_id,
-                                          'supermarket_id', p_supermarket_id)::text),
+                                          'supermarket_id', r.branch)::text),
                     set_config('icash.last_notify',
                         extract(epoch FROM clock_timestamp())::text, false);
         END IF;
@@ -43,11 +43,20 @@ const CUSTOMER_CHECK: &str = "
           AND (p_new_customer
                OR EXISTS (SELECT 1 FROM public.customer c WHERE c.user_id = p_user_id))";
 
-const CUSTOMER_ROW: &str = "    ), new_customer AS (
+const CUSTOMER_ROW: &str = "    ), customer_row AS (
         INSERT INTO public.customer (user_id, purchases, first_purchase_at, last_purchase_at)
-        SELECT p_user_id, 0, v_created_at, v_created_at FROM valid WHERE p_new_customer
+        SELECT s.user_id, 0, s.created_at, s.created_at FROM sale s WHERE p_new_customer
         ON CONFLICT (user_id) DO NOTHING
+        RETURNING user_id
 ";
+
+/// What the receipt says of the customer row, once there is none to make.
+const CUSTOMER_ROW_MADE: (&str, &str) = (
+    "EXISTS (SELECT 1 FROM customer_row) AS made_customer",
+    "false AS made_customer",
+);
+
+const PINNED_PATH: &str = "SET search_path = pg_catalog, pg_temp\n";
 
 const IDEMPOTENCY: &str = "        ON CONFLICT (sale_key) WHERE sale_key IS NOT NULL DO NOTHING\n";
 
@@ -64,31 +73,37 @@ BEGIN
         INSERT INTO public.purchase_product (purchase_id, product_id, unit_price)
         SELECT s.id, x, 1 FROM sale s, unnest(p_product_ids) AS x
     )
-    SELECT s.id, s.created_at, p_expected_total, false, p_product_ids, '{}'::text[],
-           '{}'::numeric[]
+    SELECT s.id, p_supermarket_id, p_user_id, p_new_customer, s.created_at, p_expected_total,
+           false, p_product_ids, '{}'::text[], '{}'::numeric[]
     FROM sale s;
 END;
 $$;
 ";
 
-fn record_purchase_definition() -> &'static str {
+/// record_purchase as schema.sql defines it, as a replacement of the installed one (which
+/// keeps its owner and grants).
+fn record_purchase_definition() -> String {
     let start = SCHEMA_SQL
-        .find("CREATE OR REPLACE FUNCTION record_purchase(")
+        .find("CREATE FUNCTION public.record_purchase(")
         .expect("record_purchase in schema.sql");
     let end = start
         + SCHEMA_SQL[start..]
             .find("\n$$;\n")
             .expect("end of record_purchase")
         + 5;
-    &SCHEMA_SQL[start..end]
+    SCHEMA_SQL[start..end].replacen("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 }
 
 fn without(function: &str, part: &str) -> String {
+    replaced(function, (part, ""))
+}
+
+fn replaced(function: &str, (part, with): (&str, &str)) -> String {
     assert!(
         function.contains(part),
         "record_purchase no longer contains this part; update the ladder:\n{part}"
     );
-    function.replacen(part, "", 1)
+    function.replacen(part, with, 1)
 }
 
 #[tokio::main]
@@ -106,14 +121,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let known = Arc::new(sample_customers(&store.client().await?, 1000).await?);
 
     let real = record_purchase_definition();
-    let no_notification = without(real, NOTIFICATION);
+    let unpinned = without(&real, PINNED_PATH);
+    let no_notification = without(&unpinned, NOTIFICATION);
     let no_queue = without(&no_notification, QUEUE);
-    let no_customer = without(&without(&no_queue, CUSTOMER_CHECK), CUSTOMER_ROW);
+    let no_customer = replaced(
+        &without(&without(&no_queue, CUSTOMER_CHECK), CUSTOMER_ROW),
+        CUSTOMER_ROW_MADE,
+    );
     let no_idempotency = without(&no_customer, IDEMPOTENCY);
     let header = &real[..real.find("AS $$\n").expect("function body")];
     let writes_only = format!("{header}{WRITES_ONLY_BODY}");
     let mut rungs = vec![
-        ("the real checkout".to_string(), real.to_string()),
+        ("the real checkout".to_string(), real.clone()),
+        ("- the pinned search_path".into(), unpinned),
         ("- the notification".into(), no_notification),
         ("- the counters' queue".into(), no_queue),
         ("- the customer check and row".into(), no_customer),
@@ -152,6 +172,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             real.per_second / bare.per_second
         );
     }
-    client.batch_execute(real).await?;
+    client.batch_execute(&real).await?;
     Ok(())
 }

@@ -137,8 +137,16 @@ impl Dashboard {
 
 // --- The counters (unfiltered): a few hundred rows whatever the data size. ---
 
-/// Folds the sales queued since the last read into the counters (see schema.sql).
-const FOLD: &str = "SELECT fold_purchases()";
+/// Folds up to $1 of the sales queued since the last read into the counters (see schema.sql).
+const FOLD: &str = "SELECT public.fold_purchases($1)";
+
+/// Queued sales folded per transaction: a backlog is folded in short transactions, so that no
+/// reader waits behind one long statement.
+pub const FOLD_BATCH: i32 = 10_000;
+
+/// The dashboard's reads run in one snapshot: the figures on one screen always agree.
+const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+const END_SNAPSHOT: &str = "COMMIT";
 
 const BUYERS_FROM_COUNTERS: &str = "SELECT coalesce(sum(customers), 0)::int8, \
      coalesce(sum(customers) FILTER (WHERE purchases >= $1), 0)::int8 \
@@ -288,8 +296,8 @@ pub async fn dashboard_from_counters(
 }
 
 /// Folds, then runs the four counter queries (buyers and loyal count, loyal page, top
-/// products, branches), each prepared once per connection and all sent together: one round
-/// trip for the four.
+/// products, branches) in one snapshot: each prepared once per connection, and the
+/// transaction's start, the four and its end all sent together (one round trip).
 async fn dashboard_from_counter_queries(
     client: &impl GenericClient,
     filter: Filter,
@@ -298,6 +306,34 @@ async fn dashboard_from_counter_queries(
     params: [&[&(dyn ToSql + Sync)]; 4],
 ) -> Result<Dashboard> {
     fold(client).await?;
+    let (buyers, loyal, top, branches) = read_in_one_snapshot(client, queries, params).await?;
+    Ok(Dashboard {
+        filter,
+        min_purchases,
+        unique_buyers: buyers.try_get(0)?,
+        loyal_buyers: buyers.try_get(1)?,
+        loyal_page: loyal_rows(loyal)?,
+        top_products: top_rows(top)?,
+        branches: branch_rows(branches)?,
+        generated_at: Utc::now(),
+    })
+}
+
+/// The dashboard's four queries (buyers, loyal page, top products, branches) in one
+/// `REPEATABLE READ READ ONLY` transaction. Everything is prepared first and then sent at once,
+/// the transaction's end included: however the answers are awaited (an error, a caller that
+/// gives up), the connection is never left inside the transaction. `client` must not be inside
+/// a transaction of its own.
+async fn read_in_one_snapshot(
+    client: &impl GenericClient,
+    queries: [&str; 4],
+    params: [&[&(dyn ToSql + Sync)]; 4],
+) -> Result<(
+    tokio_postgres::Row,
+    Vec<tokio_postgres::Row>,
+    Vec<tokio_postgres::Row>,
+    Vec<tokio_postgres::Row>,
+)> {
     let [buyers_sql, loyal_sql, top_sql, branches_sql] = queries;
     let [buyers_params, loyal_params, top_params, branches_params] = params;
     let (buyers_q, loyal_q, top_q, branches_q) = futures_util::try_join!(
@@ -306,26 +342,19 @@ async fn dashboard_from_counter_queries(
         client.prepare_cached(top_sql),
         client.prepare_cached(branches_sql),
     )?;
-    let (buyers, loyal, top, branches) = futures_util::try_join!(
+    let ((), buyers, loyal, top, branches, ()) = futures_util::try_join!(
+        client.batch_execute(BEGIN_SNAPSHOT),
         client.query_one(&buyers_q, buyers_params),
         client.query(&loyal_q, loyal_params),
         client.query(&top_q, top_params),
         client.query(&branches_q, branches_params),
+        client.batch_execute(END_SNAPSHOT),
     )?;
-    Ok(Dashboard {
-        filter,
-        min_purchases,
-        unique_buyers: buyers.get(0),
-        loyal_buyers: buyers.get(1),
-        loyal_page: loyal_rows(loyal),
-        top_products: top_rows(top),
-        branches: branch_rows(branches),
-        generated_at: Utc::now(),
-    })
+    Ok((buyers, loyal, top, branches))
 }
 
-/// Every figure computed from the purchase rows themselves. With the default filter this is
-/// the recount that the counters must always equal.
+/// Every figure computed from the purchase rows themselves, in one snapshot. With the default
+/// filter this is the recount that the counters must always equal.
 pub async fn dashboard_from_rows(
     client: &impl GenericClient,
     filter: &Filter,
@@ -333,32 +362,35 @@ pub async fn dashboard_from_rows(
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
     let min = min_purchases.max(1);
+    let min_count = min as i64;
+    let first_page = 0i64;
     let now = Utc::now();
     let since = filter.period.since(now);
     let branch = filter.supermarket_id.as_deref();
-    let buyers = client
-        .query_one(BUYERS_FROM_ROWS, &[&branch, &since, &(min as i64)])
-        .await?;
-    let loyal_page = loyal_rows(
-        client
-            .query(
-                LOYAL_PAGE_FROM_ROWS,
-                &[&branch, &since, &(min as i64), &loyal_page_size, &0i64],
-            )
-            .await?,
-    );
+    let (buyers, loyal, top, branches) = read_in_one_snapshot(
+        client,
+        [
+            BUYERS_FROM_ROWS,
+            LOYAL_PAGE_FROM_ROWS,
+            TOP_PRODUCTS_FROM_ROWS,
+            BRANCHES_FROM_ROWS,
+        ],
+        [
+            &[&branch, &since, &min_count],
+            &[&branch, &since, &min_count, &loyal_page_size, &first_page],
+            &[&branch, &since],
+            &[&branch, &since],
+        ],
+    )
+    .await?;
     Ok(Dashboard {
         filter: filter.clone(),
         min_purchases: min,
-        unique_buyers: buyers.get(0),
-        loyal_buyers: buyers.get(1),
-        loyal_page,
-        top_products: top_rows(
-            client
-                .query(TOP_PRODUCTS_FROM_ROWS, &[&branch, &since])
-                .await?,
-        ),
-        branches: branch_rows(client.query(BRANCHES_FROM_ROWS, &[&branch, &since]).await?),
+        unique_buyers: buyers.try_get(0)?,
+        loyal_buyers: buyers.try_get(1)?,
+        loyal_page: loyal_rows(loyal)?,
+        top_products: top_rows(top)?,
+        branches: branch_rows(branches)?,
         generated_at: now,
     })
 }
@@ -398,7 +430,7 @@ pub async fn loyal_buyers_page(
             )
             .await?
     };
-    Ok(loyal_rows(rows))
+    loyal_rows(rows)
 }
 
 /// Every loyal buyer for `filter`, in list order, from one query: one snapshot, constant memory,
@@ -438,8 +470,8 @@ pub async fn each_loyal_buyer(
     let mut count = 0u64;
     while let Some(row) = rows.try_next().await? {
         let buyer = LoyalBuyer {
-            user_id: row.get(0),
-            purchases: row.get(1),
+            user_id: row.try_get(0)?,
+            purchases: row.try_get(1)?,
         };
         each(&buyer).map_err(|e| Error::io("writing the loyal buyers", e))?;
         count += 1;
@@ -447,11 +479,22 @@ pub async fn each_loyal_buyer(
     Ok(count)
 }
 
-/// Moves the sales recorded since the last fold into the counters; returns how many. Every
-/// counter read does this first, so the counters are exact whenever they are read.
+/// Moves the sales recorded since the last fold into the counters, [`FOLD_BATCH`] at a time
+/// (one transaction each); returns how many. Every counter read does this first, so the
+/// counters are exact whenever they are read.
 pub async fn fold(client: &impl GenericClient) -> Result<i64> {
     let statement = client.prepare_cached(FOLD).await?;
-    Ok(client.query_one(&statement, &[]).await?.get(0))
+    let mut total = 0;
+    loop {
+        let folded: i64 = client
+            .query_one(&statement, &[&FOLD_BATCH])
+            .await?
+            .try_get(0)?;
+        total += folded;
+        if folded < i64::from(FOLD_BATCH) {
+            return Ok(total);
+        }
+    }
 }
 
 /// Purchases and revenue per hour (or per day for longer ranges) for `filter`.
@@ -466,16 +509,18 @@ pub async fn trend(
         TrendBucket::Hour => "hour",
         TrendBucket::Day => "day",
     };
-    Ok(client
+    client
         .query(TREND, &[&filter.supermarket_id.as_deref(), &since, &unit])
         .await?
         .iter()
-        .map(|r| TrendPoint {
-            bucket_start: r.get(0),
-            purchases: r.get(1),
-            revenue: r.get(2),
+        .map(|r| {
+            Ok(TrendPoint {
+                bucket_start: r.try_get(0)?,
+                purchases: r.try_get(1)?,
+                revenue: r.try_get(2)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -484,32 +529,38 @@ pub enum TrendBucket {
     Day,
 }
 
-fn loyal_rows(rows: Vec<tokio_postgres::Row>) -> Vec<LoyalBuyer> {
+fn loyal_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<LoyalBuyer>> {
     rows.iter()
-        .map(|r| LoyalBuyer {
-            user_id: r.get(0),
-            purchases: r.get(1),
+        .map(|r| {
+            Ok(LoyalBuyer {
+                user_id: r.try_get(0)?,
+                purchases: r.try_get(1)?,
+            })
         })
         .collect()
 }
 
-fn top_rows(rows: Vec<tokio_postgres::Row>) -> Vec<TopProduct> {
+fn top_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<TopProduct>> {
     rows.iter()
-        .map(|r| TopProduct {
-            product_id: r.get(0),
-            name: r.get(1),
-            units: r.get(2),
-            rank: r.get(3),
+        .map(|r| {
+            Ok(TopProduct {
+                product_id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                units: r.try_get(2)?,
+                rank: r.try_get(3)?,
+            })
         })
         .collect()
 }
 
-fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Vec<BranchSales> {
+fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<BranchSales>> {
     rows.iter()
-        .map(|r| BranchSales {
-            supermarket_id: r.get(0),
-            purchases: r.get(1),
-            revenue: r.get(2),
+        .map(|r| {
+            Ok(BranchSales {
+                supermarket_id: r.try_get(0)?,
+                purchases: r.try_get(1)?,
+                revenue: r.try_get(2)?,
+            })
         })
         .collect()
 }

@@ -78,6 +78,7 @@ pub struct Receipt {
     pub sale_key: Uuid,
     pub supermarket_id: String,
     pub user_id: Uuid,
+    /// This purchase made the customer's row (for a replayed key: it is the customer's first).
     pub new_customer: bool,
     pub created_at: DateTime<Utc>,
     pub lines: Vec<ReceiptLine>,
@@ -101,6 +102,12 @@ pub enum CheckoutError {
     UnknownCustomer(Uuid),
     #[error("prices changed: the till showed {expected}, current prices make {actual}")]
     TotalMismatch { expected: Decimal, actual: Decimal },
+    #[error(
+        "sale key {0} was already used for another sale (other branch, customer or products); this sale was not recorded"
+    )]
+    SaleKeyReused(Uuid),
+    #[error("{0}")]
+    ImplausibleTime(String),
     #[error("the database is unreachable: {0}")]
     Unavailable(String),
     #[error("a concurrent sale conflicted with this one; sending it again is safe: {0}")]
@@ -123,6 +130,8 @@ impl CheckoutError {
                 | CheckoutError::EmptyCart
                 | CheckoutError::UnknownCustomer(_)
                 | CheckoutError::TotalMismatch { .. }
+                | CheckoutError::SaleKeyReused(_)
+                | CheckoutError::ImplausibleTime(_)
         )
     }
 
@@ -135,12 +144,13 @@ impl CheckoutError {
     }
 }
 
-const RECORD_PURCHASE: &str = "SELECT purchase_id, created_at, total_amount, replayed, \
-     product_ids, product_names, unit_prices \
-     FROM record_purchase($1, $2, $3, $4, $5, $6, $7)";
+const RECORD_PURCHASE: &str = "SELECT purchase_id, supermarket_id, user_id, new_customer, \
+     created_at, total_amount, replayed, product_ids, product_names, unit_prices \
+     FROM public.record_purchase($1, $2, $3, $4, $5, $6, $7)";
 
 /// Records `sale` on one connection, or inside a transaction the caller commits. One round trip
-/// (the statement is prepared once per connection).
+/// (the statement is prepared once per connection). The receipt is the purchase as the
+/// database holds it (for a replayed key, as it was first recorded).
 pub async fn record_purchase(
     client: &impl deadpool_postgres::GenericClient,
     sale: &Sale,
@@ -167,18 +177,30 @@ pub async fn record_purchase(
         )
         .await
         .map_err(|e| classify(&e, sale))?;
-    let ids: Vec<i32> = row.get(4);
-    let names: Vec<String> = row.get(5);
-    let prices: Vec<Decimal> = row.get(6);
+    receipt_from_row(&row, sale.sale_key).map_err(|e| {
+        CheckoutError::Refused(format!(
+            "the recorded purchase could not be read back: {}",
+            describe_db_error(&e)
+        ))
+    })
+}
+
+fn receipt_from_row(
+    row: &tokio_postgres::Row,
+    sale_key: Uuid,
+) -> Result<Receipt, tokio_postgres::Error> {
+    let ids: Vec<i32> = row.try_get("product_ids")?;
+    let names: Vec<String> = row.try_get("product_names")?;
+    let prices: Vec<Decimal> = row.try_get("unit_prices")?;
     Ok(Receipt {
-        purchase_id: row.get(0),
-        sale_key: sale.sale_key,
-        supermarket_id: sale.supermarket_id.clone(),
-        user_id: sale.customer.user_id(),
-        new_customer: sale.customer.is_new(),
-        created_at: row.get(1),
-        total_amount: row.get(2),
-        replayed: row.get(3),
+        purchase_id: row.try_get("purchase_id")?,
+        sale_key,
+        supermarket_id: row.try_get("supermarket_id")?,
+        user_id: row.try_get("user_id")?,
+        new_customer: row.try_get("new_customer")?,
+        created_at: row.try_get("created_at")?,
+        total_amount: row.try_get("total_amount")?,
+        replayed: row.try_get("replayed")?,
         lines: ids
             .into_iter()
             .zip(names)
@@ -231,6 +253,8 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
         "ICP02" => CheckoutError::DuplicateProduct,
         "ICP03" => CheckoutError::EmptyCart,
         "ICC01" => CheckoutError::UnknownCustomer(sale.customer.user_id()),
+        "ICK01" => CheckoutError::SaleKeyReused(sale.sale_key),
+        "ICT02" => CheckoutError::ImplausibleTime(db.message().to_string()),
         "ICT01" => CheckoutError::TotalMismatch {
             expected: sale.expected_total.unwrap_or_default(),
             actual: db.detail().and_then(|d| d.parse().ok()).unwrap_or_default(),

@@ -69,6 +69,11 @@ pub enum Error {
     )]
     SchemaTooNew { found: i32, supported: i32 },
 
+    #[error(
+        "the database is at schema {found}, this program needs {needed}: run `store-core migrate`"
+    )]
+    SchemaTooOld { found: i32, needed: i32 },
+
     #[error(transparent)]
     Checkout(#[from] crate::checkout::CheckoutError),
 

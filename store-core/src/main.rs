@@ -47,8 +47,13 @@ enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
-    /// Apply schema.sql (idempotent).
-    Migrate,
+    /// Apply the schema's numbered migrations that the database lacks, in order (a second run
+    /// does nothing). The only command that changes the schema of a named server.
+    Migrate {
+        /// Keep trying to reach the database for up to this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        wait: u64,
+    },
     /// Load products and purchases from iCash CSV files (all or nothing).
     Seed {
         /// Default: data/products_list.csv if it exists here, else the built-in demo data.
@@ -253,9 +258,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Journal { action } => {
             store_core::journal::cli::run(action, cli.database_url).await
         }
-        Command::Migrate => {
+        Command::Migrate { wait } => {
             let store = Store::connect(&ConnectOptions {
                 database_url: cli.database_url.clone(),
+                wait: Duration::from_secs(wait),
                 migrate: false,
                 seed_demo: false,
                 ..ConnectOptions::default()
@@ -263,15 +269,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             let mut client = store.client().await?;
             let applied = store_core::schema::migrate(&mut client).await?;
-            println!(
-                "schema version {}{}",
-                store_core::schema::SCHEMA_VERSION,
-                if applied {
-                    " applied"
-                } else {
-                    " already in place"
-                }
-            );
+            if applied.is_empty() {
+                println!(
+                    "schema version {}: already in place, nothing applied",
+                    store_core::schema::SCHEMA_VERSION
+                );
+            } else {
+                println!(
+                    "schema version {}: applied {}",
+                    store_core::schema::SCHEMA_VERSION,
+                    applied.join(", ")
+                );
+            }
             Ok(())
         }
         Command::Seed {

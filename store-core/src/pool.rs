@@ -19,7 +19,7 @@ pub struct ConnectOptions {
     pub wait: Duration,
     /// Connections in the pool.
     pub max_size: usize,
-    /// Apply `schema.sql` when the database is older than this program.
+    /// Check the schema version (a named server) or migrate (the embedded default).
     pub migrate: bool,
     /// On the embedded default, load the demo data into an empty database.
     pub seed_demo: bool,
@@ -73,7 +73,14 @@ impl Store {
         store.wait_until_reachable(options.wait).await?;
         if options.migrate {
             let mut client = store.client().await?;
-            crate::schema::migrate(&mut client).await?;
+            match &target {
+                // The private embedded default is this program's own: it migrates itself.
+                DbTarget::Embedded(_) => {
+                    crate::schema::migrate(&mut client).await?;
+                }
+                // A named server's schema changes only through `store-core migrate`.
+                DbTarget::Server(_) => crate::schema::check_version(&client).await?,
+            }
         }
         if options.seed_demo && matches!(target, DbTarget::Embedded(_)) {
             crate::seed::seed_demo_if_empty(&store).await?;

@@ -1,5 +1,7 @@
 //! Least privilege: a clerk role that can read the catalog and customers and record purchases
-//! (through `record_purchase` only), and an owner role that can only read.
+//! (through `record_purchase` only), and an owner role that can only read (and fold the queued
+//! sales into the counters). The tables and functions belong to `icash_app` (see the
+//! migrations), which nobody logs in as.
 
 use deadpool_postgres::GenericClient;
 
@@ -22,16 +24,22 @@ END
 $$;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM icash_clerk, icash_owner;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC, icash_clerk, icash_owner;
+-- Nobody but the schema's owner creates objects where the iCash functions and tables live (the
+-- default up to PostgreSQL 14, and kept by upgraded clusters, lets every role create there).
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO icash_clerk, icash_owner;
-GRANT SELECT ON product, supermarket, customer, schema_version TO icash_clerk;
-GRANT EXECUTE ON FUNCTION record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz) TO icash_clerk;
+GRANT SELECT ON public.product, public.supermarket, public.customer, public.schema_migration,
+    public.schema_version TO icash_clerk;
+GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz) TO icash_clerk;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
 -- Folding queued sales into the counters writes only derived figures; readers need it.
-GRANT EXECUTE ON FUNCTION fold_purchases() TO icash_owner;
+GRANT EXECUTE ON FUNCTION public.fold_purchases(integer) TO icash_owner;
 ";
 
-const GRANT_CONNECT: &str =
-    "SELECT format('GRANT CONNECT ON DATABASE %I TO icash_clerk, icash_owner', current_database())";
+/// CONNECT for the two roles; no temporary objects for anyone but superusers and the
+/// database's owner (a temporary object is how a caller shadows a type or a table).
+const DATABASE_GRANTS: &str = "SELECT format('GRANT CONNECT ON DATABASE %1$I TO icash_clerk, icash_owner; \
+     REVOKE TEMPORARY ON DATABASE %1$I FROM PUBLIC', current_database())";
 const SET_PASSWORD: &str = "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)";
 
 /// Creates or updates both roles; a password, when given, lets the role log in with it.
@@ -53,7 +61,7 @@ pub async fn create_roles(
             Err(e) => return Err(e.into()),
         }
     }
-    let grant: String = client.query_one(GRANT_CONNECT, &[]).await?.get(0);
+    let grant: String = client.query_one(DATABASE_GRANTS, &[]).await?.try_get(0)?;
     client.batch_execute(&grant).await?;
     for (role, password) in [(CLERK_ROLE, clerk_password), (OWNER_ROLE, owner_password)] {
         if let Some(password) = password {
@@ -61,7 +69,7 @@ pub async fn create_roles(
             let statement: String = client
                 .query_one(SET_PASSWORD, &[&role, &password])
                 .await?
-                .get(0);
+                .try_get(0)?;
             client.batch_execute(&statement).await?;
         }
     }

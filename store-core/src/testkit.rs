@@ -114,6 +114,15 @@ impl PrivateServer {
         create_database_if_missing(&self.server, crate::local_server::DATABASE_NAME)
             .await
             .expect("creating the database");
+        let admin = Store::from_config(
+            self.server.config(crate::local_server::DATABASE_NAME),
+            "migrate".into(),
+            1,
+        )
+        .expect("a pool");
+        crate::schema::migrate(&mut admin.client().await.expect("connecting to migrate"))
+            .await
+            .expect("migrating the private server's database");
         Store::connect(&ConnectOptions {
             database_url: Some(self.url()),
             max_size: 16,

@@ -2,7 +2,7 @@
 //! concurrent writers.
 
 use rust_decimal::Decimal;
-use store_core::analytics::{self, Filter};
+use store_core::analytics::{self, Dashboard, Filter};
 use store_core::checkout::{self, CheckoutError, CustomerChoice, Sale};
 use store_core::seed::{self, SeedOptions};
 use store_core::testkit::{TestDb, fresh_db};
@@ -338,65 +338,6 @@ async fn every_loyal_buyer_streams_in_list_order_for_any_filter() {
     }
 }
 
-#[tokio::test]
-async fn a_version_1_database_migrates_to_the_partial_sale_key_index_and_keeps_keys_unique() {
-    let db = demo_db().await;
-    let mut client = db.store.client().await.unwrap();
-    // What schema version 1 had: a unique constraint over every row, NULLs included.
-    client
-        .batch_execute(
-            "DROP INDEX purchase_by_sale_key;
-             ALTER TABLE purchase ADD CONSTRAINT purchase_sale_key_key UNIQUE (sale_key);
-             UPDATE schema_version SET version = 1;",
-        )
-        .await
-        .unwrap();
-    assert!(store_core::schema::migrate(&mut client).await.unwrap());
-
-    let indexes: Vec<String> = client
-        .query(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'purchase' AND indexdef LIKE '%sale_key%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(indexes.len(), 1, "{indexes:?}");
-    assert!(
-        indexes[0].contains("UNIQUE") && indexes[0].contains("WHERE (sale_key IS NOT NULL)"),
-        "{indexes:?}"
-    );
-    let imported_rows_with_a_key: i64 = client
-        .query_one(
-            "SELECT count(*) FROM purchase WHERE sale_key IS NOT NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(imported_rows_with_a_key, 0);
-
-    let s = sale("SMKT001", CustomerChoice::new_customer(), &[1]);
-    let first = checkout::submit(&db.store, &s).await.unwrap();
-    let again = checkout::submit(&db.store, &s).await.unwrap();
-    assert_eq!(first.purchase_id, again.purchase_id);
-    assert!(again.replayed);
-    let duplicate = client
-        .execute(
-            "INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount, sale_key) \
-             VALUES ('SMKT001', now(), $1, 1, $2)",
-            &[&Uuid::new_v4(), &s.sale_key],
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        duplicate.as_db_error().map(|e| e.code().code()),
-        Some("23505")
-    );
-}
-
 /// Two attempts of one sale at the same moment: the second waits on the first one's
 /// uncommitted key, and must then be answered with the first purchase, not refused. And two
 /// different sales of one new customer at the same moment (their customer rows collide) must
@@ -465,4 +406,432 @@ async fn an_attempt_racing_an_uncommitted_first_attempt_gets_the_first_purchase(
             assert_eq!(purchases(&db).await, before + 2);
         }
     }
+}
+
+/// How many rows each table a sale writes holds.
+async fn written_rows(db: &TestDb) -> Vec<i64> {
+    let client = db.store.client().await.unwrap();
+    let mut counts = Vec::new();
+    for table in [
+        "purchase",
+        "purchase_product",
+        "customer",
+        "purchase_unfolded",
+    ] {
+        counts.push(
+            client
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .get(0),
+        );
+    }
+    counts
+}
+
+#[tokio::test]
+async fn twenty_concurrent_replays_with_a_new_customer_leave_one_purchase_and_one_customer() {
+    let db = demo_db().await;
+    let before = written_rows(&db).await;
+    let s = sale("SMKT002", CustomerChoice::new_customer(), &[2, 5, 9]);
+    let attempts = (0..20).map(|_| {
+        let store = db.store.clone();
+        let s = s.clone();
+        tokio::spawn(async move { checkout::submit(&store, &s).await })
+    });
+    let receipts: Vec<checkout::Receipt> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    assert_eq!(receipts.iter().filter(|r| !r.replayed).count(), 1);
+    let first = receipts.iter().find(|r| !r.replayed).unwrap();
+    for r in &receipts {
+        let mut r = r.clone();
+        r.replayed = false;
+        assert_eq!(&r, first);
+    }
+    let after = written_rows(&db).await;
+    // One purchase, its three lines, one customer row, one queued sale.
+    let written: Vec<i64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(written, [1, 3, 1, 1]);
+    let customer_rows: i64 = db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM customer WHERE user_id = $1",
+            &[&s.customer.user_id()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(customer_rows, 1);
+}
+
+#[tokio::test]
+async fn a_replay_writes_nothing_and_answers_with_the_purchase_as_stored() {
+    let db = demo_db().await;
+    let mut s = sale("SMKT001", CustomerChoice::new_customer(), &[1, 4]);
+    s.sold_at = Some(chrono::Utc::now() - chrono::TimeDelta::days(2));
+    let first = checkout::submit(&db.store, &s).await.unwrap();
+    assert!(first.new_customer && !first.replayed);
+    let before = written_rows(&db).await;
+
+    // Prices change and the counters fold; the till sends the sale again, later, with the total
+    // at the new prices and no time of its own.
+    let client = db.store.client().await.unwrap();
+    client
+        .batch_execute("UPDATE product SET unit_price = unit_price + 1 WHERE id IN (1, 4)")
+        .await
+        .unwrap();
+    analytics::fold(&client).await.unwrap();
+    let folded = written_rows(&db).await;
+    s.sold_at = None;
+    s.expected_total = Some(first.total_amount + Decimal::new(2, 0));
+    s.product_ids = vec![4, 1];
+    let again = checkout::submit(&db.store, &s).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(
+        written_rows(&db).await,
+        folded,
+        "the replay wrote something"
+    );
+    assert_eq!(folded[..3], before[..3]);
+    let mut as_first = again.clone();
+    as_first.replayed = false;
+    assert_eq!(
+        as_first, first,
+        "the replay's receipt is not the stored purchase"
+    );
+    assert_eq!(again.total_amount, Decimal::new(800, 2));
+    assert_eq!(
+        again.lines.iter().map(|l| l.unit_price).collect::<Vec<_>>(),
+        [Decimal::new(150, 2), Decimal::new(650, 2)]
+    );
+}
+
+#[tokio::test]
+async fn a_sale_key_reused_with_other_content_is_refused_and_writes_nothing() {
+    let db = demo_db().await;
+    let returning = checkout::submit(
+        &db.store,
+        &sale("SMKT003", CustomerChoice::new_customer(), &[7]),
+    )
+    .await
+    .unwrap()
+    .user_id;
+    let original = sale("SMKT001", CustomerChoice::new_customer(), &[1, 2]);
+    checkout::submit(&db.store, &original).await.unwrap();
+    let before = written_rows(&db).await;
+    let other_branch = Sale {
+        supermarket_id: "SMKT002".into(),
+        ..original.clone()
+    };
+    let other_new_customer = Sale {
+        customer: CustomerChoice::new_customer(),
+        ..original.clone()
+    };
+    let other_known_customer = Sale {
+        customer: CustomerChoice::Returning(returning),
+        ..original.clone()
+    };
+    let other_products = Sale {
+        product_ids: vec![1, 3],
+        ..original.clone()
+    };
+    let fewer_products = Sale {
+        product_ids: vec![1],
+        ..original.clone()
+    };
+    for reuse in [
+        other_branch,
+        other_new_customer,
+        other_known_customer,
+        other_products,
+        fewer_products,
+    ] {
+        let e = checkout::submit(&db.store, &reuse).await.unwrap_err();
+        assert_eq!(
+            e,
+            CheckoutError::SaleKeyReused(original.sale_key),
+            "{reuse:?}"
+        );
+        assert!(e.is_business_refusal());
+        assert!(
+            e.to_string().contains("was already used for another sale"),
+            "{e}"
+        );
+    }
+    assert_eq!(written_rows(&db).await, before);
+}
+
+#[tokio::test]
+async fn record_purchase_and_the_rust_rule_agree_on_sale_times_at_the_bounds() {
+    use store_core::sale_time::{self, MAX_AHEAD};
+    let db = demo_db().await;
+    let mut client = db.store.client().await.unwrap();
+    let mut tx = client.transaction().await.unwrap();
+    // now() is the transaction's start: the same instant for every call below.
+    let now: chrono::DateTime<chrono::Utc> =
+        tx.query_one("SELECT now()", &[]).await.unwrap().get(0);
+    let micro = chrono::TimeDelta::microseconds(1);
+    let cases = [
+        sale_time::earliest(),
+        sale_time::earliest() - micro,
+        now - chrono::TimeDelta::days(40),
+        now + MAX_AHEAD,
+        now + MAX_AHEAD + micro,
+        sale_time::constraint_latest(),
+    ];
+    for t in cases {
+        let mut s = sale("SMKT001", CustomerChoice::new_customer(), &[3]);
+        s.sold_at = Some(t);
+        let attempt = tx.savepoint("attempt").await.unwrap();
+        let result = checkout::record_purchase(&attempt, &s).await;
+        match (sale_time::check(t, now), result) {
+            (Ok(()), Ok(receipt)) => assert_eq!(receipt.created_at, t),
+            (Err(_), Err(CheckoutError::ImplausibleTime(message))) => {
+                assert!(message.contains("is not plausible"), "{message}");
+            }
+            (rule, database) => panic!("at {t}: the rule says {rule:?}, the database {database:?}"),
+        }
+        attempt.rollback().await.unwrap();
+    }
+    tx.rollback().await.unwrap();
+
+    for t in ["infinity", "-infinity", "1999-12-31 23:59:59.999999+00"] {
+        let e = client
+            .query(
+                "SELECT * FROM record_purchase(gen_random_uuid(), 'SMKT001', gen_random_uuid(), \
+                 true, ARRAY[1], NULL, $1::text::timestamptz)",
+                &[&t],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code().map(|c| c.code()), Some("ICT02"), "{t}: {e:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_check_constraint_keeps_every_other_path_inside_the_window() {
+    let db = demo_db().await;
+    let client = db.store.client().await.unwrap();
+    for t in [
+        "infinity",
+        "-infinity",
+        "1999-12-31 23:59:59.999999+00",
+        "2100-01-01 00:00:00+00",
+        "294276-01-01 00:00:00+00",
+    ] {
+        let e = client
+            .execute(
+                "INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount) \
+                 VALUES ('SMKT001', $1::text::timestamptz, gen_random_uuid(), 1)",
+                &[&t],
+            )
+            .await
+            .unwrap_err();
+        let db_error = e.as_db_error().unwrap();
+        assert_eq!(db_error.code().code(), "23514", "{t}");
+        assert_eq!(db_error.constraint(), Some("purchase_created_at_plausible"));
+    }
+    for t in ["2000-01-01 00:00:00+00", "2099-12-31 23:59:59.999999+00"] {
+        client
+            .execute(
+                "INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount) \
+                 VALUES ('SMKT001', $1::text::timestamptz, gen_random_uuid(), 1)",
+                &[&t],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_stored_value_no_reader_can_decode_is_an_error_not_a_panic() {
+    let db = demo_db().await;
+    let client = db.store.client().await.unwrap();
+    analytics::fold(&client).await.unwrap();
+    // The counters have no window of their own: a value beyond what the program can represent.
+    client
+        .batch_execute(
+            "INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue) \
+             VALUES ('SMKT001', 'infinity', 1, 1)",
+        )
+        .await
+        .unwrap();
+    let e = analytics::trend(&client, &Filter::default(), analytics::TrendBucket::Day)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("database error"), "{e}");
+}
+
+#[tokio::test]
+async fn the_cli_exits_non_zero_when_a_sale_key_is_reused_for_another_sale() {
+    let db = demo_db().await;
+    let key = Uuid::new_v4().to_string();
+    let purchase = |items: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_store-core"))
+            .args(["purchase", "--supermarket", "SMKT001", "--user", "new"])
+            .args(["--items", items, "--sale-key", &key])
+            .env("DATABASE_URL", &db.url)
+            .output()
+            .unwrap()
+    };
+    let first = purchase("milk");
+    assert!(first.status.success(), "{first:?}");
+    let before = written_rows(&db).await;
+    // `--user new` makes a new customer id on every run: the same key, another sale.
+    let again = purchase("milk");
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains(&format!("sale key {key} was already used for another sale")),
+        "{stderr}"
+    );
+    assert_eq!(written_rows(&db).await, before);
+}
+
+/// While sales are recorded and folded by others, every dashboard agrees with itself: its
+/// figures come from one snapshot (without one, a fold committed between two of its queries
+/// makes the loyal list and the branch totals disagree).
+#[tokio::test]
+async fn every_dashboard_is_one_snapshot_while_others_record_and_fold() {
+    let db = demo_db().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = db.store.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let branch = ["SMKT001", "SMKT002", "SMKT003"][((w + n) % 3) as usize];
+                    let s = sale(
+                        branch,
+                        CustomerChoice::new_customer(),
+                        &[1 + (n % 10) as i32],
+                    );
+                    checkout::submit(&store, &s).await.unwrap();
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    let folder = {
+        let store = db.store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let client = store.client().await.unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                analytics::fold(&client).await.unwrap();
+            }
+        })
+    };
+    let client = db.store.client().await.unwrap();
+    for _ in 0..40 {
+        let d = analytics::dashboard_from_counters(&client, 1, i64::MAX)
+            .await
+            .unwrap();
+        assert_eq!(d.loyal_page.len() as i64, d.unique_buyers);
+        assert_eq!(d.loyal_buyers, d.unique_buyers);
+        let listed: i64 = d.loyal_page.iter().map(|b| b.purchases).sum();
+        assert_eq!(
+            listed,
+            d.purchases(),
+            "the loyal list and the branch totals disagree"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    folder.await.unwrap();
+    // The connection was handed back outside the read-only transaction.
+    let (isolation, read_only): (String, String) = {
+        let r = client
+            .query_one(
+                "SELECT current_setting('transaction_isolation'), \
+                 current_setting('transaction_read_only')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(
+        (isolation.as_str(), read_only.as_str()),
+        ("read committed", "off")
+    );
+}
+
+#[tokio::test]
+async fn fold_purchases_folds_at_most_its_batch_and_fold_repeats_until_the_queue_is_empty() {
+    let db = demo_db().await;
+    let client = db.store.client().await.unwrap();
+    analytics::fold(&client).await.unwrap();
+    for _ in 0..5 {
+        checkout::submit(
+            &db.store,
+            &sale("SMKT001", CustomerChoice::new_customer(), &[1]),
+        )
+        .await
+        .unwrap();
+    }
+    let mut batches = Vec::new();
+    for _ in 0..4 {
+        let folded: i64 = client
+            .query_one("SELECT fold_purchases(2)", &[])
+            .await
+            .unwrap()
+            .get(0);
+        batches.push(folded);
+    }
+    assert_eq!(batches, [2, 2, 1, 0]);
+    let refused = client
+        .query_one("SELECT fold_purchases(0)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code().map(|c| c.code()), Some("22023"));
+
+    // More than one batch queued (sales written the way record_purchase writes them): fold()
+    // takes them all, and the counters still equal a recount.
+    let backlog = i64::from(analytics::FOLD_BATCH) + 7;
+    client
+        .batch_execute(&format!(
+            "WITH sale AS (
+                 INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount)
+                 SELECT 'SMKT002', now(), gen_random_uuid(), 1.50 FROM generate_series(1, {backlog})
+                 RETURNING id
+             ), line AS (
+                 INSERT INTO purchase_product (purchase_id, product_id, unit_price)
+                 SELECT id, 1, 1.50 FROM sale
+             )
+             INSERT INTO purchase_unfolded (purchase_id) SELECT id FROM sale"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(analytics::fold(&client).await.unwrap(), backlog);
+    let left: i64 = client
+        .query_one("SELECT count(*) FROM purchase_unfolded", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    let fast = analytics::dashboard_from_counters(&client, 1, 0)
+        .await
+        .unwrap();
+    let recount = analytics::dashboard_from_rows(&client, &Filter::default(), 1, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        fast,
+        Dashboard {
+            generated_at: fast.generated_at,
+            ..recount
+        }
+    );
+    assert_eq!(left, 0);
 }

@@ -2,6 +2,7 @@
 //! checked against the programs' own command-line definitions (here for store-core; pos-tui
 //! and owner-tui check theirs).
 
+use store_core::roles::{CLERK_ROLE, OWNER_ROLE};
 use store_core::testkit::{assert_compose_command_accepted, compose_file};
 
 #[test]
@@ -24,32 +25,111 @@ fn the_database_is_postgres_18_alpine_with_a_volume_and_a_healthcheck() {
     assert!(test.iter().any(|t| t.contains("pg_isready")), "{test:?}");
 }
 
+/// `${NAME:?message}`: compose refuses to start unless NAME is set.
+fn required_variable(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("${")?
+        .strip_suffix('}')?
+        .split_once(":?")
+        .map(|(name, _)| name)
+}
+
 #[test]
-fn seeding_waits_for_a_healthy_database_and_the_tuis_for_the_seed() {
+fn the_jobs_run_in_order_migrate_roles_seed_and_the_tuis_wait_for_them() {
     let compose = compose_file();
     let services = &compose["services"];
-    assert_eq!(
-        services["seed"]["depends_on"]["db"]["condition"].as_str(),
-        Some("service_healthy")
-    );
+    let after = |service: &str, previous: &str| {
+        services[service]["depends_on"][previous]["condition"]
+            .as_str()
+            .map(String::from)
+    };
+    assert_eq!(after("migrate", "db").as_deref(), Some("service_healthy"));
+    for (service, previous) in [("roles", "migrate"), ("seed", "roles")] {
+        assert_eq!(
+            after(service, previous).as_deref(),
+            Some("service_completed_successfully"),
+            "{service} after {previous}"
+        );
+    }
     for tui in ["pos", "owner"] {
         assert_eq!(
-            services[tui]["depends_on"]["seed"]["condition"].as_str(),
+            after(tui, "seed").as_deref(),
             Some("service_completed_successfully"),
             "{tui}"
         );
         assert_eq!(services[tui]["tty"].as_bool(), Some(true), "{tui}");
         assert_eq!(services[tui]["stdin_open"].as_bool(), Some(true), "{tui}");
-        let url = services[tui]["environment"]["DATABASE_URL"]
-            .as_str()
-            .unwrap();
-        store_core::config::parse_database_url(url).unwrap();
     }
 }
 
 #[test]
-fn the_seed_command_is_one_store_core_accepts() {
-    assert_compose_command_accepted("seed", "store-core", env!("CARGO_BIN_EXE_store-core"));
+fn the_tills_and_the_dashboard_log_in_as_their_roles_with_passwords_from_the_environment() {
+    let compose = compose_file();
+    let services = &compose["services"];
+    let superuser = services["db"]["environment"]["POSTGRES_USER"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        required_variable(
+            services["db"]["environment"]["POSTGRES_PASSWORD"]
+                .as_str()
+                .unwrap()
+        ),
+        Some("POSTGRES_PASSWORD")
+    );
+    for (tui, role, password) in [
+        ("pos", CLERK_ROLE, "ICASH_CLERK_PASSWORD"),
+        ("owner", OWNER_ROLE, "ICASH_OWNER_PASSWORD"),
+    ] {
+        let env = &services[tui]["environment"];
+        assert!(
+            env["DATABASE_URL"].is_badvalue(),
+            "{tui}: the role is in PGUSER"
+        );
+        assert_eq!(env["PGUSER"].as_str(), Some(role), "{tui}");
+        assert_ne!(env["PGUSER"].as_str(), Some(superuser), "{tui}");
+        assert_eq!(
+            required_variable(env["PGPASSWORD"].as_str().unwrap()),
+            Some(password),
+            "{tui}"
+        );
+        assert_eq!(env["PGHOST"].as_str(), Some("db"), "{tui}");
+        assert_eq!(
+            env["PGDATABASE"].as_str(),
+            services["db"]["environment"]["POSTGRES_DB"].as_str(),
+            "{tui}"
+        );
+        // The roles job sets that same password.
+        assert_eq!(
+            required_variable(
+                services["roles"]["environment"][password]
+                    .as_str()
+                    .unwrap_or_default()
+            ),
+            Some(password),
+            "roles sets {password}"
+        );
+    }
+    for job in ["migrate", "roles", "seed"] {
+        let env = &services[job]["environment"];
+        assert_eq!(env["PGUSER"].as_str(), Some(superuser), "{job}");
+        assert_eq!(
+            required_variable(env["PGPASSWORD"].as_str().unwrap()),
+            Some("POSTGRES_PASSWORD"),
+            "{job}"
+        );
+    }
+}
+
+#[test]
+fn the_jobs_run_commands_store_core_accepts() {
+    for job in ["migrate", "roles", "seed"] {
+        assert_compose_command_accepted(job, "store-core", env!("CARGO_BIN_EXE_store-core"));
+    }
+    assert_eq!(
+        store_core::testkit::compose_command("migrate")[..2],
+        ["store-core", "migrate"]
+    );
 }
 
 #[test]

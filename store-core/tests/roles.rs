@@ -38,6 +38,15 @@ async fn the_clerk_records_purchases_and_changes_nothing_else() {
     let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
     sale.product_ids = vec![1, 2];
     record_purchase(&client, &sale).await.unwrap();
+    // The till path requires a sale key.
+    let no_key = client
+        .query(
+            "SELECT * FROM record_purchase(NULL, 'SMKT001', gen_random_uuid(), true, ARRAY[1], NULL, NULL)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(no_key.code().map(|c| c.code()), Some("ICK02"), "{no_key:?}");
 
     for statement in [
         "UPDATE product SET unit_price = 0.01",
