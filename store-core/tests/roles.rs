@@ -98,3 +98,51 @@ async fn the_owner_reads_everything_and_writes_nothing() {
         .await
         .unwrap();
 }
+
+/// A deployment of the previous program (schema version 2) whose roles were set up then keeps
+/// working through the migration that recreates the checkout and fold functions.
+#[tokio::test]
+async fn roles_set_up_before_the_migration_keep_their_rights_after_it() {
+    let server = &server().server;
+    let name = format!("legacy_roles_{}", std::process::id());
+    let admin = store_core::pool::connect_one(&server.config("postgres"))
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+        .await
+        .unwrap();
+    let store = Store::from_config(server.config(&name), name.clone(), 2).unwrap();
+    let mut client = store.client().await.unwrap();
+    client
+        .batch_execute(include_str!("legacy/schema_v2.sql"))
+        .await
+        .unwrap();
+    // What the previous program's `store-core roles` granted.
+    client
+        .batch_execute(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'icash_clerk') THEN CREATE ROLE icash_clerk LOGIN; END IF;
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'icash_owner') THEN CREATE ROLE icash_owner LOGIN; END IF;
+             END $$;
+             GRANT SELECT ON product, supermarket, customer TO icash_clerk;
+             GRANT EXECUTE ON FUNCTION record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz) TO icash_clerk;
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
+             GRANT EXECUTE ON FUNCTION fold_purchases() TO icash_owner;",
+        )
+        .await
+        .unwrap();
+    seed::seed(&store, &SeedOptions::demo()).await.unwrap();
+    store_core::schema::migrate(&mut client).await.unwrap();
+
+    let clerk = store_as(CLERK_ROLE, &name).client().await.unwrap();
+    let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
+    sale.product_ids = vec![1, 2];
+    record_purchase(&clerk, &sale)
+        .await
+        .expect("the clerk still records sales after the migration");
+    let owner = store_as(OWNER_ROLE, &name);
+    analytics::fold(&owner.client().await.unwrap())
+        .await
+        .expect("the owner still folds after the migration");
+}
