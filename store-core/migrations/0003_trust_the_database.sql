@@ -353,19 +353,24 @@ REVOKE EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, int
 REVOKE EXECUTE ON FUNCTION public.fold_purchases(integer) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.notify_catalog_change() FROM PUBLIC;
 
--- The functions above are new objects: roles that `store-core roles` set up before keep the
--- rights they had, so that tills and dashboards go on working right after this migration.
+-- The functions above are new objects, and the runner's schema_migration table is new: roles
+-- that `store-core roles` set up before keep working right after this migration (the programs
+-- read the schema version before anything else).
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_clerk') THEN
+        GRANT SELECT ON public.schema_migration, public.schema_version TO icash_clerk;
         GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz) TO icash_clerk;
     END IF;
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_owner') THEN
+        GRANT SELECT ON public.schema_migration, public.schema_version TO icash_owner;
         GRANT EXECUTE ON FUNCTION public.fold_purchases(integer) TO icash_owner;
     END IF;
 END
 $$;
 
+ALTER TABLE public.schema_migration OWNER TO icash_app;
+ALTER TABLE public.schema_version OWNER TO icash_app;
 ALTER TABLE public.supermarket OWNER TO icash_app;
 ALTER TABLE public.product OWNER TO icash_app;
 ALTER TABLE public.customer OWNER TO icash_app;

@@ -104,7 +104,6 @@ async fn everything_belongs_to_a_role_that_cannot_log_in_and_no_definer_path_is_
         .query(
             "SELECT c.relname || ' ' || pg_get_userbyid(c.relowner) FROM pg_class c \
              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'S') \
-               AND c.relname NOT IN ('schema_migration', 'schema_version') \
                AND pg_get_userbyid(c.relowner) <> 'icash_app' \
              UNION ALL \
              SELECT p.proname || ' ' || pg_get_userbyid(p.proowner) FROM pg_proc p \

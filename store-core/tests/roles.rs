@@ -136,12 +136,18 @@ async fn roles_set_up_before_the_migration_keep_their_rights_after_it() {
     store_core::schema::migrate(&mut client).await.unwrap();
 
     let clerk = store_as(CLERK_ROLE, &name).client().await.unwrap();
+    store_core::schema::check_version(&clerk)
+        .await
+        .expect("the clerk still reads the schema version after the migration");
     let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
     sale.product_ids = vec![1, 2];
     record_purchase(&clerk, &sale)
         .await
         .expect("the clerk still records sales after the migration");
     let owner = store_as(OWNER_ROLE, &name);
+    store_core::schema::check_version(&owner.client().await.unwrap())
+        .await
+        .expect("the owner still reads the schema version after the migration");
     analytics::fold(&owner.client().await.unwrap())
         .await
         .expect("the owner still folds after the migration");
