@@ -37,9 +37,15 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                 QUERY_TIMEOUT,
                 async move {
                     let client = Lease::new(store.client().await?);
-                    let dashboard =
-                        analytics::dashboard(&*client, &filter, min_purchases, page_size).await?;
-                    let trend = analytics::trend(&*client, &filter, bucket).await?;
+                    // One fold, then the figures and the chart from one snapshot.
+                    let (dashboard, trend) = analytics::dashboard_with_trend(
+                        &*client,
+                        &filter,
+                        min_purchases,
+                        page_size,
+                        bucket,
+                    )
+                    .await?;
                     client.release();
                     Ok(Box::new(Snapshot {
                         dashboard,

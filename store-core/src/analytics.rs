@@ -222,6 +222,14 @@ const TREND: &str = "SELECT date_trunc($3, hour, 'UTC') AS bucket, sum(purchases
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) \
      GROUP BY bucket ORDER BY bucket";
 
+// The trend over the rows themselves, for the views that read rows: bounded by the same instant
+// as their other figures, so the chart and the totals agree.
+const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, 'UTC') AS bucket, count(*)::int8, \
+       coalesce(sum(total_amount), 0)::numeric \
+     FROM purchase \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+     GROUP BY bucket ORDER BY bucket";
+
 /// The dashboard for `filter`: from the counters when unfiltered, else from raw rows.
 pub async fn dashboard(
     client: &impl GenericClient,
@@ -229,14 +237,41 @@ pub async fn dashboard(
     min_purchases: i32,
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
+    let (dashboard, _) =
+        read_dashboard(client, filter, min_purchases, loyal_page_size, None).await?;
+    Ok(dashboard)
+}
+
+/// The dashboard for `filter` and its sales trend, folded once and read in one snapshot: the
+/// chart's purchases always add up to the branch totals on the same screen.
+pub async fn dashboard_with_trend(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    bucket: TrendBucket,
+) -> Result<(Dashboard, Vec<TrendPoint>)> {
+    let (dashboard, trend) =
+        read_dashboard(client, filter, min_purchases, loyal_page_size, Some(bucket)).await?;
+    Ok((dashboard, trend_rows(trend.unwrap_or_default())?))
+}
+
+async fn read_dashboard(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    bucket: Option<TrendBucket>,
+) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
+    let unit = bucket.map(TrendBucket::unit);
     match (&filter.supermarket_id, filter.period) {
         (None, Period::AllTime) => {
-            dashboard_from_counters(client, min_purchases, loyal_page_size).await
+            counters_dashboard(client, min_purchases, loyal_page_size, unit).await
         }
         (Some(branch), Period::AllTime) => {
-            dashboard_from_branch_counters(client, branch, min_purchases, loyal_page_size).await
+            branch_counters_dashboard(client, branch, min_purchases, loyal_page_size, unit).await
         }
-        _ => dashboard_from_rows(client, filter, min_purchases, loyal_page_size).await,
+        _ => rows_dashboard(client, filter, min_purchases, loyal_page_size, unit).await,
     }
 }
 
@@ -247,12 +282,28 @@ pub async fn dashboard_from_branch_counters(
     min_purchases: i32,
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
+    let (dashboard, _) =
+        branch_counters_dashboard(client, branch, min_purchases, loyal_page_size, None).await?;
+    Ok(dashboard)
+}
+
+/// `unit`: the trend's bucket ("hour", "day"), read in the same snapshot, or None for no trend.
+async fn branch_counters_dashboard(
+    client: &impl GenericClient,
+    branch: &str,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    unit: Option<&str>,
+) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
     let min = min_purchases.max(1);
     let first_page = 0i64;
     let filter = Filter {
         supermarket_id: Some(branch.to_string()),
         period: Period::AllTime,
     };
+    let trend_branch = Some(branch);
+    let all_time: Option<DateTime<Utc>> = None;
+    let trend_params: [&(dyn ToSql + Sync); 3] = [&trend_branch, &all_time, &unit];
     dashboard_from_counter_queries(
         client,
         filter,
@@ -269,6 +320,7 @@ pub async fn dashboard_from_branch_counters(
             &[&branch],
             &[&branch],
         ],
+        unit.map(|_| (TREND, &trend_params[..])),
     )
     .await
 }
@@ -278,8 +330,22 @@ pub async fn dashboard_from_counters(
     min_purchases: i32,
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
+    let (dashboard, _) = counters_dashboard(client, min_purchases, loyal_page_size, None).await?;
+    Ok(dashboard)
+}
+
+/// `unit`: the trend's bucket ("hour", "day"), read in the same snapshot, or None for no trend.
+async fn counters_dashboard(
+    client: &impl GenericClient,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    unit: Option<&str>,
+) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
     let min = min_purchases.max(1);
     let first_page = 0i64;
+    let all_branches: Option<&str> = None;
+    let all_time: Option<DateTime<Utc>> = None;
+    let trend_params: [&(dyn ToSql + Sync); 3] = [&all_branches, &all_time, &unit];
     dashboard_from_counter_queries(
         client,
         Filter::default(),
@@ -291,23 +357,28 @@ pub async fn dashboard_from_counters(
             BRANCHES_FROM_COUNTERS,
         ],
         [&[&min], &[&min, &loyal_page_size, &first_page], &[], &[]],
+        unit.map(|_| (TREND, &trend_params[..])),
     )
     .await
 }
 
 /// Folds, then runs the four counter queries (buyers and loyal count, loyal page, top
-/// products, branches) in one snapshot: each prepared once per connection, and the
-/// transaction's start, the four and its end all sent together (one round trip).
+/// products, branches), and `trend` if given, in one snapshot: each prepared once per
+/// connection, and the transaction's start, the queries and its end all sent together (one
+/// round trip).
 async fn dashboard_from_counter_queries(
     client: &impl GenericClient,
     filter: Filter,
     min_purchases: i32,
     queries: [&str; 4],
     params: [&[&(dyn ToSql + Sync)]; 4],
-) -> Result<Dashboard> {
+    trend: Option<SnapshotQuery<'_>>,
+) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
     fold(client).await?;
-    let (buyers, loyal, top, branches) = read_in_one_snapshot(client, queries, params).await?;
-    Ok(Dashboard {
+    let now = Utc::now();
+    let (buyers, loyal, top, branches, trend) =
+        read_in_one_snapshot(client, queries, params, trend).await?;
+    let dashboard = Dashboard {
         filter,
         min_purchases,
         unique_buyers: buyers.try_get(0)?,
@@ -315,42 +386,67 @@ async fn dashboard_from_counter_queries(
         loyal_page: loyal_rows(loyal)?,
         top_products: top_rows(top)?,
         branches: branch_rows(branches)?,
-        generated_at: Utc::now(),
-    })
+        generated_at: now,
+    };
+    Ok((dashboard, trend))
 }
 
-/// The dashboard's four queries (buyers, loyal page, top products, branches) in one
-/// `REPEATABLE READ READ ONLY` transaction. Everything is prepared first and then sent at once,
-/// the transaction's end included: however the answers are awaited (an error, a caller that
-/// gives up), the connection is never left inside the transaction. `client` must not be inside
-/// a transaction of its own.
-async fn read_in_one_snapshot(
-    client: &impl GenericClient,
-    queries: [&str; 4],
-    params: [&[&(dyn ToSql + Sync)]; 4],
-) -> Result<(
+/// One more query for the snapshot, with its parameters.
+type SnapshotQuery<'a> = (&'a str, &'a [&'a (dyn ToSql + Sync)]);
+
+/// The rows of one snapshot: buyers, loyal page, top products, branches and, if asked, trend.
+type SnapshotRows = (
     tokio_postgres::Row,
     Vec<tokio_postgres::Row>,
     Vec<tokio_postgres::Row>,
     Vec<tokio_postgres::Row>,
-)> {
+    Option<Vec<tokio_postgres::Row>>,
+);
+
+/// The dashboard's four queries (buyers, loyal page, top products, branches), and the trend's
+/// if given, in one `REPEATABLE READ READ ONLY` transaction. Everything is prepared first and
+/// then sent at once, the transaction's end included: however the answers are awaited (an
+/// error, a caller that gives up), the connection is never left inside the transaction.
+/// `client` must not be inside a transaction of its own.
+async fn read_in_one_snapshot(
+    client: &impl GenericClient,
+    queries: [&str; 4],
+    params: [&[&(dyn ToSql + Sync)]; 4],
+    trend: Option<SnapshotQuery<'_>>,
+) -> Result<SnapshotRows> {
     let [buyers_sql, loyal_sql, top_sql, branches_sql] = queries;
     let [buyers_params, loyal_params, top_params, branches_params] = params;
-    let (buyers_q, loyal_q, top_q, branches_q) = futures_util::try_join!(
+    let prepare_trend = async {
+        match trend {
+            Some((sql, params)) => Ok(Some((client.prepare_cached(sql).await?, params))),
+            None => Ok::<_, tokio_postgres::Error>(None),
+        }
+    };
+    let (buyers_q, loyal_q, top_q, branches_q, trend_q) = futures_util::try_join!(
         client.prepare_cached(buyers_sql),
         client.prepare_cached(loyal_sql),
         client.prepare_cached(top_sql),
         client.prepare_cached(branches_sql),
+        prepare_trend,
     )?;
-    let ((), buyers, loyal, top, branches, ()) = futures_util::try_join!(
+    // Polled in this order, each query is sent on its first poll: the trend's goes after the
+    // branches' and before the COMMIT.
+    let query_trend = async {
+        match &trend_q {
+            Some((statement, params)) => client.query(statement, params).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let ((), buyers, loyal, top, branches, trend, ()) = futures_util::try_join!(
         client.batch_execute(BEGIN_SNAPSHOT),
         client.query_one(&buyers_q, buyers_params),
         client.query(&loyal_q, loyal_params),
         client.query(&top_q, top_params),
         client.query(&branches_q, branches_params),
+        query_trend,
         client.batch_execute(END_SNAPSHOT),
     )?;
-    Ok((buyers, loyal, top, branches))
+    Ok((buyers, loyal, top, branches, trend))
 }
 
 /// Every figure computed from the purchase rows themselves, in one snapshot. With the default
@@ -361,13 +457,28 @@ pub async fn dashboard_from_rows(
     min_purchases: i32,
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
+    let (dashboard, _) =
+        rows_dashboard(client, filter, min_purchases, loyal_page_size, None).await?;
+    Ok(dashboard)
+}
+
+/// `unit`: the trend's bucket ("hour", "day"), from the same rows in the same snapshot with the
+/// same first instant, or None for no trend.
+async fn rows_dashboard(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    unit: Option<&str>,
+) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
     let min = min_purchases.max(1);
     let min_count = min as i64;
     let first_page = 0i64;
     let now = Utc::now();
     let since = filter.period.since(now);
     let branch = filter.supermarket_id.as_deref();
-    let (buyers, loyal, top, branches) = read_in_one_snapshot(
+    let trend_params: [&(dyn ToSql + Sync); 3] = [&branch, &since, &unit];
+    let (buyers, loyal, top, branches, trend) = read_in_one_snapshot(
         client,
         [
             BUYERS_FROM_ROWS,
@@ -381,9 +492,10 @@ pub async fn dashboard_from_rows(
             &[&branch, &since],
             &[&branch, &since],
         ],
+        unit.map(|_| (TREND_FROM_ROWS, &trend_params[..])),
     )
     .await?;
-    Ok(Dashboard {
+    let dashboard = Dashboard {
         filter: filter.clone(),
         min_purchases: min,
         unique_buyers: buyers.try_get(0)?,
@@ -392,7 +504,8 @@ pub async fn dashboard_from_rows(
         top_products: top_rows(top)?,
         branches: branch_rows(branches)?,
         generated_at: now,
-    })
+    };
+    Ok((dashboard, trend))
 }
 
 /// A page of loyal buyers for `filter`, sorted by purchases descending then user id.
@@ -497,7 +610,9 @@ pub async fn fold(client: &impl GenericClient) -> Result<i64> {
     }
 }
 
-/// Purchases and revenue per hour (or per day for longer ranges) for `filter`.
+/// Purchases and revenue per hour (or per day for longer ranges) for `filter`, from the
+/// counters in a query of its own: a screen that also shows totals reads both through
+/// [`dashboard_with_trend`], in one snapshot.
 pub async fn trend(
     client: &impl GenericClient,
     filter: &Filter,
@@ -505,14 +620,33 @@ pub async fn trend(
 ) -> Result<Vec<TrendPoint>> {
     fold(client).await?;
     let since = filter.period.since(Utc::now());
-    let unit = match bucket {
-        TrendBucket::Hour => "hour",
-        TrendBucket::Day => "day",
-    };
-    client
-        .query(TREND, &[&filter.supermarket_id.as_deref(), &since, &unit])
-        .await?
-        .iter()
+    let rows = client
+        .query(
+            TREND,
+            &[&filter.supermarket_id.as_deref(), &since, &bucket.unit()],
+        )
+        .await?;
+    trend_rows(rows)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrendBucket {
+    Hour,
+    Day,
+}
+
+impl TrendBucket {
+    /// The unit's name for `date_trunc`.
+    fn unit(self) -> &'static str {
+        match self {
+            TrendBucket::Hour => "hour",
+            TrendBucket::Day => "day",
+        }
+    }
+}
+
+fn trend_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<TrendPoint>> {
+    rows.iter()
         .map(|r| {
             Ok(TrendPoint {
                 bucket_start: r.try_get(0)?,
@@ -521,12 +655,6 @@ pub async fn trend(
             })
         })
         .collect()
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrendBucket {
-    Hour,
-    Day,
 }
 
 fn loyal_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<LoyalBuyer>> {

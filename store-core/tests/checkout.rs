@@ -2,7 +2,7 @@
 //! concurrent writers.
 
 use rust_decimal::Decimal;
-use store_core::analytics::{self, Dashboard, Filter};
+use store_core::analytics::{self, Dashboard, Filter, Period};
 use store_core::checkout::{self, CheckoutError, CustomerChoice, Sale};
 use store_core::seed::{self, SeedOptions};
 use store_core::testkit::{TestDb, fresh_db};
@@ -761,6 +761,108 @@ async fn every_dashboard_is_one_snapshot_while_others_record_and_fold() {
             .unwrap();
         (r.get(0), r.get(1))
     };
+    assert_eq!(
+        (isolation.as_str(), read_only.as_str()),
+        ("read committed", "off")
+    );
+}
+
+/// While sales are recorded and folded by others, the owner's screen agrees with itself, its
+/// trend chart included: the chart's purchases and revenue add up to the branch totals read
+/// with it, for the counters' views (all branches, one branch) and the rows' (today, a week).
+#[tokio::test]
+async fn the_trend_and_the_totals_on_one_screen_are_one_snapshot_while_others_record_and_fold() {
+    let db = demo_db().await;
+    // Every view below has sales of today from the start.
+    for branch in ["SMKT001", "SMKT002", "SMKT003"] {
+        checkout::submit(
+            &db.store,
+            &sale(branch, CustomerChoice::new_customer(), &[1]),
+        )
+        .await
+        .unwrap();
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let store = db.store.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let branch = ["SMKT001", "SMKT002", "SMKT003"][((w + n) % 3) as usize];
+                    let s = sale(
+                        branch,
+                        CustomerChoice::new_customer(),
+                        &[1 + (n % 10) as i32],
+                    );
+                    checkout::submit(&store, &s).await.unwrap();
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    let folder = {
+        let store = db.store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let client = store.client().await.unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                analytics::fold(&client).await.unwrap();
+            }
+        })
+    };
+    let client = db.store.client().await.unwrap();
+    let filters = [
+        Filter::default(),
+        Filter {
+            supermarket_id: Some("SMKT002".into()),
+            period: Period::AllTime,
+        },
+        Filter {
+            supermarket_id: None,
+            period: Period::Today,
+        },
+        Filter {
+            supermarket_id: Some("SMKT001".into()),
+            period: Period::Last7Days,
+        },
+    ];
+    for round in 0..40 {
+        let filter = &filters[round % filters.len()];
+        let bucket = if round % 2 == 0 {
+            analytics::TrendBucket::Hour
+        } else {
+            analytics::TrendBucket::Day
+        };
+        let (d, trend) = analytics::dashboard_with_trend(&client, filter, 1, 0, bucket)
+            .await
+            .unwrap();
+        let charted: i64 = trend.iter().map(|p| p.purchases).sum();
+        let charted_revenue: Decimal = trend.iter().map(|p| p.revenue).sum();
+        assert_eq!(
+            (charted, charted_revenue),
+            (d.purchases(), d.revenue()),
+            "the chart and the branch totals disagree for {filter:?}"
+        );
+        assert!(d.purchases() > 0, "{filter:?}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    folder.await.unwrap();
+    // The connection was handed back outside the read-only transaction.
+    let r = client
+        .query_one(
+            "SELECT current_setting('transaction_isolation'), \
+             current_setting('transaction_read_only')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let isolation: String = r.try_get(0).unwrap();
+    let read_only: String = r.try_get(1).unwrap();
     assert_eq!(
         (isolation.as_str(), read_only.as_str()),
         ("read committed", "off")
