@@ -108,6 +108,13 @@ pub fn product_name(text: &str) -> Result<&str, String> {
             c.escape_unicode()
         ));
     }
+    if let Some(c) = name.chars().find(|&c| c.is_whitespace() && c != ' ') {
+        return Err(format!(
+            "{} holds a space other than the plain one ({}): two names that look the same must be the same",
+            quote(name),
+            c.escape_unicode()
+        ));
+    }
     if product_id(name).is_some() {
         return Err(format!(
             "{} is a number, which `store-core purchase --items` reads as a product id",
@@ -270,6 +277,13 @@ mod tests {
         assert_eq!(product_name("  orange juice "), Ok("orange juice"));
         assert_eq!(product_name("crème brûlée"), Ok("crème brûlée"));
         assert_eq!(product_name("7up"), Ok("7up"));
+        for look_alike in ["mi\u{a0}lk", "orange\u{2009}juice", "toilet\u{3000}paper"] {
+            let refused = product_name(look_alike).unwrap_err();
+            assert!(
+                refused.contains("space other than the plain one"),
+                "{refused}"
+            );
+        }
         for (bad, says) in [
             ("", "needs a name"),
             ("   ", "needs a name"),

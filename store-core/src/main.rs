@@ -91,7 +91,8 @@ enum Command {
     Purchase {
         #[arg(long)]
         supermarket: String,
-        /// `new` for a first-time customer, or a known customer's UUID.
+        /// `new` for a first-time customer, or a known customer's UUID. With `--sale-key`, the
+        /// new customer's id follows from the key: the same command again replays the sale.
         #[arg(long)]
         user: String,
         /// Products by name or id, comma-separated.
@@ -100,7 +101,8 @@ enum Command {
         /// Refuse the sale unless current prices make this total.
         #[arg(long)]
         expected_total: Option<Decimal>,
-        /// Idempotency key: the same key never makes a second purchase.
+        /// Idempotency key: the same key never makes a second purchase (the same sale again is
+        /// answered with the stored purchase; another sale under it is refused).
         #[arg(long)]
         sale_key: Option<Uuid>,
         #[arg(long)]
@@ -585,6 +587,9 @@ async fn print_simulation(stats: Arc<SimulateStats>) {
     }
 }
 
+/// The UUIDv5 namespace of the new customers `purchase --user new --sale-key K` makes.
+const NEW_CUSTOMER_FROM_SALE_KEY: Uuid = Uuid::from_u128(0x8e1f_3c2a_6b4d_4f0e_9a57_1c2d_3e4f_5a6b);
+
 fn build_sale(
     catalog: &Catalog,
     supermarket: String,
@@ -594,7 +599,14 @@ fn build_sale(
     sale_key: Option<Uuid>,
 ) -> anyhow::Result<Sale> {
     let customer = if user.eq_ignore_ascii_case("new") {
-        CustomerChoice::new_customer()
+        match sale_key {
+            // The new customer's id follows from the sale key, so that running the same
+            // command again is a replay of the sale, not another sale under the same key.
+            Some(key) => {
+                CustomerChoice::New(Uuid::new_v5(&NEW_CUSTOMER_FROM_SALE_KEY, key.as_bytes()))
+            }
+            None => CustomerChoice::new_customer(),
+        }
     } else {
         CustomerChoice::Returning(Uuid::try_parse(user.trim()).with_context(|| {
             format!("--user: {} is neither `new` nor a UUID", input::quote(user))

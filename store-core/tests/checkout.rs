@@ -669,13 +669,13 @@ async fn a_stored_value_no_reader_can_decode_is_an_error_not_a_panic() {
 }
 
 #[tokio::test]
-async fn the_cli_exits_non_zero_when_a_sale_key_is_reused_for_another_sale() {
+async fn the_cli_replays_the_same_sale_and_exits_non_zero_when_its_key_is_reused_for_another() {
     let db = demo_db().await;
     let key = Uuid::new_v4().to_string();
     let purchase = |items: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_store-core"))
             .args(["purchase", "--supermarket", "SMKT001", "--user", "new"])
-            .args(["--items", items, "--sale-key", &key])
+            .args(["--items", items, "--sale-key", &key, "--json"])
             .env("DATABASE_URL", &db.url)
             .output()
             .unwrap()
@@ -683,10 +683,19 @@ async fn the_cli_exits_non_zero_when_a_sale_key_is_reused_for_another_sale() {
     let first = purchase("milk");
     assert!(first.status.success(), "{first:?}");
     let before = written_rows(&db).await;
-    // `--user new` makes a new customer id on every run: the same key, another sale.
+    // The same command again (`--user new` included): the same sale, answered as stored.
     let again = purchase("milk");
-    assert!(!again.status.success());
-    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{again:?}");
+    let replay: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let original: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(replay["replayed"], true, "{replay}");
+    assert_eq!(replay["purchase_id"], original["purchase_id"]);
+    assert_eq!(replay["user_id"], original["user_id"]);
+    assert_eq!(written_rows(&db).await, before);
+    // Another sale under the same key is refused and writes nothing.
+    let other = purchase("eggs");
+    assert!(!other.status.success());
+    let stderr = String::from_utf8_lossy(&other.stderr);
     assert!(
         stderr.contains(&format!("sale key {key} was already used for another sale")),
         "{stderr}"
