@@ -10,6 +10,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Sparkline};
 use store_core::analytics::{Dashboard, TopProduct, TrendBucket, TrendPoint};
 
+use store_core::input::printable;
+
 use crate::app::{Connection, Snapshot, State};
 use crate::keymap;
 
@@ -132,8 +134,9 @@ pub fn render(frame: &mut Frame, state: &State) {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
+/// An error's first line, escaped: it can quote names from the database.
+fn first_line(text: &str) -> std::borrow::Cow<'_, str> {
+    printable(text.lines().next().unwrap_or(""))
 }
 
 fn render_header(frame: &mut Frame, state: &State, areas: &Areas) {
@@ -156,7 +159,7 @@ fn render_header(frame: &mut Frame, state: &State, areas: &Areas) {
     }
     let mut left = format!(
         "iCash owner · {} · loyal {}+",
-        state.filter.label(),
+        printable(&state.filter.label()),
         state.min_purchases
     );
     let width = areas.header.width as usize;
@@ -193,7 +196,7 @@ fn render_header(frame: &mut Frame, state: &State, areas: &Areas) {
         parts.push("LIVE".into());
     }
     if let Some(status) = &state.status {
-        parts.push(status.clone());
+        parts.push(printable(status).into_owned());
     }
     frame.render_widget(
         Paragraph::new(format!(" {}", parts.join(" · "))),
@@ -223,7 +226,7 @@ fn render_buyers(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
     if state.loading_selection() {
         title = format!(
             " Buyers · showing {}, min {} ",
-            d.filter.label(),
+            printable(&d.filter.label()),
             d.min_purchases
         );
     }
@@ -269,16 +272,21 @@ fn render_top(frame: &mut Frame, products: &[TopProduct], area: Rect) {
     } else {
         products.len()
     };
-    let name_w = products
+    // Stored names are shown escaped (control, bidi and format characters spelled out).
+    let names: Vec<String> = products
         .iter()
-        .map(|p| p.name.chars().count())
+        .map(|p| printable(&p.name).into_owned())
+        .collect();
+    let name_w = names
+        .iter()
+        .map(|name| name.chars().count())
         .max()
         .unwrap_or(0)
         .min(14);
     let max_units = products.iter().map(|p| p.units).max().unwrap_or(0);
     let units_w = max_units.to_string().len();
     let bar_w = inner.saturating_sub(1 + 3 + 1 + name_w + 1 + 1 + units_w + 1);
-    for p in &products[..shown] {
+    for (p, name) in products[..shown].iter().zip(&names) {
         let bar_len = if max_units > 0 && p.units > 0 {
             ((p.units as f64 / max_units as f64) * bar_w as f64)
                 .round()
@@ -286,7 +294,7 @@ fn render_top(frame: &mut Frame, products: &[TopProduct], area: Rect) {
         } else {
             0
         };
-        let name: String = p.name.chars().take(name_w).collect();
+        let name: String = name.chars().take(name_w).collect();
         lines.push(Line::from(vec![
             Span::raw(format!(
                 " {:>3} {:<name_w$} ",
@@ -369,7 +377,7 @@ fn render_revenue(frame: &mut Frame, d: &Dashboard, area: Rect) {
     )];
     for b in &d.branches {
         lines.push(Line::from(row(
-            &b.supermarket_id,
+            &printable(&b.supermarket_id),
             b.purchases,
             format!("{:.2}", b.revenue),
         )));

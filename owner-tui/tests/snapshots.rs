@@ -40,11 +40,12 @@ fn show(state: &mut State, snapshot: Snapshot) {
 
 async fn from_db(store: &store_core::Store, filter: &Filter) -> Snapshot {
     let client = store.client().await.unwrap();
-    let mut dashboard = analytics::dashboard(&client, filter, 3, 50).await.unwrap();
+    // As the TUI reads it: the figures and the chart from one snapshot.
+    let (mut dashboard, trend) =
+        analytics::dashboard_with_trend(&client, filter, 3, 50, TrendBucket::Day)
+            .await
+            .unwrap();
     dashboard.generated_at = fixed_time();
-    let trend = analytics::trend(&client, filter, TrendBucket::Day)
-        .await
-        .unwrap();
     Snapshot {
         dashboard,
         trend,
@@ -112,6 +113,42 @@ fn ties_at_rank_three_show_every_tied_product() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains("=3 bread") && screen.contains("=3 apples"));
     insta::assert_snapshot!("ties_at_rank_three", terminal.backend());
+}
+
+/// Names from the database are drawn escaped: a right-to-left override or a control character
+/// in a product name or a branch id is spelled out, never sent to the terminal.
+#[test]
+fn stored_names_with_bidi_and_control_characters_are_drawn_escaped() {
+    let mut d = dashboard(1_000, 120);
+    d.top_products = vec![
+        // Escaped, just the 14 characters the column shows.
+        top(1, "m\u{202e}\x07", 500, 1),
+        top(3, "eggs", 480, 2),
+        top(2, "bread", 450, 3),
+    ];
+    d.branches[0].supermarket_id = "S\u{202e}1\x07".into();
+    let mut state = connected_state(d.clone());
+    show(
+        &mut state,
+        Snapshot {
+            dashboard: d,
+            trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
+            bucket: TrendBucket::Day,
+        },
+    );
+    let screen = draw(&state).backend().to_string();
+    assert!(
+        !screen.contains(['\u{202e}', '\x07']),
+        "a raw character reached the screen:\n{screen}"
+    );
+    assert!(
+        screen.contains(" m\\u{202e}\\u{7} "),
+        "the product is shown escaped:\n{screen}"
+    );
+    assert!(
+        screen.contains("S\\u{202e}1\\u{7}"),
+        "the branch is shown escaped:\n{screen}"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::app::{DbState, Input, Message, Question, QueuedSale, Screen, State};
 use crate::keymap;
+use store_core::input::printable;
 
 /// Styles; with NO_COLOR only bold/reverse/dim are used.
 struct Theme {
@@ -70,8 +71,8 @@ pub fn view(state: &State, frame: &mut Frame) {
     let area = frame.area();
     // A long message gets a second line rather than being cut.
     let message_len = match &state.message {
-        Some(Message::Info(text)) => text.chars().count() + 1,
-        Some(Message::Error(text)) => text.chars().count() + 3,
+        Some(Message::Info(text)) => printable(text).chars().count() + 1,
+        Some(Message::Error(text)) => printable(text).chars().count() + 3,
         None => 0,
     };
     let message_height = if message_len > area.width as usize && area.height >= 16 {
@@ -108,8 +109,8 @@ pub fn view(state: &State, frame: &mut Frame) {
 
 fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let branch = match (&state.branch, state.branch_name()) {
-        (Some(id), Some(name)) => format!("Branch {id} · {name}"),
-        (Some(id), None) => format!("Branch {id}"),
+        (Some(id), Some(name)) => format!("Branch {} · {}", printable(id), printable(name)),
+        (Some(id), None) => format!("Branch {}", printable(id)),
         (None, _) => "no branch chosen".to_string(),
     };
     let right = format!("sales this shift: {} ", state.sales_done);
@@ -130,8 +131,12 @@ fn render_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 
 fn render_message(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let line = match &state.message {
-        Some(Message::Info(text)) => Line::from(Span::raw(format!(" {text}"))),
-        Some(Message::Error(text)) => Line::from(Span::styled(format!(" ✖ {text}"), theme.error())),
+        // Messages can quote names from the database: shown escaped, like every name.
+        Some(Message::Info(text)) => Line::from(Span::raw(format!(" {}", printable(text)))),
+        Some(Message::Error(text)) => Line::from(Span::styled(
+            format!(" ✖ {}", printable(text)),
+            theme.error(),
+        )),
         None => Line::default(),
     };
     frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
@@ -210,7 +215,12 @@ fn render_branches(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) 
         },
         Some(catalog) => {
             for (i, branch) in catalog.branches.iter().enumerate() {
-                let text = format!("  {}  {:<8} {}", i + 1, branch.id, branch.name);
+                let text = format!(
+                    "  {}  {:<8} {}",
+                    i + 1,
+                    printable(&branch.id),
+                    printable(&branch.name)
+                );
                 let style = if i == state.branch_cursor {
                     theme.selected()
                 } else {
@@ -332,7 +342,7 @@ fn render_cart(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         .take(visible)
         .map(|(i, id)| {
             let (name, price) = match state.product(*id) {
-                Some(p) => (p.name.clone(), money(p.unit_price)),
+                Some(p) => (printable(&p.name).into_owned(), money(p.unit_price)),
                 None => ("(no longer sold)".to_string(), "-".to_string()),
             };
             let marker = if i == draft.selected { "▶" } else { " " };
@@ -366,7 +376,7 @@ fn render_products(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) 
         .flat_map(|c| c.products.iter().take(10).enumerate())
         .map(|(i, p)| {
             let price = money(p.unit_price);
-            let left = format!("F{:<2} {:>2} {}", i + 1, p.id, p.name);
+            let left = format!("F{:<2} {:>2} {}", i + 1, p.id, printable(&p.name));
             let room = width.saturating_sub(price.len() + 1);
             let left: String = left.chars().take(room).collect();
             let pad = width.saturating_sub(left.chars().count() + price.len());
@@ -502,7 +512,7 @@ fn render_product_search(state: &State, theme: &Theme, frame: &mut Frame, area: 
     for (i, p) in matches.iter().enumerate() {
         let price = money(p.unit_price);
         let marker = if i == *selected { "▶" } else { " " };
-        let left = format!("{marker}{:>2}  {}", p.id, p.name);
+        let left = format!("{marker}{:>2}  {}", p.id, printable(&p.name));
         let pad = width.saturating_sub(left.chars().count() + price.len() + 1);
         let text = format!("{left}{}{price} ", " ".repeat(pad));
         lines.push(if i == *selected {
@@ -656,9 +666,9 @@ fn branch_label(state: &State, id: &str) -> String {
         .as_ref()
         .and_then(|c| c.branches.iter().find(|b| b.id == id))
         .filter(|b| !b.name.trim().is_empty())
-        .map(|b| format!(" · {}", b.name))
+        .map(|b| format!(" · {}", printable(&b.name)))
         .unwrap_or_default();
-    format!("{id}{name}")
+    format!("{}{name}", printable(id))
 }
 
 fn render_receipt(
@@ -787,7 +797,12 @@ fn render_slip(block: Block, slip: Slip, theme: &Theme, frame: &mut Frame, area:
     let mut lines = vec![Line::default()];
     for (i, line) in slip.lines.iter().enumerate() {
         let price = money(line.unit_price);
-        let left = format!(" {:>2}. {:>4}  {}", i + 1, line.product_id, line.name);
+        let left = format!(
+            " {:>2}. {:>4}  {}",
+            i + 1,
+            line.product_id,
+            printable(&line.name)
+        );
         let pad = width.saturating_sub(left.chars().count() + price.len() + 1);
         lines.push(Line::from(format!("{left}{}{price} ", " ".repeat(pad))));
     }
@@ -878,7 +893,7 @@ fn render_refused(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         let first_line = format!(
             "{}{time}  {}  sale key {}",
             if selected { "▶" } else { " " },
-            sale.supermarket_id,
+            printable(&sale.supermarket_id),
             sale.sale_key
         );
         lines.push(Line::from(Span::styled(
@@ -897,7 +912,7 @@ fn render_refused(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         )));
         lines.push(Line::from(vec![
             Span::styled("   reason: ", theme.dim()),
-            Span::raw(refused.reason.clone()),
+            Span::raw(printable(&refused.reason).into_owned()),
         ]));
     }
     if visible < total {

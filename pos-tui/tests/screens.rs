@@ -352,3 +352,38 @@ fn offline_customer_search() {
     update(&mut state, key(KeyCode::Down));
     snapshot("offline_customer_search", &state);
 }
+
+/// Names from the database are drawn escaped: a right-to-left override or a control character
+/// in a product or branch name is spelled out, never sent to the terminal.
+#[test]
+fn stored_names_with_bidi_and_control_characters_are_drawn_escaped() {
+    let mut hostile = catalog();
+    hostile.products[0].name = "mi\u{202e}lk\x1b[2J".into();
+    hostile.branches[0].name = "Harbour\u{202e}Road\x07".into();
+    let mut state = State::new(noon(), "test database".into(), None);
+    update(&mut state, Msg::Tick(noon()));
+    update(&mut state, Msg::CatalogLoaded(Ok(hostile)));
+    let raw = |screen: &str| screen.contains(['\u{202e}', '\x1b', '\x07']);
+
+    let choice = render(&state, 80, 24);
+    assert!(!raw(&choice), "{choice}");
+    assert!(
+        choice.contains("Harbour\\u{202e}Road\\u{7}"),
+        "the branch list shows the name escaped:\n{choice}"
+    );
+
+    press(&mut state, "1n1\r");
+    assert_eq!(cart(&state), [1]);
+    let sale = render(&state, 100, 30);
+    assert!(!raw(&sale), "{sale}");
+    let escaped = "mi\\u{202e}lk\\u{1b}[2J";
+    // The cart line and the quick key both name the product.
+    assert!(
+        sale.matches(escaped).count() >= 2,
+        "the cart and the quick keys show the name escaped:\n{sale}"
+    );
+    assert!(
+        sale.contains("Harbour\\u{202e}Road\\u{7}"),
+        "the header shows the branch escaped:\n{sale}"
+    );
+}
