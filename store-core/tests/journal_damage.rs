@@ -179,7 +179,11 @@ fn bad_middle_lines_are_moved_bytes_intact_to_the_quarantine_and_the_rest_is_kep
     names.sort();
     assert_eq!(
         names,
-        ["till.journal", "till.journal.quarantine", "till.lock"]
+        [
+            "till.journal",
+            "till.journal.lock",
+            "till.journal.quarantine"
+        ]
     );
 }
 
@@ -266,4 +270,42 @@ fn a_refused_sale_can_be_resent_or_set_aside_and_that_survives_reopening_and_com
         j.set_aside_sales()[0].reason,
         "product 98 was never sold here"
     );
+}
+
+#[test]
+fn journals_differing_only_by_extension_have_their_own_locks() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two tills whose journals differ only by their extension run side by side.
+    let a = dir.path().join("till.a");
+    let b = dir.path().join("till.b");
+    let mut first = Journal::open(&a).expect("till.a opens");
+    let mut second = Journal::open(&b).expect("till.b opens while till.a is open");
+    let (sale_a, sale_b) = (sale(&[1]), sale(&[2]));
+    first.record(&sale_a).unwrap();
+    second.record(&sale_b).unwrap();
+    assert_eq!(first.pending(), vec![sale_a]);
+    assert_eq!(second.pending(), vec![sale_b]);
+    // Each one is still taken by its own till.
+    for path in [&a, &b] {
+        let err = Journal::open(path).err().expect("refused").to_string();
+        assert!(err.contains("in use by another till"), "{err}");
+    }
+}
+
+#[test]
+fn a_journal_named_like_a_lock_file_is_not_its_own_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    // It stays taken after opening it replaced the file (a repair here; compaction does the
+    // same).
+    let x = dir.path().join("x.lock");
+    fs::write(&x, b"not an entry\n").unwrap();
+    let mut j = Journal::open(&x).expect("x.lock opens");
+    assert_eq!(j.repair().expect("repaired").unreadable_lines, vec![1]);
+    let s = sale(&[3]);
+    j.record(&s).unwrap();
+    let err = Journal::open(&x).err().expect("refused").to_string();
+    assert!(err.contains("in use by another till"), "{err}");
+    drop(j);
+    let j = Journal::open(&x).expect("x.lock opens again once closed");
+    assert_eq!(j.pending(), vec![s]);
 }

@@ -80,6 +80,15 @@ pub fn quarantine_path(journal: &Path) -> PathBuf {
     journal.with_file_name(name)
 }
 
+/// The file locked while the journal at `journal` is open: beside it, its name with `.lock`
+/// added (so that `till.a` and `till.b` have their own locks, and a journal named `x.lock`
+/// is not its own lock file).
+pub(super) fn lock_path(journal: &Path) -> PathBuf {
+    let mut name = journal.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    journal.with_file_name(name)
+}
+
 /// Appends `lines` (each followed by `\n`) to the file at `path` and syncs it.
 pub(super) fn append_synced(path: &Path, lines: &[&[u8]]) -> Result<()> {
     let mut file = OpenOptions::new()

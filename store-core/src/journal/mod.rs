@@ -174,7 +174,7 @@ impl Journal {
         drop(open_append(&given)?);
         let path = fs::canonicalize(&given)
             .map_err(|e| Error::io(format!("resolving {}", given.display()), e))?;
-        let lock_path = path.with_extension("lock");
+        let lock_path = file::lock_path(&path);
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
