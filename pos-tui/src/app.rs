@@ -881,6 +881,10 @@ pub fn explain(e: &CheckoutError) -> String {
         CheckoutError::ImplausibleTime(reason) => {
             format!("The sale's time is refused ({reason}): check the till's clock.")
         }
+        CheckoutError::Journal(reason) => format!(
+            "The till could not save the sale to its journal ({reason}). It was not sent and \
+             not charged. Free disk space or check the journal file, then press s to retry."
+        ),
     }
 }
 

@@ -493,6 +493,38 @@ fn a_failed_submit_keeps_the_cart_and_the_retry_uses_the_same_key() {
 }
 
 #[test]
+fn a_sale_the_journal_could_not_save_is_explained_and_kept_for_a_retry() {
+    let mut state = ready_to_submit();
+    let db_before = state.db.clone();
+    let first = submitted_sale(press(&mut state, "s"));
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: first.sale_key,
+            result: Err(CheckoutError::Journal(
+                "writing /var/lib/till.journal: No space left on device (os error 28)".into(),
+            )),
+        },
+    );
+    let text = error_text(&state);
+    assert!(
+        text.contains("could not save the sale to its journal"),
+        "{text}"
+    );
+    assert!(text.contains("No space left on device"), "{text}");
+    assert!(
+        text.contains("not sent") && text.contains("not charged"),
+        "{text}"
+    );
+    assert!(!text.contains("database refused"), "{text}");
+    // Not a connection problem: the link's state is left as it was.
+    assert_eq!(state.db, db_before);
+    assert_eq!(cart(&state), vec![1, 2, 3]);
+    let retry = submitted_sale(press(&mut state, "s"));
+    assert_eq!(retry.sale_key, first.sale_key);
+}
+
+#[test]
 fn success_shows_the_receipt_and_the_next_key_opens_a_sale_with_a_new_key() {
     let mut state = ready_to_submit();
     let sale = submitted_sale(press(&mut state, "s"));

@@ -114,6 +114,10 @@ pub enum CheckoutError {
     Conflict(String),
     #[error("the database refused the sale: {0}")]
     Refused(String),
+    /// The till could not write the sale to its journal before sending it, so it was not sent
+    /// (neither the checkout's refusal of the sale nor a connection problem).
+    #[error("the till's journal could not be written: {0}; the sale was not sent")]
+    Journal(String),
 }
 
 impl CheckoutError {

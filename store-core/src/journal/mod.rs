@@ -507,7 +507,8 @@ fn with_journal<T>(
 
 /// Submits a sale through the journal: written durably first (with its sale time), then sent.
 /// A business refusal ([`CheckoutError::is_business_refusal`]) takes it off the journal and
-/// returns the error, for the cashier to fix the sale; any other failure leaves it queued.
+/// returns the error, for the cashier to fix the sale; any other failure leaves it queued. A
+/// sale the journal cannot take is not sent ([`CheckoutError::Journal`]).
 pub async fn submit_durably(
     store: &Store,
     journal: &SharedJournal,
@@ -515,28 +516,57 @@ pub async fn submit_durably(
 ) -> std::result::Result<Outcome, CheckoutError> {
     let mut sale = sale.clone();
     sale.sold_at.get_or_insert_with(Utc::now);
-    let journal_error = |e: Error| CheckoutError::Refused(format!("the till's journal: {e}"));
     {
         let journal = journal.clone();
         let sale = sale.clone();
-        tokio::task::spawn_blocking(move || with_journal(&journal, |j| j.record(&sale)))
+        tokio::task::spawn_blocking(move || record_first(&journal, &sale))
             .await
-            .map_err(|e| CheckoutError::Refused(e.to_string()))?
-            .map_err(journal_error)?;
+            .map_err(|e| CheckoutError::Journal(e.to_string()))??;
     }
-    match submit(store, &sale).await {
+    let result = submit(store, &sale).await;
+    settle(journal, &sale, result)
+}
+
+/// Writes the sale durably before it is sent; if that fails it must not be sent.
+fn record_first(journal: &SharedJournal, sale: &Sale) -> std::result::Result<(), CheckoutError> {
+    with_journal(journal, |j| j.record(sale)).map_err(|e| CheckoutError::Journal(e.to_string()))
+}
+
+/// What the database answered, once the journal is told. A journal write that fails now does
+/// not change the answer: the sale stays pending in the journal, so a later drain sends it
+/// again, which is an idempotent replay of a recorded sale or a refusal kept for a person.
+fn settle(
+    journal: &SharedJournal,
+    sale: &Sale,
+    result: std::result::Result<Receipt, CheckoutError>,
+) -> std::result::Result<Outcome, CheckoutError> {
+    match result {
         Ok(receipt) => {
-            with_journal(journal, |j| j.mark_done(sale.sale_key, receipt.purchase_id))
-                .map_err(journal_error)?;
+            if let Err(e) =
+                with_journal(journal, |j| j.mark_done(sale.sale_key, receipt.purchase_id))
+            {
+                tracing::warn!(
+                    sale_key = %sale.sale_key,
+                    purchase_id = receipt.purchase_id,
+                    "sale recorded, but the journal could not note it ({e}): it stays pending \
+                     and its resend will be a replay of this purchase"
+                );
+            }
             Ok(Outcome::Recorded(receipt))
         }
         Err(e) if e.is_business_refusal() => {
-            with_journal(journal, |j| j.cancel(sale.sale_key)).map_err(journal_error)?;
+            if let Err(journal_error) = with_journal(journal, |j| j.cancel(sale.sale_key)) {
+                tracing::warn!(
+                    sale_key = %sale.sale_key,
+                    "sale refused ({e}), but the journal could not note it ({journal_error}): \
+                     it stays pending and will be marked refused when it is sent again"
+                );
+            }
             Err(e)
         }
         Err(e) => {
             tracing::warn!(sale_key = %sale.sale_key, "sale queued, not recorded yet: {e}");
-            Ok(Outcome::Queued(sale))
+            Ok(Outcome::Queued(sale.clone()))
         }
     }
 }
@@ -658,6 +688,85 @@ mod tests {
         let _first = Journal::open(&path).unwrap();
         let err = Journal::open(&path).err().unwrap().to_string();
         assert!(err.contains("in use by another till"), "{err}");
+    }
+
+    /// Every later write to `journal`'s file fails, as on a full disk (`/dev/full` refuses
+    /// writes whoever the process runs as, root included).
+    fn fill_the_disk(journal: &SharedJournal) {
+        let full = OpenOptions::new().append(true).open("/dev/full").unwrap();
+        journal.lock().unwrap().file = full;
+    }
+
+    fn shared(path: &Path) -> SharedJournal {
+        Arc::new(Mutex::new(Journal::open(path).unwrap()))
+    }
+
+    fn receipt(sale: &Sale) -> Receipt {
+        Receipt {
+            purchase_id: 42,
+            sale_key: sale.sale_key,
+            supermarket_id: sale.supermarket_id.clone(),
+            user_id: sale.customer.user_id(),
+            new_customer: true,
+            created_at: Utc::now(),
+            lines: Vec::new(),
+            total_amount: Default::default(),
+            replayed: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sale_the_journal_cannot_take_is_not_sent_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = shared(&dir.path().join("till.journal"));
+        fill_the_disk(&journal);
+        // Nothing listens there: a sale that reached the store would be queued, not refused.
+        let config: tokio_postgres::Config = "host=127.0.0.1 port=1 user=nobody".parse().unwrap();
+        let store = Store::from_config(config, "nowhere".into(), 1).unwrap();
+        let err = submit_durably(&store, &journal, &sale()).await.unwrap_err();
+        assert!(matches!(err, CheckoutError::Journal(_)), "{err:?}");
+        assert!(!err.is_business_refusal() && !err.is_connection_problem());
+        let text = err.to_string();
+        assert!(
+            text.starts_with("the till's journal could not be written: writing ")
+                && text.contains("No space left on device")
+                && text.ends_with("; the sale was not sent"),
+            "{text}"
+        );
+        assert_eq!(journal.lock().unwrap().pending_count(), 0);
+    }
+
+    #[test]
+    fn a_recorded_sale_the_journal_cannot_mark_done_is_still_recorded_and_stays_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let journal = shared(&path);
+        let s = sale();
+        record_first(&journal, &s).unwrap();
+        fill_the_disk(&journal);
+        let receipt = receipt(&s);
+        assert_eq!(
+            settle(&journal, &s, Ok(receipt.clone())),
+            Ok(Outcome::Recorded(receipt))
+        );
+        // Sent again later, as an idempotent replay: in this run and after a restart.
+        assert_eq!(journal.lock().unwrap().pending(), vec![s.clone()]);
+        drop(journal);
+        assert_eq!(Journal::open(&path).unwrap().pending(), vec![s]);
+    }
+
+    #[test]
+    fn a_refused_sale_the_journal_cannot_cancel_is_reported_as_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = shared(&dir.path().join("till.journal"));
+        let s = sale();
+        record_first(&journal, &s).unwrap();
+        fill_the_disk(&journal);
+        let refusal = CheckoutError::UnknownProduct("2".into());
+        assert_eq!(settle(&journal, &s, Err(refusal.clone())), Err(refusal));
+        // Still owed to the database as far as the journal knows: sent again, refused again,
+        // and then kept as refused for a person.
+        assert_eq!(journal.lock().unwrap().pending(), vec![s]);
     }
 
     #[test]
