@@ -36,7 +36,7 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                 tx,
                 QUERY_TIMEOUT,
                 async move {
-                    let client = Lease::new(store.client().await?);
+                    let client = Lease::new(store.client().await?, &store);
                     // One fold, then the figures and the chart from one snapshot.
                     let (dashboard, trend) = analytics::dashboard_with_trend(
                         &*client,
@@ -71,7 +71,7 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                 tx,
                 QUERY_TIMEOUT,
                 async move {
-                    let client = Lease::new(store.client().await?);
+                    let client = Lease::new(store.client().await?, &store);
                     let rows = analytics::loyal_buyers_page(
                         &*client,
                         &filter,
@@ -95,7 +95,7 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                 tx,
                 QUERY_TIMEOUT,
                 async move {
-                    let client = Lease::new(store.client().await?);
+                    let client = Lease::new(store.client().await?, &store);
                     let catalog = store_core::catalog::load_catalog(&*client).await?;
                     client.release();
                     Ok(catalog.branches.into_iter().map(|b| b.id).collect())
@@ -215,9 +215,9 @@ async fn write_loyal(
     let mut out = store_core::export::SpreadsheetCsv::new(std::io::BufWriter::new(file));
     out.write_row(["position", "user_id", "purchases"])
         .map_err(|e| e.to_string())?;
-    let client = store.client().await.map_err(|e| e.to_string())?;
+    let client = Lease::new(store.client().await.map_err(|e| e.to_string())?, store);
     let mut position = 0u64;
-    let written = analytics::each_loyal_buyer(&client, filter, min_purchases, |b| {
+    let written = analytics::each_loyal_buyer(&*client, filter, min_purchases, |b| {
         position += 1;
         out.write_row([
             position.to_string(),
@@ -227,6 +227,7 @@ async fn write_loyal(
     })
     .await
     .map_err(|e| e.to_string())?;
+    client.release();
     out.finish()
         .and_then(|mut file| file.flush())
         .map_err(|e| e.to_string())?;

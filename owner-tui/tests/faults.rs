@@ -171,6 +171,35 @@ async fn a_refresh_stuck_behind_a_lock_times_out_and_the_next_one_succeeds() {
         "{text}"
     );
 
+    // The timed-out refresh's query was cancelled on the server, the lock still held: no
+    // session is left waiting for it (each would keep a connection slot until the lock goes,
+    // so a dashboard refreshing behind a long lock would use them all up).
+    let admin = store_core::pool::connect_one(db.store.config())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        // Sessions of this database, other than this one, waiting for a lock.
+        let waiting: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                   AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{waiting} session(s) still waiting for the lock after the refresh timed out"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     lock.rollback().await.unwrap();
     // The retry is due a second later on the dashboard's clock.
     run(tick(&mut state, 3_000));

@@ -110,7 +110,7 @@ impl Runner {
                     &self.tx,
                     QUERY_TIMEOUT,
                     async move {
-                        let client = Lease::new(store.client().await?);
+                        let client = Lease::new(store.client().await?, &store);
                         let catalog = catalog::load_catalog(&*client).await?;
                         client.release();
                         Ok(catalog)
@@ -131,7 +131,7 @@ impl Runner {
                     &self.tx,
                     QUERY_TIMEOUT,
                     async move {
-                        let client = Lease::new(store.client().await?);
+                        let client = Lease::new(store.client().await?, &store);
                         let found =
                             catalog::search_customers(&*client, &prefix, SEARCH_LIMIT).await?;
                         client.release();
