@@ -157,12 +157,17 @@ pub fn is_connection_error(e: &tokio_postgres::Error) -> bool {
     if e.is_closed() {
         return true;
     }
-    match e.code() {
-        Some(code) => {
-            let c = code.code();
+    match e.as_db_error() {
+        Some(db) => {
+            let c = db.code().code();
             // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
             c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03"
+                // Insufficient resources that ended the session (53300 too many connections, at
+                // connection time): no session to be had now. (A statement refused for lack of
+                // resources is an ERROR, on a connection that still works.)
+                || (c.starts_with("53")
+                    && db.parsed_severity() == Some(tokio_postgres::error::Severity::Fatal))
         }
-        None => e.as_db_error().is_none(),
+        None => true,
     }
 }
