@@ -297,7 +297,7 @@ fn flatten<T>(outcome: Result<store_core::Result<T>, Failure>) -> Result<T, DbFa
 pub fn spawn_catalog_listener(store: Store, tx: UnboundedSender<Msg>) {
     tokio::spawn(async move {
         let config = store.config();
-        let mut pause = LISTENER_FIRST_PAUSE;
+        let mut pause = None;
         loop {
             let (notices_tx, mut notices_rx) = mpsc::unbounded_channel::<live::Notice>();
             let forward_tx = tx.clone();
@@ -326,11 +326,76 @@ pub fn spawn_catalog_listener(store: Store, tx: UnboundedSender<Msg>) {
             if tx.is_closed() {
                 return;
             }
-            if listened {
-                pause = LISTENER_FIRST_PAUSE;
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(LISTENER_LONGEST_PAUSE);
+            let now = next_pause(pause, listened);
+            tokio::time::sleep(now).await;
+            pause = Some(now);
         }
     });
+}
+
+/// The catalog listener's pause before it reconnects, given the pause before its previous
+/// reconnection (None: it never reconnected) and whether the connection that just ended had
+/// its LISTEN in place: `LISTENER_FIRST_PAUSE` the first time and after a connection that
+/// worked, otherwise twice the previous pause, at most `LISTENER_LONGEST_PAUSE`.
+fn next_pause(previous: Option<Duration>, listened: bool) -> Duration {
+    match previous {
+        Some(previous) if !listened => (previous * 2).min(LISTENER_LONGEST_PAUSE),
+        _ => LISTENER_FIRST_PAUSE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// The pauses before each of `listened.len()` reconnections in a row.
+    fn pauses(listened: &[bool]) -> Vec<Duration> {
+        let mut previous = None;
+        listened
+            .iter()
+            .map(|&listened| {
+                let pause = next_pause(previous, listened);
+                previous = Some(pause);
+                pause
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_listener_pause_doubles_while_reconnecting_fails_up_to_two_seconds() {
+        assert_eq!(LISTENER_FIRST_PAUSE, ms(250));
+        assert_eq!(LISTENER_LONGEST_PAUSE, ms(2000));
+        assert_eq!(
+            pauses(&[false; 7]),
+            [
+                ms(250),
+                ms(500),
+                ms(1000),
+                ms(2000),
+                ms(2000),
+                ms(2000),
+                ms(2000)
+            ]
+        );
+        // A connection that never listened at start still starts from the first pause.
+        assert_eq!(next_pause(None, false), ms(250));
+        // Never past the cap, whatever came before.
+        assert_eq!(next_pause(Some(ms(1500)), false), ms(2000));
+        assert_eq!(next_pause(Some(ms(2000)), false), ms(2000));
+    }
+
+    #[test]
+    fn the_listener_pause_starts_again_after_a_reconnection_that_worked() {
+        // Connected at start, lost; reconnecting fails three times; a reconnection works (its
+        // LISTEN is in place), then it is lost again and reconnecting fails again.
+        assert_eq!(
+            pauses(&[true, false, false, false, true, false]),
+            [ms(250), ms(500), ms(1000), ms(2000), ms(250), ms(500)]
+        );
+        assert_eq!(next_pause(Some(ms(2000)), true), ms(250));
+    }
 }
