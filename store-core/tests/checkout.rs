@@ -703,42 +703,60 @@ async fn the_cli_replays_the_same_sale_and_exits_non_zero_when_its_key_is_reused
     assert_eq!(written_rows(&db).await, before);
 }
 
+/// Tills recording sales across the three branches and a reader folding them, until stopped.
+struct Traffic {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Traffic {
+    fn start(store: &store_core::Store, writers: u32) -> Traffic {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let store = store.clone();
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let mut n = 0u32;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let branch = ["SMKT001", "SMKT002", "SMKT003"][((w + n) % 3) as usize];
+                        let s = sale(
+                            branch,
+                            CustomerChoice::new_customer(),
+                            &[1 + (n % 10) as i32],
+                        );
+                        checkout::submit(&store, &s).await.unwrap();
+                        n += 1;
+                    }
+                })
+            })
+            .collect();
+        let store = store.clone();
+        let folder_stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = store.client().await.unwrap();
+            while !folder_stop.load(std::sync::atomic::Ordering::Relaxed) {
+                analytics::fold(&client).await.unwrap();
+            }
+        }));
+        Traffic { stop, tasks }
+    }
+
+    async fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for task in self.tasks {
+            task.await.unwrap();
+        }
+    }
+}
+
 /// While sales are recorded and folded by others, every dashboard agrees with itself: its
 /// figures come from one snapshot (without one, a fold committed between two of its queries
 /// makes the loyal list and the branch totals disagree).
 #[tokio::test]
 async fn every_dashboard_is_one_snapshot_while_others_record_and_fold() {
     let db = demo_db().await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let store = db.store.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let mut n = 0u32;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let branch = ["SMKT001", "SMKT002", "SMKT003"][((w + n) % 3) as usize];
-                    let s = sale(
-                        branch,
-                        CustomerChoice::new_customer(),
-                        &[1 + (n % 10) as i32],
-                    );
-                    checkout::submit(&store, &s).await.unwrap();
-                    n += 1;
-                }
-            })
-        })
-        .collect();
-    let folder = {
-        let store = db.store.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let client = store.client().await.unwrap();
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                analytics::fold(&client).await.unwrap();
-            }
-        })
-    };
+    let traffic = Traffic::start(&db.store, 4);
     let client = db.store.client().await.unwrap();
     for _ in 0..40 {
         let d = analytics::dashboard_from_counters(&client, 1, i64::MAX)
@@ -753,11 +771,7 @@ async fn every_dashboard_is_one_snapshot_while_others_record_and_fold() {
             "the loyal list and the branch totals disagree"
         );
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for w in writers {
-        w.await.unwrap();
-    }
-    folder.await.unwrap();
+    traffic.stop().await;
     // The connection was handed back outside the read-only transaction.
     let (isolation, read_only): (String, String) = {
         let r = client
@@ -791,36 +805,7 @@ async fn the_trend_and_the_totals_on_one_screen_are_one_snapshot_while_others_re
         .await
         .unwrap();
     }
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..3)
-        .map(|w| {
-            let store = db.store.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let mut n = 0u32;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let branch = ["SMKT001", "SMKT002", "SMKT003"][((w + n) % 3) as usize];
-                    let s = sale(
-                        branch,
-                        CustomerChoice::new_customer(),
-                        &[1 + (n % 10) as i32],
-                    );
-                    checkout::submit(&store, &s).await.unwrap();
-                    n += 1;
-                }
-            })
-        })
-        .collect();
-    let folder = {
-        let store = db.store.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let client = store.client().await.unwrap();
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                analytics::fold(&client).await.unwrap();
-            }
-        })
-    };
+    let traffic = Traffic::start(&db.store, 3);
     let client = db.store.client().await.unwrap();
     let filters = [
         Filter::default(),
@@ -856,11 +841,7 @@ async fn the_trend_and_the_totals_on_one_screen_are_one_snapshot_while_others_re
         );
         assert!(d.purchases() > 0, "{filter:?}");
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for w in writers {
-        w.await.unwrap();
-    }
-    folder.await.unwrap();
+    traffic.stop().await;
     // The connection was handed back outside the read-only transaction.
     let r = client
         .query_one(
