@@ -1,11 +1,16 @@
 //! The till as a state machine: `update(&mut State, Msg) -> Vec<Effect>`. Nothing here waits on
-//! the database: effects are run elsewhere (effects.rs) and their results come back as `Msg`s.
+//! the database, reads the clock or draws a random number: effects are run elsewhere
+//! (effects.rs) and their results come back as `Msg`s; time comes with `Msg::Tick`, new ids from
+//! the state's injected `Ids`, and the time zone from `State::time_zone`.
 
 use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, Offset, Utc};
+use crossterm::event::{KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
 use store_core::catalog::{Catalog, CustomerSummary, Product};
 use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
@@ -67,14 +72,145 @@ impl std::ops::Add<chrono::Duration> for Clock {
     }
 }
 
+/// A time zone: the UTC offset in force at an instant. Asked for each timestamp shown, so a DST
+/// change shows at once; injected, so tests need not depend on the machine's zone.
+pub type TimeZone = fn(DateTime<Utc>) -> FixedOffset;
+
+/// The machine's time zone (`TZ`, else /etc/localtime), with its DST rules.
+pub fn system_time_zone(at: DateTime<Utc>) -> FixedOffset {
+    at.with_timezone(&Local).offset().fix()
+}
+
+/// The state's time zone. Two are equal when they are the same function (merged or duplicated
+/// functions can only make a redraw more or less, never a wrong screen).
+#[derive(Clone, Copy)]
+pub struct Zone(pub TimeZone);
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Zone) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Zone {}
+
+impl fmt::Debug for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Zone")
+    }
+}
+
+/// UTC, for tests and for tills that keep UTC.
+pub fn utc(_: DateTime<Utc>) -> FixedOffset {
+    Utc.fix()
+}
+
+/// Where new ids come from: a first-time customer's id and a sale's key.
+pub trait IdSource: Send + Sync {
+    fn customer_id(&self) -> Uuid;
+    fn sale_key(&self) -> Uuid;
+}
+
+/// The real ids: random UUIDv4 customer ids, time-ordered UUIDv7 sale keys (cheap to index
+/// because new keys land at the end of the index).
+pub struct SystemIds;
+
+impl IdSource for SystemIds {
+    fn customer_id(&self) -> Uuid {
+        Uuid::new_v4()
+    }
+    fn sale_key(&self) -> Uuid {
+        Uuid::now_v7()
+    }
+}
+
+/// Deterministic ids for tests and benches: the n-th id drawn is n in the last 12 hex digits,
+/// shaped as a v4 (customers, `00000000-0000-4000-8000-00000000000n`) or a v7 (sale keys,
+/// `00000000-0000-7000-8000-00000000000n`) UUID.
+#[derive(Default)]
+pub struct CountingIds(AtomicU64);
+
+impl CountingIds {
+    fn next(&self, version: u128) -> Uuid {
+        let n = u128::from(self.0.fetch_add(1, Ordering::Relaxed) + 1);
+        Uuid::from_u128((version << 76) | (0x8 << 60) | n)
+    }
+}
+
+impl IdSource for CountingIds {
+    fn customer_id(&self) -> Uuid {
+        self.next(4)
+    }
+    fn sale_key(&self) -> Uuid {
+        self.next(7)
+    }
+}
+
+/// The state's id source. Clones share it (a clone of the state draws from the same sequence);
+/// two states are equal only if they share it.
+#[derive(Clone)]
+pub struct Ids(Arc<dyn IdSource>);
+
+impl Ids {
+    pub fn system() -> Ids {
+        Ids(Arc::new(SystemIds))
+    }
+    pub fn counting() -> Ids {
+        Ids(Arc::new(CountingIds::default()))
+    }
+    pub fn new(source: impl IdSource + 'static) -> Ids {
+        Ids(Arc::new(source))
+    }
+    pub fn customer_id(&self) -> Uuid {
+        self.0.customer_id()
+    }
+    pub fn sale_key(&self) -> Uuid {
+        self.0.sale_key()
+    }
+}
+
+impl PartialEq for Ids {
+    fn eq(&self, other: &Ids) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Ids {}
+
+impl fmt::Debug for Ids {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ids")
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Screen {
-    Branch,
-    Sale,
+    /// Start of shift (or changing branch): choosing the branch.
+    Branch(BranchChoice),
+    /// A sale being rung up.
+    Sale(Draft),
     Receipt(Box<Receipt>),
     /// The database could not be reached: the sale is saved in the till's journal and will be
     /// sent when the database is back.
     Queued(Box<QueuedSale>),
+}
+
+impl Screen {
+    pub fn is_sale(&self) -> bool {
+        matches!(self, Screen::Sale(_))
+    }
+    pub fn is_branch_choice(&self) -> bool {
+        matches!(self, Screen::Branch(_))
+    }
+}
+
+/// The branch list at the start of a shift.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BranchChoice {
+    /// The highlighted branch.
+    pub cursor: usize,
+    /// `--supermarket`, until the catalog confirms it (at the start of the shift only).
+    pub wanted: Option<String>,
 }
 
 /// A sale saved offline, as its receipt shows it: the lines and total the till showed.
@@ -120,31 +256,73 @@ pub enum DbState {
     Reconnecting(String),
 }
 
-/// The sale being rung up. Its `sale.sale_key` is fixed when it opens and travels with every
-/// submission of it, so a retry can never make a second purchase.
+/// What is drawn over the screen; at most one at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    /// The keys; `scroll` lines scrolled down when they do not fit.
+    Help { scroll: usize },
+    /// The queued sales the database refused.
+    Refused {
+        selected: usize,
+        /// The reason being typed to set the selected sale aside.
+        set_aside: Option<SetAsideDraft>,
+    },
+}
+
+/// The catalog's next load: running, or due at a monotonic time (like `State::since_start`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogLoad {
+    /// `again`: a change was announced while it ran: load again after it.
+    Running {
+        again: bool,
+    },
+    Due(Duration),
+}
+
+/// The next round of sending queued sales: running, or due at a monotonic time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrainRound {
+    Running,
+    Due(Duration),
+}
+
+/// The sale being rung up. Its `sale_key` is fixed when it opens and travels with every
+/// submission of it, so a retry can never make a second purchase. The branch is the shift's
+/// (`State::branch`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Draft {
-    /// `sale.customer` is not used until the cashier chose one (`customer`).
-    pub sale: Sale,
+    pub sale_key: Uuid,
+    /// The cart: one unit of each product, in the order added.
+    pub products: Vec<i32>,
+    /// None until the cashier chose one.
     pub customer: Option<CustomerChoice>,
     /// The selected cart line.
     pub selected: usize,
+    pub input: Input,
 }
 
 impl Draft {
-    pub fn open(branch: &str) -> Draft {
+    pub fn open(sale_key: Uuid) -> Draft {
         Draft {
-            sale: Sale::open(branch, CustomerChoice::new_customer()),
+            sale_key,
+            products: Vec::new(),
             customer: None,
             selected: 0,
+            input: Input::Code(String::new()),
         }
     }
 
     pub fn lines(&self) -> &[i32] {
-        &self.sale.product_ids
+        &self.products
+    }
+
+    /// Products in the cart or a customer chosen: leaving would drop something.
+    fn is_open(&self) -> bool {
+        !self.products.is_empty() || self.customer.is_some()
     }
 }
 
+/// What the sale's keyboard is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
     /// Typing a product code (digits), the normal state of a sale.
@@ -166,6 +344,8 @@ pub enum Input {
         offline: bool,
     },
     Confirm(Question),
+    /// The sale (with the draft's key) is being written: keys are ignored.
+    Submitting,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,34 +360,54 @@ pub enum Message {
     Error(String),
 }
 
+/// How long a message stays true, so that it is not left on screen after its condition
+/// changed (a "2 queued sales sent" under RECONNECTING).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds {
+    /// Until another message replaces it (news about what the cashier just did).
+    UntilReplaced,
+    /// While the database answers.
+    WhileConnected,
+    /// While sales wait in the journal to be sent.
+    WhileSalesWait,
+    /// While refused queued sales are kept.
+    WhileRefusedKept,
+    /// While no catalog could be loaded yet.
+    WhileNoCatalog,
+    /// While catalog loads keep failing.
+    WhileCatalogFails,
+}
+
+/// The message line: a message and how long it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub message: Message,
+    pub holds: Holds,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
     /// The wall clock of the last tick, for the screen.
     pub now: NaiveDateTime,
     /// Monotonic time of the last tick (since start), for scheduling.
     pub since_start: Duration,
+    /// For the times shown (receipts, searches, refused sales).
+    pub time_zone: Zone,
+    /// New customer ids and sale keys.
+    pub ids: Ids,
     pub db: DbState,
     /// Where the database is (no password), for the status bar.
     pub db_name: String,
+    /// The last catalog loaded (kept while reloads fail).
     pub catalog: Option<Catalog>,
-    pub catalog_loading: bool,
-    /// A change was announced while a load was running: load again after it.
-    pub catalog_stale: bool,
-    /// Monotonic, like `since_start`.
-    pub next_catalog_load: Duration,
+    pub catalog_load: CatalogLoad,
     /// Failed loads in a row, for the back-off.
     pub catalog_failures: u32,
-    /// `--supermarket`, until the catalog confirms it.
-    pub wanted_branch: Option<String>,
+    /// The shift's branch, once chosen (kept while choosing another).
     pub branch: Option<String>,
-    pub branch_cursor: usize,
     pub screen: Screen,
-    pub draft: Option<Draft>,
-    pub input: Input,
-    /// The sale being written: its key (keys are ignored meanwhile).
-    pub submitting: Option<Uuid>,
-    pub message: Option<Message>,
-    pub help: bool,
+    pub overlay: Option<Overlay>,
+    pub notice: Option<Notice>,
     pub sales_done: u32,
     pub no_color: bool,
     pub quit: bool,
@@ -215,19 +415,10 @@ pub struct State {
     pub pending_sales: usize,
     /// Queued sales the database refused when they were sent.
     pub refused_sales: Vec<RefusedSale>,
-    /// Queued sales are being sent.
-    pub draining: bool,
-    /// Monotonic, like `since_start`.
-    pub next_drain: Duration,
+    pub drain: DrainRound,
     /// Customers the database confirmed to this till this session (search results, receipts):
     /// the only returning customers that can be sold to offline. Customers are never deleted.
     pub vouched: BTreeSet<Uuid>,
-    /// The list of refused queued sales is on screen.
-    pub show_refused: bool,
-    /// The refused sale selected in that list.
-    pub refused_selected: usize,
-    /// The reason being typed to set the selected refused sale aside.
-    pub set_aside: Option<SetAsideDraft>,
     /// The journal was damaged when the till opened it (see `JournalStatus::warning`).
     pub journal_warning: Option<String>,
     /// Rounds of sending queued sales that failed in a row, for the back-off.
@@ -311,7 +502,7 @@ pub enum Effect {
     Submit(Box<Sale>),
     /// Send the journal's queued sales.
     Drain,
-    /// Put a refused sale back in the journal's queue.
+    /// Put a refused sale back in the queue.
     ResendRefused(Uuid),
     /// Set a refused sale aside with the cashier's reason.
     SetAsideRefused {
@@ -321,45 +512,105 @@ pub enum Effect {
 }
 
 impl State {
-    pub fn new(clock: Clock, db_name: String, wanted_branch: Option<String>) -> State {
+    pub fn new(
+        clock: Clock,
+        db_name: String,
+        wanted_branch: Option<String>,
+        ids: Ids,
+        time_zone: TimeZone,
+    ) -> State {
         State {
             now: clock.wall,
             since_start: clock.since_start,
+            time_zone: Zone(time_zone),
+            ids,
             db: DbState::Connecting,
             db_name,
             catalog: None,
-            catalog_loading: false,
-            catalog_stale: false,
-            next_catalog_load: clock.since_start,
+            catalog_load: CatalogLoad::Due(clock.since_start),
             catalog_failures: 0,
-            wanted_branch,
             branch: None,
-            branch_cursor: 0,
-            screen: Screen::Branch,
-            draft: None,
-            input: Input::Code(String::new()),
-            submitting: None,
-            message: None,
-            help: false,
+            screen: Screen::Branch(BranchChoice {
+                cursor: 0,
+                wanted: wanted_branch,
+            }),
+            overlay: None,
+            notice: None,
             sales_done: 0,
             no_color: false,
             quit: false,
             pending_sales: 0,
             refused_sales: Vec::new(),
-            draining: false,
-            next_drain: clock.since_start,
+            drain: DrainRound::Due(clock.since_start),
             vouched: BTreeSet::new(),
-            show_refused: false,
-            refused_selected: 0,
-            set_aside: None,
             journal_warning: None,
             drain_failures: 0,
         }
     }
 
+    /// `at` on the till's clock.
+    pub fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
+        at.with_timezone(&(self.time_zone.0)(at))
+    }
+
     /// The database is not known to answer: searches cannot run, sales are queued.
     pub fn is_offline(&self) -> bool {
         self.db != DbState::Connected
+    }
+
+    pub fn message(&self) -> Option<&Message> {
+        self.notice.as_ref().map(|n| &n.message)
+    }
+
+    pub fn draft(&self) -> Option<&Draft> {
+        match &self.screen {
+            Screen::Sale(draft) => Some(draft),
+            _ => None,
+        }
+    }
+
+    pub fn draft_mut(&mut self) -> Option<&mut Draft> {
+        match &mut self.screen {
+            Screen::Sale(draft) => Some(draft),
+            _ => None,
+        }
+    }
+
+    /// The sale's keyboard (None: no sale on screen).
+    pub fn input(&self) -> Option<&Input> {
+        self.draft().map(|d| &d.input)
+    }
+
+    pub fn is_submitting(&self) -> bool {
+        self.input() == Some(&Input::Submitting)
+    }
+
+    pub fn catalog_loading(&self) -> bool {
+        matches!(self.catalog_load, CatalogLoad::Running { .. })
+    }
+
+    /// The refused sale selected in the list, when the list is on screen.
+    pub fn refused_selected(&self) -> Option<usize> {
+        match &self.overlay {
+            Some(Overlay::Refused { selected, .. }) => Some(*selected),
+            _ => None,
+        }
+    }
+
+    /// The reason being typed to set a refused sale aside.
+    pub fn set_aside(&self) -> Option<&SetAsideDraft> {
+        match &self.overlay {
+            Some(Overlay::Refused { set_aside, .. }) => set_aside.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// When the next round of sending queued sales is due (None: one is running).
+    pub fn next_drain(&self) -> Option<Duration> {
+        match self.drain {
+            DrainRound::Due(at) => Some(at),
+            DrainRound::Running => None,
+        }
     }
 
     /// Vouched customers whose id starts with `query` (all of them for an empty query; none
@@ -382,30 +633,35 @@ impl State {
 
     /// Where the keyboard is.
     pub fn mode(&self) -> Mode {
-        if self.help {
-            return Mode::Help;
+        match &self.overlay {
+            Some(Overlay::Help { .. }) => return Mode::Help,
+            Some(Overlay::Refused {
+                set_aside: Some(_), ..
+            }) => return Mode::SetAsideReason,
+            Some(Overlay::Refused { .. }) => return Mode::Refused,
+            None => {}
         }
-        if self.show_refused {
-            return match self.set_aside {
-                Some(_) => Mode::SetAsideReason,
-                None => Mode::Refused,
-            };
-        }
-        match self.screen {
-            Screen::Branch => Mode::Branch,
+        match &self.screen {
+            Screen::Branch(_) => Mode::Branch,
             Screen::Receipt(_) | Screen::Queued(_) => Mode::Receipt,
-            Screen::Sale if self.submitting.is_some() => Mode::Submitting,
-            Screen::Sale => match self.input {
+            Screen::Sale(draft) => match draft.input {
                 Input::Code(_) => Mode::Sale,
                 Input::ProductSearch { .. } => Mode::ProductSearch,
                 Input::CustomerSearch { .. } => Mode::CustomerSearch,
                 Input::Confirm(_) => Mode::Confirm,
+                Input::Submitting => Mode::Submitting,
             },
         }
     }
 
     pub fn branch_name(&self) -> Option<&str> {
-        let id = self.branch.as_deref()?;
+        self.branch
+            .as_deref()
+            .and_then(|id| self.name_of_branch(id))
+    }
+
+    /// The name of branch `id` in the catalog (None: unknown or blank).
+    pub fn name_of_branch(&self, id: &str) -> Option<&str> {
         self.catalog
             .as_ref()?
             .branches
@@ -421,8 +677,7 @@ impl State {
 
     /// The cart's total at the catalog's current prices (products no longer sold count 0).
     pub fn total(&self) -> Decimal {
-        self.draft
-            .as_ref()
+        self.draft()
             .map(|d| {
                 d.lines()
                     .iter()
@@ -443,29 +698,68 @@ impl State {
             .collect()
     }
 
+    fn say(&mut self, message: Message, holds: Holds) {
+        self.notice = Some(Notice { message, holds });
+    }
+
     fn info(&mut self, text: impl Into<String>) {
-        self.message = Some(Message::Info(text.into()));
+        self.say(Message::Info(text.into()), Holds::UntilReplaced);
     }
 
     fn error(&mut self, text: impl Into<String>) {
-        self.message = Some(Message::Error(text.into()));
+        self.say(Message::Error(text.into()), Holds::UntilReplaced);
+    }
+
+    fn clear_message(&mut self) {
+        self.notice = None;
+    }
+
+    /// Whether what `holds` says is still true.
+    fn still_true(&self, holds: Holds) -> bool {
+        match holds {
+            Holds::UntilReplaced => true,
+            Holds::WhileConnected => self.db == DbState::Connected,
+            Holds::WhileSalesWait => self.pending_sales > 0,
+            Holds::WhileRefusedKept => !self.refused_sales.is_empty(),
+            Holds::WhileNoCatalog => self.catalog.is_none(),
+            Holds::WhileCatalogFails => self.catalog_failures > 0,
+        }
+    }
+
+    /// Drops the message once its condition no longer holds.
+    fn expire_notice(&mut self) {
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|n| !self.still_true(n.holds))
+        {
+            self.notice = None;
+        }
     }
 
     fn cart_is_open(&self) -> bool {
-        self.draft
-            .as_ref()
-            .is_some_and(|d| !d.lines().is_empty() || d.customer.is_some())
+        self.draft().is_some_and(Draft::is_open)
+    }
+
+    fn open_sale(&mut self) {
+        self.screen = Screen::Sale(Draft::open(self.ids.sale_key()));
     }
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let effects = handle(state, msg);
+    state.expire_notice();
+    effects
+}
+
+fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => {
             if key.kind == KeyEventKind::Release {
                 return vec![];
             }
             match keymap::resolve(state.mode(), &key) {
-                Some(action) => act(state, action, &key),
+                Some(action) => act(state, action),
                 None => vec![],
             }
         }
@@ -473,10 +767,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.now = clock.wall;
             state.since_start = clock.since_start;
             let mut effects = vec![];
-            if !state.catalog_loading && state.since_start >= state.next_catalog_load {
+            if matches!(state.catalog_load, CatalogLoad::Due(at) if state.since_start >= at) {
                 effects.extend(load_catalog(state));
             }
-            if state.since_start >= state.next_drain {
+            if matches!(state.drain, DrainRound::Due(at) if state.since_start >= at) {
                 effects.extend(drain(state));
             }
             effects
@@ -506,73 +800,85 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             status,
         } => refused_sale_handled(state, sale_key, action, result, status),
         Msg::CatalogLoaded(result) => catalog_loaded(state, result),
-        Msg::CustomerSearchDue { seq } => match &mut state.input {
-            Input::CustomerSearch {
-                query,
-                seq: current,
-                searching,
-                results,
-                offline: false,
-                ..
-            } if *current == seq => match store_core::catalog::uuid_prefix_range(query) {
-                Ok(_) => {
-                    *searching = true;
-                    let prefix = query.clone();
-                    vec![Effect::SearchCustomers { seq, prefix }]
-                }
-                Err(e) => {
-                    results.clear();
-                    let text = e.to_string();
-                    state.error(text);
-                    vec![]
-                }
-            },
-            _ => vec![],
-        },
+        Msg::CustomerSearchDue { seq } => customer_search_due(state, seq),
         Msg::CustomerResults { seq, result } => {
-            let Input::CustomerSearch {
-                seq: current,
-                results,
-                selected,
-                searching,
-                query,
-                offline,
-            } = &mut state.input
-            else {
-                return vec![];
-            };
-            if *current != seq || *offline {
-                return vec![];
-            }
-            *searching = false;
-            match result {
-                Ok(found) => {
-                    let text = if found.is_empty() {
-                        format!("no customer id starts with {query}")
-                    } else {
-                        format!("{} customer(s) start with {query}", found.len())
-                    };
-                    state.vouched.extend(found.iter().map(|c| c.user_id));
-                    *results = found;
-                    *selected = 0;
-                    state.db = DbState::Connected;
-                    state.info(text);
-                }
-                Err(failure) if failure.connection => {
-                    results.clear();
-                    *selected = 0;
-                    *offline = true;
-                    state.db = DbState::Reconnecting(failure.message.clone());
-                    state.error(OFFLINE_SEARCH);
-                }
-                Err(failure) => {
-                    results.clear();
-                    state.error(format!("customer search failed: {}", failure.message));
-                }
-            }
+            customer_results(state, seq, result);
             vec![]
         }
         Msg::Submitted { sale_key, result } => submitted(state, sale_key, result),
+    }
+}
+
+fn customer_search_due(state: &mut State, seq: u64) -> Vec<Effect> {
+    let Some(Input::CustomerSearch {
+        query,
+        seq: current,
+        searching,
+        results,
+        offline: false,
+        ..
+    }) = state.draft_mut().map(|d| &mut d.input)
+    else {
+        return vec![];
+    };
+    if *current != seq {
+        return vec![];
+    }
+    match store_core::catalog::uuid_prefix_range(query) {
+        Ok(_) => {
+            *searching = true;
+            let prefix = query.clone();
+            vec![Effect::SearchCustomers { seq, prefix }]
+        }
+        Err(e) => {
+            results.clear();
+            state.error(e.to_string());
+            vec![]
+        }
+    }
+}
+
+fn customer_results(state: &mut State, seq: u64, result: Result<Vec<CustomerSummary>, DbFailure>) {
+    let Some(Input::CustomerSearch {
+        seq: current,
+        results,
+        selected,
+        searching,
+        query,
+        offline,
+    }) = state.draft_mut().map(|d| &mut d.input)
+    else {
+        return;
+    };
+    if *current != seq || *offline {
+        return;
+    }
+    *searching = false;
+    match result {
+        Ok(found) => {
+            let text = if found.is_empty() {
+                format!("no customer id starts with {query}")
+            } else {
+                format!("{} customer(s) start with {query}", found.len())
+            };
+            let ids: Vec<Uuid> = found.iter().map(|c| c.user_id).collect();
+            *results = found;
+            *selected = 0;
+            state.vouched.extend(ids);
+            state.db = DbState::Connected;
+            state.say(Message::Info(text), Holds::WhileConnected);
+        }
+        Err(failure) if failure.connection => {
+            results.clear();
+            *selected = 0;
+            *offline = true;
+            state.db = DbState::Reconnecting(failure.message.clone());
+            state.error(OFFLINE_SEARCH);
+        }
+        Err(failure) => {
+            results.clear();
+            state.error(format!("customer search failed: {}", failure.message));
+        }
     }
 }
 
@@ -607,40 +913,44 @@ fn health(state: &mut State, result: Result<(), DbFailure>) -> Vec<Effect> {
 }
 
 fn catalog_changed(state: &mut State) -> Vec<Effect> {
-    if state.catalog_loading {
-        state.catalog_stale = true;
-        vec![]
-    } else {
-        load_catalog(state)
+    match &mut state.catalog_load {
+        CatalogLoad::Running { again } => {
+            *again = true;
+            vec![]
+        }
+        CatalogLoad::Due(_) => load_catalog(state),
     }
 }
 
 /// Starts sending the queued sales, unless nothing waits or a round (or a submission, which
 /// may be sending the newest of them) is under way.
 fn drain(state: &mut State) -> Vec<Effect> {
-    if state.pending_sales == 0 || state.draining || state.submitting.is_some() {
+    if state.pending_sales == 0 || state.drain == DrainRound::Running || state.is_submitting() {
         return vec![];
     }
-    state.draining = true;
+    state.drain = DrainRound::Running;
     vec![Effect::Drain]
 }
 
 fn journal_status(state: &mut State, status: JournalStatus) {
     state.pending_sales = status.pending;
     state.refused_sales = status.refused;
-    state.refused_selected = state
-        .refused_selected
-        .min(state.refused_sales.len().saturating_sub(1));
-    if state.set_aside.as_ref().is_some_and(|d| {
-        !state
-            .refused_sales
-            .iter()
-            .any(|r| r.sale.sale_key == d.sale_key)
-    }) {
-        state.set_aside = None;
-    }
-    if state.refused_sales.is_empty() {
-        state.show_refused = false;
+    let refused = &state.refused_sales;
+    if let Some(Overlay::Refused {
+        selected,
+        set_aside,
+    }) = &mut state.overlay
+    {
+        *selected = (*selected).min(refused.len().saturating_sub(1));
+        if set_aside
+            .as_ref()
+            .is_some_and(|d| !refused.iter().any(|r| r.sale.sale_key == d.sale_key))
+        {
+            *set_aside = None;
+        }
+        if refused.is_empty() {
+            state.overlay = None;
+        }
     }
     // Said once when it appears; the status bar keeps showing it.
     if let Some(warning) = status.warning
@@ -652,18 +962,22 @@ fn journal_status(state: &mut State, status: JournalStatus) {
 }
 
 /// The wait before the next round of sending queued sales: longer after each failed round.
-fn drain_delay(failures: u32) -> Duration {
+pub fn drain_delay(failures: u32) -> Duration {
     (DRAIN_EVERY * 2u32.pow(failures.min(4))).min(DRAIN_BACKOFF_MAX)
 }
 
+/// The wait before the next catalog load after `failures` failed loads in a row.
+pub fn catalog_backoff(failures: u32) -> Duration {
+    Duration::from_secs(2u64.pow(failures.min(4)).min(30))
+}
+
 fn drained(state: &mut State, result: Result<DrainReport, DbFailure>, status: JournalStatus) {
-    state.draining = false;
     let failed = match &result {
         Ok(report) => report.stopped.is_some(),
         Err(_) => true,
     };
     state.drain_failures = if failed { state.drain_failures + 1 } else { 0 };
-    state.next_drain = state.since_start + drain_delay(state.drain_failures);
+    state.drain = DrainRound::Due(state.since_start + drain_delay(state.drain_failures));
     journal_status(state, status);
     match result {
         Ok(report) => {
@@ -678,43 +992,54 @@ fn drained(state: &mut State, result: Result<DrainReport, DbFailure>, status: Jo
                 }
                 Some(e) if report.refused == 0 => {
                     tracing::warn!("queued sales not sent yet: {e}");
-                    state.error(format!(
-                        "queued sales not sent yet ({e}): they are kept and sent again in {retry_in} s"
-                    ));
+                    state.say(
+                        Message::Error(format!(
+                            "queued sales not sent yet ({e}): they are kept and sent again in {retry_in} s"
+                        )),
+                        Holds::WhileSalesWait,
+                    );
                     return;
                 }
                 _ => {}
             }
             if report.refused > 0 {
                 tracing::warn!(refused = report.refused, "queued sales refused on replay");
-                state.error(format!(
-                    "the database refused {} queued sale(s): R lists them",
-                    report.refused
-                ));
+                state.say(
+                    Message::Error(format!(
+                        "the database refused {} queued sale(s): R lists them",
+                        report.refused
+                    )),
+                    Holds::WhileRefusedKept,
+                );
             } else if report.sent > 0 {
-                state.info(format!(
-                    "{} queued sale(s) sent to the database",
-                    report.sent
-                ));
+                state.say(
+                    Message::Info(format!(
+                        "{} queued sale(s) sent to the database",
+                        report.sent
+                    )),
+                    Holds::WhileConnected,
+                );
             }
         }
         Err(failure) if failure.connection => {
             state.db = DbState::Reconnecting(failure.message);
         }
         Err(failure) => {
-            state.error(format!("sending queued sales failed: {}", failure.message));
+            state.say(
+                Message::Error(format!("sending queued sales failed: {}", failure.message)),
+                Holds::WhileSalesWait,
+            );
         }
     }
 }
 
 fn load_catalog(state: &mut State) -> Vec<Effect> {
-    state.catalog_loading = true;
-    state.catalog_stale = false;
+    state.catalog_load = CatalogLoad::Running { again: false };
     vec![Effect::LoadCatalog]
 }
 
 fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<Effect> {
-    state.catalog_loading = false;
+    let again = matches!(state.catalog_load, CatalogLoad::Running { again: true });
     let mut effects = vec![];
     match result {
         Ok(catalog) => {
@@ -725,11 +1050,12 @@ fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<
                 effects.extend(drain(state));
             }
             state.catalog_failures = 0;
-            state.next_catalog_load = state.since_start + CATALOG_REFRESH;
-            if let Some(wanted) = state.wanted_branch.take()
-                && state.branch.is_none()
-                && state.screen == Screen::Branch
-            {
+            state.catalog_load = CatalogLoad::Due(state.since_start + CATALOG_REFRESH);
+            let wanted = match &mut state.screen {
+                Screen::Branch(choice) if state.branch.is_none() => choice.wanted.take(),
+                _ => None,
+            };
+            if let Some(wanted) = wanted {
                 let known = state
                     .catalog
                     .as_ref()
@@ -743,23 +1069,25 @@ fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<
         }
         Err(failure) => {
             state.catalog_failures += 1;
-            let backoff = Duration::from_secs(2u64.pow(state.catalog_failures.min(4)).min(30));
-            state.next_catalog_load = state.since_start + backoff;
+            state.catalog_load =
+                CatalogLoad::Due(state.since_start + catalog_backoff(state.catalog_failures));
             if failure.connection {
                 state.db = DbState::Reconnecting(failure.message);
             } else {
-                state.error(format!("loading the catalog failed: {}", failure.message));
+                state.say(
+                    Message::Error(format!("loading the catalog failed: {}", failure.message)),
+                    Holds::WhileCatalogFails,
+                );
             }
         }
     }
-    if state.catalog_stale {
+    if again {
         effects.extend(load_catalog(state));
     }
     effects
 }
 
 fn start_shift(state: &mut State, branch: String) {
-    state.draft = Some(Draft::open(&branch));
     state.branch = Some(branch);
     let text = match (state.branch.as_deref(), state.branch_name()) {
         (Some(id), Some(name)) => format!("branch {id} {name}: ready for the first sale"),
@@ -769,8 +1097,7 @@ fn start_shift(state: &mut State, branch: String) {
         ),
     };
     state.info(text);
-    state.screen = Screen::Sale;
-    state.input = Input::Code(String::new());
+    state.open_sale();
 }
 
 fn submitted(
@@ -778,11 +1105,14 @@ fn submitted(
     sale_key: Uuid,
     result: Result<Outcome, CheckoutError>,
 ) -> Vec<Effect> {
-    if state.submitting != Some(sale_key) {
+    let Some(draft) = state
+        .draft_mut()
+        .filter(|d| d.input == Input::Submitting && d.sale_key == sale_key)
+    else {
         tracing::warn!(%sale_key, "a submission result for a sale that is not being submitted");
         return vec![];
-    }
-    state.submitting = None;
+    };
+    draft.input = Input::Code(String::new());
     match result {
         Ok(Outcome::Queued(sale)) => {
             tracing::warn!(%sale_key, products = ?sale.product_ids, "database unreachable: sale queued in the journal");
@@ -808,12 +1138,18 @@ fn submitted(
             let total = sale
                 .expected_total
                 .unwrap_or_else(|| lines.iter().map(|l| l.unit_price).sum());
-            state.draft = None;
             state.sales_done += 1;
             // The journal's own count follows (Msg::Journal); until then, count this one.
             state.pending_sales += 1;
-            state.next_drain = state.since_start + DRAIN_EVERY;
-            state.info("sale saved offline: it will be sent when the database is back");
+            if state.drain != DrainRound::Running {
+                state.drain = DrainRound::Due(state.since_start + DRAIN_EVERY);
+            }
+            state.say(
+                Message::Info(
+                    "sale saved offline: it will be sent when the database is back".into(),
+                ),
+                Holds::WhileSalesWait,
+            );
             state.screen = Screen::Queued(Box::new(QueuedSale { sale, lines, total }));
             vec![]
         }
@@ -822,14 +1158,16 @@ fn submitted(
             state.db = DbState::Connected;
             state.vouched.insert(receipt.user_id);
             // The database answers: anything queued can go now.
-            state.next_drain = state.since_start;
-            state.draft = None;
+            state.drain = match state.drain {
+                DrainRound::Running => DrainRound::Running,
+                DrainRound::Due(_) => DrainRound::Due(state.since_start),
+            };
             state.sales_done += 1;
-            state.message = Some(Message::Info(if receipt.replayed {
-                "this sale had already been recorded: the receipt is that purchase's".into()
+            state.info(if receipt.replayed {
+                "this sale had already been recorded: the receipt is that purchase's"
             } else {
-                "sale recorded".into()
-            }));
+                "sale recorded"
+            });
             state.screen = Screen::Receipt(Box::new(receipt));
             vec![]
         }
@@ -839,14 +1177,13 @@ fn submitted(
                 state.db = DbState::Reconnecting(e.to_string());
             }
             state.error(explain(&e));
-            if matches!(e, CheckoutError::TotalMismatch { .. }) && !state.catalog_loading {
+            if matches!(e, CheckoutError::TotalMismatch { .. }) && !state.catalog_loading() {
                 return load_catalog(state);
             }
             vec![]
         }
     }
 }
-
 /// A checkout failure in the cashier's words: what happened and what to do.
 pub fn explain(e: &CheckoutError) -> String {
     match e {
@@ -888,119 +1225,222 @@ pub fn explain(e: &CheckoutError) -> String {
     }
 }
 
-fn key_char(key: &KeyEvent) -> Option<char> {
-    match key.code {
-        KeyCode::Char(c) => Some(c),
-        _ => None,
-    }
-}
-
-fn act(state: &mut State, action: Action, key: &KeyEvent) -> Vec<Effect> {
+/// The cashier's action, handled by the place the keyboard is in (`Mode`).
+fn act(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Quit => {
-            if state.submitting.is_some() {
-                state.error("the sale is being written: wait for the answer before quitting");
-            } else if state.screen == Screen::Sale && state.cart_is_open() {
-                state.input = Input::Confirm(Question::QuitWithCart);
-            } else {
-                state.quit = true;
-            }
+            quit(state);
             vec![]
         }
         Action::ShowHelp => {
-            state.help = true;
-            vec![]
-        }
-        Action::CloseHelp => {
-            state.help = false;
+            state.overlay = Some(Overlay::Help { scroll: 0 });
             vec![]
         }
         Action::ShowRefused => {
-            match (&state.journal_warning, state.refused_sales.is_empty()) {
-                (Some(warning), true) => {
-                    let text = warning.clone();
-                    state.error(text);
-                }
-                (None, true) => state.info("no queued sale has been refused"),
-                (_, false) => {
-                    state.show_refused = true;
-                    state.refused_selected =
-                        state.refused_selected.min(state.refused_sales.len() - 1);
-                    state.message = None;
-                }
+            show_refused(state);
+            vec![]
+        }
+        action => match state.mode() {
+            Mode::Help => {
+                on_help(state, action);
+                vec![]
             }
-            vec![]
+            Mode::Refused | Mode::SetAsideReason => on_refused(state, action),
+            Mode::Branch => {
+                on_branch(state, action);
+                vec![]
+            }
+            Mode::Receipt => {
+                on_receipt(state, action);
+                vec![]
+            }
+            Mode::Sale
+            | Mode::ProductSearch
+            | Mode::CustomerSearch
+            | Mode::Confirm
+            | Mode::Submitting => on_sale(state, action),
+        },
+    }
+}
+
+fn quit(state: &mut State) {
+    if state.is_submitting() {
+        state.error("the sale is being written: wait for the answer before quitting");
+    } else if state.cart_is_open()
+        && let Some(draft) = state.draft_mut()
+    {
+        draft.input = Input::Confirm(Question::QuitWithCart);
+    } else {
+        state.quit = true;
+    }
+}
+
+fn show_refused(state: &mut State) {
+    match (&state.journal_warning, state.refused_sales.is_empty()) {
+        (Some(warning), true) => {
+            let text = warning.clone();
+            state.error(text);
         }
-        Action::CloseRefused => {
-            state.show_refused = false;
-            state.set_aside = None;
-            vec![]
+        (None, true) => state.info("no queued sale has been refused"),
+        (_, false) => {
+            state.overlay = Some(Overlay::Refused {
+                selected: 0,
+                set_aside: None,
+            });
+            state.clear_message();
         }
+    }
+}
+
+fn on_help(state: &mut State, action: Action) {
+    let Some(Overlay::Help { scroll }) = &mut state.overlay else {
+        return;
+    };
+    match action {
+        Action::ScrollHelpUp => *scroll = scroll.saturating_sub(1),
+        Action::ScrollHelpDown => {
+            *scroll = (*scroll + 1).min(keymap::help_line_count().saturating_sub(1))
+        }
+        _ => state.overlay = None,
+    }
+}
+
+/// `value` one step up or down in a list of `len`, staying in it.
+fn step(value: &mut usize, len: usize, up: bool) {
+    if len == 0 {
+        *value = 0;
+    } else if up {
+        *value = value.saturating_sub(1);
+    } else {
+        *value = (*value + 1).min(len - 1);
+    }
+}
+
+fn on_refused(state: &mut State, action: Action) -> Vec<Effect> {
+    let len = state.refused_sales.len();
+    let Some(Overlay::Refused {
+        selected,
+        set_aside,
+    }) = &mut state.overlay
+    else {
+        return vec![];
+    };
+    let chosen = state.refused_sales.get(*selected).map(|r| r.sale.sale_key);
+    match action {
+        Action::Up | Action::Down => step(selected, len, action == Action::Up),
+        Action::CloseRefused => state.overlay = None,
         Action::ResendRefused => {
-            let Some(refused) = state.refused_sales.get(state.refused_selected) else {
-                return vec![];
-            };
-            let sale_key = refused.sale.sale_key;
-            state.info(format!("putting sale {sale_key} back in the queue…"));
-            vec![Effect::ResendRefused(sale_key)]
+            if let Some(sale_key) = chosen {
+                state.info(format!("putting sale {sale_key} back in the queue…"));
+                return vec![Effect::ResendRefused(sale_key)];
+            }
         }
         Action::StartSetAside => {
-            if let Some(refused) = state.refused_sales.get(state.refused_selected) {
-                state.set_aside = Some(SetAsideDraft {
-                    sale_key: refused.sale.sale_key,
+            if let Some(sale_key) = chosen {
+                *set_aside = Some(SetAsideDraft {
+                    sale_key,
                     reason: String::new(),
                 });
                 state.info("type why this sale is not sent, then Enter (Esc cancels)");
             }
-            vec![]
         }
-        Action::ReasonChar | Action::ReasonBackspace => {
-            let text = match (action, key_char(key)) {
-                (Action::ReasonChar, Some(c)) => c.to_string(),
-                _ => String::new(),
-            };
-            edit_reason(state, &text);
-            vec![]
-        }
+        Action::ReasonChar(c) => edit_reason(state, &c.to_string()),
+        Action::ReasonBackspace => edit_reason(state, ""),
         Action::ConfirmSetAside => {
-            let Some(draft) = state.set_aside.take() else {
+            let Some(draft) = set_aside.take() else {
                 return vec![];
             };
             let reason = draft.reason.trim().to_string();
             if reason.is_empty() {
+                *set_aside = Some(draft);
                 state.error("type why this sale is not sent (Esc cancels)");
-                state.set_aside = Some(draft);
                 return vec![];
             }
             state.info(format!("setting sale {} aside…", draft.sale_key));
-            vec![Effect::SetAsideRefused {
+            return vec![Effect::SetAsideRefused {
                 sale_key: draft.sale_key,
                 reason,
-            }]
+            }];
         }
         Action::CancelSetAside => {
-            state.set_aside = None;
-            state.message = None;
+            *set_aside = None;
+            state.clear_message();
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn on_branch(state: &mut State, action: Action) {
+    let branches = state.catalog.as_ref().map_or(0, |c| c.branches.len());
+    let Screen::Branch(choice) = &mut state.screen else {
+        return;
+    };
+    match action {
+        Action::Up | Action::Down => step(&mut choice.cursor, branches, action == Action::Up),
+        Action::ChooseBranch => {
+            let cursor = choice.cursor;
+            choose_branch(state, cursor);
+        }
+        Action::BranchByNumber(n) if n >= 1 => choose_branch(state, n as usize - 1),
+        _ => {}
+    }
+}
+
+fn on_receipt(state: &mut State, action: Action) {
+    if let Action::NextSale { first_digit } = action
+        && state.branch.is_some()
+    {
+        state.open_sale();
+        state.info("next sale");
+        if let (Some(c), Some(draft)) = (first_digit, state.draft_mut()) {
+            draft.input = Input::Code(c.to_string());
+        }
+    }
+}
+
+fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::ChangeBranch => {
+            if state.cart_is_open() {
+                state.error("finish or clear this sale before changing branch");
+            } else {
+                let cursor = state
+                    .catalog
+                    .as_ref()
+                    .zip(state.branch.as_deref())
+                    .and_then(|(c, id)| c.branches.iter().position(|b| b.id == id))
+                    .unwrap_or(0);
+                state.screen = Screen::Branch(BranchChoice {
+                    cursor,
+                    wanted: None,
+                });
+                state.clear_message();
+            }
+            vec![]
+        }
+        Action::Submit => submit(state),
+        Action::TypeChar(c) => type_text(state, &c.to_string()),
+        Action::DeleteChar => type_text(state, ""),
+        Action::PickResult => {
+            pick_result(state);
+            vec![]
+        }
+        Action::CancelSearch => {
+            set_input(state, Input::Code(String::new()));
+            state.clear_message();
+            vec![]
+        }
+        Action::Yes | Action::No => {
+            answer(state, action == Action::Yes);
             vec![]
         }
         Action::Up | Action::Down => {
             move_cursor(state, action == Action::Up);
             vec![]
         }
-        Action::ChooseBranch => {
-            choose_branch(state, state.branch_cursor);
-            vec![]
-        }
-        Action::BranchByNumber => {
-            if let Some(n) = key_char(key).and_then(|c| c.to_digit(10))
-                && n >= 1
-            {
-                choose_branch(state, n as usize - 1);
-            }
-            vec![]
-        }
-        Action::CodeDigit => {
-            if let (Input::Code(code), Some(c)) = (&mut state.input, key_char(key)) {
+        Action::CodeDigit(c) => {
+            if let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) {
                 if code.len() < MAX_CODE_LEN {
                     code.push(c);
                 } else {
@@ -1012,66 +1452,53 @@ fn act(state: &mut State, action: Action, key: &KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Action::CodeBackspace => {
-            if let Input::Code(code) = &mut state.input {
+            if let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) {
                 code.pop();
             }
             vec![]
         }
         Action::ClearCode => {
-            state.input = Input::Code(String::new());
-            state.message = None;
+            set_input(state, Input::Code(String::new()));
+            state.clear_message();
             vec![]
         }
         Action::AddCode => {
-            let code = match &mut state.input {
-                Input::Code(code) => std::mem::take(code),
-                _ => return vec![],
-            };
-            if code.is_empty() {
-                state.info("type a product code (or scan it), then Enter");
-                return vec![];
-            }
-            match code.parse::<i32>().ok().and_then(|id| state.product(id)) {
-                Some(product) => {
-                    let id = product.id;
-                    add_product(state, id);
-                }
-                None => state.error(format!("unknown product code {code}")),
-            }
+            add_code(state);
             vec![]
         }
-        Action::QuickKey => {
-            if let KeyCode::F(n) = key.code {
-                let id = state
-                    .catalog
-                    .as_ref()
-                    .and_then(|c| c.products.get(n as usize - 1))
-                    .map(|p| p.id);
-                match id {
-                    Some(id) => add_product(state, id),
-                    None => state.error(format!("no product on F{n}")),
-                }
+        Action::QuickKey(n) => {
+            let id = state
+                .catalog
+                .as_ref()
+                .and_then(|c| c.products.get(usize::from(n).wrapping_sub(1)))
+                .map(|p| p.id);
+            match id {
+                Some(id) => add_product(state, id),
+                None => state.error(format!("no product on F{n}")),
             }
             vec![]
         }
         Action::NewCustomer => {
-            if let Some(draft) = &mut state.draft {
-                let choice = CustomerChoice::new_customer();
-                draft.customer = Some(choice);
-                state.info(format!("new customer {}", choice.user_id()));
+            let id = state.ids.customer_id();
+            if let Some(draft) = state.draft_mut() {
+                draft.customer = Some(CustomerChoice::New(id));
+                state.info(format!("new customer {id}"));
             }
             vec![]
         }
         Action::FindCustomer => {
             let offline = state.is_offline();
-            state.input = Input::CustomerSearch {
-                query: String::new(),
-                selected: 0,
-                seq: 0,
-                results: vec![],
-                searching: false,
-                offline,
-            };
+            set_input(
+                state,
+                Input::CustomerSearch {
+                    query: String::new(),
+                    selected: 0,
+                    seq: 0,
+                    results: vec![],
+                    searching: false,
+                    offline,
+                },
+            );
             if offline {
                 state.error(OFFLINE_SEARCH);
             } else {
@@ -1080,96 +1507,88 @@ fn act(state: &mut State, action: Action, key: &KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Action::FindProduct => {
-            state.input = Input::ProductSearch {
-                query: String::new(),
-                selected: 0,
-            };
-            state.message = None;
+            set_input(
+                state,
+                Input::ProductSearch {
+                    query: String::new(),
+                    selected: 0,
+                },
+            );
+            state.clear_message();
             vec![]
         }
         Action::RemoveSelected => {
-            let Some(draft) = &mut state.draft else {
+            let Some(draft) = state.draft() else {
                 return vec![];
             };
-            if draft.sale.product_ids.is_empty() {
+            if draft.products.is_empty() {
                 state.info("the cart is empty");
-                return vec![];
+            } else {
+                let index = draft.selected.min(draft.products.len() - 1);
+                remove_line(state, index);
             }
-            let index = draft.selected.min(draft.sale.product_ids.len() - 1);
-            remove_line(state, index);
             vec![]
         }
         Action::RemoveLast => {
-            let Some(draft) = &state.draft else {
-                return vec![];
-            };
-            match draft.lines().len() {
+            match state.draft().map_or(0, |d| d.lines().len()) {
                 0 => state.info("the cart is empty"),
                 n => remove_line(state, n - 1),
             }
             vec![]
         }
         Action::ClearCart => {
-            if state.draft.as_ref().is_some_and(|d| d.lines().is_empty()) {
+            if state.draft().is_some_and(|d| d.lines().is_empty()) {
                 state.info("the cart is empty");
             } else {
-                state.input = Input::Confirm(Question::ClearCart);
+                set_input(state, Input::Confirm(Question::ClearCart));
             }
             vec![]
         }
-        Action::ChangeBranch => {
-            if state.cart_is_open() {
-                state.error("finish or clear this sale before changing branch");
-            } else {
-                state.screen = Screen::Branch;
-                state.draft = None;
-                state.message = None;
-            }
-            vec![]
+        _ => vec![],
+    }
+}
+
+fn set_input(state: &mut State, input: Input) {
+    if let Some(draft) = state.draft_mut() {
+        draft.input = input;
+    }
+}
+
+/// The answer to the question on screen.
+fn answer(state: &mut State, yes: bool) {
+    let Some(draft) = state.draft_mut() else {
+        return;
+    };
+    let Input::Confirm(question) = draft.input else {
+        return;
+    };
+    draft.input = Input::Code(String::new());
+    match (yes, question) {
+        (true, Question::ClearCart) => {
+            draft.products.clear();
+            draft.selected = 0;
+            state.info("cart cleared");
         }
-        Action::Submit => submit(state),
-        Action::TypeChar => type_char(state, key_char(key)),
-        Action::DeleteChar => type_char(state, None),
-        Action::PickResult => {
-            pick_result(state);
-            vec![]
+        (true, Question::QuitWithCart) => state.quit = true,
+        (false, _) => state.clear_message(),
+    }
+}
+
+fn add_code(state: &mut State) {
+    let code = match state.draft_mut().map(|d| &mut d.input) {
+        Some(Input::Code(code)) => std::mem::take(code),
+        _ => return,
+    };
+    if code.is_empty() {
+        state.info("type a product code (or scan it), then Enter");
+        return;
+    }
+    match code.parse::<i32>().ok().and_then(|id| state.product(id)) {
+        Some(product) => {
+            let id = product.id;
+            add_product(state, id);
         }
-        Action::CancelSearch => {
-            state.input = Input::Code(String::new());
-            state.message = None;
-            vec![]
-        }
-        Action::Yes | Action::No => {
-            let Input::Confirm(question) = state.input else {
-                return vec![];
-            };
-            state.input = Input::Code(String::new());
-            match (action, question) {
-                (Action::Yes, Question::ClearCart) => {
-                    if let Some(draft) = &mut state.draft {
-                        draft.sale.product_ids.clear();
-                        draft.selected = 0;
-                    }
-                    state.info("cart cleared");
-                }
-                (Action::Yes, Question::QuitWithCart) => state.quit = true,
-                _ => state.message = None,
-            }
-            vec![]
-        }
-        Action::NextSale => {
-            if let Some(branch) = state.branch.clone() {
-                state.draft = Some(Draft::open(&branch));
-                state.screen = Screen::Sale;
-                state.input = Input::Code(String::new());
-                state.message = Some(Message::Info("next sale".into()));
-                // A scanner may already be typing the next sale's first code.
-                if let Some(c) = key_char(key).filter(char::is_ascii_digit) {
-                    state.input = Input::Code(c.to_string());
-                }
-            }
-            vec![]
-        }
+        None => state.error(format!("unknown product code {code}")),
     }
 }
 
@@ -1181,64 +1600,38 @@ fn choose_branch(state: &mut State, index: usize) {
         .map(|b| b.id.clone());
     match branch {
         Some(id) => start_shift(state, id),
-        None if state.catalog.is_none() => {
-            state.error("the catalog is not loaded yet: waiting for the database")
-        }
+        None if state.catalog.is_none() => state.say(
+            Message::Error("the catalog is not loaded yet: waiting for the database".into()),
+            Holds::WhileNoCatalog,
+        ),
         None => state.error(format!("there is no branch number {}", index + 1)),
     }
 }
 
 fn move_cursor(state: &mut State, up: bool) {
-    let step = |value: &mut usize, len: usize| {
-        if len == 0 {
-            *value = 0;
-        } else if up {
-            *value = value.saturating_sub(1);
-        } else {
-            *value = (*value + 1).min(len - 1);
-        }
+    let product_matches = match state.input() {
+        Some(Input::ProductSearch { query, .. }) => state.product_matches(query).len(),
+        _ => 0,
     };
-    match state.mode() {
-        Mode::Branch => {
-            let len = state.catalog.as_ref().map_or(0, |c| c.branches.len());
-            step(&mut state.branch_cursor, len);
-        }
-        Mode::Sale => {
-            if let Some(draft) = &mut state.draft {
-                let len = draft.lines().len();
-                step(&mut draft.selected, len);
-            }
-        }
-        Mode::ProductSearch => {
-            let len = match &state.input {
-                Input::ProductSearch { query, .. } => state.product_matches(query).len(),
-                _ => 0,
-            };
-            if let Input::ProductSearch { selected, .. } = &mut state.input {
-                step(selected, len);
-            }
-        }
-        Mode::CustomerSearch => {
-            let offline_len = match &state.input {
-                Input::CustomerSearch {
-                    query,
-                    offline: true,
-                    ..
-                } => Some(state.vouched_matches(query).len()),
-                _ => None,
-            };
-            if let Input::CustomerSearch {
-                selected, results, ..
-            } = &mut state.input
-            {
-                step(selected, offline_len.unwrap_or(results.len()));
-            }
-        }
-        Mode::Refused => {
-            let len = state.refused_sales.len();
-            step(&mut state.refused_selected, len);
-        }
-        _ => {}
+    let vouched_matches = match state.input() {
+        Some(Input::CustomerSearch {
+            query,
+            offline: true,
+            ..
+        }) => Some(state.vouched_matches(query).len()),
+        _ => None,
+    };
+    let Some(draft) = state.draft_mut() else {
+        return;
+    };
+    let lines = draft.products.len();
+    match &mut draft.input {
+        Input::Code(_) => step(&mut draft.selected, lines, up),
+        Input::ProductSearch { selected, .. } => step(selected, product_matches, up),
+        Input::CustomerSearch {
+            selected, results, ..
+        } => step(selected, vouched_matches.unwrap_or(results.len()), up),
+        Input::Confirm(_) | Input::Submitting => {}
     }
 }
 
@@ -1246,7 +1639,7 @@ fn add_product(state: &mut State, id: i32) {
     let Some(product) = state.product(id).cloned() else {
         return;
     };
-    let Some(draft) = &mut state.draft else {
+    let Some(draft) = state.draft_mut() else {
         return;
     };
     if draft.lines().contains(&id) {
@@ -1256,31 +1649,22 @@ fn add_product(state: &mut State, id: i32) {
         ));
         return;
     }
-    draft.sale.product_ids.push(id);
-    draft.selected = draft.sale.product_ids.len() - 1;
+    draft.products.push(id);
+    draft.selected = draft.products.len() - 1;
     state.info(format!("added {} {}", product.name, product.unit_price));
 }
 
 fn remove_line(state: &mut State, index: usize) {
-    let Some(draft) = &mut state.draft else {
+    let Some(draft) = state.draft_mut() else {
         return;
     };
-    let id = draft.sale.product_ids.remove(index);
-    let len = draft.sale.product_ids.len();
+    let id = draft.products.remove(index);
+    let len = draft.products.len();
     draft.selected = draft.selected.min(len.saturating_sub(1));
     let name = state
         .product(id)
         .map_or_else(|| format!("product {id}"), |p| p.name.clone());
     state.info(format!("removed {name}"));
-}
-
-/// Types `text` into the search box (None: erases a character). Control characters are
-/// dropped and the box holds at most `MAX_SEARCH_LEN` characters; what is cut is said.
-fn type_char(state: &mut State, c: Option<char>) -> Vec<Effect> {
-    match c {
-        Some(c) => type_text(state, &c.to_string()),
-        None => type_text(state, ""),
-    }
 }
 
 /// Appends `text` to the search query (an empty `text` erases the last character).
@@ -1320,11 +1704,15 @@ fn edit_text(field: &mut String, text: &str, max: usize, what: &str) -> Result<(
 
 /// Types `text` into the reason for setting a refused sale aside (empty: erases).
 fn edit_reason(state: &mut State, text: &str) {
-    let Some(draft) = &mut state.set_aside else {
+    let Some(Overlay::Refused {
+        set_aside: Some(draft),
+        ..
+    }) = &mut state.overlay
+    else {
         return;
     };
     match edit_text(&mut draft.reason, text, MAX_REASON_LEN, "a reason") {
-        Ok(()) => state.message = None,
+        Ok(()) => state.clear_message(),
         Err(e) => state.error(e),
     }
 }
@@ -1341,11 +1729,16 @@ fn refused_sale_handled(
     match (action, result) {
         (RefusedAction::Resend, Ok(())) => {
             tracing::info!(%sale_key, "refused sale put back in the queue");
-            state.info(format!(
-                "sale {sale_key} is back in the queue: sending it now"
-            ));
+            state.say(
+                Message::Info(format!(
+                    "sale {sale_key} is back in the queue: sending it now"
+                )),
+                Holds::WhileSalesWait,
+            );
             state.drain_failures = 0;
-            state.next_drain = state.since_start;
+            if state.drain != DrainRound::Running {
+                state.drain = DrainRound::Due(state.since_start);
+            }
             drain(state)
         }
         (RefusedAction::SetAside, Ok(())) => {
@@ -1364,7 +1757,10 @@ fn refused_sale_handled(
 }
 
 fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
-    match &mut state.input {
+    let Some(draft) = state.draft_mut() else {
+        return vec![];
+    };
+    match &mut draft.input {
         Input::ProductSearch { query, selected } => {
             let before = query.clone();
             let result = edit_query(query, text);
@@ -1372,7 +1768,7 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
             if let Err(e) = result {
                 state.error(e);
             } else if before != *query {
-                state.message = None;
+                state.clear_message();
             }
             vec![]
         }
@@ -1419,7 +1815,7 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
             match result {
                 Err(e) => state.error(e),
                 Ok(()) if empty => state.info("type the first characters of the customer id"),
-                Ok(()) => state.message = None,
+                Ok(()) => state.clear_message(),
             }
             effects
         }
@@ -1446,7 +1842,7 @@ fn paste(state: &mut State, text: &str) -> Vec<Effect> {
         }
         Mode::Sale => {
             let digits = text.trim();
-            let Input::Code(code) = &mut state.input else {
+            let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) else {
                 return vec![];
             };
             if !digits.is_empty()
@@ -1454,7 +1850,7 @@ fn paste(state: &mut State, text: &str) -> Vec<Effect> {
                 && code.len() + digits.len() <= MAX_CODE_LEN
             {
                 code.push_str(digits);
-                state.message = None;
+                state.clear_message();
             } else {
                 state.error(format!(
                     "pasted text is not a product code (digits only, at most {MAX_CODE_LEN}): not taken"
@@ -1470,14 +1866,17 @@ fn paste(state: &mut State, text: &str) -> Vec<Effect> {
 }
 
 fn pick_result(state: &mut State) {
-    match std::mem::replace(&mut state.input, Input::Code(String::new())) {
+    let Some(draft) = state.draft_mut() else {
+        return;
+    };
+    match std::mem::replace(&mut draft.input, Input::Code(String::new())) {
         Input::ProductSearch { query, selected } => {
             let id = state.product_matches(&query).get(selected).map(|p| p.id);
             match id {
                 Some(id) => add_product(state, id),
                 None => {
                     state.error(format!("no product name contains {query:?}"));
-                    state.input = Input::ProductSearch { query, selected };
+                    set_input(state, Input::ProductSearch { query, selected });
                 }
             }
         }
@@ -1501,7 +1900,7 @@ fn pick_result(state: &mut State) {
             };
             match chosen {
                 Some((id, detail)) => {
-                    if let Some(draft) = &mut state.draft {
+                    if let Some(draft) = state.draft_mut() {
                         draft.customer = Some(CustomerChoice::Returning(id));
                     }
                     state.info(format!("returning customer {id} ({detail})"));
@@ -1510,28 +1909,31 @@ fn pick_result(state: &mut State) {
                     state.error(
                         "no customer chosen: keep typing the id, or Esc and n for a new one",
                     );
-                    state.input = Input::CustomerSearch {
-                        query,
-                        selected,
-                        seq,
-                        results,
-                        searching,
-                        offline,
-                    };
+                    set_input(
+                        state,
+                        Input::CustomerSearch {
+                            query,
+                            selected,
+                            seq,
+                            results,
+                            searching,
+                            offline,
+                        },
+                    );
                 }
             }
         }
-        other => state.input = other,
+        other => set_input(state, other),
     }
 }
 
 fn submit(state: &mut State) -> Vec<Effect> {
-    if state.submitting.is_some() {
-        return vec![];
-    }
-    let Some(draft) = &state.draft else {
+    let (Some(branch), Some(draft)) = (state.branch.clone(), state.draft()) else {
         return vec![];
     };
+    if draft.input == Input::Submitting {
+        return vec![];
+    }
     if draft.lines().is_empty() {
         state.error("the cart is empty: add a product before submitting");
         return vec![];
@@ -1558,11 +1960,15 @@ fn submit(state: &mut State) -> Vec<Effect> {
         ));
         return vec![];
     }
-    let mut sale = draft.sale.clone();
-    sale.customer = customer;
-    sale.expected_total = Some(state.total());
-    state.submitting = Some(sale.sale_key);
-    state.input = Input::Code(String::new());
+    let sale = Sale {
+        sale_key: draft.sale_key,
+        supermarket_id: branch,
+        customer,
+        product_ids: draft.products.clone(),
+        expected_total: Some(state.total()),
+        sold_at: None,
+    };
+    set_input(state, Input::Submitting);
     state.info("writing the sale…");
     vec![Effect::Submit(Box::new(sale))]
 }

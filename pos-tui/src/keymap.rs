@@ -46,12 +46,15 @@ impl Mode {
     }
 }
 
-/// A named thing the cashier can do; `update` acts on these, never on raw keys.
+/// What a binding does, as the key table names it (no payload: the table is a constant).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Command {
     Quit,
     ShowHelp,
     CloseHelp,
+    /// Scroll the help overlay (when it does not fit).
+    ScrollHelpUp,
+    ScrollHelpDown,
     /// The list of queued sales the database refused.
     ShowRefused,
     CloseRefused,
@@ -59,7 +62,7 @@ pub enum Action {
     ResendRefused,
     /// Start typing why the selected refused sale is set aside.
     StartSetAside,
-    /// A character of that reason (the character comes from the key).
+    /// A character of that reason.
     ReasonChar,
     ReasonBackspace,
     ConfirmSetAside,
@@ -67,9 +70,9 @@ pub enum Action {
     Up,
     Down,
     ChooseBranch,
-    /// Branch by its number in the list (the digit comes from the key).
+    /// Branch by its number in the list.
     BranchByNumber,
-    /// A digit of a product code (the digit comes from the key).
+    /// A digit of a product code.
     CodeDigit,
     CodeBackspace,
     /// Add the product whose code was typed.
@@ -85,7 +88,7 @@ pub enum Action {
     ClearCart,
     ChangeBranch,
     Submit,
-    /// A character typed into a search box (the character comes from the key).
+    /// A character typed into a search box.
     TypeChar,
     DeleteChar,
     PickResult,
@@ -93,6 +96,108 @@ pub enum Action {
     Yes,
     No,
     NextSale,
+}
+
+/// A command with what its key brought: what `update` acts on, never on raw keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ShowHelp,
+    CloseHelp,
+    ScrollHelpUp,
+    ScrollHelpDown,
+    ShowRefused,
+    CloseRefused,
+    ResendRefused,
+    StartSetAside,
+    ReasonChar(char),
+    ReasonBackspace,
+    ConfirmSetAside,
+    CancelSetAside,
+    Up,
+    Down,
+    ChooseBranch,
+    /// The branch's number in the list, from 1.
+    BranchByNumber(u32),
+    CodeDigit(char),
+    CodeBackspace,
+    AddCode,
+    ClearCode,
+    /// The function key's number, from 1.
+    QuickKey(u8),
+    NewCustomer,
+    FindCustomer,
+    FindProduct,
+    RemoveSelected,
+    RemoveLast,
+    ClearCart,
+    ChangeBranch,
+    Submit,
+    TypeChar(char),
+    DeleteChar,
+    PickResult,
+    CancelSearch,
+    Yes,
+    No,
+    /// The key that started the next sale, if it was a digit: a scanner may already be typing
+    /// the next sale's first code.
+    NextSale {
+        first_digit: Option<char>,
+    },
+}
+
+impl Command {
+    /// The action `key` makes of this command (None: the key lacks what the command needs).
+    pub fn with_key(self, key: &KeyEvent) -> Option<Action> {
+        let char = match key.code {
+            KeyCode::Char(c) => Some(c),
+            _ => None,
+        };
+        Some(match self {
+            Command::Quit => Action::Quit,
+            Command::ShowHelp => Action::ShowHelp,
+            Command::CloseHelp => Action::CloseHelp,
+            Command::ScrollHelpUp => Action::ScrollHelpUp,
+            Command::ScrollHelpDown => Action::ScrollHelpDown,
+            Command::ShowRefused => Action::ShowRefused,
+            Command::CloseRefused => Action::CloseRefused,
+            Command::ResendRefused => Action::ResendRefused,
+            Command::StartSetAside => Action::StartSetAside,
+            Command::ReasonChar => Action::ReasonChar(char?),
+            Command::ReasonBackspace => Action::ReasonBackspace,
+            Command::ConfirmSetAside => Action::ConfirmSetAside,
+            Command::CancelSetAside => Action::CancelSetAside,
+            Command::Up => Action::Up,
+            Command::Down => Action::Down,
+            Command::ChooseBranch => Action::ChooseBranch,
+            Command::BranchByNumber => Action::BranchByNumber(char?.to_digit(10)?),
+            Command::CodeDigit => Action::CodeDigit(char.filter(char::is_ascii_digit)?),
+            Command::CodeBackspace => Action::CodeBackspace,
+            Command::AddCode => Action::AddCode,
+            Command::ClearCode => Action::ClearCode,
+            Command::QuickKey => match key.code {
+                KeyCode::F(n) => Action::QuickKey(n),
+                _ => return None,
+            },
+            Command::NewCustomer => Action::NewCustomer,
+            Command::FindCustomer => Action::FindCustomer,
+            Command::FindProduct => Action::FindProduct,
+            Command::RemoveSelected => Action::RemoveSelected,
+            Command::RemoveLast => Action::RemoveLast,
+            Command::ClearCart => Action::ClearCart,
+            Command::ChangeBranch => Action::ChangeBranch,
+            Command::Submit => Action::Submit,
+            Command::TypeChar => Action::TypeChar(char?),
+            Command::DeleteChar => Action::DeleteChar,
+            Command::PickResult => Action::PickResult,
+            Command::CancelSearch => Action::CancelSearch,
+            Command::Yes => Action::Yes,
+            Command::No => Action::No,
+            Command::NextSale => Action::NextSale {
+                first_digit: char.filter(char::is_ascii_digit),
+            },
+        })
+    }
 }
 
 /// Which keys a binding matches.
@@ -134,7 +239,7 @@ impl Keys {
 
 pub struct Binding {
     pub keys: Keys,
-    pub action: Action,
+    pub action: Command,
     /// How the keys are written in hints and help; empty for an alias of the line above.
     pub label: &'static str,
     /// What it does, in a few words.
@@ -146,7 +251,7 @@ pub struct Binding {
 /// In the status bar (with short words) and in the help.
 const fn b(
     keys: Keys,
-    action: Action,
+    action: Command,
     label: &'static str,
     does: &'static str,
     hint: &'static str,
@@ -161,7 +266,7 @@ const fn b(
 }
 
 /// Listed in the help overlay only.
-const fn h(keys: Keys, action: Action, label: &'static str, does: &'static str) -> Binding {
+const fn h(keys: Keys, action: Command, label: &'static str, does: &'static str) -> Binding {
     Binding {
         keys,
         action,
@@ -172,7 +277,7 @@ const fn h(keys: Keys, action: Action, label: &'static str, does: &'static str) 
 }
 
 /// An alias: same action as the labelled line above it, not listed.
-const fn a(keys: Keys, action: Action) -> Binding {
+const fn a(keys: Keys, action: Command) -> Binding {
     Binding {
         keys,
         action,
@@ -182,7 +287,7 @@ const fn a(keys: Keys, action: Action) -> Binding {
     }
 }
 
-use Action as A;
+use Command as A;
 use Keys as K;
 
 /// Bindings that hold in every mode (checked first).
@@ -371,13 +476,23 @@ const RECEIPT: &[Binding] = &[
     ),
 ];
 
-const HELP: &[Binding] = &[b(
-    K::Any,
-    A::CloseHelp,
-    "any key",
-    "close the help",
-    "close help",
-)];
+const HELP: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Up),
+        A::ScrollHelpUp,
+        "↑↓",
+        "scroll the help (when it does not fit)",
+        "scroll",
+    ),
+    a(K::Code(KeyCode::Down), A::ScrollHelpDown),
+    b(
+        K::Any,
+        A::CloseHelp,
+        "other keys",
+        "close the help",
+        "close help",
+    ),
+];
 
 const REFUSED: &[Binding] = &[
     b(K::Code(KeyCode::Up), A::Up, "↑↓", "choose a sale", "choose"),
@@ -462,6 +577,54 @@ pub const HELP_SECTIONS: &[(&str, &[Mode])] = &[
     ("Questions", &[Mode::Confirm]),
 ];
 
+/// Listed in the Markdown key table but not in the help overlay: the refused list says its
+/// keys itself, and the help's own keys are on its title and the status bar.
+pub const MORE_DOC_SECTIONS: &[(&str, &[Mode])] = &[
+    ("Refused list (R)", &[Mode::Refused, Mode::SetAsideReason]),
+    ("Help (?)", &[Mode::Help]),
+];
+
+/// A section of the help or the key table: its title and its ("keys", "what it does").
+pub type Section = (&'static str, Vec<(&'static str, &'static str)>);
+
+/// `sections` and then "Everywhere".
+fn sections_of(sections: &[&[(&'static str, &[Mode])]]) -> Vec<Section> {
+    let mut all: Vec<Section> = sections
+        .iter()
+        .flat_map(|s| s.iter())
+        .map(|(title, modes)| (*title, help(modes)))
+        .collect();
+    all.push(("Everywhere", help_everywhere()));
+    all
+}
+
+/// The help overlay's sections, "Everywhere" last.
+pub fn help_sections() -> Vec<Section> {
+    sections_of(&[HELP_SECTIONS])
+}
+
+/// Lines of the help: a title line per section and a line per key.
+pub fn help_line_count() -> usize {
+    help_sections().iter().map(|(_, keys)| keys.len() + 1).sum()
+}
+
+/// The key table of the README and docs/pos-tui.md, as Markdown: every labelled key of every
+/// mode.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| Where | Key | Does |\n|---|---|---|\n");
+    for (title, keys) in sections_of(&[HELP_SECTIONS, MORE_DOC_SECTIONS]) {
+        for (i, (key, does)) in keys.iter().enumerate() {
+            let place = if i == 0 {
+                format!(" {title} ")
+            } else {
+                " ".into()
+            };
+            table.push_str(&format!("|{place}| {key} | {does} |\n"));
+        }
+    }
+    table
+}
+
 /// Every mode, for tests.
 pub const ALL_MODES: &[Mode] = &[
     Mode::Branch,
@@ -482,7 +645,7 @@ pub fn resolve(mode: Mode, key: &KeyEvent) -> Option<Action> {
         .iter()
         .chain(bindings(mode))
         .find(|binding| binding.keys.matches(key))
-        .map(|binding| binding.action)
+        .and_then(|binding| binding.action.with_key(key))
 }
 
 /// The status-bar hints for `mode`: ("keys", "short words").
@@ -502,7 +665,7 @@ pub fn help(modes: &[Mode]) -> Vec<(&'static str, &'static str)> {
         let skip = binding.label.is_empty()
             || matches!(
                 binding.action,
-                Action::ShowHelp | Action::Quit | Action::ShowRefused
+                Command::ShowHelp | Command::Quit | Command::ShowRefused
             )
             || lines.contains(&(binding.label, binding.does));
         if !skip {
@@ -532,15 +695,15 @@ mod tests {
     fn digits_are_code_in_a_sale_and_text_in_a_search() {
         assert_eq!(
             resolve(Mode::Sale, &key(KeyCode::Char('7'))),
-            Some(Action::CodeDigit)
+            Some(Action::CodeDigit('7'))
         );
         assert_eq!(
             resolve(Mode::CustomerSearch, &key(KeyCode::Char('7'))),
-            Some(Action::TypeChar)
+            Some(Action::TypeChar('7'))
         );
         assert_eq!(
             resolve(Mode::ProductSearch, &key(KeyCode::Char('q'))),
-            Some(Action::TypeChar)
+            Some(Action::TypeChar('q'))
         );
     }
 
@@ -604,5 +767,55 @@ mod tests {
             resolve(Mode::Refused, &key(KeyCode::Char('x'))),
             Some(Action::CloseRefused)
         );
+    }
+
+    /// The first Markdown table after `heading` in `doc`.
+    fn table_after(doc: &str, heading: &str) -> String {
+        let start = doc
+            .find(heading)
+            .unwrap_or_else(|| panic!("no {heading:?} in the document"));
+        doc[start..]
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+
+    /// The key tables of the README and the till's manual are the key map's: a key added to
+    /// one and not the other fails here (the message holds the table to paste).
+    #[test]
+    fn the_documented_key_tables_are_the_key_map() {
+        let expected = markdown_table();
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        for (file, heading) in [
+            ("README.md", "### Keys at the till"),
+            ("docs/pos-tui.md", "### Keys\n"),
+        ] {
+            let doc = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+            assert_eq!(
+                table_after(&doc, heading),
+                expected,
+                "{file}'s key table differs from the key map; it should read:\n{expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_binding_with_a_label_is_in_the_markdown_table() {
+        let table = markdown_table();
+        for mode in ALL_MODES {
+            for binding in bindings(*mode).iter().filter(|b| !b.label.is_empty()) {
+                let row = format!("| {} | {} |", binding.label, binding.does);
+                let everywhere = matches!(
+                    binding.action,
+                    Command::ShowHelp | Command::Quit | Command::ShowRefused
+                );
+                assert!(
+                    everywhere || table.contains(&row),
+                    "{mode:?}: {row} missing from\n{table}"
+                );
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
-use pos_tui::app::{Clock, Msg, State, update};
+use pos_tui::app::{Clock, Ids, Msg, State, system_time_zone, update};
 use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
 use pos_tui::view::view;
 use store_core::config::{DbTarget, FileConfig};
@@ -116,7 +116,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         wall: chrono::Local::now().naive_local(),
         since_start: started.elapsed(),
     };
-    let mut state = State::new(clock(), store.describe().to_string(), supermarket);
+    let mut state = State::new(
+        clock(),
+        store.describe().to_string(),
+        supermarket,
+        Ids::system(),
+        system_time_zone,
+    );
     state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // Sales left waiting by an earlier run are sent from the first tick on.
     update(&mut state, Msg::Journal(journal_status(&journal)));

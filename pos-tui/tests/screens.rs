@@ -1,5 +1,6 @@
-//! Whole screens at 80x24, rendered by `view` into ratatui's TestBackend and compared with the
-//! snapshots in tests/snapshots (UUIDs, times and dates filtered).
+//! Whole screens, rendered by `view` into ratatui's TestBackend and compared with the snapshots
+//! in tests/snapshots, exactly: ids come from the till's counting id source, times from the
+//! ticks, in UTC. The main screens are also drawn at 60x20, 40x12 and 200x60.
 
 mod common;
 
@@ -21,18 +22,38 @@ fn render(state: &State, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
-fn snapshot(name: &str, state: &State) {
-    let screen = render(state, 80, 24);
+fn snapshot_at(name: &str, state: &State, width: u16, height: u16) {
+    let screen = render(state, width, height);
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(
-        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-        "[uuid------------------------------]",
-    );
-    settings.add_filter(r"\d{4}-\d{2}-\d{2}", "[date----]");
-    settings.add_filter(r"\d{2}:\d{2}:\d{2}", "[time--]");
     settings.set_snapshot_path("snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!(name, screen));
+}
+
+fn snapshot(name: &str, state: &State) {
+    snapshot_at(name, state, 80, 24);
+}
+
+/// The screen at 80x24 and, as `name@WxH`, at the small and large sizes.
+fn snapshot_every_size(name: &str, state: &State) {
+    snapshot(name, state);
+    for (width, height) in [(60, 20), (40, 12), (200, 60)] {
+        snapshot_at(&format!("{name}@{width}x{height}"), state, width, height);
+    }
+}
+
+/// A queued sale as the journal hands it back, with fixed ids.
+fn queued_sale(n: u128) -> Sale {
+    Sale {
+        sale_key: Uuid::from_u128(0x0195_0000_0000_7000_8000_0000_0000_0000 | n),
+        supermarket_id: "SMKT002".into(),
+        customer: CustomerChoice::New(Uuid::from_u128(
+            0x0c00_0000_0000_4000_8000_0000_0000_0000 | n,
+        )),
+        product_ids: vec![],
+        expected_total: None,
+        sold_at: None,
+    }
 }
 
 fn with_cart() -> State {
@@ -53,12 +74,12 @@ fn submit(state: &mut State) -> Sale {
 fn branch_choice() {
     let mut state = loaded();
     update(&mut state, key(KeyCode::Down));
-    snapshot("branch_choice", &state);
+    snapshot_every_size("branch_choice", &state);
 }
 
 #[test]
 fn branch_choice_while_the_database_is_down() {
-    let mut state = State::new(noon(), "db".into(), None);
+    let mut state = till("db", None);
     update(&mut state, Msg::Tick(noon()));
     update(
         &mut state,
@@ -73,14 +94,14 @@ fn branch_choice_while_the_database_is_down() {
 
 #[test]
 fn empty_sale() {
-    snapshot("empty_sale", &selling());
+    snapshot_every_size("empty_sale", &selling());
 }
 
 #[test]
 fn cart_with_lines() {
     let mut state = with_cart();
     press(&mut state, "7");
-    snapshot("cart_with_lines", &state);
+    snapshot_every_size("cart_with_lines", &state);
 }
 
 #[test]
@@ -105,14 +126,14 @@ fn customer_search_results() {
         },
     );
     update(&mut state, key(KeyCode::Down));
-    snapshot("customer_search_results", &state);
+    snapshot_every_size("customer_search_results", &state);
 }
 
 #[test]
 fn product_search() {
     let mut state = with_cart();
     press(&mut state, "/e");
-    snapshot("product_search", &state);
+    snapshot_every_size("product_search", &state);
 }
 
 #[test]
@@ -157,7 +178,7 @@ fn receipt() {
             result: Ok(Outcome::Recorded(receipt)),
         },
     );
-    snapshot("receipt", &state);
+    snapshot_every_size("receipt", &state);
 }
 
 #[test]
@@ -188,7 +209,7 @@ fn clear_cart_question() {
 fn help() {
     let mut state = selling();
     press(&mut state, "?");
-    snapshot("help", &state);
+    snapshot_every_size("help", &state);
 }
 
 /// Not a snapshot: the total stays on screen however small the terminal gets, and nothing
@@ -235,7 +256,7 @@ fn queued_receipt() {
             warning: None,
         }),
     );
-    snapshot("queued_receipt", &state);
+    snapshot_every_size("queued_receipt", &state);
 }
 
 #[test]
@@ -246,7 +267,7 @@ fn sale_with_sales_waiting_and_refused() {
         Msg::Tick(noon() + chrono::Duration::seconds(61)),
     );
     update(&mut state, Msg::CatalogLoaded(Err(offline())));
-    let mut sale = Sale::open("SMKT002", CustomerChoice::new_customer());
+    let mut sale = queued_sale(99);
     sale.product_ids = vec![3, 99];
     update(
         &mut state,
@@ -266,7 +287,7 @@ fn with_refused_sales(count: i32) -> State {
     let mut state = selling();
     let refused: Vec<RefusedSale> = (0..count)
         .map(|i| {
-            let mut sale = Sale::open("SMKT002", CustomerChoice::new_customer());
+            let mut sale = queued_sale(i as u128 + 1);
             sale.product_ids = vec![3, 90 + i];
             sale.sold_at = Some(Utc.with_ymd_and_hms(2025, 3, 14, 11, i as u32, 0).unwrap());
             RefusedSale {
@@ -290,7 +311,7 @@ fn with_refused_sales(count: i32) -> State {
 fn refused_list() {
     let mut state = with_refused_sales(7);
     press(&mut state, "R");
-    snapshot("refused_list", &state);
+    snapshot_every_size("refused_list", &state);
 }
 
 #[test]
@@ -350,7 +371,7 @@ fn offline_customer_search() {
     update(&mut state, Msg::CatalogLoaded(Err(offline())));
     press(&mut state, "c0a");
     update(&mut state, key(KeyCode::Down));
-    snapshot("offline_customer_search", &state);
+    snapshot_every_size("offline_customer_search", &state);
 }
 
 /// Names from the database are drawn escaped: a right-to-left override or a control character
@@ -360,7 +381,7 @@ fn stored_names_with_bidi_and_control_characters_are_drawn_escaped() {
     let mut hostile = catalog();
     hostile.products[0].name = "mi\u{202e}lk\x1b[2J".into();
     hostile.branches[0].name = "Harbour\u{202e}Road\x07".into();
-    let mut state = State::new(noon(), "test database".into(), None);
+    let mut state = till("test database", None);
     update(&mut state, Msg::Tick(noon()));
     update(&mut state, Msg::CatalogLoaded(Ok(hostile)));
     let raw = |screen: &str| screen.contains(['\u{202e}', '\x1b', '\x07']);
@@ -386,4 +407,22 @@ fn stored_names_with_bidi_and_control_characters_are_drawn_escaped() {
         sale.contains("Harbour\\u{202e}Road\\u{7}"),
         "the header shows the branch escaped:\n{sale}"
     );
+}
+
+/// A cart longer than the screen scrolls to keep the selected line in view, at the bottom
+/// while the newest line is selected and back up with the arrows.
+#[test]
+fn a_long_cart_scrolls_to_the_selected_line() {
+    let mut state = selling();
+    press(&mut state, "n1\r2\r3\r4\r5\r6\r7\r8\r9\r10\r");
+    let screen = render(&state, 60, 20);
+    assert!(screen.contains("orange juice"), "{screen}");
+    assert!(!screen.contains(" milk "), "{screen}");
+    snapshot_at("long_cart_end@60x20", &state, 60, 20);
+    for _ in 0..9 {
+        update(&mut state, key(KeyCode::Up));
+    }
+    let screen = render(&state, 60, 20);
+    assert!(screen.contains("▶ 1."), "{screen}");
+    snapshot_at("long_cart_start@60x20", &state, 60, 20);
 }

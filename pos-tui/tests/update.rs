@@ -6,8 +6,8 @@ use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pos_tui::app::{
-    DRAIN_EVERY, DbFailure, DbState, Effect, Input, Message, Msg, Question, RefusedAction, Screen,
-    State, update,
+    BranchChoice, CatalogLoad, DRAIN_EVERY, DbFailure, DbState, DrainRound, Effect, Input, Message,
+    Msg, Overlay, Question, RefusedAction, Screen, State, update,
 };
 use store_core::catalog::CustomerSummary;
 use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
@@ -15,14 +15,14 @@ use store_core::journal::{DrainReport, Outcome, RefusedSale};
 use uuid::Uuid;
 
 fn error_text(state: &State) -> String {
-    match &state.message {
+    match state.message() {
         Some(Message::Error(text)) => text.clone(),
         other => panic!("expected an error message, got {other:?}"),
     }
 }
 
 fn info_text(state: &State) -> String {
-    match &state.message {
+    match state.message() {
         Some(Message::Info(text)) => text.clone(),
         other => panic!("expected an info message, got {other:?}"),
     }
@@ -73,8 +73,8 @@ fn ready_to_submit() -> State {
 
 #[test]
 fn the_till_starts_on_the_branch_choice_and_loads_the_catalog() {
-    let mut state = State::new(noon(), "db".into(), None);
-    assert_eq!(state.screen, Screen::Branch);
+    let mut state = till("db", None);
+    assert!(state.screen.is_branch_choice(), "{:?}", state.screen);
     assert_eq!(state.db, DbState::Connecting);
     // Choosing before the catalog is there says why nothing happens.
     assert_eq!(press(&mut state, "\r"), vec![]);
@@ -87,7 +87,7 @@ fn the_till_starts_on_the_branch_choice_and_loads_the_catalog() {
     assert_eq!(update(&mut state, Msg::Tick(noon())), vec![]);
     update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
     assert_eq!(state.db, DbState::Connected);
-    assert_eq!(state.screen, Screen::Branch);
+    assert!(state.screen.is_branch_choice(), "{:?}", state.screen);
 }
 
 #[test]
@@ -97,13 +97,15 @@ fn branch_is_chosen_with_the_arrows_and_enter() {
     update(&mut state, key(KeyCode::Down));
     update(&mut state, key(KeyCode::Down));
     update(&mut state, key(KeyCode::Down)); // stays on the last one
-    assert_eq!(state.branch_cursor, 2);
+    assert!(matches!(
+        state.screen,
+        Screen::Branch(BranchChoice { cursor: 2, .. })
+    ));
     update(&mut state, key(KeyCode::Up));
     press(&mut state, "\r");
     assert_eq!(state.branch.as_deref(), Some("SMKT002"));
-    assert_eq!(state.screen, Screen::Sale);
-    let draft = state.draft.as_ref().unwrap();
-    assert_eq!(draft.sale.supermarket_id, "SMKT002");
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
+    let draft = state.draft().unwrap();
     assert!(draft.customer.is_none());
     assert!(draft.lines().is_empty());
 }
@@ -113,23 +115,23 @@ fn branch_is_chosen_by_number_and_a_wrong_number_is_refused() {
     let mut state = loaded();
     press(&mut state, "7");
     assert!(error_text(&state).contains("no branch number 7"));
-    assert_eq!(state.screen, Screen::Branch);
+    assert!(state.screen.is_branch_choice(), "{:?}", state.screen);
     press(&mut state, "3");
     assert_eq!(state.branch.as_deref(), Some("SMKT003"));
 }
 
 #[test]
 fn supermarket_argument_chooses_the_branch_once_the_catalog_confirms_it() {
-    let mut state = State::new(noon(), "db".into(), Some("SMKT002".into()));
+    let mut state = till("db", Some("SMKT002"));
     update(&mut state, Msg::Tick(noon()));
     update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
     assert_eq!(state.branch.as_deref(), Some("SMKT002"));
-    assert_eq!(state.screen, Screen::Sale);
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
 
-    let mut state = State::new(noon(), "db".into(), Some("SMKT009".into()));
+    let mut state = till("db", Some("SMKT009"));
     update(&mut state, Msg::Tick(noon()));
     update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
-    assert_eq!(state.screen, Screen::Branch);
+    assert!(state.screen.is_branch_choice(), "{:?}", state.screen);
     assert!(error_text(&state).contains("no branch SMKT009"));
 }
 
@@ -138,12 +140,13 @@ fn branch_can_change_only_while_the_sale_is_empty() {
     let mut state = selling();
     press(&mut state, "1\r");
     press(&mut state, "b");
-    assert_eq!(state.screen, Screen::Sale);
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
     assert!(error_text(&state).contains("before changing branch"));
     press(&mut state, "-b");
-    assert_eq!(state.screen, Screen::Branch);
+    assert!(state.screen.is_branch_choice(), "{:?}", state.screen);
     press(&mut state, "2");
-    assert_eq!(state.draft.as_ref().unwrap().sale.supermarket_id, "SMKT002");
+    assert!(state.screen.is_sale());
+    assert_eq!(state.branch.as_deref(), Some("SMKT002"));
 }
 
 // ---- customers ----
@@ -152,13 +155,13 @@ fn branch_can_change_only_while_the_sale_is_empty() {
 fn new_customer_gets_a_fresh_uuid_v4_shown_to_the_cashier() {
     let mut state = selling();
     press(&mut state, "n");
-    let Some(CustomerChoice::New(first)) = state.draft.as_ref().unwrap().customer else {
+    let Some(CustomerChoice::New(first)) = state.draft().unwrap().customer else {
         panic!("expected a new customer");
     };
     assert_eq!(first.get_version_num(), 4);
     assert!(info_text(&state).contains(&first.to_string()));
     press(&mut state, "n");
-    let second = state.draft.as_ref().unwrap().customer.unwrap().user_id();
+    let second = state.draft().unwrap().customer.unwrap().user_id();
     assert_ne!(first, second);
 }
 
@@ -199,7 +202,7 @@ fn customer_search_is_debounced_and_only_the_latest_result_counts() {
             result: Ok(vec![found("0aaaaaaa-0000-4000-8000-000000000000", 1)]),
         },
     );
-    let Input::CustomerSearch { results, .. } = &state.input else {
+    let Some(Input::CustomerSearch { results, .. }) = state.input() else {
         panic!("still searching");
     };
     assert!(results.is_empty());
@@ -213,19 +216,19 @@ fn customer_search_is_debounced_and_only_the_latest_result_counts() {
             ]),
         },
     );
-    let Input::CustomerSearch { results, .. } = &state.input else {
+    let Some(Input::CustomerSearch { results, .. }) = state.input() else {
         panic!("still searching");
     };
     assert_eq!(results.len(), 2);
     update(&mut state, key(KeyCode::Down));
     press(&mut state, "\r");
     assert_eq!(
-        state.draft.as_ref().unwrap().customer,
+        state.draft().unwrap().customer,
         Some(CustomerChoice::Returning(
             Uuid::parse_str("01ffffff-0000-4000-8000-000000000002").unwrap()
         ))
     );
-    assert!(matches!(state.input, Input::Code(_)));
+    assert!(matches!(state.input(), Some(Input::Code(_))));
 }
 
 #[test]
@@ -240,7 +243,7 @@ fn customer_search_explains_what_is_not_hex_and_runs_no_query() {
         update(&mut state, Msg::CustomerSearchDue { seq: 1 }),
         vec![]
     );
-    assert!(error_text(&state).contains("hex"), "{:?}", state.message);
+    assert!(error_text(&state).contains("hex"), "{:?}", state.message());
 }
 
 #[test]
@@ -262,14 +265,14 @@ fn customer_search_failure_is_shown_and_enter_without_results_keeps_searching() 
     assert!(error_text(&state).contains("customer search is unavailable"));
     assert!(matches!(state.db, DbState::Reconnecting(ref r) if r.contains("cannot reach")));
     assert!(matches!(
-        state.input,
-        Input::CustomerSearch { offline: true, .. }
+        state.input(),
+        Some(Input::CustomerSearch { offline: true, .. })
     ));
     press(&mut state, "\r");
-    assert!(matches!(state.input, Input::CustomerSearch { .. }));
-    assert!(state.draft.as_ref().unwrap().customer.is_none());
+    assert!(matches!(state.input(), Some(Input::CustomerSearch { .. })));
+    assert!(state.draft().unwrap().customer.is_none());
     press(&mut state, "\x1b");
-    assert!(matches!(state.input, Input::Code(_)));
+    assert!(matches!(state.input(), Some(Input::Code(_))));
 
     // Any other failure is said as it is, and the search stays a search.
     let mut state = selling();
@@ -290,8 +293,8 @@ fn customer_search_failure_is_shown_and_enter_without_results_keeps_searching() 
         "customer search failed: permission denied for table customer"
     );
     assert!(matches!(
-        state.input,
-        Input::CustomerSearch { offline: false, .. }
+        state.input(),
+        Some(Input::CustomerSearch { offline: false, .. })
     ));
 }
 
@@ -301,11 +304,11 @@ fn customer_search_failure_is_shown_and_enter_without_results_keeps_searching() 
 fn products_are_added_by_code_and_enter() {
     let mut state = selling();
     press(&mut state, "1");
-    assert_eq!(state.input, Input::Code("1".into()));
+    assert_eq!(state.input(), Some(&Input::Code("1".into())));
     press(&mut state, "0\r");
     assert_eq!(cart(&state), vec![10]);
     assert!(info_text(&state).contains("orange juice"));
-    assert_eq!(state.input, Input::Code(String::new()));
+    assert_eq!(state.input(), Some(&Input::Code(String::new())));
     press(&mut state, "4\r");
     assert_eq!(cart(&state), vec![10, 4]);
     assert_eq!(state.total(), price(280 + 650));
@@ -315,9 +318,9 @@ fn products_are_added_by_code_and_enter() {
 fn backspace_and_escape_edit_the_code() {
     let mut state = selling();
     press(&mut state, "12\x08");
-    assert_eq!(state.input, Input::Code("1".into()));
+    assert_eq!(state.input(), Some(&Input::Code("1".into())));
     press(&mut state, "5\x1b");
-    assert_eq!(state.input, Input::Code(String::new()));
+    assert_eq!(state.input(), Some(&Input::Code(String::new())));
     press(&mut state, "\r");
     assert!(cart(&state).is_empty());
 }
@@ -345,7 +348,7 @@ fn products_are_found_by_name() {
     assert_eq!(state.mode(), pos_tui::keymap::Mode::ProductSearch);
     press(&mut state, "CH");
     // "chicken" and "cheese" both match (case-insensitive); the second is chosen.
-    let Input::ProductSearch { query, .. } = &state.input else {
+    let Some(Input::ProductSearch { query, .. }) = state.input() else {
         panic!("searching");
     };
     let names: Vec<&str> = state
@@ -357,7 +360,7 @@ fn products_are_found_by_name() {
     update(&mut state, key(KeyCode::Down));
     press(&mut state, "\r");
     assert_eq!(cart(&state), vec![8]);
-    assert!(matches!(state.input, Input::Code(_)));
+    assert!(matches!(state.input(), Some(Input::Code(_))));
     // Digits are letters of the name in a search, not codes.
     press(&mut state, "/9\r");
     assert!(error_text(&state).contains("no product name contains"));
@@ -380,7 +383,7 @@ fn a_product_already_in_the_cart_is_not_added_twice() {
 fn the_selected_line_is_removed() {
     let mut state = selling();
     press(&mut state, "1\r2\r3\r");
-    assert_eq!(state.draft.as_ref().unwrap().selected, 2);
+    assert_eq!(state.draft().unwrap().selected, 2);
     update(&mut state, key(KeyCode::Up));
     update(&mut state, key(KeyCode::Up));
     press(&mut state, "x");
@@ -389,7 +392,7 @@ fn the_selected_line_is_removed() {
     update(&mut state, key(KeyCode::Down));
     update(&mut state, key(KeyCode::Delete));
     assert_eq!(cart(&state), vec![2]);
-    assert_eq!(state.draft.as_ref().unwrap().selected, 0);
+    assert_eq!(state.draft().unwrap().selected, 0);
 }
 
 #[test]
@@ -411,7 +414,7 @@ fn clearing_the_cart_asks_first() {
     let mut state = selling();
     press(&mut state, "n1\r2\r");
     press(&mut state, "X");
-    assert_eq!(state.input, Input::Confirm(Question::ClearCart));
+    assert_eq!(state.input(), Some(&Input::Confirm(Question::ClearCart)));
     press(&mut state, "n");
     assert_eq!(cart(&state), vec![1, 2]);
     // "n" answered the question: it did not make a new customer either.
@@ -419,7 +422,7 @@ fn clearing_the_cart_asks_first() {
     assert_eq!(cart(&state), vec![1, 2]);
     press(&mut state, "Xy");
     assert!(cart(&state).is_empty());
-    assert_eq!(state.input, Input::Code(String::new()));
+    assert_eq!(state.input(), Some(&Input::Code(String::new())));
 }
 
 // ---- submitting ----
@@ -430,7 +433,7 @@ fn an_empty_cart_is_not_submitted() {
     press(&mut state, "n");
     assert_eq!(press(&mut state, "s"), vec![]);
     assert!(error_text(&state).contains("cart is empty"));
-    assert!(state.submitting.is_none());
+    assert!(!state.is_submitting());
 }
 
 #[test]
@@ -444,14 +447,15 @@ fn a_sale_without_a_customer_is_not_submitted() {
 #[test]
 fn submit_sends_the_sale_once_with_its_key_and_expected_total() {
     let mut state = ready_to_submit();
-    let key = state.draft.as_ref().unwrap().sale.sale_key;
+    let key = state.draft().unwrap().sale_key;
     let sale = submitted_sale(press(&mut state, "s"));
     assert_eq!(sale.sale_key, key);
     assert_eq!(sale.product_ids, vec![1, 2, 3]);
     assert_eq!(sale.expected_total, Some(price(650)));
     assert_eq!(sale.supermarket_id, "SMKT001");
     assert!(sale.customer.is_new());
-    assert_eq!(state.submitting, Some(key));
+    assert!(state.is_submitting());
+    assert_eq!(state.draft().unwrap().sale_key, key);
     assert_eq!(state.mode(), pos_tui::keymap::Mode::Submitting);
     // A second press (or F12, or anything else) does nothing while the sale is written.
     assert_eq!(press(&mut state, "s"), vec![]);
@@ -465,7 +469,8 @@ fn submit_sends_the_sale_once_with_its_key_and_expected_total() {
         Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
     );
     assert!(!state.quit);
-    assert_eq!(state.submitting, Some(key));
+    assert!(state.is_submitting());
+    assert_eq!(state.draft().unwrap().sale_key, key);
 }
 
 #[test]
@@ -479,8 +484,8 @@ fn a_failed_submit_keeps_the_cart_and_the_retry_uses_the_same_key() {
             result: Err(CheckoutError::Unavailable("connection refused".into())),
         },
     );
-    assert!(state.submitting.is_none());
-    assert_eq!(state.screen, Screen::Sale);
+    assert!(!state.is_submitting());
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
     assert_eq!(cart(&state), vec![1, 2, 3]);
     let text = error_text(&state);
     assert!(text.contains("press s to retry"), "{text}");
@@ -538,7 +543,7 @@ fn success_shows_the_receipt_and_the_next_key_opens_a_sale_with_a_new_key() {
     );
     assert_eq!(state.screen, Screen::Receipt(Box::new(receipt)));
     assert_eq!(state.sales_done, 1);
-    assert!(state.draft.is_none());
+    assert!(state.draft().is_none());
     // A late duplicate answer changes nothing.
     let before = state.clone();
     update(
@@ -551,13 +556,13 @@ fn success_shows_the_receipt_and_the_next_key_opens_a_sale_with_a_new_key() {
     assert_eq!(state, before);
     // The next key (here the first digit of the next code) starts the next sale.
     press(&mut state, "5");
-    assert_eq!(state.screen, Screen::Sale);
-    assert_eq!(state.input, Input::Code("5".into()));
-    let draft = state.draft.as_ref().unwrap();
-    assert_ne!(draft.sale.sale_key, sale.sale_key);
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
+    assert_eq!(state.input(), Some(&Input::Code("5".into())));
+    let draft = state.draft().unwrap();
+    assert_ne!(draft.sale_key, sale.sale_key);
     assert!(draft.customer.is_none());
     assert!(draft.lines().is_empty());
-    assert_eq!(draft.sale.supermarket_id, "SMKT001");
+    assert_eq!(state.branch.as_deref(), Some("SMKT001"));
 }
 
 #[test]
@@ -683,7 +688,7 @@ fn quitting_with_an_open_sale_asks_first() {
     press(&mut state, "2\r");
     press(&mut state, "q");
     assert!(!state.quit);
-    assert_eq!(state.input, Input::Confirm(Question::QuitWithCart));
+    assert_eq!(state.input(), Some(&Input::Confirm(Question::QuitWithCart)));
     press(&mut state, "n");
     assert!(!state.quit);
     assert_eq!(cart(&state), vec![2]);
@@ -699,11 +704,11 @@ fn quitting_with_an_open_sale_asks_first() {
 fn help_opens_with_question_mark_and_any_key_closes_it() {
     let mut state = selling();
     press(&mut state, "?");
-    assert!(state.help);
+    assert!(matches!(state.overlay, Some(Overlay::Help { .. })));
     // The key that closes the help does nothing else.
     press(&mut state, "1");
-    assert!(!state.help);
-    assert_eq!(state.input, Input::Code(String::new()));
+    assert_eq!(state.overlay, None);
+    assert_eq!(state.input(), Some(&Input::Code(String::new())));
 }
 
 // ---- offline: queued sales ----
@@ -748,20 +753,20 @@ fn an_unreachable_database_queues_the_sale_and_the_till_keeps_selling() {
     assert!(matches!(state.db, DbState::Reconnecting(_)));
     assert_eq!(state.sales_done, 1);
     assert_eq!(state.pending_sales, 1);
-    assert!(state.submitting.is_none());
+    assert!(!state.is_submitting());
     // The journal's count replaces the till's guess.
     update(&mut state, Msg::Journal(status(2, vec![])));
     assert_eq!(state.pending_sales, 2);
 
     // The next key opens the next sale, with a new key.
     press(&mut state, " ");
-    assert_eq!(state.screen, Screen::Sale);
-    assert_ne!(state.draft.as_ref().unwrap().sale.sale_key, sale.sale_key);
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
+    assert_ne!(state.draft().unwrap().sale_key, sale.sale_key);
 
     // Queued sales are sent a few seconds later, one round at a time.
     assert!(!update(&mut state, Msg::Tick(noon() + Duration::seconds(1))).contains(&Effect::Drain));
     assert!(update(&mut state, Msg::Tick(noon() + Duration::seconds(3))).contains(&Effect::Drain));
-    assert!(state.draining);
+    assert_eq!(state.drain, DrainRound::Running);
     assert!(!update(&mut state, Msg::Tick(noon() + Duration::seconds(7))).contains(&Effect::Drain));
     // Still unreachable: nothing said, tried again later.
     update(
@@ -776,7 +781,7 @@ fn an_unreachable_database_queues_the_sale_and_the_till_keeps_selling() {
             status: status(2, vec![]),
         },
     );
-    assert!(!state.draining);
+    assert_ne!(state.drain, DrainRound::Running);
     assert_eq!(state.pending_sales, 2);
     assert!(!update(&mut state, Msg::Tick(noon() + Duration::seconds(8))).contains(&Effect::Drain));
     assert!(update(&mut state, Msg::Tick(noon() + Duration::seconds(10))).contains(&Effect::Drain));
@@ -803,7 +808,7 @@ fn an_unreachable_database_queues_the_sale_and_the_till_keeps_selling() {
 
 #[test]
 fn sales_left_in_the_journal_are_sent_at_start_and_on_reconnect_but_not_during_a_submit() {
-    let mut state = State::new(noon(), "db".into(), None);
+    let mut state = till("db", None);
     update(&mut state, Msg::Journal(status(3, vec![])));
     assert_eq!(
         update(&mut state, Msg::Tick(noon())),
@@ -819,7 +824,7 @@ fn sales_left_in_the_journal_are_sent_at_start_and_on_reconnect_but_not_during_a
     );
     assert!(matches!(state.db, DbState::Reconnecting(_)));
     // An unreachable database is not an error message: the status bar says it.
-    assert!(!matches!(state.message, Some(Message::Error(_))));
+    assert!(!matches!(state.message(), Some(Message::Error(_))));
     // The listener is back: the catalog is reloaded and the sales sent at once.
     assert_eq!(
         update(&mut state, Msg::Listening),
@@ -827,7 +832,7 @@ fn sales_left_in_the_journal_are_sent_at_start_and_on_reconnect_but_not_during_a
     );
     // A catalog change announced meanwhile is just that.
     assert_eq!(update(&mut state, Msg::CatalogChanged), vec![]);
-    assert!(state.catalog_stale);
+    assert_eq!(state.catalog_load, CatalogLoad::Running { again: true });
     update(
         &mut state,
         Msg::Drained {
@@ -837,16 +842,16 @@ fn sales_left_in_the_journal_are_sent_at_start_and_on_reconnect_but_not_during_a
     );
 
     // A catalog load that works again after failures sends them too.
-    let mut state = State::new(noon(), "db".into(), None);
+    let mut state = till("db", None);
     update(&mut state, Msg::Tick(noon()));
     update(&mut state, Msg::CatalogLoaded(Err(offline())));
     update(&mut state, Msg::Journal(status(1, vec![])));
-    state.draining = true; // a round already running is not doubled
+    state.drain = DrainRound::Running; // a round already running is not doubled
     assert_eq!(
         update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
         vec![]
     );
-    state.draining = false;
+    state.drain = DrainRound::Due(state.since_start);
     update(&mut state, Msg::CatalogLoaded(Err(offline())));
     assert_eq!(
         update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
@@ -868,7 +873,7 @@ fn refused_queued_sales_are_counted_kept_and_listed_with_r() {
     let mut state = selling();
     press(&mut state, "R");
     assert_eq!(info_text(&state), "no queued sale has been refused");
-    assert!(!state.show_refused);
+    assert_eq!(state.refused_selected(), None);
 
     let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
     sale.product_ids = vec![3, 99];
@@ -893,12 +898,12 @@ fn refused_queued_sales_are_counted_kept_and_listed_with_r() {
     assert_eq!(state.refused_sales, vec![refused]);
     assert!(error_text(&state).contains("refused 1 queued sale(s): R lists them"));
     press(&mut state, "R");
-    assert!(state.show_refused);
+    assert!(state.refused_selected().is_some());
     assert_eq!(state.mode(), pos_tui::keymap::Mode::Refused);
     // Any key closes the list, and does nothing else.
     let effects = press(&mut state, "s");
     assert!(effects.is_empty());
-    assert!(!state.show_refused);
+    assert_eq!(state.refused_selected(), None);
     assert_eq!(state.mode(), pos_tui::keymap::Mode::Sale);
     // Still there, still counted: never dropped.
     assert_eq!(state.refused_sales.len(), 1);
@@ -945,8 +950,8 @@ fn offline_a_returning_customer_is_offered_only_from_those_the_database_confirme
     assert_eq!(press(&mut state, "c"), vec![]);
     assert!(error_text(&state).contains("customer search is unavailable"));
     assert!(matches!(
-        state.input,
-        Input::CustomerSearch { offline: true, .. }
+        state.input(),
+        Some(Input::CustomerSearch { offline: true, .. })
     ));
     assert_eq!(state.vouched_matches("").len(), 2);
     // Typing filters the vouched customers; no query is ever run.
@@ -956,7 +961,7 @@ fn offline_a_returning_customer_is_offered_only_from_those_the_database_confirme
     assert!(error_text(&state).contains("hex"));
     press(&mut state, "\x08\r");
     assert_eq!(
-        state.draft.as_ref().unwrap().customer,
+        state.draft().unwrap().customer,
         Some(CustomerChoice::Returning(known))
     );
     // Nothing matches: nothing is chosen.
@@ -964,16 +969,16 @@ fn offline_a_returning_customer_is_offered_only_from_those_the_database_confirme
     assert!(error_text(&state).contains("no customer chosen"));
     press(&mut state, "\x1b");
     assert_eq!(
-        state.draft.as_ref().unwrap().customer,
+        state.draft().unwrap().customer,
         Some(CustomerChoice::Returning(known))
     );
     // A returning customer the till cannot vouch for is not sold to.
     press(&mut state, "2\r");
-    state.draft.as_mut().unwrap().customer = Some(CustomerChoice::Returning(other));
+    state.draft_mut().unwrap().customer = Some(CustomerChoice::Returning(other));
     assert_eq!(press(&mut state, "s"), vec![]);
     assert!(error_text(&state).contains("not been confirmed by the database"));
     // The vouched one is (and a new customer always is).
-    state.draft.as_mut().unwrap().customer = Some(CustomerChoice::Returning(known));
+    state.draft_mut().unwrap().customer = Some(CustomerChoice::Returning(known));
     submitted_sale(press(&mut state, "s"));
 }
 
@@ -998,13 +1003,13 @@ fn a_refused_sale_is_resent_from_the_list_and_sent_at_once() {
     // The second one is chosen and resent.
     update(&mut state, key(KeyCode::Down));
     update(&mut state, key(KeyCode::Down));
-    assert_eq!(state.refused_selected, 1);
+    assert_eq!(state.refused_selected(), Some(1));
     assert_eq!(
         press(&mut state, "r"),
         vec![Effect::ResendRefused(second.sale.sale_key)]
     );
     assert!(
-        state.show_refused,
+        state.refused_selected().is_some(),
         "the list stays until the journal answers"
     );
     // The journal has it back in the queue: a round starts at once.
@@ -1022,10 +1027,11 @@ fn a_refused_sale_is_resent_from_the_list_and_sent_at_once() {
     assert_eq!(state.pending_sales, 1);
     assert_eq!(state.refused_sales, vec![first.clone()]);
     assert_eq!(
-        state.refused_selected, 0,
+        state.refused_selected(),
+        Some(0),
         "the selection follows the shorter list"
     );
-    assert!(state.show_refused);
+    assert!(state.refused_selected().is_some());
 
     // A journal that cannot write says so; nothing changes.
     press(&mut state, "r");
@@ -1080,7 +1086,7 @@ fn a_refused_sale_is_set_aside_with_a_typed_reason() {
     );
     assert!(info_text(&state).contains("set aside"));
     assert!(state.refused_sales.is_empty());
-    assert!(!state.show_refused, "nothing left to deal with");
+    assert_eq!(state.refused_selected(), None, "nothing left to deal with");
     assert_eq!(state.mode(), pos_tui::keymap::Mode::Sale);
 
     // Esc gives up typing and keeps the list; a reason is capped.
@@ -1089,9 +1095,9 @@ fn a_refused_sale_is_set_aside_with_a_typed_reason() {
     press(&mut state, "Ra");
     press(&mut state, &"x".repeat(200));
     assert!(error_text(&state).contains("at most 120 characters"));
-    assert_eq!(state.set_aside.as_ref().unwrap().reason.len(), 120);
+    assert_eq!(state.set_aside().unwrap().reason.len(), 120);
     update(&mut state, key(KeyCode::Esc));
-    assert_eq!(state.set_aside, None);
+    assert_eq!(state.set_aside(), None);
     assert_eq!(state.mode(), pos_tui::keymap::Mode::Refused);
 }
 
@@ -1118,7 +1124,7 @@ fn a_round_stopped_by_a_transient_error_keeps_the_sales_says_why_and_backs_off()
         assert!(error_text(&state).contains("lock timeout"));
         assert!(error_text(&state).contains("kept"));
         assert!(state.refused_sales.is_empty());
-        let wait = Duration::from_std(state.next_drain - at.since_start).unwrap();
+        let wait = Duration::from_std(state.next_drain().unwrap() - at.since_start).unwrap();
         waits.push(wait.num_seconds());
         // Nothing before the wait is over.
         assert!(
@@ -1141,7 +1147,7 @@ fn a_round_stopped_by_a_transient_error_keeps_the_sales_says_why_and_backs_off()
         },
     );
     assert_eq!(state.drain_failures, 0);
-    assert_eq!(state.next_drain - at.since_start, DRAIN_EVERY);
+    assert_eq!(state.next_drain().unwrap() - at.since_start, DRAIN_EVERY);
 
     // A connection problem is the status bar's to say, not an error message.
     let mut state = selling();
@@ -1159,7 +1165,7 @@ fn a_round_stopped_by_a_transient_error_keeps_the_sales_says_why_and_backs_off()
         },
     );
     assert!(matches!(state.db, DbState::Reconnecting(_)));
-    assert!(!matches!(state.message, Some(Message::Error(_))));
+    assert!(!matches!(state.message(), Some(Message::Error(_))));
 }
 
 #[test]
@@ -1177,7 +1183,7 @@ fn a_repaired_journal_is_said_at_start_and_kept_on_the_status_bar() {
     );
     assert_eq!(error_text(&state), warning);
     press(&mut state, "n");
-    assert!(!matches!(state.message, Some(Message::Error(_))));
+    assert!(!matches!(state.message(), Some(Message::Error(_))));
     // Said once, not at every journal update; R says it again.
     update(
         &mut state,
@@ -1187,7 +1193,7 @@ fn a_repaired_journal_is_said_at_start_and_kept_on_the_status_bar() {
             warning: Some(warning.into()),
         }),
     );
-    assert!(!matches!(state.message, Some(Message::Error(_))));
+    assert!(!matches!(state.message(), Some(Message::Error(_))));
     press(&mut state, "R");
     assert_eq!(error_text(&state), warning);
     assert_eq!(state.journal_warning.as_deref(), Some(warning));

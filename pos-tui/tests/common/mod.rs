@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pos_tui::app::{Clock, Effect, Msg, State, update};
+use pos_tui::app::{Clock, Effect, Ids, Msg, State, update, utc};
 use rust_decimal::Decimal;
 use store_core::catalog::{Branch, Catalog, Product};
 
@@ -54,9 +54,21 @@ pub fn catalog() -> Catalog {
     }
 }
 
+/// A till at noon, with counted ids (`00000000-0000-4000-8000-00000000000n` for customers,
+/// `...-7000-...` for sale keys) and times shown in UTC.
+pub fn till(db_name: &str, wanted_branch: Option<&str>) -> State {
+    State::new(
+        noon(),
+        db_name.into(),
+        wanted_branch.map(Into::into),
+        Ids::counting(),
+        utc,
+    )
+}
+
 /// A till that has loaded the catalog and shows the branch choice.
 pub fn loaded() -> State {
-    let mut state = State::new(noon(), "test database".into(), None);
+    let mut state = till("test database", None);
     assert_eq!(
         update(&mut state, Msg::Tick(noon())),
         vec![Effect::LoadCatalog]
@@ -95,5 +107,5 @@ pub fn press(state: &mut State, keys: &str) -> Vec<Effect> {
 }
 
 pub fn cart(state: &State) -> Vec<i32> {
-    state.draft.as_ref().unwrap().sale.product_ids.clone()
+    state.draft().unwrap().products.clone()
 }

@@ -1,0 +1,115 @@
+//! The screen as a pure function of the state: `view(&State, &mut Frame)`, drawn with
+//! ratatui's own widgets, one module per part of the screen.
+
+mod branches;
+mod cart;
+mod confirm;
+mod customer;
+mod header;
+mod help;
+mod quick_keys;
+mod receipt;
+mod refused;
+mod sale;
+mod search;
+mod status;
+mod theme;
+mod total;
+
+use std::borrow::Cow;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::{Block, Clear};
+use rust_decimal::Decimal;
+use unicode_truncate::UnicodeTruncateStr;
+use unicode_width::UnicodeWidthStr;
+
+use crate::app::{Overlay, Screen, State};
+pub use total::big_text;
+
+use theme::Theme;
+
+pub fn money(amount: Decimal) -> String {
+    format!("{amount:.2}")
+}
+
+pub fn view(state: &State, frame: &mut Frame) {
+    let theme = Theme::of(state);
+    let area = frame.area();
+    let [header, body, message, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(status::message_height(state, area)),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(state, &theme, frame, header);
+    match &state.screen {
+        Screen::Branch(choice) => branches::render(state, choice, &theme, frame, body),
+        Screen::Sale(draft) => sale::render(state, draft, &theme, frame, body),
+        Screen::Receipt(receipt) => receipt::render_receipt(state, receipt, &theme, frame, body),
+        Screen::Queued(queued) => receipt::render_queued(state, queued, &theme, frame, body),
+    }
+    status::render_message(state, &theme, frame, message);
+    status::render(state, &theme, frame, status);
+    match &state.overlay {
+        Some(Overlay::Help { scroll }) => help::render(*scroll, &theme, frame, body),
+        Some(Overlay::Refused {
+            selected,
+            set_aside,
+        }) => refused::render(state, *selected, set_aside.as_ref(), &theme, frame, body),
+        None => {}
+    }
+}
+
+/// A bordered popup of at most `width` x `height`, centred in `area` and cleared; its inside.
+fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String) -> Rect {
+    let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered().title(title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
+}
+
+/// `text` in at most `width` columns (display width): whole, or cut with an ellipsis so that a
+/// cut never goes unseen.
+fn fit(text: &str, width: usize) -> Cow<'_, str> {
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    if width == 0 {
+        return Cow::Borrowed("");
+    }
+    let (kept, _) = text.unicode_truncate(width - 1);
+    Cow::Owned(format!("{kept}…"))
+}
+
+/// The widest of `texts` (display width), at least `min`.
+fn widest<'a>(texts: impl IntoIterator<Item = &'a str>, min: usize) -> usize {
+    texts
+        .into_iter()
+        .map(UnicodeWidthStr::width)
+        .fold(min, usize::max)
+}
+
+/// The display width of `text`, as a u16 for constraints.
+fn columns(text: &str) -> u16 {
+    u16::try_from(text.width()).unwrap_or(u16::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis_by_display_width() {
+        assert_eq!(fit("cheese", 6), "cheese");
+        assert_eq!(fit("cheese", 5), "chee…");
+        // Wide characters count two columns.
+        assert_eq!(fit("日本語", 6), "日本語");
+        assert_eq!(fit("日本語", 5), "日本…");
+        assert_eq!(fit("x", 0), "");
+    }
+}

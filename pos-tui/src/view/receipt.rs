@@ -1,0 +1,211 @@
+//! The receipt of a recorded sale, and the slip of a sale saved offline.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Color;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use rust_decimal::Decimal;
+use store_core::checkout::{Receipt, ReceiptLine};
+use store_core::input::printable;
+
+use super::theme::Theme;
+use super::{fit, money, sale, total, widest};
+use crate::app::{QueuedSale, State};
+
+const TIME: &str = "%Y-%m-%d %H:%M:%S";
+
+fn branch_label(state: &State, id: &str) -> String {
+    match state.name_of_branch(id) {
+        Some(name) => format!("{} · {}", printable(id), printable(name)),
+        None => printable(id).into_owned(),
+    }
+}
+
+pub fn render_receipt(
+    state: &State,
+    receipt: &Receipt,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let customer = format!(
+        "{}{}",
+        receipt.user_id,
+        if receipt.new_customer { " (new)" } else { "" }
+    );
+    let fields = vec![
+        ("Purchase", format!("#{}", receipt.purchase_id)),
+        (
+            "Time",
+            state.local(receipt.created_at).format(TIME).to_string(),
+        ),
+        ("Branch", branch_label(state, &receipt.supermarket_id)),
+        ("Customer", customer),
+        ("Sale key", receipt.sale_key.to_string()),
+    ];
+    let block = Block::bordered().title(format!(" RECEIPT · purchase #{} ", receipt.purchase_id));
+    render_slip(
+        block,
+        Slip {
+            notice: None,
+            fields,
+            lines: &receipt.lines,
+            total: receipt.total_amount,
+        },
+        theme,
+        frame,
+        area,
+    );
+}
+
+/// A sale saved offline: what the customer bought and paid, and that it will be sent.
+pub fn render_queued(
+    state: &State,
+    queued: &QueuedSale,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let sale = &queued.sale;
+    let time = match sale.sold_at {
+        Some(at) => state.local(at).format(TIME).to_string(),
+        None => state.now.format(TIME).to_string(),
+    };
+    let customer = format!(
+        "{}{}",
+        sale.customer.user_id(),
+        if sale.customer.is_new() {
+            " (new)"
+        } else {
+            " (returning)"
+        }
+    );
+    let fields = vec![
+        ("Time", time),
+        ("Branch", branch_label(state, &sale.supermarket_id)),
+        ("Customer", customer),
+        ("Sale key", sale.sale_key.to_string()),
+    ];
+    let block = Block::bordered()
+        .title(" SAVED OFFLINE · queued, not yet in the database ")
+        .border_style(theme.fg(Color::Yellow));
+    render_slip(
+        block,
+        Slip {
+            notice: Some("Sale saved and queued. Offline: will be sent when the database is back."),
+            fields,
+            lines: &queued.lines,
+            total: queued.total,
+        },
+        theme,
+        frame,
+        area,
+    );
+}
+
+struct Slip<'a> {
+    /// A line above the fields, in bold.
+    notice: Option<&'static str>,
+    fields: Vec<(&'static str, String)>,
+    lines: &'a [ReceiptLine],
+    total: Decimal,
+}
+
+fn render_slip(block: Block, slip: Slip, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let head_height = slip.fields.len() as u16 + u16::from(slip.notice.is_some());
+    let [fields, lines_area, foot] = Layout::vertical([
+        Constraint::Length(head_height),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let mut head: Vec<Line> = Vec::new();
+    if let Some(notice) = slip.notice {
+        head.push(Line::styled(format!(" {notice}"), theme.total()));
+    }
+    // The field names go first on a narrow terminal; a value that still does not fit is cut
+    // with an ellipsis.
+    let width = usize::from(fields.width);
+    let label_width = if width >= 11 + 36 + 6 { 11 } else { 0 };
+    for (name, value) in slip.fields {
+        let value = fit(&value, width.saturating_sub(label_width)).into_owned();
+        let label = if label_width > 0 {
+            format!(" {name:<10}")
+        } else {
+            String::new()
+        };
+        head.push(Line::from(vec![
+            Span::styled(label, theme.dim()),
+            Span::raw(value),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(head), fields);
+    let [items, total_area] = if lines_area.width >= 64 {
+        Layout::horizontal([
+            Constraint::Min(30),
+            Constraint::Length(sale::side_width(lines_area.width)),
+        ])
+        .areas(lines_area)
+    } else {
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(lines_area)
+    };
+    render_items(slip.lines, frame, items);
+    // Below the blank line that starts the items, when there is room.
+    let total_area = if total_area.height >= 6 {
+        Rect {
+            y: total_area.y + 1,
+            height: total::box_height(total_area.height - 1).min(total_area.height - 1),
+            ..total_area
+        }
+    } else {
+        total_area
+    };
+    total::render(slip.total, theme, frame, total_area);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            fit(
+                " Press any key for the next sale (q quits)",
+                foot.width.into(),
+            )
+            .into_owned(),
+            theme.bold(),
+        )),
+        foot,
+    );
+}
+
+fn render_items(lines: &[ReceiptLine], frame: &mut Frame, area: Rect) {
+    let numbers: Vec<String> = (1..=lines.len()).map(|n| format!("{n}.")).collect();
+    let codes: Vec<String> = lines.iter().map(|l| l.product_id.to_string()).collect();
+    let prices: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{} ", money(l.unit_price)))
+        .collect();
+    let number_width = widest(numbers.iter().map(String::as_str), 3) as u16;
+    let code_width = widest(codes.iter().map(String::as_str), 4) as u16;
+    let price_width = widest(prices.iter().map(String::as_str), 5) as u16;
+    let show_code = area.width >= 1 + number_width + 2 + code_width + 2 + 8 + 2 + price_width;
+    let fixed = 1 + number_width + 2 + price_width + 2 + if show_code { code_width + 2 } else { 0 };
+    let name_width = usize::from(area.width.saturating_sub(fixed));
+    let rows = lines.iter().enumerate().map(|(i, line)| {
+        let mut cells = vec![Cell::from(Line::from(numbers[i].as_str()).right_aligned())];
+        if show_code {
+            cells.push(Cell::from(Line::from(codes[i].as_str()).right_aligned()));
+        }
+        cells.push(Cell::from(
+            fit(&printable(&line.name), name_width).into_owned(),
+        ));
+        cells.push(Cell::from(Line::from(prices[i].as_str()).right_aligned()));
+        Row::new(cells)
+    });
+    let mut widths = vec![Constraint::Length(1 + number_width)];
+    if show_code {
+        widths.push(Constraint::Length(code_width));
+    }
+    widths.extend([Constraint::Fill(1), Constraint::Length(price_width)]);
+    let [_, table_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Table::new(rows, widths).column_spacing(2), table_area);
+}
