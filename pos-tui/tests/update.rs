@@ -1198,3 +1198,141 @@ fn a_repaired_journal_is_said_at_start_and_kept_on_the_status_bar() {
     assert_eq!(error_text(&state), warning);
     assert_eq!(state.journal_warning.as_deref(), Some(warning));
 }
+
+// ---- messages do not outlive their truth ----
+
+fn unreachable() -> Msg {
+    Msg::Health(Err(offline()))
+}
+
+#[test]
+fn queued_sales_sent_is_said_only_while_the_database_answers() {
+    let mut state = selling();
+    update(&mut state, Msg::Journal(status(2, vec![])));
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(3)));
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Ok(DrainReport {
+                sent: 2,
+                ..DrainReport::default()
+            }),
+            status: status(0, vec![]),
+        },
+    );
+    assert!(info_text(&state).contains("2 queued sale(s) sent"));
+    // A tick later it still holds.
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(30)));
+    assert!(info_text(&state).contains("2 queued sale(s) sent"));
+    // Under RECONNECTING it would mislead: gone.
+    update(&mut state, unreachable());
+    assert_eq!(state.message(), None);
+}
+
+#[test]
+fn news_of_what_the_cashier_did_stays_when_the_link_drops() {
+    let mut state = selling();
+    press(&mut state, "1\r");
+    update(&mut state, unreachable());
+    assert!(info_text(&state).contains("added milk"));
+}
+
+#[test]
+fn refused_sales_are_announced_while_some_are_kept() {
+    let mut state = selling();
+    let refused = refused_sale(&[3, 99]);
+    update(&mut state, Msg::Journal(status(1, vec![])));
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(3)));
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Ok(DrainReport {
+                refused: 1,
+                ..DrainReport::default()
+            }),
+            status: status(0, vec![refused.clone()]),
+        },
+    );
+    assert!(error_text(&state).contains("R lists them"));
+    // Dealt with elsewhere (the journal says none is kept): the announcement goes.
+    update(&mut state, Msg::Journal(status(0, vec![])));
+    assert_eq!(state.message(), None);
+}
+
+#[test]
+fn a_stopped_round_is_said_while_sales_wait_and_a_saved_offline_sale_until_it_is_sent() {
+    let mut state = selling();
+    update(&mut state, Msg::Journal(status(1, vec![])));
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(3)));
+    update(
+        &mut state,
+        Msg::Drained {
+            result: Ok(DrainReport {
+                still_pending: 1,
+                stopped: Some(CheckoutError::Refused("lock timeout".into())),
+                ..DrainReport::default()
+            }),
+            status: status(1, vec![]),
+        },
+    );
+    assert!(error_text(&state).contains("not sent yet"));
+    update(&mut state, Msg::Journal(status(0, vec![])));
+    assert_eq!(state.message(), None);
+
+    let mut state = ready_to_submit();
+    let sale = submitted_sale(press(&mut state, "s"));
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Queued(sale)),
+        },
+    );
+    assert!(info_text(&state).contains("will be sent when the database is back"));
+    update(&mut state, Msg::Journal(status(1, vec![])));
+    assert!(info_text(&state).contains("will be sent"));
+    // Sent by a round: "will be sent" is no longer true.
+    update(&mut state, Msg::Journal(status(0, vec![])));
+    assert_eq!(state.message(), None);
+}
+
+#[test]
+fn catalog_messages_go_once_the_catalog_is_there() {
+    let mut state = till("db", None);
+    press(&mut state, "\r");
+    assert!(error_text(&state).contains("not loaded yet"));
+    update(&mut state, Msg::Tick(noon()));
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    assert_eq!(state.message(), None);
+
+    let mut state = selling();
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(60)));
+    update(
+        &mut state,
+        Msg::CatalogLoaded(Err(DbFailure {
+            message: "permission denied for table product".into(),
+            connection: false,
+        })),
+    );
+    assert!(error_text(&state).contains("loading the catalog failed"));
+    update(&mut state, Msg::Tick(noon() + Duration::seconds(62)));
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    assert_eq!(state.message(), None);
+}
+
+#[test]
+fn a_customer_count_is_said_only_while_the_database_answers() {
+    let mut state = selling();
+    press(&mut state, "c0");
+    update(&mut state, Msg::CustomerSearchDue { seq: 1 });
+    update(
+        &mut state,
+        Msg::CustomerResults {
+            seq: 1,
+            result: Ok(vec![]),
+        },
+    );
+    assert!(info_text(&state).contains("no customer id starts with 0"));
+    update(&mut state, unreachable());
+    assert_eq!(state.message(), None);
+}
