@@ -426,3 +426,42 @@ fn a_long_cart_scrolls_to_the_selected_line() {
     assert!(screen.contains("▶ 1."), "{screen}");
     snapshot_at("long_cart_start@60x20", &state, 60, 20);
 }
+
+/// A receipt longer than the screen says how many lines it leaves out.
+#[test]
+fn a_long_receipt_says_how_many_lines_are_not_shown() {
+    let mut state = selling();
+    press(&mut state, "n1\r2\r3\r4\r5\r6\r7\r8\r9\r10\r");
+    let sale = submit(&mut state);
+    let lines: Vec<ReceiptLine> = catalog()
+        .products
+        .iter()
+        .map(|p| ReceiptLine {
+            product_id: p.id,
+            name: p.name.clone(),
+            unit_price: p.unit_price,
+        })
+        .collect();
+    let receipt = Receipt {
+        purchase_id: 3002,
+        sale_key: sale.sale_key,
+        supermarket_id: sale.supermarket_id.clone(),
+        user_id: sale.customer.user_id(),
+        new_customer: true,
+        created_at: Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 5).unwrap(),
+        total_amount: lines.iter().map(|l| l.unit_price).sum(),
+        lines,
+        replayed: false,
+    };
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Recorded(receipt)),
+        },
+    );
+    let screen = render(&state, 60, 20);
+    assert!(screen.contains("more line(s)"), "{screen}");
+    snapshot_at("long_receipt@60x20", &state, 60, 20);
+    assert!(!render(&state, 80, 40).contains("more line(s)"));
+}

@@ -207,5 +207,28 @@ fn render_items(lines: &[ReceiptLine], frame: &mut Frame, area: Rect) {
     }
     widths.extend([Constraint::Fill(1), Constraint::Length(price_width)]);
     let [_, table_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-    frame.render_widget(Table::new(rows, widths).column_spacing(2), table_area);
+    // A receipt longer than the room says how many lines are not shown.
+    let room = usize::from(table_area.height);
+    let hidden = lines.len().saturating_sub(room);
+    let shown = if hidden > 0 {
+        room.saturating_sub(1)
+    } else {
+        lines.len()
+    };
+    let [table_area, more_area] = Layout::vertical([
+        Constraint::Length(shown as u16),
+        Constraint::Length(u16::from(hidden > 0)),
+    ])
+    .areas(table_area);
+    frame.render_widget(
+        Table::new(rows.take(shown), widths).column_spacing(2),
+        table_area,
+    );
+    if hidden > 0 {
+        let more = format!(" … and {} more line(s)", lines.len() - shown);
+        frame.render_widget(
+            Paragraph::new(fit(&more, area.width.into()).into_owned()),
+            more_area,
+        );
+    }
 }
