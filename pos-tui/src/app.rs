@@ -423,6 +423,8 @@ pub struct State {
     pub journal_warning: Option<String>,
     /// Rounds of sending queued sales that failed in a row, for the back-off.
     pub drain_failures: u32,
+    /// The terminal's columns and rows (`Msg::Resize`), for how far the help can scroll.
+    pub terminal_size: (u16, u16),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -446,6 +448,11 @@ impl From<store_core::Error> for DbFailure {
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// The terminal's size, at start and after every change.
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// The clocks: every second.
     Tick(Clock),
     /// The periodic health probe's answer: the database answered a trivial query, or not.
@@ -545,6 +552,7 @@ impl State {
             vouched: BTreeSet::new(),
             journal_warning: None,
             drain_failures: 0,
+            terminal_size: (80, 24),
         }
     }
 
@@ -774,6 +782,11 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
                 effects.extend(drain(state));
             }
             effects
+        }
+        Msg::Resize { width, height } => {
+            state.terminal_size = (width, height);
+            clamp_help_scroll(state);
+            vec![]
         }
         Msg::Health(result) => health(state, result),
         Msg::CatalogChanged => catalog_changed(state),
@@ -1299,9 +1312,18 @@ fn on_help(state: &mut State, action: Action) {
     match action {
         Action::ScrollHelpUp => *scroll = scroll.saturating_sub(1),
         Action::ScrollHelpDown => {
-            *scroll = (*scroll + 1).min(keymap::help_line_count().saturating_sub(1))
+            *scroll += 1;
+            clamp_help_scroll(state);
         }
         _ => state.overlay = None,
+    }
+}
+
+/// The help scrolls no further than its last line at the bottom of the terminal.
+fn clamp_help_scroll(state: &mut State) {
+    let max = crate::view::help_max_scroll(state, state.terminal_size);
+    if let Some(Overlay::Help { scroll }) = &mut state.overlay {
+        *scroll = (*scroll).min(max);
     }
 }
 

@@ -603,11 +603,6 @@ pub fn help_sections() -> Vec<Section> {
     sections_of(&[HELP_SECTIONS])
 }
 
-/// Lines of the help: a title line per section and a line per key.
-pub fn help_line_count() -> usize {
-    help_sections().iter().map(|(_, keys)| keys.len() + 1).sum()
-}
-
 /// The key table of the README and docs/pos-tui.md, as Markdown: every labelled key of every
 /// mode.
 pub fn markdown_table() -> String {

@@ -135,6 +135,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Restored when dropped, on every return path (errors included).
     let mut session = tui_runtime::terminal::enter(true).context("setting up the terminal")?;
     let terminal = &mut session.terminal;
+    let size = terminal.size()?;
+    update(
+        &mut state,
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
 
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -156,10 +164,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => Msg::Key(key),
                 Some(Ok(Event::Paste(text))) => Msg::Paste(text),
-                Some(Ok(Event::Resize(..))) => {
+                Some(Ok(Event::Resize(width, height))) => {
                     terminal.autoresize()?;
-                    dirty = true;
-                    continue;
+                    Msg::Resize { width, height }
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e).context("reading the keyboard"),

@@ -465,3 +465,23 @@ fn a_long_receipt_says_how_many_lines_are_not_shown() {
     snapshot_at("long_receipt@60x20", &state, 60, 20);
     assert!(!render(&state, 80, 40).contains("more line(s)"));
 }
+
+/// On a small terminal the help scrolls down to its last keys.
+#[test]
+fn the_help_scrolled_to_its_end_on_a_small_terminal() {
+    let mut state = selling();
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 60,
+            height: 20,
+        },
+    );
+    press(&mut state, "?");
+    for _ in 0..100 {
+        update(&mut state, key(KeyCode::Down));
+    }
+    let screen = render(&state, 60, 20);
+    assert!(screen.contains("refused queued sales"), "{screen}");
+    snapshot_at("help_scrolled_to_the_end@60x20", &state, 60, 20);
+}

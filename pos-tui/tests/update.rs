@@ -1336,3 +1336,36 @@ fn a_customer_count_is_said_only_while_the_database_answers() {
     update(&mut state, unreachable());
     assert_eq!(state.message(), None);
 }
+
+#[test]
+fn the_help_scrolls_as_far_as_its_last_line_and_no_further() {
+    let mut state = selling();
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 40,
+            height: 12,
+        },
+    );
+    press(&mut state, "?");
+    for _ in 0..100 {
+        update(&mut state, key(KeyCode::Down));
+    }
+    let max = pos_tui::view::help_max_scroll(&state, (40, 12));
+    assert!(max > 0);
+    assert_eq!(state.overlay, Some(Overlay::Help { scroll: max }));
+    // The first press up moves it at once.
+    update(&mut state, key(KeyCode::Up));
+    assert_eq!(state.overlay, Some(Overlay::Help { scroll: max - 1 }));
+    // A larger terminal: the help fits, and the scroll follows.
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 200,
+            height: 60,
+        },
+    );
+    assert_eq!(state.overlay, Some(Overlay::Help { scroll: 0 }));
+    update(&mut state, key(KeyCode::Down));
+    assert_eq!(state.overlay, Some(Overlay::Help { scroll: 0 }));
+}

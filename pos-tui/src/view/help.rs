@@ -43,6 +43,34 @@ fn section_lines(
     lines
 }
 
+/// Which column each section goes in (`true`: the right one) and the rows the taller column
+/// takes, for a popup of `width`.
+fn columns_of(sections: &[keymap::Section], width: u16) -> (Vec<bool>, usize) {
+    let two_columns = width.saturating_sub(2) >= TWO_COLUMNS;
+    let total: usize = sections.iter().map(|(_, keys)| keys.len() + 1).sum();
+    let (mut left, mut right) = (0, 0);
+    let sides = sections
+        .iter()
+        .map(|(_, keys)| {
+            let rows = keys.len() + 1;
+            let goes_left = !two_columns || (right == 0 && left + rows <= total.div_ceil(2));
+            if goes_left {
+                left += rows;
+            } else {
+                right += rows;
+            }
+            !goes_left
+        })
+        .collect();
+    (sides, left.max(right))
+}
+
+/// The furthest the help can scroll in `area` (0: it fits).
+pub fn max_scroll(area: Rect) -> usize {
+    let (_, content) = columns_of(&keymap::help_sections(), area.width.min(80));
+    content.saturating_sub(usize::from(area.height.saturating_sub(2)))
+}
+
 pub fn render(scroll: usize, theme: &Theme, frame: &mut Frame, area: Rect) {
     let sections = keymap::help_sections();
     let width = area.width.min(80);
@@ -52,18 +80,17 @@ pub fn render(scroll: usize, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         usize::from(width.saturating_sub(3))
     };
-    let total: usize = sections.iter().map(|(_, keys)| keys.len() + 1).sum();
+    let (sides, content) = columns_of(&sections, width);
     let mut left: Vec<Line> = Vec::new();
     let mut right: Vec<Line> = Vec::new();
-    for (title, keys) in &sections {
+    for ((title, keys), right_side) in sections.iter().zip(sides) {
         let lines = section_lines(title, keys, column_width, theme);
-        if !two_columns || (right.is_empty() && left.len() + lines.len() <= total.div_ceil(2)) {
-            left.extend(lines);
-        } else {
+        if right_side {
             right.extend(lines);
+        } else {
+            left.extend(lines);
         }
     }
-    let content = left.len().max(right.len());
     let fits = content + 2 <= usize::from(area.height);
     let title = if fits {
         " Keys (any key closes) "

@@ -34,16 +34,26 @@ pub fn money(amount: Decimal) -> String {
     format!("{amount:.2}")
 }
 
-pub fn view(state: &State, frame: &mut Frame) {
-    let theme = Theme::of(state);
-    let area = frame.area();
-    let [header, body, message, status] = Layout::vertical([
+/// The screen's rows: header, body, message line(s) and status bar.
+fn rows(state: &State, area: Rect) -> [Rect; 4] {
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(status::message_height(state, area)),
         Constraint::Length(1),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+/// How far the help overlay can scroll on a terminal of `size` (0: it fits).
+pub fn help_max_scroll(state: &State, size: (u16, u16)) -> usize {
+    let [_, body, _, _] = rows(state, Rect::new(0, 0, size.0, size.1));
+    help::max_scroll(body)
+}
+
+pub fn view(state: &State, frame: &mut Frame) {
+    let theme = Theme::of(state);
+    let [header, body, message, status] = rows(state, frame.area());
     header::render(state, &theme, frame, header);
     match &state.screen {
         Screen::Branch(choice) => branches::render(state, choice, &theme, frame, body),
