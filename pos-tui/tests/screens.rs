@@ -485,3 +485,33 @@ fn the_help_scrolled_to_its_end_on_a_small_terminal() {
     assert!(screen.contains("refused queued sales"), "{screen}");
     snapshot_at("help_scrolled_to_the_end@60x20", &state, 60, 20);
 }
+
+/// Wide characters are measured as two columns; a name that does not fit ends in "…" and the
+/// prices and the total are whole at every size.
+#[test]
+fn long_and_wide_names_are_cut_visibly_and_numbers_never() {
+    let mut wide = catalog();
+    wide.products[0].name = "日本語のとても長い商品名ですよ本当に".into();
+    wide.products[0].unit_price = price(1_234_567);
+    let mut state = till("test database", None);
+    update(&mut state, Msg::Tick(noon()));
+    update(&mut state, Msg::CatalogLoaded(Ok(wide)));
+    press(&mut state, "1n1\r2\r");
+    for (width, height) in [(80, 24), (60, 20), (40, 12), (200, 60)] {
+        let screen = render(&state, width, height);
+        assert!(screen.contains("12345.67"), "{width}x{height}:\n{screen}");
+        assert!(screen.contains("2.00"), "{width}x{height}:\n{screen}");
+        // Whole where there is room (200 columns), cut visibly elsewhere.
+        assert_eq!(
+            screen.contains("…"),
+            width < 200,
+            "{width}x{height}:\n{screen}"
+        );
+        // The total, in the block font or in digits.
+        assert!(
+            screen.contains("12347.67") || screen.contains("█"),
+            "{width}x{height}:\n{screen}"
+        );
+    }
+    snapshot_at("wide_names@40x12", &state, 40, 12);
+}
