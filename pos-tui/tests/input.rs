@@ -1,6 +1,7 @@
 //! Whatever the keyboard (or a paste) sends: long input, junk, control characters. Nothing
 //! panics, nothing grows without bound, no query runs on text that is not an id prefix, and the
-//! cashier is told what happened. Every state is also rendered at 80x24.
+//! cashier is told what happened. Every state is also rendered at 80x24 (the random run's at
+//! 40x12, 200x60 and 20x6 too).
 
 mod common;
 
@@ -15,7 +16,11 @@ use store_core::checkout::CheckoutError;
 use store_core::journal::Outcome;
 
 fn render(state: &State) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    render_at(state, 80, 24)
+}
+
+fn render_at(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| view(state, frame)).unwrap();
     terminal.backend().to_string()
 }
@@ -212,6 +217,9 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
                     .map(|_| char::from_u32((rng.next() % 0x3000) as u32).unwrap_or('?'))
                     .collect(),
             )
+        } else if rng.next().is_multiple_of(300) {
+            let [width, height] = [rng.next() % 220, rng.next() % 70].map(|n| n as u16);
+            Msg::Resize { width, height }
         } else if let Some(msg) = later.pop() {
             msg
         } else {
@@ -276,7 +284,9 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
             state = selling();
         }
         if i.is_multiple_of(500) {
-            render(&state);
+            for (width, height) in [(80, 24), (40, 12), (200, 60), (20, 6)] {
+                render_at(&state, width, height);
+            }
         }
     }
     render(&state);
