@@ -22,13 +22,13 @@ fn draw(state: &State) -> Terminal<TestBackend> {
 fn show(state: &mut State, snapshot: Snapshot) {
     state.filter = snapshot.dashboard.filter.clone();
     state.min_purchases = snapshot.dashboard.min_purchases;
-    let start = state.in_flight.is_none();
+    let start = state.in_flight().is_none();
     let later = state.now.as_millis() as u64 + 100_000;
     tick(state, later);
     if start {
         update(state, Msg::Action(Action::Refresh));
     }
-    let id = state.in_flight.expect("a refresh in flight");
+    let id = state.in_flight().expect("a refresh in flight");
     update(
         state,
         Msg::Refreshed {
@@ -157,7 +157,7 @@ fn stale_figures_stay_and_say_so() {
     let mut state = connected_state(d);
     tick(&mut state, 200_000);
     update(&mut state, Msg::Action(Action::Refresh));
-    let id = state.in_flight.unwrap();
+    let id = state.in_flight().unwrap();
     update(
         &mut state,
         Msg::Refreshed {

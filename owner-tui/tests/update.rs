@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use owner_tui::app::{Effect, LOYAL_PAGE, Msg, Snapshot, update};
+use owner_tui::app::{Effect, LOYAL_PAGE, Message, Msg, Snapshot, update};
 use owner_tui::keymap::Action;
 use store_core::analytics::{Filter, LoyalBuyer, Period, TrendBucket};
 
@@ -80,7 +80,7 @@ fn threshold_changes_live_and_never_goes_below_one() {
     let effects = act(&mut state, Action::LessMinPurchases);
     assert_eq!(state.min_purchases, 1, "the floor is 1");
     assert!(refresh_ids(&effects).is_empty(), "no query for no change");
-    assert!(state.status.as_deref().unwrap_or("").contains("at least 1"));
+    assert!(state.message == Some(Message::AtLeastOnePurchase));
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn scrolling_the_loyal_list_fetches_pages_from_the_database() {
         })
         .expect("the last page is fetched");
     assert_eq!(offset, 450);
-    assert_eq!(state.loyal_top, 500 - visible);
+    assert_eq!(state.loyal.top, 500 - visible);
     assert!(state.loyal_row(499).is_none());
     let rows: Vec<LoyalBuyer> = (450..500)
         .map(|i| LoyalBuyer {
@@ -323,9 +323,9 @@ fn scrolling_the_loyal_list_fetches_pages_from_the_database() {
     assert_eq!(state.loyal_row(499).unwrap().user_id, user(499));
     // Far-away pages are not kept: memory stays small however long the list.
     assert!(
-        state.loyal_pages.len() <= 5,
+        state.loyal.pages.len() <= 5,
         "{:?}",
-        state.loyal_pages.keys()
+        state.loyal.pages.keys()
     );
 }
 
