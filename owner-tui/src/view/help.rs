@@ -14,6 +14,7 @@ use crate::keymap;
 const POPUP_WIDTH: u16 = 64;
 const KEYS_W: usize = 13;
 const CLOSING: &str = "Any key closes this help.";
+const CLOSING_SCROLLED: &str = "Up/Down, PgUp/PgDn, Home/End scroll; other keys close.";
 
 /// The help's lines: one per binding, then how to close it.
 fn line_count() -> usize {
@@ -56,12 +57,17 @@ pub fn render(frame: &mut Frame, help: Help, area: Rect) {
             ])
         })
         .collect();
-    lines.push(Line::from(format!(
-        " {}",
-        ellipsis(CLOSING, room.saturating_sub(1))
-    )));
     let visible = popup.height.saturating_sub(2) as usize;
     let max_scroll = line_count().saturating_sub(visible);
+    let closing = if max_scroll > 0 {
+        CLOSING_SCROLLED
+    } else {
+        CLOSING
+    };
+    lines.push(Line::from(format!(
+        " {}",
+        ellipsis(closing, room.saturating_sub(1))
+    )));
     let scroll = help.scroll.min(max_scroll);
     let mut block = Block::bordered().title(" Keys ");
     if max_scroll > 0 {

@@ -91,7 +91,7 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
     };
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut rows: Vec<Row> = lines.iter().map(row).collect();
-    if hidden > 0 {
+    if hidden > 0 && body_rows > 0 {
         let more = format!("+{hidden} more");
         rows.push(Row::new([Line::from(ellipsis(&more, room).into_owned())]));
     }
