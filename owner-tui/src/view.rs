@@ -57,10 +57,11 @@ fn layout(area: Rect, state: &State) -> Areas {
         .as_ref()
         .map(|s| s.dashboard.top_products.len().clamp(1, MAX_TOP_LINES))
         .unwrap_or(1) as u16;
+    // When short, the buyers and the top products keep their height and the list gives way.
     let [buyers, top, loyal] = Layout::vertical([
         Constraint::Length(4),
         Constraint::Length(top_lines + 2),
-        Constraint::Min(3),
+        Constraint::Min(0),
     ])
     .areas(left);
     let branch_lines = state

@@ -46,6 +46,9 @@ pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
         label_w,
     )
     .unwrap_or_else(|| ellipsis("Loyal", label_w).into_owned());
+    let unique_label = first_fitting(["Unique buyers", "Unique"], label_w)
+        .unwrap_or("Unique")
+        .to_string();
     let row = |label: String, value: String| {
         Row::new([
             Line::from(ellipsis(&label, label_w).into_owned()),
@@ -55,7 +58,7 @@ pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
         ])
     };
     let table = Table::new(
-        [row("Unique buyers".into(), unique), row(loyal_label, loyal)],
+        [row(unique_label, unique), row(loyal_label, loyal)],
         [
             Constraint::Length(label_w as u16),
             Constraint::Length(value_w as u16),

@@ -49,8 +49,10 @@ pub fn render(frame: &mut Frame, products: &[TopProduct], area: Rect) {
         .padding(Padding::horizontal(1));
     let inner = block.inner(area).width as usize;
 
-    let shown = if products.len() > MAX_TOP_LINES {
-        MAX_TOP_LINES - 1
+    // Rows beyond what fits are counted on the last line rather than left out silently.
+    let fit = (block.inner(area).height as usize).min(MAX_TOP_LINES);
+    let shown = if products.len() > fit {
+        fit.saturating_sub(1)
     } else {
         products.len()
     };
@@ -110,7 +112,12 @@ pub fn render(frame: &mut Frame, products: &[TopProduct], area: Rect) {
         rows.push(Row::new(cells));
     }
     if shown < products.len() {
-        let more = format!("… and {} more tied products", products.len() - shown);
+        let hidden = products.len() - shown;
+        let more = if products.len() > MAX_TOP_LINES {
+            format!("… and {hidden} more tied products")
+        } else {
+            format!("… and {hidden} more")
+        };
         rows.push(Row::new([
             Cell::from(ellipsis(&more, inner).into_owned()).column_span(columns)
         ]));
