@@ -450,3 +450,40 @@ fn the_help_scrolls_when_the_terminal_is_too_short_for_it() {
     update(&mut state, Msg::Action(Action::Refresh));
     assert!(state.help.is_none());
 }
+
+#[test]
+fn the_loyal_table_scrolls_across_a_page_boundary() {
+    let mut state = connected_state(dashboard(1_000, 500));
+    for _ in 0..45 {
+        update(&mut state, Msg::Action(Action::ScrollDown));
+    }
+    assert_eq!(state.loyal.top, 45);
+    // Rows 46..54 straddle the first two pages; the second is fetched, then answered.
+    let screen = draw_at(&mut state, 80, 24).backend().to_string();
+    assert!(screen.contains(&user(45).to_string()), "{screen}");
+    assert!(screen.contains("loading…"), "{screen}");
+    let generation = state.loyal.generation;
+    let rows = (50..100)
+        .map(|i| store_core::analytics::LoyalBuyer {
+            user_id: user(i),
+            purchases: 3,
+        })
+        .collect();
+    update(
+        &mut state,
+        Msg::LoyalPage {
+            generation,
+            page: 1,
+            result: Ok(rows),
+        },
+    );
+    let screen = draw_at(&mut state, 80, 24).backend().to_string();
+    let table: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("10000000-0000-4000"))
+        .collect();
+    assert_eq!(table.len(), 9, "{screen}");
+    assert!(table[0].contains(" 46 ") && table[0].contains(&user(45).to_string()));
+    assert!(table[8].contains(" 54 ") && table[8].contains(&user(53).to_string()));
+    assert!(screen.contains(" 46-54 of 500 "), "{screen}");
+}
