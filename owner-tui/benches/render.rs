@@ -38,7 +38,7 @@ fn full_state(width: u16, height: u16) -> State {
     // Answer a second refresh with the trend, as the program does after its first.
     tick(&mut state, 100_000);
     update(&mut state, Msg::Action(Action::Refresh));
-    let id = state.in_flight.expect("a refresh in flight");
+    let id = state.in_flight().expect("a refresh in flight");
     update(
         &mut state,
         Msg::Refreshed {

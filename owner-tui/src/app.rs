@@ -1,10 +1,10 @@
 //! The dashboard as a pure state machine: `update(&mut State, Msg) -> Vec<Effect>`.
 //!
 //! Time comes in with `Msg::Tick` (a monotonic instant as a `Duration` since start, and the wall
-//! clock), so the refresh scheduling (coalescing, trailing refresh, periodic fallback, retry
-//! backoff) is deterministic and testable without sleeping.
+//! clock), so the refresh scheduling (`crate::refresh`) is deterministic and testable without
+//! sleeping. The screen is redrawn only when something drawn changed (`State::draws_like`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,21 +12,14 @@ use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
 use store_core::analytics::{Dashboard, Filter, LoyalBuyer, TopProduct, TrendBucket, TrendPoint};
 
 use crate::keymap::Action;
+use crate::refresh::RefreshSchedule;
 
 /// Rows per loyal-buyers page fetched from the database.
 pub const LOYAL_PAGE: usize = 50;
-/// At most one refresh is started per this interval.
-pub const MIN_REFRESH_GAP: Duration = Duration::from_millis(250);
-/// One refresh this long after the last notice of a burst (the server sends at most one notice
-/// per session per 200 ms, so sales just after a notice may come without one).
-pub const TRAILING: Duration = Duration::from_millis(400);
-/// A sale is on screen within about this long even in a continuous flood of notices.
-pub const MAX_NOTICE_DELAY: Duration = Duration::from_millis(800);
-/// A refresh running this long shows "waiting for the database" (it times out later, in
-/// effects.rs, and the figures are then marked STALE).
-pub const WAITING_AFTER: Duration = Duration::from_secs(2);
 /// Pages of loyal buyers kept around the visible rows (the rest are dropped).
 const PAGES_KEPT_AROUND: usize = 2;
+
+pub use crate::refresh::{MAX_NOTICE_DELAY, MIN_REFRESH_GAP, TRAILING, WAITING_AFTER};
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -161,11 +154,101 @@ pub enum Freeze {
     },
 }
 
+/// The help overlay, open, scrolled down by `scroll` lines (when it does not fit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Help {
+    pub scroll: usize,
+}
+
+/// The line of news under the header. Those tied to a condition go away as soon as it no longer
+/// holds (see `Message::still_true`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A change of selection was refused; true while frozen.
+    UnfreezeFirst,
+    /// `-` at a threshold of 1; true while it is 1.
+    AtLeastOnePurchase,
+    /// `e` before any figures; true until there are some.
+    NothingToExport,
+    Exporting,
+    Exported {
+        loyal_rows: u64,
+        top_rows: usize,
+        dir: String,
+    },
+    ExportFailed(String),
+}
+
+impl Message {
+    pub fn text(&self) -> String {
+        match self {
+            Message::UnfreezeFirst => {
+                "Frozen: press f to unfreeze before changing what is shown".into()
+            }
+            Message::AtLeastOnePurchase => "Loyal buyers need at least 1 purchase".into(),
+            Message::NothingToExport => "Nothing to export yet".into(),
+            Message::Exporting => "Exporting…".into(),
+            Message::Exported {
+                loyal_rows,
+                top_rows,
+                dir,
+            } => format!(
+                "Exported {loyal_rows} loyal buyers + {top_rows} top products as CSV to {dir}/"
+            ),
+            Message::ExportFailed(error) => format!("Export failed: {error}"),
+        }
+    }
+
+    /// Whether what the message says is still so.
+    fn still_true(&self, state: &State) -> bool {
+        match self {
+            Message::UnfreezeFirst => state.is_frozen(),
+            Message::AtLeastOnePurchase => state.min_purchases == 1,
+            Message::NothingToExport => state.shown.is_none(),
+            Message::Exporting | Message::Exported { .. } | Message::ExportFailed(_) => true,
+        }
+    }
+}
+
+/// One page of the loyal buyers list, as fetched for the current data generation (a refresh
+/// starts a new one) or for an older one (shown until replaced).
 #[derive(Clone, Debug, PartialEq)]
-pub struct LoyalPageRows {
-    /// The data generation it was fetched for; older pages are shown until replaced.
+pub enum LoyalPage {
+    Current(Vec<LoyalBuyer>),
+    /// Being fetched; the rows of an older generation meanwhile, if any.
+    Loading {
+        outdated: Option<Vec<LoyalBuyer>>,
+    },
+    Outdated(Vec<LoyalBuyer>),
+}
+
+impl LoyalPage {
+    pub fn rows(&self) -> Option<&[LoyalBuyer]> {
+        match self {
+            LoyalPage::Current(rows) | LoyalPage::Outdated(rows) => Some(rows),
+            LoyalPage::Loading { outdated } => outdated.as_deref(),
+        }
+    }
+
+    /// A new generation began: what was current is outdated, a fetch under way is for the old
+    /// generation (its answer will be ignored). None when nothing is left to show.
+    fn outdated(self) -> Option<LoyalPage> {
+        match self {
+            LoyalPage::Current(rows) | LoyalPage::Outdated(rows) => Some(LoyalPage::Outdated(rows)),
+            LoyalPage::Loading { outdated } => outdated.map(LoyalPage::Outdated),
+        }
+    }
+}
+
+/// The loyal buyers list, paged from the database: the first visible row, and the pages around
+/// it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoyalList {
+    /// Index of the first visible row in the whole sorted list.
+    pub top: usize,
+    pub pages: BTreeMap<usize, LoyalPage>,
+    /// Which answer of `Effect::LoadLoyalPage` is current.
     pub generation: u64,
-    pub rows: Vec<LoyalBuyer>,
 }
 
 #[derive(Clone, Debug)]
@@ -185,27 +268,15 @@ pub struct State {
     /// Why the figures on screen may be out of date (the last refresh failed).
     pub stale: Option<String>,
     pub listener_error: Option<String>,
-    pub status: Option<String>,
-    pub help: bool,
+    pub message: Option<Message>,
+    pub help: Option<Help>,
     pub branches: Vec<String>,
     pub size: (u16, u16),
-    // The loyal buyers list, paged from the database.
-    pub loyal_top: usize,
-    pub loyal_pages: BTreeMap<usize, LoyalPageRows>,
-    pub loyal_loading: BTreeSet<usize>,
-    pub loyal_generation: u64,
+    pub loyal: LoyalList,
     pub trend_bucket: TrendBucket,
-    // Refresh scheduling.
-    next_id: u64,
-    pub in_flight: Option<u64>,
-    last_start: Option<Duration>,
-    want_refresh: bool,
-    notice_due: Option<Duration>,
-    pending_since: Option<Duration>,
-    last_notice: Option<Duration>,
-    failures: u32,
-    retry_due: Option<Duration>,
-    dirty: bool,
+    pub refresh: RefreshSchedule,
+    /// Something drawn changed since the last `take_dirty`.
+    redraw: bool,
 }
 
 impl State {
@@ -221,25 +292,14 @@ impl State {
             freeze: Freeze::Live,
             stale: None,
             listener_error: None,
-            status: None,
-            help: false,
+            message: None,
+            help: None,
             branches: Vec::new(),
             size: (80, 24),
-            loyal_top: 0,
-            loyal_pages: BTreeMap::new(),
-            loyal_loading: BTreeSet::new(),
-            loyal_generation: 0,
+            loyal: LoyalList::default(),
             trend_bucket: default_bucket(&Filter::default()),
-            next_id: 1,
-            in_flight: None,
-            last_start: None,
-            want_refresh: false,
-            notice_due: None,
-            pending_since: None,
-            last_notice: None,
-            failures: 0,
-            retry_due: None,
-            dirty: true,
+            refresh: RefreshSchedule::default(),
+            redraw: true,
         }
     }
 
@@ -251,18 +311,61 @@ impl State {
         matches!(self.freeze, Freeze::Frozen { .. })
     }
 
+    /// The id of the refresh in flight, if any.
+    pub fn in_flight(&self) -> Option<u64> {
+        self.refresh.in_flight()
+    }
+
     /// A refresh has been running for `WAITING_AFTER` or more: the database is slow to answer
     /// (a lock, a hung link), and the screen says so before the refresh times out.
     pub fn waiting_for_database(&self) -> bool {
-        self.in_flight.is_some()
-            && self
-                .last_start
-                .is_some_and(|started| self.now >= started + WAITING_AFTER)
+        self.refresh.waiting(self.now)
     }
 
-    /// True once after anything visible changed: the caller redraws.
+    /// True once after anything drawn changed: the caller redraws.
     pub fn take_dirty(&mut self) -> bool {
-        std::mem::take(&mut self.dirty)
+        std::mem::take(&mut self.redraw)
+    }
+
+    /// Whether the screen drawn from `self` and from `other` is the same: every field the view
+    /// reads is compared. The clock is not drawn, except as "waiting for the database"; the
+    /// schedule is not either, except as that. The destructuring names every field, so a new
+    /// field cannot be forgotten here.
+    fn draws_like(&self, other: &State) -> bool {
+        let State {
+            settings: _,
+            now: _,
+            wall: _,
+            refresh: _,
+            redraw: _,
+            filter,
+            min_purchases,
+            connection,
+            shown,
+            freeze,
+            stale,
+            listener_error,
+            message,
+            help,
+            branches,
+            size,
+            loyal,
+            trend_bucket,
+        } = self;
+        *filter == other.filter
+            && *min_purchases == other.min_purchases
+            && *connection == other.connection
+            && *shown == other.shown
+            && *freeze == other.freeze
+            && *stale == other.stale
+            && *listener_error == other.listener_error
+            && *message == other.message
+            && *help == other.help
+            && *branches == other.branches
+            && *size == other.size
+            && *loyal == other.loyal
+            && *trend_bucket == other.trend_bucket
+            && self.waiting_for_database() == other.waiting_for_database()
     }
 
     /// The branches `b` cycles through: the catalog's, or those seen in the figures.
@@ -284,9 +387,11 @@ impl State {
 
     /// The loyal buyer at `index` in the whole sorted list, if its page is here.
     pub fn loyal_row(&self, index: usize) -> Option<&LoyalBuyer> {
-        self.loyal_pages
+        self.loyal
+            .pages
             .get(&(index / LOYAL_PAGE))
-            .and_then(|p| p.rows.get(index % LOYAL_PAGE))
+            .and_then(LoyalPage::rows)
+            .and_then(|rows| rows.get(index % LOYAL_PAGE))
     }
 
     pub fn loyal_count(&self) -> usize {
@@ -311,108 +416,33 @@ impl State {
         }
     }
 
-    fn request_refresh(&mut self) {
-        self.want_refresh = true;
-    }
-
-    /// Starts a refresh if one is wanted and allowed: connected, not frozen, none in flight,
-    /// and none started in the last `MIN_REFRESH_GAP`.
-    fn maybe_start_refresh(&mut self, effects: &mut Vec<Effect>) {
-        if !self.want_refresh
-            || !self.is_connected()
-            || self.is_frozen()
-            || self.in_flight.is_some()
-        {
-            return;
-        }
-        if let Some(last) = self.last_start
-            && self.now < last + MIN_REFRESH_GAP
-        {
-            return;
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        self.in_flight = Some(id);
-        self.last_start = Some(self.now);
-        self.want_refresh = false;
-        self.retry_due = None;
-        // Every notice so far is covered; only the trailing one after the last notice remains,
-        // unless this refresh already starts late enough to be it.
-        self.pending_since = None;
-        self.notice_due = match self.last_notice {
-            Some(last) if self.notice_due.is_some() && self.now < last + TRAILING => {
-                Some(last + TRAILING)
-            }
-            _ => None,
-        };
-        effects.push(Effect::Refresh {
-            id,
-            filter: self.filter.clone(),
-            min_purchases: self.min_purchases,
-            page_size: LOYAL_PAGE as i64,
-            bucket: self.trend_bucket,
-        });
-    }
-
-    fn on_notice(&mut self) {
-        let now = self.now;
-        let first_of_burst = self.pending_since.is_none() && self.notice_due.is_none();
-        self.last_notice = Some(now);
-        if first_of_burst && self.in_flight.is_none() {
-            // A lone sale shows at once; the trailing refresh follows.
-            self.request_refresh();
-            self.notice_due = Some(now + TRAILING);
-            return;
-        }
-        let since = *self.pending_since.get_or_insert(now);
-        self.notice_due = Some((now + TRAILING).min(since + MAX_NOTICE_DELAY));
-    }
-
-    fn on_tick(&mut self, was_waiting: bool) {
-        if self.waiting_for_database() != was_waiting {
-            self.dirty = true;
-        }
-        if let Some(due) = self.notice_due
-            && self.now >= due
-        {
-            self.request_refresh();
-        }
-        if let Some(due) = self.retry_due
-            && self.now >= due
-        {
-            self.request_refresh();
-        }
-        if self.is_connected()
-            && self
-                .last_start
-                .is_some_and(|last| self.now >= last + self.settings.refresh_every)
-        {
-            self.request_refresh();
+    fn start_refresh_if_due(&mut self, effects: &mut Vec<Effect>) {
+        let may_start = self.is_connected() && !self.is_frozen();
+        if let Some(id) = self.refresh.start(self.now, may_start) {
+            effects.push(Effect::Refresh {
+                id,
+                filter: self.filter.clone(),
+                min_purchases: self.min_purchases,
+                page_size: LOYAL_PAGE as i64,
+                bucket: self.trend_bucket,
+            });
         }
     }
 
     fn apply(&mut self, snapshot: Snapshot, effects: &mut Vec<Effect>) {
+        let first = snapshot.dashboard.loyal_page.clone();
         self.shown = Some(snapshot);
-        self.loyal_generation += 1;
-        self.loyal_loading.clear();
-        let generation = self.loyal_generation;
-        let first = self
-            .shown
-            .as_ref()
-            .map(|s| s.dashboard.loyal_page.clone())
-            .unwrap_or_default();
-        self.loyal_pages.insert(
-            0,
-            LoyalPageRows {
-                generation,
-                rows: first,
-            },
-        );
+        let loyal = &mut self.loyal;
+        loyal.generation += 1;
+        loyal.pages = std::mem::take(&mut loyal.pages)
+            .into_iter()
+            .filter_map(|(index, page)| Some((index, page.outdated()?)))
+            .collect();
+        loyal.pages.insert(0, LoyalPage::Current(first));
         let count = self.loyal_count();
-        if self.loyal_top >= count {
-            self.loyal_top = count.saturating_sub(1);
+        if self.loyal.top >= count {
+            self.loyal.top = count.saturating_sub(1);
         }
-        self.dirty = true;
         self.ensure_loyal_pages(effects);
     }
 
@@ -423,99 +453,110 @@ impl State {
         let filter = shown.dashboard.filter.clone();
         let min = shown.dashboard.min_purchases;
         if count == 0 {
-            self.loyal_pages.retain(|p, _| *p == 0);
+            self.loyal.pages.retain(|p, _| *p == 0);
             return;
         }
-        let first = self.loyal_top / LOYAL_PAGE;
-        let last_row = (self.loyal_top + self.loyal_visible()).min(count) - 1;
+        let first = self.loyal.top / LOYAL_PAGE;
+        let last_row = (self.loyal.top + self.loyal_visible()).min(count) - 1;
         let last = last_row / LOYAL_PAGE;
-        for page in first..=last {
-            let current = self
-                .loyal_pages
-                .get(&page)
-                .is_some_and(|p| p.generation == self.loyal_generation);
-            if !current && !self.loyal_loading.contains(&page) {
-                self.loyal_loading.insert(page);
-                effects.push(Effect::LoadLoyalPage {
-                    generation: self.loyal_generation,
-                    page,
-                    filter: filter.clone(),
-                    min_purchases: min,
-                    offset: (page * LOYAL_PAGE) as i64,
-                    limit: LOYAL_PAGE as i64,
-                });
-            }
+        let generation = self.loyal.generation;
+        for index in first..=last {
+            let page = self.loyal.pages.remove(&index);
+            let page = match page {
+                Some(page @ (LoyalPage::Current(_) | LoyalPage::Loading { .. })) => page,
+                fetch @ (Some(LoyalPage::Outdated(_)) | None) => {
+                    effects.push(Effect::LoadLoyalPage {
+                        generation,
+                        page: index,
+                        filter: filter.clone(),
+                        min_purchases: min,
+                        offset: (index * LOYAL_PAGE) as i64,
+                        limit: LOYAL_PAGE as i64,
+                    });
+                    LoyalPage::Loading {
+                        outdated: fetch.and_then(|p| p.rows().map(<[LoyalBuyer]>::to_vec)),
+                    }
+                }
+            };
+            self.loyal.pages.insert(index, page);
         }
         let keep_from = first.saturating_sub(PAGES_KEPT_AROUND);
         let keep_to = last + PAGES_KEPT_AROUND;
-        self.loyal_pages
+        self.loyal
+            .pages
             .retain(|p, _| (keep_from..=keep_to).contains(p));
     }
 
     fn scroll_to(&mut self, top: usize, effects: &mut Vec<Effect>) {
         let count = self.loyal_count();
         let max_top = count.saturating_sub(self.loyal_visible());
-        let top = top.min(max_top);
-        if top != self.loyal_top {
-            self.loyal_top = top;
-            self.dirty = true;
-        }
+        self.loyal.top = top.min(max_top);
         self.ensure_loyal_pages(effects);
     }
 
     /// A new selection (filter or threshold): ask for it, and start over at the top.
     fn selection_changed(&mut self) {
-        self.loyal_top = 0;
+        self.loyal.top = 0;
         self.trend_bucket = default_bucket(&self.filter);
-        self.request_refresh();
-        self.dirty = true;
+        self.refresh.request();
     }
 
     fn refuse_while_frozen(&mut self) -> bool {
         let frozen = self.is_frozen();
         if frozen {
-            self.status = Some("Frozen: press f to unfreeze before changing what is shown".into());
-            self.dirty = true;
+            self.message = Some(Message::UnfreezeFirst);
         }
         frozen
     }
 
+    /// A key while the help is open: it scrolls the help if that does not fit, Esc and `?`
+    /// close it, `q` quits, any other key closes it.
+    fn on_help_action(&mut self, help: Help, action: Action, effects: &mut Vec<Effect>) {
+        let max_scroll = crate::view::help_max_scroll(self);
+        let page = crate::view::help_visible_rows(self).max(1);
+        let scroll = match action {
+            Action::Quit => {
+                effects.push(Effect::Quit);
+                return;
+            }
+            _ if max_scroll == 0 => None,
+            Action::ScrollUp => Some(help.scroll.saturating_sub(1)),
+            Action::ScrollDown => Some(help.scroll + 1),
+            Action::PageUp => Some(help.scroll.saturating_sub(page)),
+            Action::PageDown => Some(help.scroll + page),
+            Action::Top => Some(0),
+            Action::Bottom => Some(max_scroll),
+            _ => None,
+        };
+        self.help = scroll.map(|scroll| Help {
+            scroll: scroll.min(max_scroll),
+        });
+    }
+
     fn on_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
-        if self.help && !matches!(action, Action::Quit | Action::Help | Action::CloseOverlay) {
-            // Any other key just closes the help.
-            self.help = false;
-            self.dirty = true;
+        if let Some(help) = self.help {
+            self.on_help_action(help, action, effects);
             return;
         }
         match action {
             Action::Quit => effects.push(Effect::Quit),
-            Action::Help => {
-                self.help = !self.help;
-                self.dirty = true;
-            }
-            Action::CloseOverlay => {
-                if self.help {
-                    self.help = false;
-                    self.dirty = true;
-                }
-            }
+            Action::Help => self.help = Some(Help::default()),
+            Action::CloseOverlay => {}
             Action::Refresh => {
                 if !self.refuse_while_frozen() {
-                    self.request_refresh();
-                    self.status = None;
-                    self.dirty = true;
+                    self.refresh.request();
+                    self.message = None;
                 }
             }
             Action::Freeze => {
-                self.status = None;
-                self.dirty = true;
+                self.message = None;
                 match std::mem::replace(&mut self.freeze, Freeze::Live) {
                     Freeze::Live => self.freeze = Freeze::Frozen { held: None },
                     Freeze::Frozen { held } => {
                         if let Some(held) = held {
                             self.apply(*held, effects);
                         }
-                        self.request_refresh();
+                        self.refresh.request();
                     }
                 }
             }
@@ -555,8 +596,7 @@ impl State {
                     self.min_purchases -= 1;
                     self.selection_changed();
                 } else {
-                    self.status = Some("Loyal buyers need at least 1 purchase".into());
-                    self.dirty = true;
+                    self.message = Some(Message::AtLeastOnePurchase);
                 }
             }
             Action::Export => match &self.shown {
@@ -575,23 +615,19 @@ impl State {
                         top_products: d.top_products.clone(),
                         stamp,
                     }));
-                    self.status = Some("Exporting…".into());
-                    self.dirty = true;
+                    self.message = Some(Message::Exporting);
                 }
-                None => {
-                    self.status = Some("Nothing to export yet".into());
-                    self.dirty = true;
-                }
+                None => self.message = Some(Message::NothingToExport),
             },
-            Action::ScrollUp => self.scroll_to(self.loyal_top.saturating_sub(1), effects),
-            Action::ScrollDown => self.scroll_to(self.loyal_top + 1, effects),
+            Action::ScrollUp => self.scroll_to(self.loyal.top.saturating_sub(1), effects),
+            Action::ScrollDown => self.scroll_to(self.loyal.top + 1, effects),
             Action::PageUp => {
                 let step = self.loyal_visible();
-                self.scroll_to(self.loyal_top.saturating_sub(step), effects)
+                self.scroll_to(self.loyal.top.saturating_sub(step), effects)
             }
             Action::PageDown => {
                 let step = self.loyal_visible();
-                self.scroll_to(self.loyal_top + step, effects)
+                self.scroll_to(self.loyal.top + step, effects)
             }
             Action::Top => self.scroll_to(0, effects),
             Action::Bottom => self.scroll_to(usize::MAX, effects),
@@ -617,70 +653,73 @@ pub fn bucket_for_range(points: &[TrendPoint]) -> TrendBucket {
     }
 }
 
-fn retry_delay(failures: u32) -> Duration {
-    Duration::from_secs(1u64 << failures.saturating_sub(1).min(3)).min(Duration::from_secs(10))
+/// Applies `msg`: the pure state machine. The screen is to be redrawn (`take_dirty`) when
+/// anything drawn differs afterwards.
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let before = state.clone();
+    let effects = step(state, msg);
+    if let Some(message) = &state.message
+        && !message.still_true(state)
+    {
+        state.message = None;
+    }
+    if !state.draws_like(&before) {
+        state.redraw = true;
+    }
+    effects
 }
 
-pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut effects = Vec::new();
     match msg {
         Msg::Tick { now, wall } => {
-            let was_waiting = state.waiting_for_database();
             state.now = now;
             state.wall = Some(wall);
-            state.on_tick(was_waiting);
+            state.refresh.tick(now, state.settings.refresh_every);
         }
         Msg::Action(action) => state.on_action(action, &mut effects),
         Msg::Resize { width, height } => {
             state.size = (width, height);
-            state.dirty = true;
-            let top = state.loyal_top;
+            let max_scroll = crate::view::help_max_scroll(state);
+            if let Some(help) = &mut state.help {
+                help.scroll = help.scroll.min(max_scroll);
+            }
+            let top = state.loyal.top;
             state.scroll_to(top, &mut effects);
         }
         Msg::Connected { description } => {
             state.connection = Connection::Connected { description };
-            state.dirty = true;
-            state.request_refresh();
+            state.refresh.request();
             effects.push(Effect::LoadBranches);
         }
         Msg::ConnectFailed { error } => {
             if let Connection::Connecting { last_error } = &mut state.connection {
                 *last_error = Some(error);
-                state.dirty = true;
             }
         }
         Msg::Notice { channel } => {
             if channel == store_core::live::LISTENING {
                 // From now on no sale goes unannounced; one refresh covers those made while
                 // the listener was away (or before it first started).
-                if state.listener_error.take().is_some() {
-                    state.dirty = true;
-                }
-                state.request_refresh();
+                state.listener_error = None;
+                state.refresh.request();
             } else if channel == store_core::live::CATALOG_CHANNEL {
                 effects.push(Effect::LoadBranches);
-                state.request_refresh();
+                state.refresh.request();
             } else {
-                state.on_notice();
+                state.refresh.notice(state.now);
             }
         }
         Msg::ListenerLost { error } => {
             state.listener_error = Some(error);
-            state.dirty = true;
             // Find out at once whether the database itself is gone.
-            state.request_refresh();
+            state.refresh.request();
         }
         Msg::Refreshed { id, result } => {
-            if state.in_flight == Some(id) {
-                state.in_flight = None;
-            }
+            state.refresh.answered(id, result.is_ok(), state.now);
             match result {
                 Ok(snapshot) => {
-                    state.failures = 0;
-                    state.retry_due = None;
-                    if state.stale.take().is_some() {
-                        state.dirty = true;
-                    }
+                    state.stale = None;
                     let snapshot = *snapshot;
                     let current = snapshot.dashboard.filter == state.filter
                         && snapshot.dashboard.min_purchases == state.min_purchases;
@@ -689,7 +728,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                         let suits = bucket_for_range(&snapshot.trend);
                         if snapshot.bucket != suits && !snapshot.trend.is_empty() {
                             state.trend_bucket = suits;
-                            state.request_refresh();
+                            state.refresh.request();
                         }
                         if let Freeze::Frozen { held } = &mut state.freeze {
                             *held = Some(Box::new(snapshot));
@@ -698,12 +737,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                         }
                     }
                 }
-                Err(error) => {
-                    state.failures += 1;
-                    state.retry_due = Some(state.now + retry_delay(state.failures));
-                    state.stale = Some(error);
-                    state.dirty = true;
-                }
+                Err(error) => state.stale = Some(error),
             }
         }
         Msg::LoyalPage {
@@ -711,33 +745,31 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             page,
             result,
         } => {
-            if generation == state.loyal_generation {
-                state.loyal_loading.remove(&page);
+            if generation == state.loyal.generation {
                 match result {
                     Ok(rows) => {
-                        state
-                            .loyal_pages
-                            .insert(page, LoyalPageRows { generation, rows });
-                        state.dirty = true;
+                        state.loyal.pages.insert(page, LoyalPage::Current(rows));
                     }
                     Err(error) => {
+                        // Shown as it was (or not at all); fetched again when next needed.
+                        if let Some(LoyalPage::Loading { outdated }) =
+                            state.loyal.pages.remove(&page)
+                            && let Some(rows) = outdated
+                        {
+                            state.loyal.pages.insert(page, LoyalPage::Outdated(rows));
+                        }
                         state.stale = Some(error);
-                        state.failures += 1;
-                        state.retry_due = Some(state.now + retry_delay(state.failures));
-                        state.dirty = true;
+                        state.refresh.failed(state.now);
                     }
                 }
             }
         }
         Msg::Branches(result) => match result {
-            Ok(ids) => {
-                state.branches = ids;
-                state.dirty = true;
-            }
+            Ok(ids) => state.branches = ids,
             Err(error) => tracing::warn!("loading branches: {error}"),
         },
         Msg::Exported(result) => {
-            state.status = Some(match result {
+            state.message = Some(match result {
                 Ok(done) => {
                     tracing::info!(
                         "exported {} and {}",
@@ -749,16 +781,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                         .parent()
                         .map(|d| d.display().to_string())
                         .unwrap_or_default();
-                    format!(
-                        "Exported {} loyal buyers + {} top products as CSV to {dir}/",
-                        done.loyal_rows, done.top_rows
-                    )
+                    Message::Exported {
+                        loyal_rows: done.loyal_rows,
+                        top_rows: done.top_rows,
+                        dir,
+                    }
                 }
-                Err(error) => format!("Export failed: {error}"),
+                Err(error) => Message::ExportFailed(error),
             });
-            state.dirty = true;
         }
     }
-    state.maybe_start_refresh(&mut effects);
+    state.start_refresh_if_due(&mut effects);
     effects
 }

@@ -173,9 +173,58 @@ pub fn hints() -> impl Iterator<Item = (&'static str, &'static str)> {
     BINDINGS.iter().filter_map(|b| b.hint)
 }
 
+/// The key table in Markdown, as README.md and docs/owner-tui.md show it (a test checks that
+/// they do): one row per binding, its keys in code spans.
+pub fn markdown_table() -> String {
+    let rows: Vec<(String, &str)> = BINDINGS
+        .iter()
+        .map(|b| {
+            let keys: Vec<String> = b.keys_label.split(", ").map(|k| format!("`{k}`")).collect();
+            (keys.join(", "), b.help)
+        })
+        .collect();
+    let key_w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    let help_w = rows
+        .iter()
+        .map(|(_, h)| h.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = format!(
+        "| {:<key_w$} | {:<help_w$} |\n|{}|{}|\n",
+        "Key",
+        "What it does",
+        "-".repeat(key_w + 2),
+        "-".repeat(help_w + 2)
+    );
+    for (keys, help) in rows {
+        out.push_str(&format!("| {keys:<key_w$} | {help:<help_w$} |\n"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// README.md and docs/owner-tui.md show the key table generated from `BINDINGS`.
+    #[test]
+    fn the_documented_key_tables_are_the_key_map() {
+        let table = markdown_table();
+        for doc in ["../README.md", "../docs/owner-tui.md"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.contains(&table),
+                "{} does not show the key map's table; it should be:\n{table}",
+                path.display()
+            );
+        }
+    }
 
     fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, mods)

@@ -5,4 +5,5 @@ pub mod app;
 pub mod config;
 pub mod effects;
 pub mod keymap;
+pub mod refresh;
 pub mod view;

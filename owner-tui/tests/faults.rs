@@ -54,9 +54,9 @@ fn a_slow_refresh_says_waiting_then_stale_and_keys_still_work() {
 
     // Keys are handled meanwhile.
     update(&mut state, Msg::Action(Action::Help));
-    assert!(state.help);
+    assert!(state.help.is_some());
     update(&mut state, Msg::Action(Action::CloseOverlay));
-    assert!(!state.help);
+    assert!(state.help.is_none());
 
     // The effect runner's timeout answers: STALE, with the reason, and a retry by itself.
     update(
@@ -86,7 +86,7 @@ fn header_after(state: &mut State, generated_at: DateTime<Utc>) -> String {
     let later = state.now.as_millis() as u64 + 100_000;
     // The periodic refresh is due by then.
     tick(state, later);
-    let id = state.in_flight.expect("a refresh in flight");
+    let id = state.in_flight().expect("a refresh in flight");
     update(
         state,
         Msg::Refreshed {

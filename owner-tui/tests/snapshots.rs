@@ -22,13 +22,13 @@ fn draw(state: &State) -> Terminal<TestBackend> {
 fn show(state: &mut State, snapshot: Snapshot) {
     state.filter = snapshot.dashboard.filter.clone();
     state.min_purchases = snapshot.dashboard.min_purchases;
-    let start = state.in_flight.is_none();
+    let start = state.in_flight().is_none();
     let later = state.now.as_millis() as u64 + 100_000;
     tick(state, later);
     if start {
         update(state, Msg::Action(Action::Refresh));
     }
-    let id = state.in_flight.expect("a refresh in flight");
+    let id = state.in_flight().expect("a refresh in flight");
     update(
         state,
         Msg::Refreshed {
@@ -157,7 +157,7 @@ fn stale_figures_stay_and_say_so() {
     let mut state = connected_state(d);
     tick(&mut state, 200_000);
     update(&mut state, Msg::Action(Action::Refresh));
-    let id = state.in_flight.unwrap();
+    let id = state.in_flight().unwrap();
     update(
         &mut state,
         Msg::Refreshed {
@@ -292,4 +292,198 @@ fn chart_columns_average_grouped_buckets_and_stretch_few() {
     );
     assert!(view::chart_columns(&series, 0).is_empty());
     assert!(view::chart_columns(&[], 10).is_empty());
+}
+
+/// A busy chain's figures: large numbers in every box, a tie, three branches, 30 days of sales.
+fn busy_state() -> State {
+    let mut d = dashboard(1_537_204, 328_411);
+    d.top_products = vec![
+        top(1, "milk", 2_471_120, 1),
+        top(3, "eggs", 2_436_870, 2),
+        top(2, "bread", 2_423_002, 3),
+        top(5, "apples", 2_423_002, 3),
+    ];
+    d.branches = vec![
+        branch("SMKT001", 458_210, "2843900.10"),
+        branch("SMKT002", 1_324_077, "19495.60"),
+        branch("SMKT003", 1_220_468, "7662733.20"),
+    ];
+    let mut state = connected_state(d.clone());
+    let trend: Vec<i64> = (0..30).map(|i| 900 + (i * 37 % 200)).collect();
+    show(
+        &mut state,
+        Snapshot {
+            dashboard: d,
+            trend: trend_days(&trend),
+            bucket: TrendBucket::Day,
+        },
+    );
+    state
+}
+
+/// The screen at `width` x `height`, the state told of the size first (as the program does).
+fn draw_at(state: &mut State, width: u16, height: u16) -> Terminal<TestBackend> {
+    update(state, Msg::Resize { width, height });
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| view::render(f, state)).unwrap();
+    terminal
+}
+
+#[test]
+fn a_small_terminal_drops_columns_instead_of_cutting_numbers() {
+    let mut state = busy_state();
+    let terminal = draw_at(&mut state, 60, 20);
+    let screen = terminal.backend().to_string();
+    for figure in ["1537204", "328411", "19495.60", "2471120"] {
+        assert!(screen.contains(figure), "{figure} not whole:\n{screen}");
+    }
+    insta::assert_snapshot!("busy_60x20", terminal.backend());
+
+    let terminal = draw_at(&mut state, 40, 12);
+    let screen = terminal.backend().to_string();
+    for figure in ["1537204", "328411"] {
+        assert!(screen.contains(figure), "{figure} not whole:\n{screen}");
+    }
+    assert!(!screen.contains("10-9 of"), "{screen}");
+    insta::assert_snapshot!("busy_40x12", terminal.backend());
+}
+
+#[test]
+fn a_large_terminal_gives_the_chart_its_width() {
+    let mut state = busy_state();
+    let terminal = draw_at(&mut state, 200, 60);
+    let screen = terminal.backend().to_string();
+    // 30 days in a chart wider than 30 columns: nothing is averaged.
+    assert!(!screen.contains("averaged"), "{screen}");
+    let corner = screen
+        .lines()
+        .find_map(|l| {
+            let start = l.find("┌ Sales per")?;
+            Some(l[start..].chars().count())
+        })
+        .expect("the chart is on screen");
+    assert!(
+        corner > 60,
+        "the chart box is {corner} columns wide:\n{screen}"
+    );
+    insta::assert_snapshot!("busy_200x60", terminal.backend());
+}
+
+/// The numbers on screen: runs of digits (with their decimal point) not part of a word such as
+/// a branch id.
+fn numbers_on(screen: &str) -> Vec<&str> {
+    screen
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .map(|t| t.trim_matches('.'))
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .collect()
+}
+
+#[test]
+fn at_every_size_a_number_is_shown_whole_or_not_at_all() {
+    let mut state = busy_state();
+    let d = state.shown.as_ref().unwrap().dashboard.clone();
+    let mut figures: Vec<String> = vec![
+        d.unique_buyers.to_string(),
+        d.loyal_buyers.to_string(),
+        d.purchases().to_string(),
+        format!("{:.2}", d.revenue()),
+    ];
+    figures.extend(d.top_products.iter().map(|p| p.units.to_string()));
+    for b in &d.branches {
+        figures.push(b.purchases.to_string());
+        figures.push(format!("{:.2}", b.revenue));
+    }
+    for (width, height) in [
+        (24, 8),
+        (30, 10),
+        (40, 12),
+        (50, 16),
+        (60, 20),
+        (70, 22),
+        (80, 24),
+        (100, 30),
+        (120, 40),
+        (200, 60),
+    ] {
+        let screen = draw_at(&mut state, width, height).backend().to_string();
+        for token in numbers_on(&screen) {
+            for figure in &figures {
+                let cut = token.len() >= 3
+                    && token != figure
+                    && (figure.starts_with(token) || figure.ends_with(token));
+                assert!(
+                    !cut,
+                    "{figure} shown as {token} at {width}x{height}:\n{screen}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_help_scrolls_when_the_terminal_is_too_short_for_it() {
+    let mut state = busy_state();
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 60,
+            height: 12,
+        },
+    );
+    update(&mut state, Msg::Action(Action::Help));
+    let first = draw_at(&mut state, 60, 12).backend().to_string();
+    assert!(
+        first.contains("quit") && !first.contains("Any key closes"),
+        "{first}"
+    );
+    assert!(first.contains("scroll"), "says it scrolls:\n{first}");
+    // The scroll keys scroll the help (it stays open) down to its last line.
+    update(&mut state, Msg::Action(Action::ScrollDown));
+    assert_eq!(state.help.map(|h| h.scroll), Some(1));
+    update(&mut state, Msg::Action(Action::Bottom));
+    let last = draw_at(&mut state, 60, 12).backend().to_string();
+    assert!(last.contains("other keys close"), "{last}");
+    assert!(last.contains("loyal buyers: last"), "{last}");
+    insta::assert_snapshot!("help_scrolled_60x12", last);
+    // Any other key closes it.
+    update(&mut state, Msg::Action(Action::Refresh));
+    assert!(state.help.is_none());
+}
+
+#[test]
+fn the_loyal_table_scrolls_across_a_page_boundary() {
+    let mut state = connected_state(dashboard(1_000, 500));
+    for _ in 0..45 {
+        update(&mut state, Msg::Action(Action::ScrollDown));
+    }
+    assert_eq!(state.loyal.top, 45);
+    // Rows 46..54 straddle the first two pages; the second is fetched, then answered.
+    let screen = draw_at(&mut state, 80, 24).backend().to_string();
+    assert!(screen.contains(&user(45).to_string()), "{screen}");
+    assert!(screen.contains("loading…"), "{screen}");
+    let generation = state.loyal.generation;
+    let rows = (50..100)
+        .map(|i| store_core::analytics::LoyalBuyer {
+            user_id: user(i),
+            purchases: 3,
+        })
+        .collect();
+    update(
+        &mut state,
+        Msg::LoyalPage {
+            generation,
+            page: 1,
+            result: Ok(rows),
+        },
+    );
+    let screen = draw_at(&mut state, 80, 24).backend().to_string();
+    let table: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("10000000-0000-4000"))
+        .collect();
+    assert_eq!(table.len(), 9, "{screen}");
+    assert!(table[0].contains(" 46 ") && table[0].contains(&user(45).to_string()));
+    assert!(table[8].contains(" 54 ") && table[8].contains(&user(53).to_string()));
+    assert!(screen.contains(" 46-54 of 500 "), "{screen}");
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use owner_tui::app::{Effect, LOYAL_PAGE, Msg, Snapshot, update};
+use owner_tui::app::{Effect, LOYAL_PAGE, Message, Msg, Snapshot, update};
 use owner_tui::keymap::Action;
 use store_core::analytics::{Filter, LoyalBuyer, Period, TrendBucket};
 
@@ -80,7 +80,7 @@ fn threshold_changes_live_and_never_goes_below_one() {
     let effects = act(&mut state, Action::LessMinPurchases);
     assert_eq!(state.min_purchases, 1, "the floor is 1");
     assert!(refresh_ids(&effects).is_empty(), "no query for no change");
-    assert!(state.status.as_deref().unwrap_or("").contains("at least 1"));
+    assert!(state.message == Some(Message::AtLeastOnePurchase));
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn scrolling_the_loyal_list_fetches_pages_from_the_database() {
         })
         .expect("the last page is fetched");
     assert_eq!(offset, 450);
-    assert_eq!(state.loyal_top, 500 - visible);
+    assert_eq!(state.loyal.top, 500 - visible);
     assert!(state.loyal_row(499).is_none());
     let rows: Vec<LoyalBuyer> = (450..500)
         .map(|i| LoyalBuyer {
@@ -323,9 +323,9 @@ fn scrolling_the_loyal_list_fetches_pages_from_the_database() {
     assert_eq!(state.loyal_row(499).unwrap().user_id, user(499));
     // Far-away pages are not kept: memory stays small however long the list.
     assert!(
-        state.loyal_pages.len() <= 5,
+        state.loyal.pages.len() <= 5,
         "{:?}",
-        state.loyal_pages.keys()
+        state.loyal.pages.keys()
     );
 }
 
@@ -395,4 +395,145 @@ fn the_listening_notice_during_a_refresh_asks_for_one_more() {
         next = tick(&mut state, t);
     }
     assert_eq!(refresh_ids(&next).len(), 1, "the missed sale is caught");
+}
+
+#[test]
+fn the_at_least_one_message_goes_when_the_threshold_rises_again() {
+    let mut dashboard_at_one = dashboard(100, 10);
+    dashboard_at_one.min_purchases = 1;
+    let mut state = connected_state(dashboard_at_one);
+    tick(&mut state, 2_000);
+    act(&mut state, Action::LessMinPurchases);
+    assert_eq!(state.message, Some(Message::AtLeastOnePurchase));
+    // Other things happening keep it while it is true.
+    tick(&mut state, 2_100);
+    assert_eq!(state.message, Some(Message::AtLeastOnePurchase));
+    act(&mut state, Action::MoreMinPurchases);
+    assert_eq!(state.min_purchases, 2);
+    assert_eq!(state.message, None, "no longer at the floor");
+}
+
+#[test]
+fn the_unfreeze_first_message_goes_when_unfrozen() {
+    let mut state = connected_state(dashboard(100, 10));
+    tick(&mut state, 2_000);
+    act(&mut state, Action::Freeze);
+    act(&mut state, Action::CyclePeriod);
+    assert_eq!(state.message, Some(Message::UnfreezeFirst));
+    act(&mut state, Action::Freeze);
+    assert!(!state.is_frozen());
+    assert_eq!(state.message, None);
+}
+
+#[test]
+fn nothing_to_export_goes_when_the_figures_arrive() {
+    let mut state = owner_tui::app::State::new(settings(), 3);
+    tick(&mut state, 1_000);
+    act(&mut state, Action::Export);
+    assert_eq!(state.message, Some(Message::NothingToExport));
+    let effects = update(
+        &mut state,
+        Msg::Connected {
+            description: "test".into(),
+        },
+    );
+    assert_eq!(state.message, Some(Message::NothingToExport), "still none");
+    answer(&mut state, &effects, 100);
+    assert!(state.shown.is_some());
+    assert_eq!(state.message, None);
+}
+
+#[test]
+fn an_export_result_stays_until_something_replaces_it() {
+    let mut state = connected_state(dashboard(100, 10));
+    act(&mut state, Action::Export);
+    assert_eq!(state.message, Some(Message::Exporting));
+    update(&mut state, Msg::Exported(Err("disk full".into())));
+    assert_eq!(
+        state.message,
+        Some(Message::ExportFailed("disk full".into()))
+    );
+    tick(&mut state, 90_000);
+    assert!(state.message.is_some(), "a result is still true later");
+}
+
+#[test]
+fn a_help_that_fits_closes_on_any_key_as_before() {
+    let mut state = connected_state(dashboard(100, 10));
+    act(&mut state, Action::Help);
+    assert!(state.help.is_some());
+    act(&mut state, Action::ScrollDown);
+    assert!(
+        state.help.is_none(),
+        "at 80x24 the help fits: arrows close it"
+    );
+    assert_eq!(state.loyal.top, 0, "and do not scroll the list meanwhile");
+}
+
+#[test]
+fn a_help_too_tall_scrolls_and_stays_within_its_lines() {
+    let mut state = connected_state(dashboard(100, 10));
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 60,
+            height: 10,
+        },
+    );
+    act(&mut state, Action::Help);
+    let max = owner_tui::view::help_max_scroll(&state);
+    assert!(max > 0, "the help does not fit in 10 rows");
+    act(&mut state, Action::Bottom);
+    act(&mut state, Action::ScrollDown);
+    act(&mut state, Action::PageDown);
+    assert_eq!(state.help.map(|h| h.scroll), Some(max));
+    // A taller terminal: the scroll shrinks with what is left to show.
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 60,
+            height: 30,
+        },
+    );
+    assert_eq!(state.help.map(|h| h.scroll), Some(0));
+    act(&mut state, Action::Quit);
+}
+
+#[test]
+fn the_screen_is_redrawn_only_when_something_drawn_changed() {
+    let mut state = connected_state(dashboard(100, 10));
+    tick(&mut state, 2_000);
+    state.take_dirty();
+    // The clock alone changes nothing drawn.
+    tick(&mut state, 2_100);
+    assert!(!state.take_dirty());
+    // Nor a notice that only schedules a refresh.
+    update(
+        &mut state,
+        Msg::Notice {
+            channel: "icash_purchase".into(),
+        },
+    );
+    assert!(state.in_flight().is_some());
+    assert!(!state.take_dirty());
+    // The answer with other figures is drawn.
+    let id = state.in_flight().unwrap();
+    update(
+        &mut state,
+        Msg::Refreshed {
+            id,
+            result: Ok(Box::new(Snapshot {
+                dashboard: dashboard(101, 10),
+                trend: Vec::new(),
+                bucket: TrendBucket::Day,
+            })),
+        },
+    );
+    assert!(state.take_dirty());
+    assert!(!state.take_dirty(), "once");
+    // A key that changes nothing (Esc with no overlay) draws nothing.
+    act(&mut state, Action::CloseOverlay);
+    assert!(!state.take_dirty());
+    act(&mut state, Action::Help);
+    assert!(state.take_dirty());
 }
