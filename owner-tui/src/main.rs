@@ -215,7 +215,7 @@ async fn connect(
     };
     let mut delay = Duration::from_secs(1);
     loop {
-        match Store::connect(&options).await {
+        match store_core::startup::open(&options).await {
             Ok(store) => {
                 let _ = store_tx.send(Ok(store));
                 return;

@@ -87,7 +87,7 @@ async fn open_store(database_url: Option<String>) -> anyhow::Result<Store> {
     }
     // An unreachable server is not an error: the till opens and the pool connects when the
     // database is back.
-    Ok(Store::connect_or_defer(&options).await?)
+    Ok(store_core::startup::open_or_defer(&options).await?)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {

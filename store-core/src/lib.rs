@@ -23,6 +23,7 @@ pub mod sale_time;
 pub mod schema;
 pub mod seed;
 pub mod simulate;
+pub mod startup;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tls;

@@ -16,12 +16,14 @@ use store_core::analytics;
 use store_core::catalog::{self, Catalog};
 use store_core::checkout::{self, CustomerChoice, Sale};
 use store_core::cli_support::finite_in_range;
+use store_core::config::DbTarget;
 use store_core::config::{DEFAULT_MIN_PURCHASES, icash_home};
 use store_core::generate::{self, GenerateOptions};
 use store_core::input;
-use store_core::local_server::{DATABASE_NAME, LocalServer, ServerStatus};
+use store_core::local_server::{self, DATABASE_NAME, LocalServer, ServerStatus};
 use store_core::seed::{self, SeedOptions};
 use store_core::simulate::{self, SimulateOptions, SimulateStats};
+use store_core::startup::{self, DemoData};
 use store_core::{ConnectOptions, Store};
 
 #[derive(Parser, Debug)]
@@ -240,7 +242,7 @@ struct StatusExit {
 }
 
 async fn connect(database_url: &Option<String>, wait: Duration) -> anyhow::Result<Store> {
-    Ok(Store::connect(&ConnectOptions {
+    Ok(startup::open(&ConnectOptions {
         database_url: database_url.clone(),
         wait,
         application_name: "store-core".into(),
@@ -261,14 +263,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store_core::journal::cli::run(action, cli.database_url).await
         }
         Command::Migrate { wait } => {
-            let store = Store::connect(&ConnectOptions {
+            let options = ConnectOptions {
                 database_url: cli.database_url.clone(),
                 wait: Duration::from_secs(wait),
-                migrate: false,
-                seed_demo: false,
                 ..ConnectOptions::default()
-            })
-            .await?;
+            };
+            // The embedded default is started (and created) first; no demo data here.
+            let target = DbTarget::resolve(options.database_url.as_deref())?;
+            let _bootstrapped = match &target {
+                DbTarget::Embedded(home) => Some(local_server::bootstrap(home).await?),
+                DbTarget::Server(_) => None,
+            };
+            let store = Store::connect_to(&target, &options).await?;
             let mut client = store.client().await?;
             let applied = store_core::schema::migrate(&mut client).await?;
             if applied.is_empty() {
@@ -292,12 +298,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wait,
             json,
         } => {
-            let store = Store::connect(&ConnectOptions {
-                database_url: cli.database_url.clone(),
-                wait: Duration::from_secs(wait),
-                seed_demo: false,
-                ..ConnectOptions::default()
-            })
+            let store = startup::open_with(
+                &ConnectOptions {
+                    database_url: cli.database_url.clone(),
+                    wait: Duration::from_secs(wait),
+                    ..ConnectOptions::default()
+                },
+                DemoData::Never,
+            )
             .await?;
             let demo = SeedOptions::demo();
             let source =
@@ -671,7 +679,7 @@ async fn db(action: DbAction) -> anyhow::Result<()> {
             return Err(StatusExit { code }.into());
         }
         DbAction::Start => {
-            Store::connect(&ConnectOptions {
+            startup::open(&ConnectOptions {
                 database_url: None,
                 ..ConnectOptions::default()
             })

@@ -1,11 +1,9 @@
-//! Connecting: the pool, its timeouts, waiting for a server that is starting, and the embedded
-//! default's first use (create, start, schema, demo data).
+//! Connecting: the pool, its timeouts, and waiting for a server that is starting.
 
 use std::time::{Duration, Instant};
 
 use crate::config::{ConnectSettings, DbTarget, describe_config};
 use crate::error::{Error, Result, describe_db_error, is_connection_error};
-use crate::local_server::{DATABASE_NAME, LocalServer};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 
 /// How long one attempt to get a connection may take before it is a clear error.
@@ -19,10 +17,6 @@ pub struct ConnectOptions {
     pub wait: Duration,
     /// Connections in the pool.
     pub max_size: usize,
-    /// Check the schema version (a named server) or migrate (the embedded default).
-    pub migrate: bool,
-    /// On the embedded default, load the demo data into an empty database.
-    pub seed_demo: bool,
     pub application_name: String,
 }
 
@@ -32,8 +26,6 @@ impl Default for ConnectOptions {
             database_url: None,
             wait: Duration::ZERO,
             max_size: 8,
-            migrate: true,
-            seed_demo: true,
             application_name: "icash".into(),
         }
     }
@@ -48,68 +40,33 @@ pub struct Store {
 }
 
 impl Store {
+    /// Connects to the target the options name (waiting for it up to `options.wait`), and
+    /// does nothing else: the embedded default must be running (`local_server::bootstrap`),
+    /// and the schema is neither checked nor changed (`schema::check_version`,
+    /// `schema::migrate`).
     pub async fn connect(options: &ConnectOptions) -> Result<Store> {
         let target = DbTarget::resolve(options.database_url.as_deref())?;
-        // On the embedded default the start lock is held until the database is ready, schema
-        // and demo data included: programs started together wait for the first, then find
-        // everything in place (a migration racing another program's seeding can deadlock).
-        let mut embedded_lock = None;
-        let (mut settings, description) = match &target {
-            DbTarget::Server(settings) => ((**settings).clone(), target.describe()),
-            DbTarget::Embedded(home) => {
-                let server = LocalServer::new(home.clone())?;
-                embedded_lock = Some(start_embedded(&server).await?);
-                (
-                    ConnectSettings::from(server.config(DATABASE_NAME)),
-                    target.describe(),
-                )
-            }
+        Store::connect_to(&target, options).await
+    }
+
+    /// `connect` to a target already resolved.
+    pub async fn connect_to(target: &DbTarget, options: &ConnectOptions) -> Result<Store> {
+        let store = Store::unconnected(target, options)?;
+        store.wait_until_reachable(options.wait).await?;
+        Ok(store)
+    }
+
+    /// The pool `connect_to` makes, before any connection: it connects when first used.
+    pub fn unconnected(target: &DbTarget, options: &ConnectOptions) -> Result<Store> {
+        let mut settings = match target {
+            DbTarget::Server(settings) => (**settings).clone(),
+            DbTarget::Embedded(home) => crate::local_server::embedded_settings(home)?,
         };
         settings.application_name(&options.application_name);
         if settings.get_connect_timeout().is_none() {
             settings.connect_timeout(CONNECT_TIMEOUT);
         }
-        let store = Store::from_settings(settings, description, options.max_size)?;
-        store.wait_until_reachable(options.wait).await?;
-        if options.migrate {
-            let mut client = store.client().await?;
-            match &target {
-                // The private embedded default is this program's own: it migrates itself.
-                DbTarget::Embedded(_) => {
-                    crate::schema::migrate(&mut client).await?;
-                }
-                // A named server's schema changes only through `store-core migrate`.
-                DbTarget::Server(_) => crate::schema::check_version(&client).await?,
-            }
-        }
-        if options.seed_demo && matches!(target, DbTarget::Embedded(_)) {
-            crate::seed::seed_demo_if_empty(&store).await?;
-        }
-        drop(embedded_lock);
-        Ok(store)
-    }
-
-    /// Like `connect`, but a named server that cannot be reached yet is not an error: the pool
-    /// is returned unconnected (and unmigrated) and connects when the server is back. For
-    /// programs that must open and keep retrying, like a till.
-    pub async fn connect_or_defer(options: &ConnectOptions) -> Result<Store> {
-        match Store::connect(options).await {
-            Err(e) if e.is_connection_problem() => {
-                let DbTarget::Server(config) = DbTarget::resolve(options.database_url.as_deref())?
-                else {
-                    return Err(e);
-                };
-                tracing::warn!("database unreachable, retrying in the background: {e}");
-                let mut settings = *config;
-                settings.application_name(&options.application_name);
-                if settings.get_connect_timeout().is_none() {
-                    settings.connect_timeout(CONNECT_TIMEOUT);
-                }
-                let description = describe_config(&settings.config);
-                Store::from_settings(settings, description, options.max_size)
-            }
-            other => other,
-        }
+        Store::from_settings(settings, target.describe(), options.max_size)
     }
 
     /// A pool over `config` with explicit timeouts, so that nothing waits forever. TLS as the
@@ -420,32 +377,6 @@ async fn probe(config: &tokio_postgres::Config) -> Probe {
     }
 }
 
-/// Starts the embedded server if it is down and creates its database, both under the
-/// server's lock, which it returns held. A server that died a moment ago (its socket
-/// refuses) is started again, once.
-async fn start_embedded(server: &LocalServer) -> Result<crate::local_server::StartLock> {
-    let mut restarted = false;
-    loop {
-        let for_start = server.clone();
-        let lock = tokio::task::spawn_blocking(move || {
-            let lock = for_start.lock()?;
-            for_start.ensure_started_locked(&lock)?;
-            Ok::<_, Error>(lock)
-        })
-        .await
-        .map_err(|e| Error::Invalid(format!("starting the embedded database: {e}")))??;
-        match create_database_if_missing(server, DATABASE_NAME).await {
-            Ok(_) => return Ok(lock),
-            Err(e) if !restarted && e.is_connection_problem() => {
-                tracing::warn!("the embedded database does not answer, starting it again: {e}");
-                restarted = true;
-            }
-            Err(e) => return Err(e),
-        }
-        drop(lock);
-    }
-}
-
 /// Connects outside the pool (for LISTEN, or for COPY on a dedicated connection), with the
 /// settings' TLS (`store.config()`), or for a bare `&tokio_postgres::Config` its own sslmode
 /// without certificate verification.
@@ -466,43 +397,6 @@ pub async fn connect_one(settings: impl Into<ConnectSettings>) -> Result<tokio_p
         }
     });
     Ok(client)
-}
-
-pub async fn create_database_if_missing(server: &LocalServer, name: &str) -> Result<bool> {
-    let admin = connect_one(&server.config("postgres")).await?;
-    let exists = admin
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .await?
-        .is_some();
-    if exists {
-        return Ok(false);
-    }
-    // CREATE DATABASE takes no parameters; the name is checked to be a plain identifier.
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::Invalid(format!("bad database name {name:?}")));
-    }
-    match admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-    {
-        Ok(()) => Ok(true),
-        // Another program created it at the same moment (42P04, or the catalog's unique index
-        // when both got past the check before either committed).
-        Err(e) if is_duplicate_database(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn is_duplicate_database(e: &tokio_postgres::Error) -> bool {
-    use tokio_postgres::error::SqlState;
-    match e.code() {
-        Some(code) if *code == SqlState::DUPLICATE_DATABASE => true,
-        Some(code) if *code == SqlState::UNIQUE_VIOLATION => e
-            .as_db_error()
-            .and_then(|db| db.constraint())
-            .is_some_and(|c| c == "pg_database_datname_index"),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::local_server::LocalServer;
-use crate::pool::{ConnectOptions, Store, connect_one, create_database_if_missing};
+use crate::local_server::create_database_if_missing;
+use crate::pool::{ConnectOptions, Store, connect_one};
 
 const TEMPLATE: &str = "icash_template";
 
@@ -123,7 +124,7 @@ impl PrivateServer {
         crate::schema::migrate(&mut admin.client().await.expect("connecting to migrate"))
             .await
             .expect("migrating the private server's database");
-        Store::connect(&ConnectOptions {
+        crate::startup::open(&ConnectOptions {
             database_url: Some(self.url()),
             max_size: 16,
             ..ConnectOptions::default()

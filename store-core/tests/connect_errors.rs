@@ -58,8 +58,6 @@ fn options(url: String, wait: Duration) -> ConnectOptions {
     ConnectOptions {
         database_url: Some(url),
         wait,
-        migrate: false,
-        seed_demo: false,
         max_size: 2,
         ..ConnectOptions::default()
     }

@@ -346,7 +346,10 @@ async fn a_stored_time_outside_the_window_stops_the_migration_with_nothing_appli
 #[tokio::test]
 async fn on_a_named_server_other_programs_check_the_version_and_change_nothing() {
     let db = empty_db().await;
-    let e = Store::connect(&connect_options(&db)).await.err().unwrap();
+    let e = store_core::startup::open(&connect_options(&db))
+        .await
+        .err()
+        .unwrap();
     assert!(
         matches!(e, Error::SchemaTooOld { found: 0, needed } if needed == SCHEMA_VERSION),
         "{e}"
@@ -395,7 +398,9 @@ async fn on_a_named_server_other_programs_check_the_version_and_change_nothing()
     let second = run(&["migrate"]);
     assert!(second.status.success(), "{second:?}");
     assert!(String::from_utf8_lossy(&second.stdout).contains("already in place, nothing applied"));
-    Store::connect(&connect_options(&db)).await.unwrap();
+    store_core::startup::open(&connect_options(&db))
+        .await
+        .unwrap();
     assert!(run(&["catalog"]).status.success());
 
     // A database newer than the program is refused too, and left alone.
@@ -409,6 +414,9 @@ async fn on_a_named_server_other_programs_check_the_version_and_change_nothing()
         ))
         .await
         .unwrap();
-    let e = Store::connect(&connect_options(&db)).await.err().unwrap();
+    let e = store_core::startup::open(&connect_options(&db))
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::SchemaTooNew { .. }), "{e}");
 }

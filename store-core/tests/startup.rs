@@ -377,7 +377,7 @@ async fn databases_created_by_many_at_once_without_the_lock_are_created_once_wit
             let server = server.clone();
             let name = name.clone();
             tokio::spawn(async move {
-                store_core::pool::create_database_if_missing(&server, &name).await
+                store_core::local_server::create_database_if_missing(&server, &name).await
             })
         });
         let mut created = 0;

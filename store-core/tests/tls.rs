@@ -47,8 +47,6 @@ fn fixture() -> &'static Fixture {
 fn options(url: String) -> ConnectOptions {
     ConnectOptions {
         database_url: Some(url),
-        migrate: false,
-        seed_demo: false,
         max_size: 2,
         ..ConnectOptions::default()
     }

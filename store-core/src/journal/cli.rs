@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{Entry, Journal, RefusedSale, SetAsideSale, drain, quarantine_path};
 use crate::checkout::Sale;
-use crate::pool::{ConnectOptions, Store};
+use crate::pool::ConnectOptions;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum JournalAction {
@@ -182,7 +182,7 @@ async fn resend(
         );
     }
     // Connected before anything is written: an unreachable database changes nothing.
-    let store = Store::connect(&ConnectOptions {
+    let store = crate::startup::open(&ConnectOptions {
         database_url,
         application_name: "store-core journal".into(),
         ..ConnectOptions::default()
