@@ -1,8 +1,8 @@
 //! Where each setting comes from: the command line, then the environment (clap reads
 //! `DATABASE_URL` and `MIN_PURCHASES` into the same fields as the flags), then the optional
-//! configuration file (`store_core::config::FileConfig`), then the defaults.
+//! configuration file (`store_core::settings::FileConfig`), then the defaults.
 
-use store_core::config::{DEFAULT_MIN_PURCHASES, FileConfig};
+use store_core::settings::{DEFAULT_MIN_PURCHASES, FileConfig};
 
 /// Seconds between fallback refreshes when nothing says otherwise.
 pub const DEFAULT_REFRESH_SECS: u64 = 60;

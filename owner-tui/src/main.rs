@@ -15,8 +15,8 @@ use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use owner_tui::app::{self, Effect, Msg, Settings, State};
 use owner_tui::{config, effects, keymap, view};
-use store_core::config::FileConfig;
-use store_core::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
+use store_core::db::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
+use store_core::settings::FileConfig;
 use store_core::{ConnectOptions, Store};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
@@ -70,16 +70,16 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!(
                 "owner-tui: {}: {e}",
-                store_core::config::config_file_path().display()
+                store_core::settings::paths::config_file_path().display()
             );
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = store_core::config::DbTarget::resolve(resolved.database_url.as_deref()) {
+    if let Err(e) = store_core::db::target::DbTarget::resolve(resolved.database_url.as_deref()) {
         if resolved.database_url_from_file {
             eprintln!(
                 "owner-tui: {}: database_url: {e}",
-                store_core::config::config_file_path().display()
+                store_core::settings::paths::config_file_path().display()
             );
             return ExitCode::FAILURE;
         }

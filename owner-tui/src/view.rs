@@ -8,9 +8,9 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Sparkline};
-use store_core::analytics::{Dashboard, TopProduct, TrendBucket, TrendPoint};
+use store_core::domain::analytics::{Dashboard, TopProduct, TrendBucket, TrendPoint};
 
-use store_core::input::printable;
+use store_core::domain::input::printable;
 
 use crate::app::{Connection, Snapshot, State};
 use crate::keymap;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use proxy::Proxy;
-use store_core::analytics::{self, Filter};
-use store_core::checkout::{CustomerChoice, Sale, submit};
+use store_core::domain::analytics::{self, Filter};
+use store_core::domain::checkout::{CustomerChoice, Sale, submit};
 use store_core::seed::{SeedOptions, seed};
 
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -9,7 +9,7 @@ use owner_tui::keymap::Action;
 use owner_tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use store_core::analytics::{self, Filter, TrendBucket};
+use store_core::domain::analytics::{self, Filter, TrendBucket};
 use store_core::seed::{SeedOptions, seed};
 
 fn draw(state: &State) -> Terminal<TestBackend> {

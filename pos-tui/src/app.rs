@@ -7,9 +7,10 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
-use store_core::catalog::{Catalog, CustomerSummary, Product};
-use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
-use store_core::journal::{DrainReport, Outcome, RefusedSale};
+use store_core::domain::catalog::{Catalog, CustomerSummary, Product};
+use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::error::CheckoutError;
+use store_core::till::journal::{DrainReport, Outcome, RefusedSale};
 use uuid::Uuid;
 
 use crate::keymap::{self, Action, Mode};
@@ -368,7 +369,7 @@ impl State {
         let range = if query.trim().is_empty() {
             Some((Uuid::nil(), Uuid::max()))
         } else {
-            store_core::catalog::uuid_prefix_range(query).ok()
+            store_core::domain::catalog::uuid_prefix_range(query).ok()
         };
         let Some((low, high)) = range else {
             return vec![];
@@ -514,7 +515,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 results,
                 offline: false,
                 ..
-            } if *current == seq => match store_core::catalog::uuid_prefix_range(query) {
+            } if *current == seq => match store_core::domain::catalog::uuid_prefix_range(query) {
                 Ok(_) => {
                     *searching = true;
                     let prefix = query.clone();
@@ -1391,7 +1392,7 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
                 let problem = match (&result, query.is_empty()) {
                     (Err(e), _) => Some(e.clone()),
                     (Ok(()), true) => None,
-                    (Ok(()), false) => store_core::catalog::uuid_prefix_range(query)
+                    (Ok(()), false) => store_core::domain::catalog::uuid_prefix_range(query)
                         .err()
                         .map(|e| e.to_string()),
                 };

@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use store_core::Store;
-use store_core::catalog;
-use store_core::checkout::{CheckoutError, Sale};
-use store_core::journal::{self, Outcome, SharedJournal};
-use store_core::live::{self, CATALOG_CHANNEL, LISTENING};
+use store_core::db::live::{self, CATALOG_CHANNEL, LISTENING};
+use store_core::domain::catalog;
+use store_core::domain::checkout::Sale;
+use store_core::error::CheckoutError;
+use store_core::till::journal::{self, Outcome, SharedJournal};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tui_runtime::effect::run_bounded;
 use tui_runtime::{Failure, Lease, spawn_effect};
@@ -275,7 +276,7 @@ async fn probe(
 ) -> store_core::Result<()> {
     let client = match connection {
         Some(client) if !client.is_closed() => client,
-        _ => connection.insert(store_core::pool::connect_one(store.config()).await?),
+        _ => connection.insert(store_core::db::store::connect_one(store.config()).await?),
     };
     client.simple_query("SELECT 1").await?;
     Ok(())

@@ -13,8 +13,9 @@ use futures_util::StreamExt;
 use pos_tui::app::{Clock, Msg, State, update};
 use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
 use pos_tui::view::view;
-use store_core::config::{DbTarget, FileConfig};
-use store_core::journal::Journal;
+use store_core::db::target::DbTarget;
+use store_core::settings::FileConfig;
+use store_core::till::journal::Journal;
 use store_core::{ConnectOptions, Store};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -82,7 +83,7 @@ async fn open_store(database_url: Option<String>) -> anyhow::Result<Store> {
         DbTarget::Embedded(_) => println!("starting database…"),
         DbTarget::Server(config) => println!(
             "connecting to {}…",
-            store_core::config::describe_config(&config)
+            store_core::db::target::describe_config(&config)
         ),
     }
     // An unreachable server is not an error: the till opens and the pool connects when the
@@ -97,7 +98,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let supermarket = args.supermarket.or(file.supermarket);
     let journal_path = args
         .journal
-        .unwrap_or_else(|| store_core::config::icash_home().join("pos-journal.jsonl"));
+        .unwrap_or_else(|| store_core::settings::paths::icash_home().join("pos-journal.jsonl"));
     // Before the database: a till without its journal must not sell.
     let journal = Journal::open(&journal_path)?;
     tracing::info!(

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::app::{DbState, Input, Message, Question, QueuedSale, Screen, State};
 use crate::keymap;
-use store_core::input::printable;
+use store_core::domain::input::printable;
 
 /// Styles; with NO_COLOR only bold/reverse/dim are used.
 struct Theme {
@@ -284,12 +284,12 @@ fn render_sale(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 
 fn render_customer(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let line = match state.draft.as_ref().and_then(|d| d.customer) {
-        Some(store_core::checkout::CustomerChoice::New(id)) => Line::from(vec![
+        Some(store_core::domain::checkout::CustomerChoice::New(id)) => Line::from(vec![
             Span::raw(" Customer: "),
             Span::styled("NEW ", theme.fg(Color::Green).add_modifier(Modifier::BOLD)),
             Span::raw(id.to_string()),
         ]),
-        Some(store_core::checkout::CustomerChoice::Returning(id)) => Line::from(vec![
+        Some(store_core::domain::checkout::CustomerChoice::Returning(id)) => Line::from(vec![
             Span::raw(" Customer: "),
             Span::styled(
                 "returning ",
@@ -673,7 +673,7 @@ fn branch_label(state: &State, id: &str) -> String {
 
 fn render_receipt(
     state: &State,
-    receipt: &store_core::checkout::Receipt,
+    receipt: &store_core::domain::checkout::Receipt,
     theme: &Theme,
     frame: &mut Frame,
     area: Rect,
@@ -758,7 +758,7 @@ struct Slip<'a> {
     /// A line above the fields, in bold.
     notice: Option<&'static str>,
     fields: Vec<(&'static str, String)>,
-    lines: &'a [store_core::checkout::ReceiptLine],
+    lines: &'a [store_core::domain::checkout::ReceiptLine],
     total: Decimal,
 }
 

@@ -10,10 +10,10 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pty::{Till, uuid_after};
 use store_core::Store;
-use store_core::checkout::{CustomerChoice, Sale};
-use store_core::journal::{Journal, quarantine_path};
+use store_core::domain::checkout::{CustomerChoice, Sale};
 use store_core::seed::{SeedOptions, seed};
 use store_core::testkit::{PrivateServer, fresh_db};
+use store_core::till::journal::{Journal, quarantine_path};
 use uuid::Uuid;
 
 const DEADLINE: Duration = Duration::from_secs(60);

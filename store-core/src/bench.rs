@@ -12,14 +12,14 @@ use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::analytics::dashboard_from_counters;
-use crate::catalog::{Catalog, load_catalog, sample_customers};
-use crate::checkout::{Sale, record_purchase};
-use crate::config::ConnectSettings;
+use crate::db::embedded::LocalServer;
+use crate::db::store::{Store, connect_one};
+use crate::db::target::ConnectSettings;
+use crate::domain::analytics::dashboard_from_counters;
+use crate::domain::catalog::{Catalog, load_catalog, sample_customers};
+use crate::domain::checkout::{Sale, record_purchase};
 use crate::error::{Error, Result};
 use crate::generate::{GenerateOptions, generate};
-use crate::local_server::LocalServer;
-use crate::pool::{Store, connect_one};
 use crate::seed::{PHASE_COPY_LINES, PHASE_COPY_PURCHASES, SeedOptions, seed};
 use crate::simulate::random_sale;
 
@@ -79,7 +79,7 @@ impl Target {
         match database_url {
             Some(url) => Ok(Target {
                 server: None,
-                admin: crate::config::parse_connect_settings(url)?,
+                admin: crate::db::target::parse_connect_settings(url)?,
                 created: Vec::new(),
             }),
             None => {
@@ -115,7 +115,7 @@ impl Target {
         settings.dbname(&name);
         let store = Store::from_settings(settings, name, pool_size)?;
         store.wait_until_reachable(Duration::from_secs(5)).await?;
-        crate::schema::migrate(&mut store.client().await?).await?;
+        crate::db::schema::migrate(&mut store.client().await?).await?;
         Ok(store)
     }
 

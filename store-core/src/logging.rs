@@ -11,7 +11,7 @@ fn filter() -> EnvFilter {
 
 /// Where a program's log files go: `<ICASH_HOME or data dir>/logs`.
 pub fn log_dir() -> PathBuf {
-    crate::config::icash_home().join("logs")
+    crate::settings::paths::icash_home().join("logs")
 }
 
 /// Logs to `<log_dir>/<program>.log.YYYY-MM-DD`. Keep the guard alive until exit: dropping it

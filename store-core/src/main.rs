@@ -12,16 +12,19 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use store_core::analytics;
-use store_core::catalog::{self, Catalog};
-use store_core::checkout::{self, CustomerChoice, Sale};
 use store_core::cli_support::finite_in_range;
-use store_core::config::DbTarget;
-use store_core::config::{DEFAULT_MIN_PURCHASES, icash_home};
+use store_core::db::bootstrap;
+use store_core::db::embedded::{DATABASE_NAME, LocalServer, ServerStatus};
+use store_core::db::target::DbTarget;
+use store_core::domain::analytics;
+use store_core::domain::catalog::{self, Catalog};
+use store_core::domain::checkout::{self, CustomerChoice, Sale};
+use store_core::domain::input;
 use store_core::generate::{self, GenerateOptions};
-use store_core::input;
-use store_core::local_server::{self, DATABASE_NAME, LocalServer, ServerStatus};
+use store_core::import::CsvSource;
 use store_core::seed::{self, SeedOptions};
+use store_core::settings::DEFAULT_MIN_PURCHASES;
+use store_core::settings::paths::icash_home;
 use store_core::simulate::{self, SimulateOptions, SimulateStats};
 use store_core::startup::{self, DemoData};
 use store_core::{ConnectOptions, Store};
@@ -171,7 +174,7 @@ enum Command {
     /// A till's journal of sales (while no till holds it): list, resend, export.
     Journal {
         #[command(subcommand)]
-        action: store_core::journal::cli::JournalAction,
+        action: store_core::till::journal::cli::JournalAction,
     },
 }
 
@@ -205,7 +208,7 @@ fn main() -> ExitCode {
     }
     let mut cli = Cli::parse();
     // Flags, then environment variables (clap), then the configuration file.
-    let file = match store_core::config::FileConfig::load() {
+    let file = match store_core::settings::FileConfig::load() {
         Ok(file) => file,
         Err(e) => {
             eprintln!("error: {e}");
@@ -260,7 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Db { action } => db(action).await,
         Command::Journal { action } => {
-            store_core::journal::cli::run(action, cli.database_url).await
+            store_core::till::journal::cli::run(action, cli.database_url).await
         }
         Command::Migrate { wait } => {
             let options = ConnectOptions {
@@ -271,21 +274,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The embedded default is started (and created) first; no demo data here.
             let target = DbTarget::resolve(options.database_url.as_deref())?;
             let _bootstrapped = match &target {
-                DbTarget::Embedded(home) => Some(local_server::bootstrap(home).await?),
+                DbTarget::Embedded(home) => Some(bootstrap::bootstrap(home).await?),
                 DbTarget::Server(_) => None,
             };
             let store = Store::connect_to(&target, &options).await?;
             let mut client = store.client().await?;
-            let applied = store_core::schema::migrate(&mut client).await?;
+            let applied = store_core::db::schema::migrate(&mut client).await?;
             if applied.is_empty() {
                 println!(
                     "schema version {}: already in place, nothing applied",
-                    store_core::schema::SCHEMA_VERSION
+                    store_core::db::schema::SCHEMA_VERSION
                 );
             } else {
                 println!(
                     "schema version {}: applied {}",
-                    store_core::schema::SCHEMA_VERSION,
+                    store_core::db::schema::SCHEMA_VERSION,
                     applied.join(", ")
                 );
             }
@@ -308,14 +311,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?;
             let demo = SeedOptions::demo();
-            let source =
-                |given: Option<PathBuf>, default: &str, builtin: seed::CsvSource| match given {
-                    Some(path) => seed::CsvSource::Path(path),
-                    None if std::path::Path::new(default).exists() => {
-                        seed::CsvSource::Path(default.into())
-                    }
-                    None => builtin,
-                };
+            let source = |given: Option<PathBuf>, default: &str, builtin: CsvSource| match given {
+                Some(path) => CsvSource::Path(path),
+                None if std::path::Path::new(default).exists() => CsvSource::Path(default.into()),
+                None => builtin,
+            };
             let mut options = SeedOptions {
                 products: source(products, "data/products_list.csv", demo.products),
                 purchases: source(purchases, "data/purchases.csv", demo.purchases),
@@ -513,7 +513,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             owner_password,
         } => {
             let store = connect(&cli.database_url, Duration::ZERO).await?;
-            store_core::roles::create_roles(
+            store_core::db::roles::create_roles(
                 &store.client().await?,
                 clerk_password.as_deref(),
                 owner_password.as_deref(),
@@ -521,8 +521,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             println!(
                 "roles ready: {} (catalog, customers, record_purchase) and {} (read only)",
-                store_core::roles::CLERK_ROLE,
-                store_core::roles::OWNER_ROLE
+                store_core::db::roles::CLERK_ROLE,
+                store_core::db::roles::OWNER_ROLE
             );
             Ok(())
         }
@@ -620,7 +620,7 @@ fn build_sale(
             format!("--user: {} is neither `new` nor a UUID", input::quote(user))
         })?)
     };
-    // Branch ids and product names are matched as the seeder matches them (store_core::input).
+    // Branch ids and product names are matched as the seeder matches them (store_core::domain::input).
     let supermarket = input::branch_id(&supermarket).map_err(|m| anyhow!("--supermarket: {m}"))?;
     if !catalog.has_branch(supermarket) {
         bail!(

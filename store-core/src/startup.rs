@@ -2,10 +2,11 @@
 //! created, started, migrated and given the demo data; a named server is only connected to and
 //! its schema version checked (its schema changes only through `store-core migrate`).
 
-use crate::config::DbTarget;
+use crate::db::store::{ConnectOptions, Store};
+use crate::db::target::DbTarget;
+use crate::db::{bootstrap, schema};
 use crate::error::Result;
-use crate::pool::{ConnectOptions, Store};
-use crate::{local_server, schema, seed};
+use crate::seed;
 
 /// Whether a program opening the embedded default loads the demo data into it when empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,12 +32,12 @@ pub async fn open_with(options: &ConnectOptions, demo: DemoData) -> Result<Store
             Ok(store)
         }
         DbTarget::Embedded(home) => {
-            let bootstrapped = local_server::bootstrap(home).await?;
+            let bootstrapped = bootstrap::bootstrap(home).await?;
             let store = Store::connect_to(&target, options).await?;
             // The private embedded default is this program's own: it migrates itself.
             schema::migrate(&mut store.client().await?).await?;
             if demo == DemoData::IfEmpty {
-                seed::seed_demo_if_empty(&store).await?;
+                seed::demo::seed_if_empty(&store).await?;
             }
             drop(bootstrapped);
             Ok(store)

@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::local_server::LocalServer;
-use crate::local_server::create_database_if_missing;
-use crate::pool::{ConnectOptions, Store, connect_one};
+use crate::db::bootstrap::create_database_if_missing;
+use crate::db::embedded::LocalServer;
+use crate::db::store::{ConnectOptions, Store, connect_one};
 
 const TEMPLATE: &str = "icash_template";
 
@@ -51,7 +51,7 @@ fn start_server() -> crate::Result<TestServer> {
                     create_database_if_missing(&server, TEMPLATE).await?;
                     let store = Store::from_config(server.config(TEMPLATE), TEMPLATE.into(), 1)?;
                     let mut client = store.client().await?;
-                    crate::schema::migrate(&mut client).await?;
+                    crate::db::schema::migrate(&mut client).await?;
                     Ok::<_, crate::Error>(())
                 })
         })
@@ -106,22 +106,22 @@ impl PrivateServer {
             "host={} port={} user=postgres dbname={}",
             self.server.socket_dir().display(),
             self.server.port(),
-            crate::local_server::DATABASE_NAME
+            crate::db::embedded::DATABASE_NAME
         )
     }
 
     /// Creates the `icash` database with the schema, and a pool on it.
     pub async fn store(&self) -> Store {
-        create_database_if_missing(&self.server, crate::local_server::DATABASE_NAME)
+        create_database_if_missing(&self.server, crate::db::embedded::DATABASE_NAME)
             .await
             .expect("creating the database");
         let admin = Store::from_config(
-            self.server.config(crate::local_server::DATABASE_NAME),
+            self.server.config(crate::db::embedded::DATABASE_NAME),
             "migrate".into(),
             1,
         )
         .expect("a pool");
-        crate::schema::migrate(&mut admin.client().await.expect("connecting to migrate"))
+        crate::db::schema::migrate(&mut admin.client().await.expect("connecting to migrate"))
             .await
             .expect("migrating the private server's database");
         crate::startup::open(&ConnectOptions {

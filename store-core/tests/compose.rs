@@ -2,7 +2,7 @@
 //! checked against the programs' own command-line definitions (here for store-core; pos-tui
 //! and owner-tui check theirs).
 
-use store_core::roles::{CLERK_ROLE, OWNER_ROLE};
+use store_core::db::roles::{CLERK_ROLE, OWNER_ROLE};
 use store_core::testkit::{assert_compose_command_accepted, compose_file};
 
 #[test]

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use store_core::Store;
-use store_core::analytics::{self, Dashboard, Filter};
-use store_core::catalog::{load_catalog, sample_customers};
-use store_core::checkout::submit;
-use store_core::journal::{self, Journal, Outcome, SharedJournal};
+use store_core::domain::analytics::{self, Dashboard, Filter};
+use store_core::domain::catalog::{load_catalog, sample_customers};
+use store_core::domain::checkout::submit;
 use store_core::seed::{self, SeedOptions};
 use store_core::simulate::random_sale;
 use store_core::testkit::{PrivateServer, fresh_db};
+use store_core::till::journal::{self, Journal, Outcome, SharedJournal};
 use uuid::Uuid;
 
 async fn assert_counters_equal_recount(store: &Store) {

@@ -6,8 +6,8 @@
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use store_core::checkout::{self, CustomerChoice, Sale};
-use store_core::schema::{self, BOOKKEEPING_SQL, MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION};
+use store_core::db::schema::{self, BOOKKEEPING_SQL, MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION};
+use store_core::domain::checkout::{self, CustomerChoice, Sale};
 use store_core::testkit::{TestDb, connect_options, server};
 use store_core::{Error, Store};
 use uuid::Uuid;
@@ -26,7 +26,7 @@ async fn empty_db() -> TestDb {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
     );
-    let admin = store_core::pool::connect_one(&server.config("postgres"))
+    let admin = store_core::db::store::connect_one(&server.config("postgres"))
         .await
         .unwrap();
     admin
@@ -254,7 +254,9 @@ async fn a_database_of_the_previous_program_comes_to_latest_with_nothing_lost() 
     sale.product_ids = vec![2, 3];
     let receipt = checkout::submit(&db.store, &sale).await.unwrap();
     assert!(!receipt.replayed);
-    let report = store_core::analytics::report(&client, 1).await.unwrap();
+    let report = store_core::domain::analytics::report(&client, 1)
+        .await
+        .unwrap();
     assert_eq!(report.unique_buyers, 20 + 5 + 1);
     assert!(schema::migrate(&mut client).await.unwrap().is_empty());
 }

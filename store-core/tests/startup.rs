@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use store_core::local_server::{LocalServer, ServerStatus};
+use store_core::db::embedded::{LocalServer, ServerStatus};
 
 /// The bound on any one program run (a first start creates a cluster and loads demo data).
 const RUN_BOUND: Duration = Duration::from_secs(120);
@@ -377,7 +377,7 @@ async fn databases_created_by_many_at_once_without_the_lock_are_created_once_wit
             let server = server.clone();
             let name = name.clone();
             tokio::spawn(async move {
-                store_core::local_server::create_database_if_missing(&server, &name).await
+                store_core::db::bootstrap::create_database_if_missing(&server, &name).await
             })
         });
         let mut created = 0;

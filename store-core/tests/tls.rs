@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use store_core::config::{DbTarget, parse_connect_settings};
-use store_core::live::{self, LISTENING};
-use store_core::pool::connect_one;
+use store_core::db::live::{self, LISTENING};
+use store_core::db::store::connect_one;
+use store_core::db::target::{DbTarget, parse_connect_settings};
 use store_core::testkit::TlsServer;
 use store_core::{ConnectOptions, Store};
 use tokio::sync::mpsc;

@@ -79,10 +79,10 @@ async fn until_waiting(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_left_unfinished_is_cancelled_on_the_server() {
     let db = store_core::testkit::fresh_db().await;
-    let admin = store_core::pool::connect_one(db.store.config())
+    let admin = store_core::db::store::connect_one(db.store.config())
         .await
         .unwrap();
-    let mut locker = store_core::pool::connect_one(db.store.config())
+    let mut locker = store_core::db::store::connect_one(db.store.config())
         .await
         .unwrap();
     let lock = locker.transaction().await.unwrap();

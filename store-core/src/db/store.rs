@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{ConnectSettings, DbTarget, describe_config};
+use crate::db::target::{ConnectSettings, DbTarget, describe_config};
 use crate::error::{Error, Result, describe_db_error, is_connection_error};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 
@@ -41,7 +41,7 @@ pub struct Store {
 
 impl Store {
     /// Connects to the target the options name (waiting for it up to `options.wait`), and
-    /// does nothing else: the embedded default must be running (`local_server::bootstrap`),
+    /// does nothing else: the embedded default must be running (`db::bootstrap`),
     /// and the schema is neither checked nor changed (`schema::check_version`,
     /// `schema::migrate`).
     pub async fn connect(options: &ConnectOptions) -> Result<Store> {
@@ -60,7 +60,7 @@ impl Store {
     pub fn unconnected(target: &DbTarget, options: &ConnectOptions) -> Result<Store> {
         let mut settings = match target {
             DbTarget::Server(settings) => (**settings).clone(),
-            DbTarget::Embedded(home) => crate::local_server::embedded_settings(home)?,
+            DbTarget::Embedded(home) => crate::db::embedded::embedded_settings(home)?,
         };
         settings.application_name(&options.application_name);
         if settings.get_connect_timeout().is_none() {
@@ -148,7 +148,7 @@ impl Store {
     /// What a failed attempt to connect means: worth another try, or final.
     async fn classify(&self, e: tokio_postgres::Error) -> Failure {
         // Waiting does not mend a certificate or a server without TLS.
-        if let Some(problem) = crate::tls::configuration_problem(&e) {
+        if let Some(problem) = crate::db::tls::configuration_problem(&e) {
             return Failure::Final(Error::Invalid(format!(
                 "cannot connect to the database at {} (sslmode={}): {problem}",
                 self.description, self.settings.tls.mode

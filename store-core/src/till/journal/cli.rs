@@ -11,8 +11,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Entry, Journal, RefusedSale, SetAsideSale, drain, quarantine_path};
-use crate::checkout::Sale;
-use crate::pool::ConnectOptions;
+use crate::db::store::ConnectOptions;
+use crate::domain::checkout::Sale;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum JournalAction {

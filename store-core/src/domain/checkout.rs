@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::describe_db_error;
-use crate::pool::Store;
+use crate::db::store::Store;
+use crate::error::{CheckoutError, describe_db_error};
 
 /// Who is buying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,66 +86,6 @@ pub struct Receipt {
     pub total_amount: Decimal,
     /// True when this sale key had been recorded before: this is that purchase, not a new one.
     pub replayed: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CheckoutError {
-    #[error("unknown supermarket {0:?}")]
-    UnknownBranch(String),
-    #[error("unknown product: {0}")]
-    UnknownProduct(String),
-    #[error("a product appears more than once; a purchase holds one unit of each product")]
-    DuplicateProduct,
-    #[error("the cart is empty: add at least one product")]
-    EmptyCart,
-    #[error("unknown customer {0}: choose a known customer or a new one")]
-    UnknownCustomer(Uuid),
-    #[error("prices changed: the till showed {expected}, current prices make {actual}")]
-    TotalMismatch { expected: Decimal, actual: Decimal },
-    #[error(
-        "sale key {0} was already used for another sale (other branch, customer or products); this sale was not recorded"
-    )]
-    SaleKeyReused(Uuid),
-    #[error("{0}")]
-    ImplausibleTime(String),
-    #[error("the database is unreachable: {0}")]
-    Unavailable(String),
-    #[error("a concurrent sale conflicted with this one; sending it again is safe: {0}")]
-    Conflict(String),
-    #[error("the database refused the sale: {0}")]
-    Refused(String),
-    /// The till could not write the sale to its journal before sending it, so it was not sent
-    /// (neither the checkout's refusal of the sale nor a connection problem).
-    #[error("the till's journal could not be written: {0}; the sale was not sent")]
-    Journal(String),
-}
-
-impl CheckoutError {
-    /// The checkout's own refusal of this sale (what it holds is wrong): the only errors for
-    /// which a queued, paid sale may be set aside as refused. Every other error (the database
-    /// unreachable, a timeout, a cancel, a read-only standby, out of resources, ...) is
-    /// transient: the sale stays queued and is sent again.
-    pub fn is_business_refusal(&self) -> bool {
-        matches!(
-            self,
-            CheckoutError::UnknownBranch(_)
-                | CheckoutError::UnknownProduct(_)
-                | CheckoutError::DuplicateProduct
-                | CheckoutError::EmptyCart
-                | CheckoutError::UnknownCustomer(_)
-                | CheckoutError::TotalMismatch { .. }
-                | CheckoutError::SaleKeyReused(_)
-                | CheckoutError::ImplausibleTime(_)
-        )
-    }
-
-    /// Worth sending again later with the same sale key.
-    pub fn is_connection_problem(&self) -> bool {
-        matches!(
-            self,
-            CheckoutError::Unavailable(_) | CheckoutError::Conflict(_)
-        )
-    }
 }
 
 const RECORD_PURCHASE: &str = "SELECT purchase_id, supermarket_id, user_id, new_customer, \

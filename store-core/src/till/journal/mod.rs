@@ -26,9 +26,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::checkout::{CheckoutError, Receipt, Sale, submit};
+use crate::db::store::Store;
+use crate::domain::checkout::{Receipt, Sale, submit};
+use crate::error::CheckoutError;
 use crate::error::{Error, Result};
-use crate::pool::Store;
 
 pub use file::quarantine_path;
 
@@ -623,7 +624,7 @@ pub async fn drain(store: &Store, journal: &SharedJournal) -> Result<DrainReport
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkout::CustomerChoice;
+    use crate::domain::checkout::CustomerChoice;
 
     fn sale() -> Sale {
         let mut s = Sale::open("SMKT001", CustomerChoice::new_customer());
