@@ -122,7 +122,7 @@ fn the_clock_follows_the_time_zone_across_a_dst_change() {
 /// error within its timeout (not never), and the next one, once the lock is gone, succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_stuck_behind_a_lock_times_out_and_the_next_one_succeeds() {
-    let db = store_core::testkit::fresh_db().await;
+    let db = store_testkit::fresh_db().await;
     seed(&db.store, &SeedOptions::demo()).await.unwrap();
     let mut state = State::new(settings(), 3);
     tick(&mut state, 1_000);

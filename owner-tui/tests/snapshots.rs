@@ -55,8 +55,8 @@ async fn from_db(store: &store_core::Store, filter: &Filter) -> Snapshot {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_assignment_data_set() {
-    let dir = store_core::testkit::assignment_data_dir();
-    let db = store_core::testkit::fresh_db().await;
+    let dir = store_testkit::assignment_data_dir();
+    let db = store_testkit::fresh_db().await;
     seed(
         &db.store,
         &SeedOptions::from_files(dir.join("products_list.csv"), dir.join("purchases.csv")),

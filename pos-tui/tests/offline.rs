@@ -12,8 +12,8 @@ use pty::{Till, uuid_after};
 use store_core::Store;
 use store_core::domain::checkout::{CustomerChoice, Sale};
 use store_core::seed::{SeedOptions, seed};
-use store_core::testkit::{PrivateServer, fresh_db};
 use store_core::till::journal::{Journal, quarantine_path};
+use store_testkit::{PrivateServer, fresh_db};
 use uuid::Uuid;
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -373,9 +373,5 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
 
 #[test]
 fn the_compose_file_runs_a_command_pos_tui_accepts() {
-    store_core::testkit::assert_compose_command_accepted(
-        "pos",
-        "pos-tui",
-        env!("CARGO_BIN_EXE_pos-tui"),
-    );
+    store_testkit::assert_compose_command_accepted("pos", "pos-tui", env!("CARGO_BIN_EXE_pos-tui"));
 }

@@ -19,7 +19,13 @@
 
 use std::sync::Arc;
 
-use store_core::bench::checkout_side_by_side;
+// The benchmark is the `store-core` program's, not the library's: compiled in here from its
+// sources.
+#[allow(dead_code)]
+#[path = "../src/cli/mod.rs"]
+mod cli;
+
+use cli::bench::checkout_side_by_side;
 use store_core::db::schema::SCHEMA_SQL;
 use store_core::db::store::Store;
 use store_core::domain::catalog::{load_catalog, sample_customers};

@@ -9,20 +9,15 @@
 //!   data); [`till`]: the till's journal.
 //! - [`startup`]: what a program does to its database at start.
 
-pub mod bench;
 pub mod cli_support;
 pub mod db;
 pub mod domain;
 pub mod error;
-pub mod generate;
 pub mod import;
 pub mod logging;
 pub mod seed;
 pub mod settings;
-pub mod simulate;
 pub mod startup;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 pub mod till;
 
 pub use db::{ConnectOptions, Store};

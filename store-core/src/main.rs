@@ -1,6 +1,8 @@
 //! The `store-core` command line: database management, seeding, checkout and analytics from
 //! the shell, with `--json` output for scripts.
 
+mod cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,6 +12,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use cli::generate::{self, GenerateOptions};
+use cli::simulate::{self, SimulateOptions, SimulateStats};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use store_core::cli_support::finite_in_range;
@@ -20,12 +24,10 @@ use store_core::domain::analytics;
 use store_core::domain::catalog::{self, Catalog};
 use store_core::domain::checkout::{self, CustomerChoice, Sale};
 use store_core::domain::input;
-use store_core::generate::{self, GenerateOptions};
 use store_core::import::CsvSource;
 use store_core::seed::{self, SeedOptions};
 use store_core::settings::DEFAULT_MIN_PURCHASES;
 use store_core::settings::paths::icash_home;
-use store_core::simulate::{self, SimulateOptions, SimulateStats};
 use store_core::startup::{self, DemoData};
 use store_core::{ConnectOptions, Store};
 
@@ -174,7 +176,7 @@ enum Command {
     /// A till's journal of sales (while no till holds it): list, resend, export.
     Journal {
         #[command(subcommand)]
-        action: store_core::till::journal::cli::JournalAction,
+        action: cli::journal::JournalAction,
     },
 }
 
@@ -262,9 +264,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Db { action } => db(action).await,
-        Command::Journal { action } => {
-            store_core::till::journal::cli::run(action, cli.database_url).await
-        }
+        Command::Journal { action } => cli::journal::run(action, cli.database_url).await,
         Command::Migrate { wait } => {
             let options = ConnectOptions {
                 database_url: cli.database_url.clone(),
@@ -478,7 +478,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             seconds,
             json,
         } => {
-            let options = store_core::bench::BenchOptions {
+            let options = cli::bench::BenchOptions {
                 database_url: cli.database_url.clone(),
                 purchases,
                 tills: tills.into_iter().map(usize::from).collect(),
@@ -486,8 +486,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 work_dir: None,
             };
             let report =
-                store_core::bench::run(&options, |step| eprintln!("bench: {step}"), interrupted())
-                    .await?;
+                cli::bench::run(&options, |step| eprintln!("bench: {step}"), interrupted()).await?;
             if json {
                 return print_json(&report);
             }

@@ -6,7 +6,7 @@ use store_core::domain::analytics::{self, Dashboard, Filter, Period};
 use store_core::domain::checkout::{self, CustomerChoice, Sale};
 use store_core::error::CheckoutError;
 use store_core::seed::{self, SeedOptions};
-use store_core::testkit::{TestDb, fresh_db};
+use store_testkit::{TestDb, fresh_db};
 use uuid::Uuid;
 
 async fn demo_db() -> TestDb {

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use store_core::db::schema::{self, BOOKKEEPING_SQL, MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION};
 use store_core::domain::checkout::{self, CustomerChoice, Sale};
-use store_core::testkit::{TestDb, connect_options, server};
 use store_core::{Error, Store};
+use store_testkit::{TestDb, connect_options, server};
 use uuid::Uuid;
 
 /// The whole schema.sql of the program before numbered migrations (schema_version 2), as it

@@ -8,7 +8,7 @@ use store_core::domain::analytics;
 use store_core::domain::input;
 use store_core::import::{self, CsvSource, ProductRow, PurchaseReader};
 use store_core::seed::{self, SeedOptions};
-use store_core::testkit::fresh_db;
+use store_testkit::fresh_db;
 use uuid::Uuid;
 
 const PRODUCTS: &str = "product_name,unit_price\nmilk,1.5\nbread,2\neggs,3\ncheese,5\n";

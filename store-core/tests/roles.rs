@@ -5,7 +5,7 @@ use store_core::db::roles::{CLERK_ROLE, OWNER_ROLE, create_roles};
 use store_core::domain::analytics;
 use store_core::domain::checkout::{CustomerChoice, Sale, record_purchase};
 use store_core::seed::{self, SeedOptions};
-use store_core::testkit::{fresh_db, server};
+use store_testkit::{fresh_db, server};
 
 fn store_as(role: &str, dbname: &str) -> Store {
     let mut config = server().server.config(dbname);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use store_core::domain::analytics::{self, Dashboard, Filter};
 use store_core::import::CsvSource;
 use store_core::seed::{self, SeedOptions};
-use store_core::testkit::{assignment_data_dir, fresh_db};
+use store_testkit::{assignment_data_dir, fresh_db};
 
 fn assignment(dir: &str) -> SeedOptions {
     let base = assignment_data_dir().join(dir);

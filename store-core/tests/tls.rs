@@ -8,8 +8,8 @@ use std::time::Duration;
 use store_core::db::live::{self, LISTENING};
 use store_core::db::store::connect_one;
 use store_core::db::target::{DbTarget, parse_connect_settings};
-use store_core::testkit::TlsServer;
 use store_core::{ConnectOptions, Store};
+use store_testkit::TlsServer;
 use tokio::sync::mpsc;
 
 struct Fixture {

@@ -470,7 +470,7 @@ impl LocalServer {
     }
 
     /// As root, hands `path` to the account the server runs as.
-    pub(crate) fn give_to_server_user(&self, path: &Path) -> Result<()> {
+    pub fn give_to_server_user(&self, path: &Path) -> Result<()> {
         if let Some(user) = &self.run_as {
             nix::unistd::chown(path, Some(user.uid), Some(user.gid))
                 .map_err(|e| self.fail(format!("chown {}: {e}", path.display())))?;
