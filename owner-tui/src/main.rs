@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use icash_cli::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -43,7 +45,7 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     export_dir: Option<PathBuf>,
     #[command(flatten)]
-    docs: store_core::cli_support::DocFlags,
+    docs: icash_cli::docs::DocFlags,
 }
 
 fn main() -> ExitCode {
@@ -51,13 +53,14 @@ fn main() -> ExitCode {
     if let Some(code) = args.docs.handle(Args::command()) {
         return code;
     }
-    let _log_guard = store_core::logging::init_file_logging("owner-tui");
+    let _log_guard =
+        icash_cli::logging::init_file_logging("owner-tui", &store_core::settings::paths::log_dir());
     // Configuration errors are reported before the screen is taken over.
     let file = match FileConfig::load() {
         Ok(file) => file,
         Err(e) => {
             eprintln!("owner-tui: {e}");
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
     };
     let given = config::Given {
@@ -72,7 +75,7 @@ fn main() -> ExitCode {
                 "owner-tui: {}: {e}",
                 store_core::settings::paths::config_file_path().display()
             );
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
     };
     if let Err(e) = store_core::db::target::DbTarget::resolve(resolved.database_url.as_deref()) {
@@ -81,10 +84,10 @@ fn main() -> ExitCode {
                 "owner-tui: {}: database_url: {e}",
                 store_core::settings::paths::config_file_path().display()
             );
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
         eprintln!("owner-tui: {e}");
-        return ExitCode::from(2);
+        return ExitStatus::Usage.into();
     }
     // On this thread, the UI's: a panic here restores the terminal; one in a task does not (it
     // comes back as a message and the dashboard goes on).
@@ -98,18 +101,18 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("owner-tui: starting the runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
     };
     let result = runtime.block_on(run(resolved, args.export_dir));
     // Do not wait for background queries against a database that may hang.
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitStatus::Success.into(),
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("owner-tui: {e:#}");
-            ExitCode::FAILURE
+            ExitStatus::Failure.into()
         }
     }
 }

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
+use icash_cli::ExitStatus;
 use pos_tui::app::{Clock, Msg, State, update};
 use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
 use pos_tui::view::view;
@@ -38,7 +39,7 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     journal: Option<PathBuf>,
     #[command(flatten)]
-    docs: store_core::cli_support::DocFlags,
+    docs: icash_cli::docs::DocFlags,
 }
 
 fn main() -> ExitCode {
@@ -46,7 +47,33 @@ fn main() -> ExitCode {
     if let Some(code) = args.docs.handle(Args::command()) {
         return code;
     }
-    let _log_guard = store_core::logging::init_file_logging("pos-tui");
+    let _log_guard =
+        icash_cli::logging::init_file_logging("pos-tui", &store_core::settings::paths::log_dir());
+    // Flags and environment variables (clap) first, then the configuration file; both checked
+    // before the screen opens.
+    let file = match FileConfig::load() {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("pos-tui: {e}");
+            return ExitStatus::Failure.into();
+        }
+    };
+    let database_url_from_file = args.database_url.is_none() && file.database_url.is_some();
+    let settings = Settings {
+        database_url: args.database_url.clone().or(file.database_url),
+        supermarket: args.supermarket.clone().or(file.supermarket),
+    };
+    if let Err(e) = DbTarget::resolve(settings.database_url.as_deref()) {
+        if database_url_from_file {
+            eprintln!(
+                "pos-tui: {}: database_url: {e}",
+                store_core::settings::paths::config_file_path().display()
+            );
+            return ExitStatus::Failure.into();
+        }
+        eprintln!("pos-tui: {e}");
+        return ExitStatus::Usage.into();
+    }
     // On this thread, the UI's: a panic here restores the terminal, one in a task does not.
     tui_runtime::terminal::install_panic_hook(tui_runtime::terminal::restore);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -57,17 +84,17 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("pos-tui: cannot start: {e}");
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
     };
-    let result = runtime.block_on(run(args));
+    let result = runtime.block_on(run(args, settings));
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitStatus::Success.into(),
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("pos-tui: {e:#}");
-            ExitCode::FAILURE
+            ExitStatus::Failure.into()
         }
     }
 }
@@ -91,11 +118,17 @@ async fn open_store(database_url: Option<String>) -> anyhow::Result<Store> {
     Ok(store_core::startup::open_or_defer(&options).await?)
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    // Flags and environment variables (clap) first, then the configuration file.
-    let file = FileConfig::load()?;
-    let database_url = args.database_url.or(file.database_url);
-    let supermarket = args.supermarket.or(file.supermarket);
+/// The settings from the flags, the environment and the configuration file.
+struct Settings {
+    database_url: Option<String>,
+    supermarket: Option<String>,
+}
+
+async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
+    let Settings {
+        database_url,
+        supermarket,
+    } = settings;
     let journal_path = args
         .journal
         .unwrap_or_else(|| store_core::settings::paths::icash_home().join("pos-journal.jsonl"));

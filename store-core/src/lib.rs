@@ -9,12 +9,10 @@
 //!   data); [`till`]: the till's journal.
 //! - [`startup`]: what a program does to its database at start.
 
-pub mod cli_support;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod import;
-pub mod logging;
 pub mod seed;
 pub mod settings;
 pub mod startup;

@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use cli::generate::{self, GenerateOptions};
 use cli::simulate::{self, SimulateOptions, SimulateStats};
+use icash_cli::ExitStatus;
+use icash_cli::parse::finite_in_range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use store_core::cli_support::finite_in_range;
 use store_core::db::bootstrap;
 use store_core::db::embedded::{DATABASE_NAME, LocalServer, ServerStatus};
 use store_core::db::target::DbTarget;
@@ -163,9 +164,7 @@ enum Command {
         owner_password: Option<String>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        shell: store_core::cli_support::Shell,
-    },
+    Completions { shell: icash_cli::docs::Shell },
     /// Print the man page (roff): `store-core man > store-core.1`.
     Man,
     /// Branches and products with prices.
@@ -199,7 +198,7 @@ enum DbAction {
 }
 
 fn main() -> ExitCode {
-    store_core::logging::init_stderr_logging();
+    icash_cli::logging::init_stderr_logging();
     // Printing into a closed pipe (`store-core analytics | head`) ends the program quietly.
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe {
@@ -214,9 +213,10 @@ fn main() -> ExitCode {
         Ok(file) => file,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
     };
+    let database_url_from_file = cli.database_url.is_none() && file.database_url.is_some();
     if cli.database_url.is_none() {
         cli.database_url = file.database_url.clone();
     }
@@ -228,22 +228,30 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<StatusExit>() => e
-            .downcast_ref::<StatusExit>()
-            .map_or(ExitCode::FAILURE, |exit| ExitCode::from(exit.code)),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Ok(()) => ExitStatus::Success.into(),
+        Err(e) => match e.downcast_ref::<StatusExit>() {
+            Some(exit) => exit.status.into(),
+            None => {
+                eprintln!("error: {e:#}");
+                let malformed_url = matches!(
+                    e.downcast_ref::<store_core::Error>(),
+                    Some(store_core::Error::BadDatabaseUrl(_))
+                );
+                if malformed_url && !database_url_from_file {
+                    ExitStatus::Usage.into()
+                } else {
+                    ExitStatus::Failure.into()
+                }
+            }
+        },
     }
 }
 
 /// An exit status that is an answer, not an error (`db status`): nothing more is printed.
 #[derive(Debug, thiserror::Error)]
-#[error("exit status {code}")]
+#[error("exit status {status:?}")]
 struct StatusExit {
-    code: u8,
+    status: ExitStatus,
 }
 
 async fn connect(database_url: &Option<String>, wait: Duration) -> anyhow::Result<Store> {
@@ -526,10 +534,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Completions { shell } => {
-            store_core::cli_support::print_completions(Cli::command(), shell);
+            icash_cli::docs::print_completions(Cli::command(), shell);
             Ok(())
         }
-        Command::Man => Ok(store_core::cli_support::print_man_page(Cli::command())?),
+        Command::Man => Ok(icash_cli::docs::print_man_page(Cli::command())?),
         Command::Catalog { json } => {
             let store = connect(&cli.database_url, Duration::ZERO).await?;
             let catalog = catalog::load_catalog(&store.client().await?).await?;
@@ -670,12 +678,12 @@ async fn db(action: DbAction) -> anyhow::Result<()> {
             if status == ServerStatus::Running {
                 println!("  url:    {}", server.url(DATABASE_NAME));
             }
-            let code = match status {
+            let status = match status {
                 ServerStatus::Running => return Ok(()),
-                ServerStatus::Stopped => 3,
-                ServerStatus::NotCreated => 4,
+                ServerStatus::Stopped => ExitStatus::ServerStopped,
+                ServerStatus::NotCreated => ExitStatus::ServerNotCreated,
             };
-            return Err(StatusExit { code }.into());
+            return Err(StatusExit { status }.into());
         }
         DbAction::Start => {
             startup::open(&ConnectOptions {

@@ -32,3 +32,8 @@ pub fn config_file_path() -> PathBuf {
         });
     base.join("icash/config.toml")
 }
+
+/// Where the TUIs' log files go: `<ICASH_HOME or data dir>/logs`.
+pub fn log_dir() -> PathBuf {
+    icash_home().join("logs")
+}
