@@ -6,8 +6,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use icash_cli::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -15,10 +13,11 @@ use chrono::Utc;
 use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
+use icash_cli::ExitStatus;
 use owner_tui::app::{self, Effect, Msg, Settings, State};
-use owner_tui::{config, effects, keymap, view};
+use owner_tui::{effects, keymap, view};
 use store_core::db::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
-use store_core::settings::FileConfig;
+use store_core::settings;
 use store_core::{ConnectOptions, Store};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
@@ -53,41 +52,29 @@ fn main() -> ExitCode {
     if let Some(code) = args.docs.handle(Args::command()) {
         return code;
     }
-    let _log_guard =
-        icash_cli::logging::init_file_logging("owner-tui", &store_core::settings::paths::log_dir());
+    let _log_guard = store_core::paths::log_dir()
+        .ok()
+        .and_then(|dir| icash_cli::logging::init_file_logging("owner-tui", &dir));
     // Configuration errors are reported before the screen is taken over.
-    let file = match FileConfig::load() {
-        Ok(file) => file,
+    let settings = match settings::Settings::load(settings::Given {
+        database_url: args.database_url.clone(),
+        min_purchases: args.min_purchases,
+        refresh_secs: args.refresh,
+        ..settings::Given::default()
+    }) {
+        Ok(settings) => settings,
         Err(e) => {
             eprintln!("owner-tui: {e}");
             return ExitStatus::Failure.into();
         }
     };
-    let given = config::Given {
-        database_url: args.database_url.clone(),
-        min_purchases: args.min_purchases,
-        refresh_secs: args.refresh,
-    };
-    let resolved = match config::resolve(given, &file) {
-        Ok(resolved) => resolved,
-        Err(e) => {
-            eprintln!(
-                "owner-tui: {}: {e}",
-                store_core::settings::paths::config_file_path().display()
-            );
-            return ExitStatus::Failure.into();
-        }
-    };
-    if let Err(e) = store_core::db::target::DbTarget::resolve(resolved.database_url.as_deref()) {
-        if resolved.database_url_from_file {
-            eprintln!(
-                "owner-tui: {}: database_url: {e}",
-                store_core::settings::paths::config_file_path().display()
-            );
-            return ExitStatus::Failure.into();
-        }
+    if let Err(e) = settings.db_target() {
         eprintln!("owner-tui: {e}");
-        return ExitStatus::Usage.into();
+        return match e {
+            store_core::Error::BadDatabaseUrl(_) => ExitStatus::Usage,
+            _ => ExitStatus::Failure,
+        }
+        .into();
     }
     // On this thread, the UI's: a panic here restores the terminal; one in a task does not (it
     // comes back as a message and the dashboard goes on).
@@ -104,7 +91,7 @@ fn main() -> ExitCode {
             return ExitStatus::Failure.into();
         }
     };
-    let result = runtime.block_on(run(resolved, args.export_dir));
+    let result = runtime.block_on(run(settings, args.export_dir));
     // Do not wait for background queries against a database that may hang.
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
@@ -117,7 +104,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(config: config::Resolved, export_dir: Option<PathBuf>) -> anyhow::Result<()> {
+async fn run(config: settings::Settings, export_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let export_dir = match export_dir {
         Some(dir) => dir,
         None => std::env::current_dir().context("finding the current directory")?,

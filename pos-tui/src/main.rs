@@ -15,7 +15,7 @@ use pos_tui::app::{Clock, Msg, State, update};
 use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
 use pos_tui::view::view;
 use store_core::db::target::DbTarget;
-use store_core::settings::FileConfig;
+use store_core::settings::{Given, Settings};
 use store_core::till::journal::Journal;
 use store_core::{ConnectOptions, Store};
 use tokio::signal::unix::{SignalKind, signal};
@@ -47,32 +47,29 @@ fn main() -> ExitCode {
     if let Some(code) = args.docs.handle(Args::command()) {
         return code;
     }
-    let _log_guard =
-        icash_cli::logging::init_file_logging("pos-tui", &store_core::settings::paths::log_dir());
-    // Flags and environment variables (clap) first, then the configuration file; both checked
+    let _log_guard = store_core::paths::log_dir()
+        .ok()
+        .and_then(|dir| icash_cli::logging::init_file_logging("pos-tui", &dir));
+    // Flags and environment variables (clap) first, then the configuration file; all checked
     // before the screen opens.
-    let file = match FileConfig::load() {
-        Ok(file) => file,
+    let settings = match Settings::load(Given {
+        database_url: args.database_url.clone(),
+        supermarket: args.supermarket.clone(),
+        ..Given::default()
+    }) {
+        Ok(settings) => settings,
         Err(e) => {
             eprintln!("pos-tui: {e}");
             return ExitStatus::Failure.into();
         }
     };
-    let database_url_from_file = args.database_url.is_none() && file.database_url.is_some();
-    let settings = Settings {
-        database_url: args.database_url.clone().or(file.database_url),
-        supermarket: args.supermarket.clone().or(file.supermarket),
-    };
-    if let Err(e) = DbTarget::resolve(settings.database_url.as_deref()) {
-        if database_url_from_file {
-            eprintln!(
-                "pos-tui: {}: database_url: {e}",
-                store_core::settings::paths::config_file_path().display()
-            );
-            return ExitStatus::Failure.into();
-        }
+    if let Err(e) = settings.db_target() {
         eprintln!("pos-tui: {e}");
-        return ExitStatus::Usage.into();
+        return match e {
+            store_core::Error::BadDatabaseUrl(_) => ExitStatus::Usage,
+            _ => ExitStatus::Failure,
+        }
+        .into();
     }
     // On this thread, the UI's: a panic here restores the terminal, one in a task does not.
     tui_runtime::terminal::install_panic_hook(tui_runtime::terminal::restore);
@@ -118,20 +115,16 @@ async fn open_store(database_url: Option<String>) -> anyhow::Result<Store> {
     Ok(store_core::startup::open_or_defer(&options).await?)
 }
 
-/// The settings from the flags, the environment and the configuration file.
-struct Settings {
-    database_url: Option<String>,
-    supermarket: Option<String>,
-}
-
 async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
     let Settings {
         database_url,
         supermarket,
+        ..
     } = settings;
-    let journal_path = args
-        .journal
-        .unwrap_or_else(|| store_core::settings::paths::icash_home().join("pos-journal.jsonl"));
+    let journal_path = match args.journal {
+        Some(path) => path,
+        None => store_core::paths::icash_home()?.join("pos-journal.jsonl"),
+    };
     // Before the database: a till without its journal must not sell.
     let journal = Journal::open(&journal_path)?;
     tracing::info!(

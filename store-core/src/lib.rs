@@ -1,18 +1,20 @@
 //! store-core: the iCash library, shared by `pos-tui`, `owner-tui` and the `store-core`
 //! command line. Layers, each using only those before it:
 //!
-//! - [`error`], [`settings`]: the error type; the configuration file and paths.
+//! - [`error`], [`paths`]: the error type; where files are kept.
 //! - [`db`]: connection target and TLS, the pool, the embedded default server, the schema and
 //!   its migrations, roles, live notices.
 //! - [`domain`]: input policy, catalog, checkout, analytics, sale times, export.
 //! - [`import`]: reading and checking the iCash CSV files; [`seed`]: loading them (and the demo
 //!   data); [`till`]: the till's journal.
-//! - [`startup`]: what a program does to its database at start.
+//! - [`settings`]: flag > environment > configuration file > default, resolved and checked
+//!   once; [`startup`]: what a program does to its database at start.
 
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod paths;
 pub mod seed;
 pub mod settings;
 pub mod startup;

@@ -26,9 +26,9 @@ use store_core::domain::catalog::{self, Catalog};
 use store_core::domain::checkout::{self, CustomerChoice, Sale};
 use store_core::domain::input;
 use store_core::import::CsvSource;
+use store_core::paths::icash_home;
 use store_core::seed::{self, SeedOptions};
-use store_core::settings::DEFAULT_MIN_PURCHASES;
-use store_core::settings::paths::icash_home;
+use store_core::settings::{DEFAULT_MIN_PURCHASES, Given, Settings};
 use store_core::startup::{self, DemoData};
 use store_core::{ConnectOptions, Store};
 
@@ -118,7 +118,7 @@ enum Command {
     },
     /// Unique buyers, loyal buyers and top products over all branches.
     Analytics {
-        /// Default: MIN_PURCHASES, then the config file, then 3.
+        /// Default: MIN_PURCHASES, then the config file's `min_purchases`, then 3 (at least 1).
         #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]
         min_purchases: Option<i32>,
         #[arg(long)]
@@ -208,20 +208,25 @@ fn main() -> ExitCode {
         );
     }
     let mut cli = Cli::parse();
-    // Flags, then environment variables (clap), then the configuration file.
-    let file = match store_core::settings::FileConfig::load() {
-        Ok(file) => file,
+    // Flags, then environment variables (clap), then the configuration file, then defaults.
+    let given = Given {
+        database_url: cli.database_url.clone(),
+        min_purchases: match &cli.command {
+            Command::Analytics { min_purchases, .. } => *min_purchases,
+            _ => None,
+        },
+        ..Given::default()
+    };
+    let settings = match Settings::load(given) {
+        Ok(settings) => settings,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitStatus::Failure.into();
         }
     };
-    let database_url_from_file = cli.database_url.is_none() && file.database_url.is_some();
-    if cli.database_url.is_none() {
-        cli.database_url = file.database_url.clone();
-    }
+    cli.database_url = settings.database_url.clone();
     if let Command::Analytics { min_purchases, .. } = &mut cli.command {
-        min_purchases.get_or_insert(file.min_purchases.unwrap_or(DEFAULT_MIN_PURCHASES));
+        *min_purchases = Some(settings.min_purchases);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -232,15 +237,23 @@ fn main() -> ExitCode {
         Err(e) => match e.downcast_ref::<StatusExit>() {
             Some(exit) => exit.status.into(),
             None => {
-                eprintln!("error: {e:#}");
                 let malformed_url = matches!(
                     e.downcast_ref::<store_core::Error>(),
                     Some(store_core::Error::BadDatabaseUrl(_))
                 );
-                if malformed_url && !database_url_from_file {
-                    ExitStatus::Usage.into()
-                } else {
-                    ExitStatus::Failure.into()
+                match (malformed_url, settings.database_url_from_file) {
+                    (true, true) => {
+                        eprintln!("error: {}: database_url: {e:#}", settings.file.display());
+                        ExitStatus::Failure.into()
+                    }
+                    (true, false) => {
+                        eprintln!("error: {e:#}");
+                        ExitStatus::Usage.into()
+                    }
+                    (false, _) => {
+                        eprintln!("error: {e:#}");
+                        ExitStatus::Failure.into()
+                    }
                 }
             }
         },
@@ -668,7 +681,7 @@ fn build_sale(
 }
 
 async fn db(action: DbAction) -> anyhow::Result<()> {
-    let server = LocalServer::new(icash_home())?;
+    let server = LocalServer::new(icash_home()?)?;
     match action {
         DbAction::Status => {
             let status = server.status()?;

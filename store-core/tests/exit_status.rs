@@ -37,3 +37,20 @@ fn a_malformed_url_is_a_usage_error_on_the_command_line_and_a_failure_in_the_fil
     let out = store_core(&config, None, &["--no-such-flag"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+#[test]
+fn analytics_refuses_a_zero_threshold_in_the_file_as_the_dashboard_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "min_purchases = 0\n").unwrap();
+    let out = store_core(&config, None, &["analytics"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: min_purchases = 0: it must be at least 1",
+            config.display()
+        )),
+        "{stderr}"
+    );
+}

@@ -11,6 +11,15 @@ use std::process::{Command, Output};
 use crate::db::target::ConnectSettings;
 use crate::error::{Error, Result};
 
+/// What a socket directory may not hold as is in a URL's query (`?host=...`).
+const SOCKET_DIR_IN_QUERY: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b'%')
+    .add(b'/')
+    .add(b' ')
+    .add(b'&')
+    .add(b'#')
+    .add(b'?');
+
 /// The database the programs use inside the embedded server.
 pub const DATABASE_NAME: &str = "icash";
 const SUPERUSER: &str = "postgres";
@@ -169,10 +178,7 @@ impl LocalServer {
         let host = self.socket_dir().display().to_string();
         format!(
             "postgresql://{SUPERUSER}@/{dbname}?host={}&port={}",
-            host.replace('%', "%25")
-                .replace('/', "%2F")
-                .replace(' ', "%20")
-                .replace('&', "%26"),
+            percent_encoding::utf8_percent_encode(&host, SOCKET_DIR_IN_QUERY),
             self.port
         )
     }

@@ -104,7 +104,7 @@ impl DbTarget {
         {
             return Ok(DbTarget::Server(Box::new(config_from_libpq_env()?)));
         }
-        Ok(DbTarget::Embedded(crate::settings::paths::icash_home()))
+        Ok(DbTarget::Embedded(crate::paths::icash_home()?))
     }
 
     /// A description fit for messages and logs: never the password.
@@ -336,23 +336,7 @@ fn preprocess_key_values(s: &str) -> Result<Preprocessed> {
 }
 
 fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    out
+    percent_encoding::percent_decode_str(s).collect()
 }
 
 fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
