@@ -17,6 +17,7 @@ use icash_cli::ExitStatus;
 use owner_tui::app::{self, Effect, Msg, Settings, State};
 use owner_tui::{effects, keymap, view};
 use store_core::db::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
+use store_core::retry::RetryPolicy;
 use store_core::settings;
 use store_core::{ConnectOptions, Store};
 use tokio::sync::mpsc::{self, UnboundedSender};
@@ -190,6 +191,13 @@ async fn event_loop(
     }
 }
 
+/// The waits between attempts to connect at start.
+const CONNECT_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_secs(1), Duration::from_secs(10));
+/// The waits before the live updates' connection is made again.
+const LISTEN_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(500), Duration::from_secs(10));
+
 /// Connects (starting the embedded default if that is the target), retrying while the
 /// database is unreachable. Other errors end the program with their message.
 async fn connect(
@@ -203,7 +211,7 @@ async fn connect(
         application_name: "owner-tui".into(),
         ..ConnectOptions::default()
     };
-    let mut delay = Duration::from_secs(1);
+    let mut failures = 0;
     loop {
         match store_core::startup::open(&options).await {
             Ok(store) => {
@@ -220,8 +228,8 @@ async fn connect(
                 {
                     return;
                 }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
+                failures += 1;
+                tokio::time::sleep(CONNECT_RETRY.delay(failures)).await;
             }
             Err(e) => {
                 let _ = store_tx.send(Err(e.to_string()));
@@ -239,8 +247,7 @@ async fn listen_forever(
     notices: UnboundedSender<Notice>,
     msg_tx: UnboundedSender<Msg>,
 ) {
-    const FIRST_DELAY: Duration = Duration::from_millis(500);
-    let mut delay = FIRST_DELAY;
+    let mut failures = 0;
     loop {
         let since = Instant::now();
         match live::listen(
@@ -263,10 +270,11 @@ async fn listen_forever(
                 }
             }
         }
+        // A connection that lasted starts the waits again from the first.
         if since.elapsed() > Duration::from_secs(10) {
-            delay = FIRST_DELAY;
+            failures = 0;
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(10));
+        failures += 1;
+        tokio::time::sleep(LISTEN_RETRY.delay(failures)).await;
     }
 }

@@ -1,7 +1,7 @@
 //! store-core: the iCash library, shared by `pos-tui`, `owner-tui` and the `store-core`
 //! command line. Layers, each using only those before it:
 //!
-//! - [`error`], [`paths`]: the error type; where files are kept.
+//! - [`error`], [`paths`], [`retry`]: the error type; where files are kept; the retry policy.
 //! - [`db`]: connection target and TLS, the pool, the embedded default server, the schema and
 //!   its migrations, roles, live notices.
 //! - [`domain`]: input policy, catalog, checkout, analytics, sale times, export.
@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod paths;
+pub mod retry;
 pub mod seed;
 pub mod settings;
 pub mod startup;

@@ -4,7 +4,12 @@ use std::time::{Duration, Instant};
 
 use crate::db::target::{ConnectSettings, DbTarget, describe_config};
 use crate::error::{Error, Result, describe_db_error, is_connection_error};
+use crate::retry::RetryPolicy;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
+
+/// The waits between attempts to reach a server that is starting.
+const REACH_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(2));
 
 /// How long one attempt to get a connection may take before it is a clear error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -116,7 +121,7 @@ impl Store {
     /// password or the database, or that is not a PostgreSQL server, is an error at once.
     pub async fn wait_until_reachable(&self, wait: Duration) -> Result<()> {
         let started = Instant::now();
-        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(2));
+        let mut failures = 0;
         loop {
             let failure = match self.pool.get().await {
                 Ok(client) => match client.simple_query("SELECT 1").await {
@@ -141,7 +146,8 @@ impl Store {
                     reason,
                 });
             }
-            tokio::time::sleep(backoff.next_delay().min(remaining)).await;
+            failures += 1;
+            tokio::time::sleep(REACH_RETRY.delay(failures).min(remaining)).await;
         }
     }
 
@@ -276,26 +282,6 @@ enum Failure {
     Final(Error),
     /// A transport failure or a timeout, in words.
     Transient(String),
-}
-
-/// The one retry policy for reaching a server: waits that double from the first up to `max`.
-#[derive(Clone, Debug)]
-pub struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub fn new(first: Duration, max: Duration) -> Backoff {
-        Backoff { next: first, max }
-    }
-
-    /// How long to wait before the next try.
-    pub fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(self.max);
-        delay
-    }
 }
 
 /// True when the network or the socket failed (refused, no such socket, unreachable, timed

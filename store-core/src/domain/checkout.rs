@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::db::store::Store;
 use crate::error::{CheckoutError, describe_db_error};
+use crate::retry::RetryPolicy;
 
 /// Who is buying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +159,13 @@ fn receipt_from_row(
     })
 }
 
+/// A serialisation conflict is tried again after a short wait, four times at most.
+const CONFLICT_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(5), Duration::from_millis(40));
+/// A connection lost mid-flight is tried again once.
+const UNAVAILABLE_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(100), Duration::from_millis(100));
+
 /// Records `sale` through the pool, retrying what is safe to retry (the sale key makes every
 /// retry idempotent): a serialisation conflict or a connection lost mid-flight.
 pub async fn submit(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError> {
@@ -170,10 +178,10 @@ pub async fn submit(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError
         };
         match result {
             Err(CheckoutError::Conflict(_)) if attempt < 5 => {
-                tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                tokio::time::sleep(CONFLICT_RETRY.delay(attempt)).await;
             }
             Err(CheckoutError::Unavailable(_)) if attempt < 2 => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(UNAVAILABLE_RETRY.delay(attempt)).await;
             }
             other => return other,
         }
