@@ -16,7 +16,7 @@ use owner_tui::keymap::Action;
 use owner_tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use store_core::analytics::TrendBucket;
+use store_core::domain::analytics::TrendBucket;
 
 /// A dashboard as the owner sees it on a busy day.
 fn full_state(width: u16, height: u16) -> State {

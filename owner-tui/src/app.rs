@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
-use store_core::analytics::{Dashboard, Filter, LoyalBuyer, TopProduct, TrendBucket, TrendPoint};
+use store_core::domain::analytics::{
+    Dashboard, Filter, LoyalBuyer, TopProduct, TrendBucket, TrendPoint,
+};
 
 use crate::keymap::Action;
 use crate::refresh::RefreshSchedule;
@@ -85,7 +87,7 @@ pub enum Msg {
         channel: String,
     },
     /// The listening connection was lost: notices are missed until it is back (a notice on
-    /// `store_core::live::LISTENING` says so).
+    /// `store_core::db::live::LISTENING` says so).
     ListenerLost {
         error: String,
     },
@@ -638,7 +640,7 @@ impl State {
 /// Hours for a day's figures, days for anything longer (adjusted to the data's range later).
 pub fn default_bucket(filter: &Filter) -> TrendBucket {
     match filter.period {
-        store_core::analytics::Period::Today => TrendBucket::Hour,
+        store_core::domain::analytics::Period::Today => TrendBucket::Hour,
         _ => TrendBucket::Day,
     }
 }
@@ -698,12 +700,12 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Notice { channel } => {
-            if channel == store_core::live::LISTENING {
+            if channel == store_core::db::live::LISTENING {
                 // From now on no sale goes unannounced; one refresh covers those made while
                 // the listener was away (or before it first started).
                 state.listener_error = None;
                 state.refresh.request();
-            } else if channel == store_core::live::CATALOG_CHANNEL {
+            } else if channel == store_core::db::live::CATALOG_CHANNEL {
                 effects.push(Effect::LoadBranches);
                 state.refresh.request();
             } else {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use store_core::Store;
-use store_core::analytics::{self, Filter, Period, TopProduct};
+use store_core::domain::analytics::{self, Filter, Period, TopProduct};
 use tokio::sync::mpsc::UnboundedSender;
 use tui_runtime::{Failure, Lease, spawn_effect};
 
@@ -96,7 +96,7 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                 QUERY_TIMEOUT,
                 async move {
                     let client = Lease::new(store.client().await?, &store);
-                    let catalog = store_core::catalog::load_catalog(&*client).await?;
+                    let catalog = store_core::domain::catalog::load_catalog(&*client).await?;
                     client.release();
                     Ok(catalog.branches.into_iter().map(|b| b.id).collect())
                 },
@@ -166,7 +166,7 @@ pub fn export_file_names(request: &ExportRequest) -> (String, String) {
 
 /// The top products as CSV (through `csv`, formula prefixes neutralised for spreadsheets).
 pub fn top_products_csv(products: &[TopProduct]) -> std::io::Result<String> {
-    let mut out = store_core::export::SpreadsheetCsv::new(Vec::new());
+    let mut out = store_core::domain::export::SpreadsheetCsv::new(Vec::new());
     let rows = std::iter::once(["rank", "product_id", "product", "units"].map(String::from)).chain(
         products.iter().map(|p| {
             [
@@ -212,7 +212,7 @@ async fn write_loyal(
     path: &Path,
 ) -> Result<u64, String> {
     let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
-    let mut out = store_core::export::SpreadsheetCsv::new(std::io::BufWriter::new(file));
+    let mut out = store_core::domain::export::SpreadsheetCsv::new(std::io::BufWriter::new(file));
     out.write_row(["position", "user_id", "purchases"])
         .map_err(|e| e.to_string())?;
     let client = Lease::new(store.client().await.map_err(|e| e.to_string())?, store);

@@ -2,7 +2,6 @@
 //! drive the state machine and render the view without a terminal.
 
 pub mod app;
-pub mod config;
 pub mod effects;
 pub mod keymap;
 pub mod refresh;

@@ -13,10 +13,12 @@ use chrono::Utc;
 use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
+use icash_cli::ExitStatus;
 use owner_tui::app::{self, Effect, Msg, Settings, State};
-use owner_tui::{config, effects, keymap, view};
-use store_core::config::FileConfig;
-use store_core::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
+use owner_tui::{effects, keymap, view};
+use store_core::db::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
+use store_core::retry::RetryPolicy;
+use store_core::settings;
 use store_core::{ConnectOptions, Store};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
@@ -43,7 +45,7 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     export_dir: Option<PathBuf>,
     #[command(flatten)]
-    docs: store_core::cli_support::DocFlags,
+    docs: icash_cli::docs::DocFlags,
 }
 
 fn main() -> ExitCode {
@@ -51,40 +53,29 @@ fn main() -> ExitCode {
     if let Some(code) = args.docs.handle(Args::command()) {
         return code;
     }
-    let _log_guard = store_core::logging::init_file_logging("owner-tui");
+    let _log_guard = store_core::paths::log_dir()
+        .ok()
+        .and_then(|dir| icash_cli::logging::init_file_logging("owner-tui", &dir));
     // Configuration errors are reported before the screen is taken over.
-    let file = match FileConfig::load() {
-        Ok(file) => file,
-        Err(e) => {
-            eprintln!("owner-tui: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let given = config::Given {
+    let settings = match settings::Settings::load(settings::Given {
         database_url: args.database_url.clone(),
         min_purchases: args.min_purchases,
         refresh_secs: args.refresh,
-    };
-    let resolved = match config::resolve(given, &file) {
-        Ok(resolved) => resolved,
+        ..settings::Given::default()
+    }) {
+        Ok(settings) => settings,
         Err(e) => {
-            eprintln!(
-                "owner-tui: {}: {e}",
-                store_core::config::config_file_path().display()
-            );
-            return ExitCode::FAILURE;
+            eprintln!("owner-tui: {e}");
+            return ExitStatus::Failure.into();
         }
     };
-    if let Err(e) = store_core::config::DbTarget::resolve(resolved.database_url.as_deref()) {
-        if resolved.database_url_from_file {
-            eprintln!(
-                "owner-tui: {}: database_url: {e}",
-                store_core::config::config_file_path().display()
-            );
-            return ExitCode::FAILURE;
-        }
+    if let Err(e) = settings.db_target() {
         eprintln!("owner-tui: {e}");
-        return ExitCode::from(2);
+        return match e {
+            store_core::Error::BadDatabaseUrl(_) => ExitStatus::Usage,
+            _ => ExitStatus::Failure,
+        }
+        .into();
     }
     // On this thread, the UI's: a panic here restores the terminal; one in a task does not (it
     // comes back as a message and the dashboard goes on).
@@ -98,23 +89,23 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("owner-tui: starting the runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
     };
-    let result = runtime.block_on(run(resolved, args.export_dir));
+    let result = runtime.block_on(run(settings, args.export_dir));
     // Do not wait for background queries against a database that may hang.
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitStatus::Success.into(),
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("owner-tui: {e:#}");
-            ExitCode::FAILURE
+            ExitStatus::Failure.into()
         }
     }
 }
 
-async fn run(config: config::Resolved, export_dir: Option<PathBuf>) -> anyhow::Result<()> {
+async fn run(config: settings::Settings, export_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let export_dir = match export_dir {
         Some(dir) => dir,
         None => std::env::current_dir().context("finding the current directory")?,
@@ -200,6 +191,13 @@ async fn event_loop(
     }
 }
 
+/// The waits between attempts to connect at start.
+const CONNECT_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_secs(1), Duration::from_secs(10));
+/// The waits before the live updates' connection is made again.
+const LISTEN_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(500), Duration::from_secs(10));
+
 /// Connects (starting the embedded default if that is the target), retrying while the
 /// database is unreachable. Other errors end the program with their message.
 async fn connect(
@@ -213,9 +211,9 @@ async fn connect(
         application_name: "owner-tui".into(),
         ..ConnectOptions::default()
     };
-    let mut delay = Duration::from_secs(1);
+    let mut failures = 0;
     loop {
-        match Store::connect(&options).await {
+        match store_core::startup::open(&options).await {
             Ok(store) => {
                 let _ = store_tx.send(Ok(store));
                 return;
@@ -230,8 +228,8 @@ async fn connect(
                 {
                     return;
                 }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
+                failures += 1;
+                tokio::time::sleep(CONNECT_RETRY.delay(failures)).await;
             }
             Err(e) => {
                 let _ = store_tx.send(Err(e.to_string()));
@@ -249,8 +247,7 @@ async fn listen_forever(
     notices: UnboundedSender<Notice>,
     msg_tx: UnboundedSender<Msg>,
 ) {
-    const FIRST_DELAY: Duration = Duration::from_millis(500);
-    let mut delay = FIRST_DELAY;
+    let mut failures = 0;
     loop {
         let since = Instant::now();
         match live::listen(
@@ -273,10 +270,11 @@ async fn listen_forever(
                 }
             }
         }
+        // A connection that lasted starts the waits again from the first.
         if since.elapsed() > Duration::from_secs(10) {
-            delay = FIRST_DELAY;
+            failures = 0;
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(10));
+        failures += 1;
+        tokio::time::sleep(LISTEN_RETRY.delay(failures)).await;
     }
 }

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use store_core::retry::RetryPolicy;
+
 /// At most one refresh is started per this interval.
 pub const MIN_REFRESH_GAP: Duration = Duration::from_millis(250);
 /// One refresh this long after the last notice of a burst (the server sends at most one notice
@@ -19,8 +21,10 @@ pub const WAITING_AFTER: Duration = Duration::from_secs(2);
 /// How long to wait before retrying after `failures` failed refreshes in a row (1 s, doubling,
 /// at most 8 s).
 pub fn retry_delay(failures: u32) -> Duration {
-    Duration::from_secs(1u64 << failures.saturating_sub(1).min(3)).min(Duration::from_secs(10))
+    REFRESH_RETRY.delay(failures)
 }
+
+const REFRESH_RETRY: RetryPolicy = RetryPolicy::new(Duration::from_secs(1), Duration::from_secs(8));
 
 /// The refreshes started so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -85,7 +85,7 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
 
 #[test]
 fn the_compose_file_runs_a_command_owner_tui_accepts() {
-    store_core::testkit::assert_compose_command_accepted(
+    store_testkit::assert_compose_command_accepted(
         "owner",
         "owner-tui",
         env!("CARGO_BIN_EXE_owner-tui"),

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use store_core::testkit::PasswordServer;
+use store_testkit::PasswordServer;
 
 #[test]
 fn a_wrong_password_ends_the_dashboard_at_once_with_the_reason() {

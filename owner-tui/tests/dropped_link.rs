@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use proxy::Proxy;
-use store_core::analytics::{self, Filter};
-use store_core::checkout::{CustomerChoice, Sale, submit};
+use store_core::domain::analytics::{self, Filter};
+use store_core::domain::checkout::{CustomerChoice, Sale, submit};
 use store_core::seed::{SeedOptions, seed};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -111,7 +111,7 @@ fn unique_buyers_on_screen(text: &str) -> Option<i64> {
 fn a_silently_dropped_link_shows_stale_and_the_dashboard_recovers_by_itself() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (db, before) = runtime.block_on(async {
-        let db = store_core::testkit::fresh_db().await;
+        let db = store_testkit::fresh_db().await;
         seed(&db.store, &SeedOptions::demo()).await.unwrap();
         let client = db.store.client().await.unwrap();
         let before = analytics::dashboard(&client, &Filter::default(), 3, 10)
@@ -120,7 +120,7 @@ fn a_silently_dropped_link_shows_stale_and_the_dashboard_recovers_by_itself() {
             .unique_buyers;
         (db, before)
     });
-    let server = &store_core::testkit::server().server;
+    let server = &store_testkit::server().server;
     let proxy = Proxy::start(&runtime, server.socket_dir(), server.port());
     let home = tempfile::tempdir().unwrap();
     let mut dashboard = Dashboard::start(&proxy.url(&db.name), home.path());

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use store_core::analytics::{self, Filter};
-use store_core::checkout::{CustomerChoice, Sale, submit};
+use store_core::domain::analytics::{self, Filter};
+use store_core::domain::checkout::{CustomerChoice, Sale, submit};
 use store_core::seed::{SeedOptions, seed};
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -42,7 +42,7 @@ async fn wait_for(parser: &Arc<Mutex<vt100::Parser>>, what: &str, ok: impl Fn(&s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sale_shows_up_live_without_a_key_press() {
-    let db = store_core::testkit::fresh_db().await;
+    let db = store_testkit::fresh_db().await;
     seed(&db.store, &SeedOptions::demo()).await.unwrap();
     let before = {
         let client = db.store.client().await.unwrap();

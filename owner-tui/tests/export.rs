@@ -2,7 +2,7 @@
 //! prefixes neutralised.
 
 use owner_tui::effects::top_products_csv;
-use store_core::analytics::TopProduct;
+use store_core::domain::analytics::TopProduct;
 
 fn product(rank: i64, name: &str, units: i64) -> TopProduct {
     TopProduct {

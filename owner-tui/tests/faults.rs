@@ -94,7 +94,7 @@ fn header_after(state: &mut State, generated_at: DateTime<Utc>) -> String {
             result: Ok(Box::new(Snapshot {
                 dashboard: d,
                 trend: Vec::new(),
-                bucket: store_core::analytics::TrendBucket::Day,
+                bucket: store_core::domain::analytics::TrendBucket::Day,
             })),
         },
     );
@@ -122,7 +122,7 @@ fn the_clock_follows_the_time_zone_across_a_dst_change() {
 /// error within its timeout (not never), and the next one, once the lock is gone, succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_stuck_behind_a_lock_times_out_and_the_next_one_succeeds() {
-    let db = store_core::testkit::fresh_db().await;
+    let db = store_testkit::fresh_db().await;
     seed(&db.store, &SeedOptions::demo()).await.unwrap();
     let mut state = State::new(settings(), 3);
     tick(&mut state, 1_000);
@@ -145,7 +145,7 @@ async fn a_refresh_stuck_behind_a_lock_times_out_and_the_next_one_succeeds() {
         }
     };
 
-    let mut locker = store_core::pool::connect_one(db.store.config())
+    let mut locker = store_core::db::store::connect_one(db.store.config())
         .await
         .unwrap();
     let lock = locker.transaction().await.unwrap();
@@ -174,7 +174,7 @@ async fn a_refresh_stuck_behind_a_lock_times_out_and_the_next_one_succeeds() {
     // The timed-out refresh's query was cancelled on the server, the lock still held: no
     // session is left waiting for it (each would keep a connection slot until the lock goes,
     // so a dashboard refreshing behind a long lock would use them all up).
-    let admin = store_core::pool::connect_one(db.store.config())
+    let admin = store_core::db::store::connect_one(db.store.config())
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

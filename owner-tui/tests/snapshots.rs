@@ -9,7 +9,7 @@ use owner_tui::keymap::Action;
 use owner_tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use store_core::analytics::{self, Filter, TrendBucket};
+use store_core::domain::analytics::{self, Filter, TrendBucket};
 use store_core::seed::{SeedOptions, seed};
 
 fn draw(state: &State) -> Terminal<TestBackend> {
@@ -55,8 +55,8 @@ async fn from_db(store: &store_core::Store, filter: &Filter) -> Snapshot {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_assignment_data_set() {
-    let dir = store_core::testkit::assignment_data_dir();
-    let db = store_core::testkit::fresh_db().await;
+    let dir = store_testkit::assignment_data_dir();
+    let db = store_testkit::fresh_db().await;
     seed(
         &db.store,
         &SeedOptions::from_files(dir.join("products_list.csv"), dir.join("purchases.csv")),
@@ -464,7 +464,7 @@ fn the_loyal_table_scrolls_across_a_page_boundary() {
     assert!(screen.contains("loading…"), "{screen}");
     let generation = state.loyal.generation;
     let rows = (50..100)
-        .map(|i| store_core::analytics::LoyalBuyer {
+        .map(|i| store_core::domain::analytics::LoyalBuyer {
             user_id: user(i),
             purchases: 3,
         })

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use owner_tui::app::{Effect, LOYAL_PAGE, Message, Msg, Snapshot, update};
 use owner_tui::keymap::Action;
-use store_core::analytics::{Filter, LoyalBuyer, Period, TrendBucket};
+use store_core::domain::analytics::{Filter, LoyalBuyer, Period, TrendBucket};
 
 fn act(state: &mut owner_tui::app::State, action: Action) -> Vec<Effect> {
     update(state, Msg::Action(action))
@@ -352,7 +352,7 @@ fn the_listening_notice_refreshes_and_ends_the_reconnecting_mark() {
     let mut effects = update(
         &mut state,
         Msg::Notice {
-            channel: store_core::live::LISTENING.into(),
+            channel: store_core::db::live::LISTENING.into(),
         },
     );
     assert!(state.listener_error.is_none());
@@ -383,7 +383,7 @@ fn the_listening_notice_during_a_refresh_asks_for_one_more() {
     let during = update(
         &mut state,
         Msg::Notice {
-            channel: store_core::live::LISTENING.into(),
+            channel: store_core::db::live::LISTENING.into(),
         },
     );
     assert!(refresh_ids(&during).is_empty(), "one query at a time");

@@ -12,9 +12,11 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, Offset, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
-use store_core::catalog::{Catalog, CustomerSummary, Product};
-use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
-use store_core::journal::{DrainReport, Outcome, RefusedSale};
+use store_core::domain::catalog::{Catalog, CustomerSummary, Product};
+use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::error::CheckoutError;
+use store_core::retry::RetryPolicy;
+use store_core::till::journal::{DrainReport, Outcome, RefusedSale};
 use uuid::Uuid;
 
 use crate::keymap::{self, Action, Mode};
@@ -627,7 +629,7 @@ impl State {
         let range = if query.trim().is_empty() {
             Some((Uuid::nil(), Uuid::max()))
         } else {
-            store_core::catalog::uuid_prefix_range(query).ok()
+            store_core::domain::catalog::uuid_prefix_range(query).ok()
         };
         let Some((low, high)) = range else {
             return vec![];
@@ -837,7 +839,7 @@ fn customer_search_due(state: &mut State, seq: u64) -> Vec<Effect> {
     if *current != seq {
         return vec![];
     }
-    match store_core::catalog::uuid_prefix_range(query) {
+    match store_core::domain::catalog::uuid_prefix_range(query) {
         Ok(_) => {
             *searching = true;
             let prefix = query.clone();
@@ -976,12 +978,16 @@ fn journal_status(state: &mut State, status: JournalStatus) {
 
 /// The wait before the next round of sending queued sales: longer after each failed round.
 pub fn drain_delay(failures: u32) -> Duration {
-    (DRAIN_EVERY * 2u32.pow(failures.min(4))).min(DRAIN_BACKOFF_MAX)
+    DRAIN_RETRY.delay(failures + 1)
 }
+
+const DRAIN_RETRY: RetryPolicy = RetryPolicy::new(DRAIN_EVERY, DRAIN_BACKOFF_MAX);
+const CATALOG_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_secs(1), Duration::from_secs(16));
 
 /// The wait before the next catalog load after `failures` failed loads in a row.
 pub fn catalog_backoff(failures: u32) -> Duration {
-    Duration::from_secs(2u64.pow(failures.min(4)).min(30))
+    CATALOG_RETRY.delay(failures + 1)
 }
 
 fn drained(state: &mut State, result: Result<DrainReport, DbFailure>, status: JournalStatus) {
@@ -1809,7 +1815,7 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
                 let problem = match (&result, query.is_empty()) {
                     (Err(e), _) => Some(e.clone()),
                     (Ok(()), true) => None,
-                    (Ok(()), false) => store_core::catalog::uuid_prefix_range(query)
+                    (Ok(()), false) => store_core::domain::catalog::uuid_prefix_range(query)
                         .err()
                         .map(|e| e.to_string()),
                 };

@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use store_core::Store;
-use store_core::catalog;
-use store_core::checkout::{CheckoutError, Sale};
-use store_core::journal::{self, Outcome, SharedJournal};
-use store_core::live::{self, CATALOG_CHANNEL, LISTENING};
+use store_core::db::live::{self, CATALOG_CHANNEL, LISTENING};
+use store_core::domain::catalog;
+use store_core::domain::checkout::Sale;
+use store_core::error::CheckoutError;
+use store_core::retry::RetryPolicy;
+use store_core::till::journal::{self, Outcome, SharedJournal};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tui_runtime::effect::run_bounded;
 use tui_runtime::{Failure, Lease, spawn_effect};
@@ -34,8 +36,9 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(500);
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The catalog listener's first pause after losing its connection, and its longest: a till
 /// must learn of price changes soon after the database is back.
-const LISTENER_FIRST_PAUSE: Duration = Duration::from_millis(250);
-const LISTENER_LONGEST_PAUSE: Duration = Duration::from_secs(2);
+/// The catalog listener's pauses before reconnecting: 250 ms, doubling to at most 2 s.
+const LISTENER_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(2));
 
 #[derive(Clone)]
 pub struct Runner {
@@ -275,7 +278,7 @@ async fn probe(
 ) -> store_core::Result<()> {
     let client = match connection {
         Some(client) if !client.is_closed() => client,
-        _ => connection.insert(store_core::pool::connect_one(store.config()).await?),
+        _ => connection.insert(store_core::db::store::connect_one(store.config()).await?),
     };
     client.simple_query("SELECT 1").await?;
     Ok(())
@@ -290,14 +293,14 @@ fn flatten<T>(outcome: Result<store_core::Result<T>, Failure>) -> Result<T, DbFa
 }
 
 /// Listens for catalog change notices for as long as the program runs, reconnecting after a
-/// short pause that doubles while reconnecting fails (at most `LISTENER_LONGEST_PAUSE`) and
-/// starts again from `LISTENER_FIRST_PAUSE` once a reconnection worked. Each notice becomes
+/// short pause that doubles while reconnecting fails (`LISTENER_RETRY`) and starts again from
+/// the first once a reconnection worked. Each notice becomes
 /// `Msg::CatalogChanged`; the library's "listening" notice (its LISTEN is in place, at start and
 /// after every reconnection) becomes `Msg::Listening`.
 pub fn spawn_catalog_listener(store: Store, tx: UnboundedSender<Msg>) {
     tokio::spawn(async move {
         let config = store.config();
-        let mut pause = None;
+        let mut failures = 0;
         loop {
             let (notices_tx, mut notices_rx) = mpsc::unbounded_channel::<live::Notice>();
             let forward_tx = tx.clone();
@@ -326,22 +329,16 @@ pub fn spawn_catalog_listener(store: Store, tx: UnboundedSender<Msg>) {
             if tx.is_closed() {
                 return;
             }
-            let now = next_pause(pause, listened);
-            tokio::time::sleep(now).await;
-            pause = Some(now);
+            failures = failures_in_a_row(failures, listened);
+            tokio::time::sleep(LISTENER_RETRY.delay(failures)).await;
         }
     });
 }
 
-/// The catalog listener's pause before it reconnects, given the pause before its previous
-/// reconnection (None: it never reconnected) and whether the connection that just ended had
-/// its LISTEN in place: `LISTENER_FIRST_PAUSE` the first time and after a connection that
-/// worked, otherwise twice the previous pause, at most `LISTENER_LONGEST_PAUSE`.
-fn next_pause(previous: Option<Duration>, listened: bool) -> Duration {
-    match previous {
-        Some(previous) if !listened => (previous * 2).min(LISTENER_LONGEST_PAUSE),
-        _ => LISTENER_FIRST_PAUSE,
-    }
+/// The listener's failed reconnections in a row, counting the connection that just ended: it
+/// counts as the first if its LISTEN was in place (it worked), else as one more.
+fn failures_in_a_row(before: u32, listened: bool) -> u32 {
+    if listened { 1 } else { before + 1 }
 }
 
 #[cfg(test)]
@@ -354,21 +351,18 @@ mod tests {
 
     /// The pauses before each of `listened.len()` reconnections in a row.
     fn pauses(listened: &[bool]) -> Vec<Duration> {
-        let mut previous = None;
+        let mut failures = 0;
         listened
             .iter()
             .map(|&listened| {
-                let pause = next_pause(previous, listened);
-                previous = Some(pause);
-                pause
+                failures = failures_in_a_row(failures, listened);
+                LISTENER_RETRY.delay(failures)
             })
             .collect()
     }
 
     #[test]
     fn the_listener_pause_doubles_while_reconnecting_fails_up_to_two_seconds() {
-        assert_eq!(LISTENER_FIRST_PAUSE, ms(250));
-        assert_eq!(LISTENER_LONGEST_PAUSE, ms(2000));
         assert_eq!(
             pauses(&[false; 7]),
             [
@@ -382,10 +376,9 @@ mod tests {
             ]
         );
         // A connection that never listened at start still starts from the first pause.
-        assert_eq!(next_pause(None, false), ms(250));
-        // Never past the cap, whatever came before.
-        assert_eq!(next_pause(Some(ms(1500)), false), ms(2000));
-        assert_eq!(next_pause(Some(ms(2000)), false), ms(2000));
+        assert_eq!(pauses(&[false]), [ms(250)]);
+        // Never past the cap, however long it fails.
+        assert_eq!(pauses(&[false; 40])[39], ms(2000));
     }
 
     #[test]
@@ -396,6 +389,9 @@ mod tests {
             pauses(&[true, false, false, false, true, false]),
             [ms(250), ms(500), ms(1000), ms(2000), ms(250), ms(500)]
         );
-        assert_eq!(next_pause(Some(ms(2000)), true), ms(250));
+        assert_eq!(
+            pauses(&[false, false, false, false, true]),
+            [ms(250), ms(500), ms(1000), ms(2000), ms(250)]
+        );
     }
 }

@@ -10,11 +10,13 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
+use icash_cli::ExitStatus;
 use pos_tui::app::{Clock, Ids, Msg, State, system_time_zone, update};
 use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
 use pos_tui::view::view;
-use store_core::config::{DbTarget, FileConfig};
-use store_core::journal::Journal;
+use store_core::db::target::DbTarget;
+use store_core::settings::{Given, Settings};
+use store_core::till::journal::Journal;
 use store_core::{ConnectOptions, Store};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -37,7 +39,7 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     journal: Option<PathBuf>,
     #[command(flatten)]
-    docs: store_core::cli_support::DocFlags,
+    docs: icash_cli::docs::DocFlags,
 }
 
 fn main() -> ExitCode {
@@ -45,7 +47,30 @@ fn main() -> ExitCode {
     if let Some(code) = args.docs.handle(Args::command()) {
         return code;
     }
-    let _log_guard = store_core::logging::init_file_logging("pos-tui");
+    let _log_guard = store_core::paths::log_dir()
+        .ok()
+        .and_then(|dir| icash_cli::logging::init_file_logging("pos-tui", &dir));
+    // Flags and environment variables (clap) first, then the configuration file; all checked
+    // before the screen opens.
+    let settings = match Settings::load(Given {
+        database_url: args.database_url.clone(),
+        supermarket: args.supermarket.clone(),
+        ..Given::default()
+    }) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("pos-tui: {e}");
+            return ExitStatus::Failure.into();
+        }
+    };
+    if let Err(e) = settings.db_target() {
+        eprintln!("pos-tui: {e}");
+        return match e {
+            store_core::Error::BadDatabaseUrl(_) => ExitStatus::Usage,
+            _ => ExitStatus::Failure,
+        }
+        .into();
+    }
     // On this thread, the UI's: a panic here restores the terminal, one in a task does not.
     tui_runtime::terminal::install_panic_hook(tui_runtime::terminal::restore);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -56,17 +81,17 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("pos-tui: cannot start: {e}");
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
     };
-    let result = runtime.block_on(run(args));
+    let result = runtime.block_on(run(args, settings));
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitStatus::Success.into(),
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("pos-tui: {e:#}");
-            ExitCode::FAILURE
+            ExitStatus::Failure.into()
         }
     }
 }
@@ -82,22 +107,24 @@ async fn open_store(database_url: Option<String>) -> anyhow::Result<Store> {
         DbTarget::Embedded(_) => println!("starting database…"),
         DbTarget::Server(config) => println!(
             "connecting to {}…",
-            store_core::config::describe_config(&config)
+            store_core::db::target::describe_config(&config)
         ),
     }
     // An unreachable server is not an error: the till opens and the pool connects when the
     // database is back.
-    Ok(Store::connect_or_defer(&options).await?)
+    Ok(store_core::startup::open_or_defer(&options).await?)
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    // Flags and environment variables (clap) first, then the configuration file.
-    let file = FileConfig::load()?;
-    let database_url = args.database_url.or(file.database_url);
-    let supermarket = args.supermarket.or(file.supermarket);
-    let journal_path = args
-        .journal
-        .unwrap_or_else(|| store_core::config::icash_home().join("pos-journal.jsonl"));
+async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
+    let Settings {
+        database_url,
+        supermarket,
+        ..
+    } = settings;
+    let journal_path = match args.journal {
+        Some(path) => path,
+        None => store_core::paths::icash_home()?.join("pos-journal.jsonl"),
+    };
     // Before the database: a till without its journal must not sell.
     let journal = Journal::open(&journal_path)?;
     tracing::info!(

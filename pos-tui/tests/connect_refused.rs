@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use store_core::testkit::PasswordServer;
+use store_testkit::PasswordServer;
 
 #[test]
 fn a_wrong_password_stops_the_till_at_once_with_the_reason() {

@@ -17,7 +17,7 @@ const DEADLINE: Duration = Duration::from_secs(60);
 
 fn purchases_of(
     runtime: &tokio::runtime::Runtime,
-    db: &store_core::testkit::TestDb,
+    db: &store_testkit::TestDb,
     customer: Uuid,
 ) -> Vec<Vec<i32>> {
     runtime.block_on(async {
@@ -41,13 +41,13 @@ fn purchases_of(
 fn a_silently_dropped_link_shows_reconnecting_sells_offline_and_recovers() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let db = runtime.block_on(async {
-        let db = store_core::testkit::fresh_db().await;
+        let db = store_testkit::fresh_db().await;
         seed(&db.store, &SeedOptions::demo())
             .await
             .expect("seeding the demo data");
         db
     });
-    let server = &store_core::testkit::server().server;
+    let server = &store_testkit::server().server;
     let proxy = Proxy::start(&runtime, server.socket_dir(), server.port());
     let home = tempfile::tempdir().unwrap();
     let journal = home.path().join("till.jsonl");

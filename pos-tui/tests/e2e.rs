@@ -14,7 +14,7 @@ use uuid::Uuid;
 fn a_cashier_rings_up_a_whole_sale() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let db = runtime.block_on(async {
-        let db = store_core::testkit::fresh_db().await;
+        let db = store_testkit::fresh_db().await;
         store_core::seed::seed(&db.store, &store_core::seed::SeedOptions::demo())
             .await
             .expect("seeding the demo data");

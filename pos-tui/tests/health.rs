@@ -6,7 +6,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use pos_tui::app::{Clock, DbFailure, DbState, Effect, JournalStatus, Msg, update};
-use store_core::journal::DrainReport;
+use store_core::till::journal::DrainReport;
 
 fn unreachable() -> Msg {
     Msg::Health(Err(DbFailure {
@@ -98,14 +98,14 @@ fn server_refusing_with(sqlstate: &'static str, message: &'static str) -> u16 {
 }
 
 /// What the health probe makes of connecting to that server (it connects with
-/// `store_core::pool::connect_one` and reports `DbFailure::from` the error).
+/// `store_core::db::store::connect_one` and reports `DbFailure::from` the error).
 async fn probe_failure(sqlstate: &'static str, message: &'static str) -> DbFailure {
     let port = server_refusing_with(sqlstate, message);
     let config: tokio_postgres::Config =
         format!("host=127.0.0.1 port={port} user=till dbname=icash sslmode=disable")
             .parse()
             .unwrap();
-    match store_core::pool::connect_one(&config).await {
+    match store_core::db::store::connect_one(&config).await {
         Ok(_) => panic!("{sqlstate}: connected although the server refuses"),
         Err(e) => DbFailure::from(e),
     }

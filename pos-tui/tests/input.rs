@@ -12,8 +12,8 @@ use pos_tui::keymap::Mode;
 use pos_tui::view::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use store_core::checkout::CheckoutError;
-use store_core::journal::Outcome;
+use store_core::error::CheckoutError;
+use store_core::till::journal::Outcome;
 
 fn render(state: &State) -> String {
     render_at(state, 80, 24)
@@ -233,7 +233,7 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
                 }
                 Effect::SearchCustomers { seq, prefix } => {
                     assert!(
-                        store_core::catalog::uuid_prefix_range(&prefix).is_ok(),
+                        store_core::domain::catalog::uuid_prefix_range(&prefix).is_ok(),
                         "a query on {prefix:?}"
                     );
                     later.push(Msg::CustomerResults {

@@ -10,10 +10,10 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pty::{Till, uuid_after};
 use store_core::Store;
-use store_core::checkout::{CustomerChoice, Sale};
-use store_core::journal::{Journal, quarantine_path};
+use store_core::domain::checkout::{CustomerChoice, Sale};
 use store_core::seed::{SeedOptions, seed};
-use store_core::testkit::{PrivateServer, fresh_db};
+use store_core::till::journal::{Journal, quarantine_path};
+use store_testkit::{PrivateServer, fresh_db};
 use uuid::Uuid;
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -373,9 +373,31 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
 
 #[test]
 fn the_compose_file_runs_a_command_pos_tui_accepts() {
-    store_core::testkit::assert_compose_command_accepted(
-        "pos",
-        "pos-tui",
-        env!("CARGO_BIN_EXE_pos-tui"),
+    store_testkit::assert_compose_command_accepted("pos", "pos-tui", env!("CARGO_BIN_EXE_pos-tui"));
+}
+
+#[test]
+fn a_malformed_url_is_a_usage_error_on_the_command_line_and_a_failure_in_the_file() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    let pos_tui = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pos-tui"))
+            .args(args)
+            .env("ICASH_HOME", home.path())
+            .env("ICASH_CONFIG", &config)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let output = pos_tui(&["--database-url", "postgresql://a@b:notaport/c"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+
+    std::fs::write(&config, "database_url = \"postgresql://a@b:notaport/c\"\n").unwrap();
+    let output = pos_tui(&[]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}: database_url:", config.display())),
+        "{stderr}"
     );
 }

@@ -11,9 +11,10 @@ use pos_tui::app::{DbFailure, JournalStatus, Msg, State, update};
 use pos_tui::view::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use store_core::catalog::CustomerSummary;
-use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
-use store_core::journal::{Outcome, RefusedSale};
+use store_core::domain::catalog::CustomerSummary;
+use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::error::CheckoutError;
+use store_core::till::journal::{Outcome, RefusedSale};
 use uuid::Uuid;
 
 fn render(state: &State, width: u16, height: u16) -> String {

@@ -9,9 +9,10 @@ use pos_tui::app::{
     BranchChoice, CatalogLoad, DRAIN_EVERY, DbFailure, DbState, DrainRound, Effect, Input, Message,
     Msg, Overlay, Question, RefusedAction, Screen, State, update,
 };
-use store_core::catalog::CustomerSummary;
-use store_core::checkout::{CheckoutError, CustomerChoice, Receipt, ReceiptLine, Sale};
-use store_core::journal::{DrainReport, Outcome, RefusedSale};
+use store_core::domain::catalog::CustomerSummary;
+use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::error::CheckoutError;
+use store_core::till::journal::{DrainReport, Outcome, RefusedSale};
 use uuid::Uuid;
 
 fn error_text(state: &State) -> String {

@@ -19,10 +19,16 @@
 
 use std::sync::Arc;
 
-use store_core::bench::checkout_side_by_side;
-use store_core::catalog::{load_catalog, sample_customers};
-use store_core::pool::Store;
-use store_core::schema::SCHEMA_SQL;
+// The benchmark is the `store-core` program's, not the library's: compiled in here from its
+// sources.
+#[allow(dead_code)]
+#[path = "../src/cli/mod.rs"]
+mod cli;
+
+use cli::bench::checkout_side_by_side;
+use store_core::db::schema::SCHEMA_SQL;
+use store_core::db::store::Store;
+use store_core::domain::catalog::{load_catalog, sample_customers};
 
 const NOTIFICATION: &str =
     "        IF coalesce(nullif(current_setting('icash.last_notify', true), ''), '0')::float8
@@ -115,7 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tills: usize = args.next().map(|t| t.parse()).transpose()?.unwrap_or(16);
     let seconds: f64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(8.0);
 
-    let settings = store_core::config::parse_connect_settings(&url)?;
+    let settings = store_core::db::target::parse_connect_settings(&url)?;
     let store = Store::from_settings(settings, "ladder".into(), tills)?;
     let catalog = load_catalog(&store.client().await?).await?;
     let known = Arc::new(sample_customers(&store.client().await?, 1000).await?);
@@ -159,7 +165,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         client.batch_execute(definition).await?;
         // New connections, so that no plan of the previous rung is reused.
         let rung_store = Store::from_settings(
-            store_core::config::parse_connect_settings(&url)?,
+            store_core::db::target::parse_connect_settings(&url)?,
             "ladder".into(),
             tills,
         )?;

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +78,7 @@ pub enum Error {
     SchemaTooOld { found: i32, needed: i32 },
 
     #[error(transparent)]
-    Checkout(#[from] crate::checkout::CheckoutError),
+    Checkout(#[from] CheckoutError),
 
     #[error("{0}")]
     Invalid(String),
@@ -169,5 +172,66 @@ pub fn is_connection_error(e: &tokio_postgres::Error) -> bool {
                     && db.parsed_severity() == Some(tokio_postgres::error::Severity::Fatal))
         }
         None => true,
+    }
+}
+
+/// Why a sale was not recorded (the checkout's refusal, or the database's failure).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("unknown supermarket {0:?}")]
+    UnknownBranch(String),
+    #[error("unknown product: {0}")]
+    UnknownProduct(String),
+    #[error("a product appears more than once; a purchase holds one unit of each product")]
+    DuplicateProduct,
+    #[error("the cart is empty: add at least one product")]
+    EmptyCart,
+    #[error("unknown customer {0}: choose a known customer or a new one")]
+    UnknownCustomer(Uuid),
+    #[error("prices changed: the till showed {expected}, current prices make {actual}")]
+    TotalMismatch { expected: Decimal, actual: Decimal },
+    #[error(
+        "sale key {0} was already used for another sale (other branch, customer or products); this sale was not recorded"
+    )]
+    SaleKeyReused(Uuid),
+    #[error("{0}")]
+    ImplausibleTime(String),
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
+    #[error("a concurrent sale conflicted with this one; sending it again is safe: {0}")]
+    Conflict(String),
+    #[error("the database refused the sale: {0}")]
+    Refused(String),
+    /// The till could not write the sale to its journal before sending it, so it was not sent
+    /// (neither the checkout's refusal of the sale nor a connection problem).
+    #[error("the till's journal could not be written: {0}; the sale was not sent")]
+    Journal(String),
+}
+
+impl CheckoutError {
+    /// The checkout's own refusal of this sale (what it holds is wrong): the only errors for
+    /// which a queued, paid sale may be set aside as refused. Every other error (the database
+    /// unreachable, a timeout, a cancel, a read-only standby, out of resources, ...) is
+    /// transient: the sale stays queued and is sent again.
+    pub fn is_business_refusal(&self) -> bool {
+        matches!(
+            self,
+            CheckoutError::UnknownBranch(_)
+                | CheckoutError::UnknownProduct(_)
+                | CheckoutError::DuplicateProduct
+                | CheckoutError::EmptyCart
+                | CheckoutError::UnknownCustomer(_)
+                | CheckoutError::TotalMismatch { .. }
+                | CheckoutError::SaleKeyReused(_)
+                | CheckoutError::ImplausibleTime(_)
+        )
+    }
+
+    /// Worth sending again later with the same sale key.
+    pub fn is_connection_problem(&self) -> bool {
+        matches!(
+            self,
+            CheckoutError::Unavailable(_) | CheckoutError::Conflict(_)
+        )
     }
 }

@@ -1,5 +1,5 @@
 //! Reading the iCash CSV files (`products_list.csv`, `purchases.csv`): every row checked against
-//! the input policy ([`crate::input`]), every refusal as `file:line: field: message`.
+//! the input policy ([`crate::domain::input`]), every refusal as `file:line: field: message`.
 
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::domain::input;
 use crate::error::{Error, Result};
-use crate::input;
 
 /// Where a CSV file comes from: the file system, or bytes built into the program.
 #[derive(Clone, Debug)]

@@ -1,31 +1,25 @@
-//! store-core: the iCash library. PostgreSQL schema and queries, the embedded default server,
-//! seeding, checkout, analytics and live updates, shared by `pos-tui`, `owner-tui` and the
-//! `store-core` command line.
+//! store-core: the iCash library, shared by `pos-tui`, `owner-tui` and the `store-core`
+//! command line. Layers, each using only those before it:
+//!
+//! - [`error`], [`paths`], [`retry`]: the error type; where files are kept; the retry policy.
+//! - [`db`]: connection target and TLS, the pool, the embedded default server, the schema and
+//!   its migrations, roles, live notices.
+//! - [`domain`]: input policy, catalog, checkout, analytics, sale times, export.
+//! - [`import`]: reading and checking the iCash CSV files; [`seed`]: loading them (and the demo
+//!   data); [`till`]: the till's journal.
+//! - [`settings`]: flag > environment > configuration file > default, resolved and checked
+//!   once; [`startup`]: what a program does to its database at start.
 
-pub mod analytics;
-pub mod bench;
-pub mod catalog;
-pub mod checkout;
-pub mod cli_support;
-pub mod config;
+pub mod db;
+pub mod domain;
 pub mod error;
-pub mod export;
-pub mod generate;
 pub mod import;
-pub mod input;
-pub mod journal;
-pub mod live;
-pub mod local_server;
-pub mod logging;
-pub mod pool;
-pub mod roles;
-pub mod sale_time;
-pub mod schema;
+pub mod paths;
+pub mod retry;
 pub mod seed;
-pub mod simulate;
-#[cfg(feature = "testkit")]
-pub mod testkit;
-pub mod tls;
+pub mod settings;
+pub mod startup;
+pub mod till;
 
+pub use db::{ConnectOptions, Store};
 pub use error::{Error, Result};
-pub use pool::{ConnectOptions, Store};

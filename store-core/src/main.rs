@@ -1,6 +1,8 @@
 //! The `store-core` command line: database management, seeding, checkout and analytics from
 //! the shell, with `--json` output for scripts.
 
+mod cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,18 +12,24 @@ use clap::{CommandFactory, Parser, Subcommand};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use cli::generate::{self, GenerateOptions};
+use cli::simulate::{self, SimulateOptions, SimulateStats};
+use icash_cli::ExitStatus;
+use icash_cli::parse::finite_in_range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use store_core::analytics;
-use store_core::catalog::{self, Catalog};
-use store_core::checkout::{self, CustomerChoice, Sale};
-use store_core::cli_support::finite_in_range;
-use store_core::config::{DEFAULT_MIN_PURCHASES, icash_home};
-use store_core::generate::{self, GenerateOptions};
-use store_core::input;
-use store_core::local_server::{DATABASE_NAME, LocalServer, ServerStatus};
+use store_core::db::bootstrap;
+use store_core::db::embedded::{DATABASE_NAME, LocalServer, ServerStatus};
+use store_core::db::target::DbTarget;
+use store_core::domain::analytics;
+use store_core::domain::catalog::{self, Catalog};
+use store_core::domain::checkout::{self, CustomerChoice, Sale};
+use store_core::domain::input;
+use store_core::import::CsvSource;
+use store_core::paths::icash_home;
 use store_core::seed::{self, SeedOptions};
-use store_core::simulate::{self, SimulateOptions, SimulateStats};
+use store_core::settings::{DEFAULT_MIN_PURCHASES, Given, Settings};
+use store_core::startup::{self, DemoData};
 use store_core::{ConnectOptions, Store};
 
 #[derive(Parser, Debug)]
@@ -110,7 +118,7 @@ enum Command {
     },
     /// Unique buyers, loyal buyers and top products over all branches.
     Analytics {
-        /// Default: MIN_PURCHASES, then the config file, then 3.
+        /// Default: MIN_PURCHASES, then the config file's `min_purchases`, then 3 (at least 1).
         #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]
         min_purchases: Option<i32>,
         #[arg(long)]
@@ -156,9 +164,7 @@ enum Command {
         owner_password: Option<String>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        shell: store_core::cli_support::Shell,
-    },
+    Completions { shell: icash_cli::docs::Shell },
     /// Print the man page (roff): `store-core man > store-core.1`.
     Man,
     /// Branches and products with prices.
@@ -169,7 +175,7 @@ enum Command {
     /// A till's journal of sales (while no till holds it): list, resend, export.
     Journal {
         #[command(subcommand)]
-        action: store_core::journal::cli::JournalAction,
+        action: cli::journal::JournalAction,
     },
 }
 
@@ -192,7 +198,7 @@ enum DbAction {
 }
 
 fn main() -> ExitCode {
-    store_core::logging::init_stderr_logging();
+    icash_cli::logging::init_stderr_logging();
     // Printing into a closed pipe (`store-core analytics | head`) ends the program quietly.
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe {
@@ -202,45 +208,67 @@ fn main() -> ExitCode {
         );
     }
     let mut cli = Cli::parse();
-    // Flags, then environment variables (clap), then the configuration file.
-    let file = match store_core::config::FileConfig::load() {
-        Ok(file) => file,
+    // Flags, then environment variables (clap), then the configuration file, then defaults.
+    let given = Given {
+        database_url: cli.database_url.clone(),
+        min_purchases: match &cli.command {
+            Command::Analytics { min_purchases, .. } => *min_purchases,
+            _ => None,
+        },
+        ..Given::default()
+    };
+    let settings = match Settings::load(given) {
+        Ok(settings) => settings,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            return ExitStatus::Failure.into();
         }
     };
-    if cli.database_url.is_none() {
-        cli.database_url = file.database_url.clone();
-    }
+    cli.database_url = settings.database_url.clone();
     if let Command::Analytics { min_purchases, .. } = &mut cli.command {
-        min_purchases.get_or_insert(file.min_purchases.unwrap_or(DEFAULT_MIN_PURCHASES));
+        *min_purchases = Some(settings.min_purchases);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<StatusExit>() => e
-            .downcast_ref::<StatusExit>()
-            .map_or(ExitCode::FAILURE, |exit| ExitCode::from(exit.code)),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Ok(()) => ExitStatus::Success.into(),
+        Err(e) => match e.downcast_ref::<StatusExit>() {
+            Some(exit) => exit.status.into(),
+            None => {
+                let malformed_url = matches!(
+                    e.downcast_ref::<store_core::Error>(),
+                    Some(store_core::Error::BadDatabaseUrl(_))
+                );
+                match (malformed_url, settings.database_url_from_file) {
+                    (true, true) => {
+                        eprintln!("error: {}: database_url: {e:#}", settings.file.display());
+                        ExitStatus::Failure.into()
+                    }
+                    (true, false) => {
+                        eprintln!("error: {e:#}");
+                        ExitStatus::Usage.into()
+                    }
+                    (false, _) => {
+                        eprintln!("error: {e:#}");
+                        ExitStatus::Failure.into()
+                    }
+                }
+            }
+        },
     }
 }
 
 /// An exit status that is an answer, not an error (`db status`): nothing more is printed.
 #[derive(Debug, thiserror::Error)]
-#[error("exit status {code}")]
+#[error("exit status {status:?}")]
 struct StatusExit {
-    code: u8,
+    status: ExitStatus,
 }
 
 async fn connect(database_url: &Option<String>, wait: Duration) -> anyhow::Result<Store> {
-    Ok(Store::connect(&ConnectOptions {
+    Ok(startup::open(&ConnectOptions {
         database_url: database_url.clone(),
         wait,
         application_name: "store-core".into(),
@@ -257,29 +285,31 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Db { action } => db(action).await,
-        Command::Journal { action } => {
-            store_core::journal::cli::run(action, cli.database_url).await
-        }
+        Command::Journal { action } => cli::journal::run(action, cli.database_url).await,
         Command::Migrate { wait } => {
-            let store = Store::connect(&ConnectOptions {
+            let options = ConnectOptions {
                 database_url: cli.database_url.clone(),
                 wait: Duration::from_secs(wait),
-                migrate: false,
-                seed_demo: false,
                 ..ConnectOptions::default()
-            })
-            .await?;
+            };
+            // The embedded default is started (and created) first; no demo data here.
+            let target = DbTarget::resolve(options.database_url.as_deref())?;
+            let _bootstrapped = match &target {
+                DbTarget::Embedded(home) => Some(bootstrap::bootstrap(home).await?),
+                DbTarget::Server(_) => None,
+            };
+            let store = Store::connect_to(&target, &options).await?;
             let mut client = store.client().await?;
-            let applied = store_core::schema::migrate(&mut client).await?;
+            let applied = store_core::db::schema::migrate(&mut client).await?;
             if applied.is_empty() {
                 println!(
                     "schema version {}: already in place, nothing applied",
-                    store_core::schema::SCHEMA_VERSION
+                    store_core::db::schema::SCHEMA_VERSION
                 );
             } else {
                 println!(
                     "schema version {}: applied {}",
-                    store_core::schema::SCHEMA_VERSION,
+                    store_core::db::schema::SCHEMA_VERSION,
                     applied.join(", ")
                 );
             }
@@ -292,22 +322,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wait,
             json,
         } => {
-            let store = Store::connect(&ConnectOptions {
-                database_url: cli.database_url.clone(),
-                wait: Duration::from_secs(wait),
-                seed_demo: false,
-                ..ConnectOptions::default()
-            })
+            let store = startup::open_with(
+                &ConnectOptions {
+                    database_url: cli.database_url.clone(),
+                    wait: Duration::from_secs(wait),
+                    ..ConnectOptions::default()
+                },
+                DemoData::Never,
+            )
             .await?;
             let demo = SeedOptions::demo();
-            let source =
-                |given: Option<PathBuf>, default: &str, builtin: seed::CsvSource| match given {
-                    Some(path) => seed::CsvSource::Path(path),
-                    None if std::path::Path::new(default).exists() => {
-                        seed::CsvSource::Path(default.into())
-                    }
-                    None => builtin,
-                };
+            let source = |given: Option<PathBuf>, default: &str, builtin: CsvSource| match given {
+                Some(path) => CsvSource::Path(path),
+                None if std::path::Path::new(default).exists() => CsvSource::Path(default.into()),
+                None => builtin,
+            };
             let mut options = SeedOptions {
                 products: source(products, "data/products_list.csv", demo.products),
                 purchases: source(purchases, "data/purchases.csv", demo.purchases),
@@ -470,7 +499,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             seconds,
             json,
         } => {
-            let options = store_core::bench::BenchOptions {
+            let options = cli::bench::BenchOptions {
                 database_url: cli.database_url.clone(),
                 purchases,
                 tills: tills.into_iter().map(usize::from).collect(),
@@ -478,8 +507,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 work_dir: None,
             };
             let report =
-                store_core::bench::run(&options, |step| eprintln!("bench: {step}"), interrupted())
-                    .await?;
+                cli::bench::run(&options, |step| eprintln!("bench: {step}"), interrupted()).await?;
             if json {
                 return print_json(&report);
             }
@@ -505,7 +533,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             owner_password,
         } => {
             let store = connect(&cli.database_url, Duration::ZERO).await?;
-            store_core::roles::create_roles(
+            store_core::db::roles::create_roles(
                 &store.client().await?,
                 clerk_password.as_deref(),
                 owner_password.as_deref(),
@@ -513,16 +541,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             println!(
                 "roles ready: {} (catalog, customers, record_purchase) and {} (read only)",
-                store_core::roles::CLERK_ROLE,
-                store_core::roles::OWNER_ROLE
+                store_core::db::roles::CLERK_ROLE,
+                store_core::db::roles::OWNER_ROLE
             );
             Ok(())
         }
         Command::Completions { shell } => {
-            store_core::cli_support::print_completions(Cli::command(), shell);
+            icash_cli::docs::print_completions(Cli::command(), shell);
             Ok(())
         }
-        Command::Man => Ok(store_core::cli_support::print_man_page(Cli::command())?),
+        Command::Man => Ok(icash_cli::docs::print_man_page(Cli::command())?),
         Command::Catalog { json } => {
             let store = connect(&cli.database_url, Duration::ZERO).await?;
             let catalog = catalog::load_catalog(&store.client().await?).await?;
@@ -612,7 +640,7 @@ fn build_sale(
             format!("--user: {} is neither `new` nor a UUID", input::quote(user))
         })?)
     };
-    // Branch ids and product names are matched as the seeder matches them (store_core::input).
+    // Branch ids and product names are matched as the seeder matches them (store_core::domain::input).
     let supermarket = input::branch_id(&supermarket).map_err(|m| anyhow!("--supermarket: {m}"))?;
     if !catalog.has_branch(supermarket) {
         bail!(
@@ -653,7 +681,7 @@ fn build_sale(
 }
 
 async fn db(action: DbAction) -> anyhow::Result<()> {
-    let server = LocalServer::new(icash_home())?;
+    let server = LocalServer::new(icash_home()?)?;
     match action {
         DbAction::Status => {
             let status = server.status()?;
@@ -663,15 +691,15 @@ async fn db(action: DbAction) -> anyhow::Result<()> {
             if status == ServerStatus::Running {
                 println!("  url:    {}", server.url(DATABASE_NAME));
             }
-            let code = match status {
+            let status = match status {
                 ServerStatus::Running => return Ok(()),
-                ServerStatus::Stopped => 3,
-                ServerStatus::NotCreated => 4,
+                ServerStatus::Stopped => ExitStatus::ServerStopped,
+                ServerStatus::NotCreated => ExitStatus::ServerNotCreated,
             };
-            return Err(StatusExit { code }.into());
+            return Err(StatusExit { status }.into());
         }
         DbAction::Start => {
-            Store::connect(&ConnectOptions {
+            startup::open(&ConnectOptions {
                 database_url: None,
                 ..ConnectOptions::default()
             })

@@ -2,10 +2,11 @@
 //! concurrent writers.
 
 use rust_decimal::Decimal;
-use store_core::analytics::{self, Dashboard, Filter, Period};
-use store_core::checkout::{self, CheckoutError, CustomerChoice, Sale};
+use store_core::domain::analytics::{self, Dashboard, Filter, Period};
+use store_core::domain::checkout::{self, CustomerChoice, Sale};
+use store_core::error::CheckoutError;
 use store_core::seed::{self, SeedOptions};
-use store_core::testkit::{TestDb, fresh_db};
+use store_testkit::{TestDb, fresh_db};
 use uuid::Uuid;
 
 async fn demo_db() -> TestDb {
@@ -173,7 +174,9 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
     let db = demo_db().await;
     let catalog = {
         let client = db.store.client().await.unwrap();
-        store_core::catalog::load_catalog(&client).await.unwrap()
+        store_core::domain::catalog::load_catalog(&client)
+            .await
+            .unwrap()
     };
     let branches: Vec<String> = catalog.branches.iter().map(|b| b.id.clone()).collect();
     // A shared pool of returning customers so that writers update the same customer rows.
@@ -569,7 +572,7 @@ async fn a_sale_key_reused_with_other_content_is_refused_and_writes_nothing() {
 
 #[tokio::test]
 async fn record_purchase_and_the_rust_rule_agree_on_sale_times_at_the_bounds() {
-    use store_core::sale_time::{self, MAX_AHEAD};
+    use store_core::domain::sale_time::{self, MAX_AHEAD};
     let db = demo_db().await;
     let mut client = db.store.client().await.unwrap();
     let mut tx = client.transaction().await.unwrap();

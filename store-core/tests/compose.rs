@@ -2,8 +2,8 @@
 //! checked against the programs' own command-line definitions (here for store-core; pos-tui
 //! and owner-tui check theirs).
 
-use store_core::roles::{CLERK_ROLE, OWNER_ROLE};
-use store_core::testkit::{assert_compose_command_accepted, compose_file};
+use store_core::db::roles::{CLERK_ROLE, OWNER_ROLE};
+use store_testkit::{assert_compose_command_accepted, compose_file};
 
 #[test]
 fn the_database_is_postgres_18_alpine_with_a_volume_and_a_healthcheck() {
@@ -127,7 +127,7 @@ fn the_jobs_run_commands_store_core_accepts() {
         assert_compose_command_accepted(job, "store-core", env!("CARGO_BIN_EXE_store-core"));
     }
     assert_eq!(
-        store_core::testkit::compose_command("migrate")[..2],
+        store_testkit::compose_command("migrate")[..2],
         ["store-core", "migrate"]
     );
 }

@@ -8,8 +8,8 @@ use std::net::TcpListener;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use store_core::testkit::PasswordServer;
 use store_core::{ConnectOptions, Error, Store};
+use store_testkit::PasswordServer;
 
 const ROLE: &str = "icash_pw";
 const PASSWORD: &str = "right-password";
@@ -58,8 +58,6 @@ fn options(url: String, wait: Duration) -> ConnectOptions {
     ConnectOptions {
         database_url: Some(url),
         wait,
-        migrate: false,
-        seed_demo: false,
         max_size: 2,
         ..ConnectOptions::default()
     }

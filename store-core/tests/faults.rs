@@ -1,20 +1,25 @@
 //! Fault tests: no confirmed sale lost or doubled when the database dies under load, when a seed
 //! is killed mid-load, or when many tills hammer the same customers.
 
+// The simulator and the generator are the `store-core` program's: compiled in from its sources.
+#[allow(dead_code)]
+#[path = "../src/cli/mod.rs"]
+mod cli;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cli::simulate::random_sale;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use store_core::Store;
-use store_core::analytics::{self, Dashboard, Filter};
-use store_core::catalog::{load_catalog, sample_customers};
-use store_core::checkout::submit;
-use store_core::journal::{self, Journal, Outcome, SharedJournal};
+use store_core::domain::analytics::{self, Dashboard, Filter};
+use store_core::domain::catalog::{load_catalog, sample_customers};
+use store_core::domain::checkout::submit;
 use store_core::seed::{self, SeedOptions};
-use store_core::simulate::random_sale;
-use store_core::testkit::{PrivateServer, fresh_db};
+use store_core::till::journal::{self, Journal, Outcome, SharedJournal};
+use store_testkit::{PrivateServer, fresh_db};
 use uuid::Uuid;
 
 async fn assert_counters_equal_recount(store: &Store) {
@@ -201,7 +206,7 @@ async fn sixteen_tills_of_a_thousand_sales_lose_nothing_and_see_no_deadlock() {
 async fn a_seed_killed_mid_load_leaves_nothing_and_a_second_run_completes() {
     let db = fresh_db().await;
     let dir = tempfile::tempdir().unwrap();
-    store_core::generate::generate(&store_core::generate::GenerateOptions {
+    cli::generate::generate(&cli::generate::GenerateOptions {
         purchases: 300_000,
         users: 100_000,
         seed: 3,

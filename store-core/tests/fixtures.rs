@@ -2,7 +2,7 @@
 //! line endings (git autocrlf) or an edit would change every figure the seeding tests check.
 
 use sha2::{Digest, Sha256};
-use store_core::testkit::assignment_data_dir;
+use store_testkit::assignment_data_dir;
 
 #[test]
 fn the_vendored_assignment_files_are_the_originals() {

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use store_core::seed::{self, CsvSource, SeedOptions};
-use store_core::testkit::{TestDb, assignment_data_dir, fresh_db};
+use store_core::import::CsvSource;
+use store_core::seed::{self, SeedOptions};
+use store_testkit::{TestDb, assignment_data_dir, fresh_db};
 
 const PRODUCTS: &str = "product_name,unit_price\nmilk,1.5\nbread,2\neggs,3\n";
 const HEADER: &str = "supermarket_id,timestamp,user_id,items_list,total_amount\n";

@@ -6,8 +6,8 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use store_core::checkout::{CustomerChoice, Sale};
-use store_core::journal::{Journal, quarantine_path};
+use store_core::domain::checkout::{CustomerChoice, Sale};
+use store_core::till::journal::{Journal, quarantine_path};
 
 fn sale(products: &[i32]) -> Sale {
     let mut s = Sale::open("SMKT001", CustomerChoice::new_customer());

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
 use store_core::Store;
-use store_core::checkout::{CustomerChoice, Sale};
-use store_core::journal::{self, Journal, Outcome, SharedJournal};
-use store_core::pool::connect_one;
+use store_core::db::store::connect_one;
+use store_core::domain::checkout::{CustomerChoice, Sale};
 use store_core::seed::{self, SeedOptions};
-use store_core::testkit::{TestDb, fresh_db, server};
+use store_core::till::journal::{self, Journal, Outcome, SharedJournal};
+use store_testkit::{TestDb, fresh_db, server};
 use uuid::Uuid;
 
 /// Every test here is over well before this.

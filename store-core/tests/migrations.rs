@@ -6,10 +6,10 @@
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use store_core::checkout::{self, CustomerChoice, Sale};
-use store_core::schema::{self, BOOKKEEPING_SQL, MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION};
-use store_core::testkit::{TestDb, connect_options, server};
+use store_core::db::schema::{self, BOOKKEEPING_SQL, MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION};
+use store_core::domain::checkout::{self, CustomerChoice, Sale};
 use store_core::{Error, Store};
+use store_testkit::{TestDb, connect_options, server};
 use uuid::Uuid;
 
 /// The whole schema.sql of the program before numbered migrations (schema_version 2), as it
@@ -26,7 +26,7 @@ async fn empty_db() -> TestDb {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
     );
-    let admin = store_core::pool::connect_one(&server.config("postgres"))
+    let admin = store_core::db::store::connect_one(&server.config("postgres"))
         .await
         .unwrap();
     admin
@@ -254,7 +254,9 @@ async fn a_database_of_the_previous_program_comes_to_latest_with_nothing_lost() 
     sale.product_ids = vec![2, 3];
     let receipt = checkout::submit(&db.store, &sale).await.unwrap();
     assert!(!receipt.replayed);
-    let report = store_core::analytics::report(&client, 1).await.unwrap();
+    let report = store_core::domain::analytics::report(&client, 1)
+        .await
+        .unwrap();
     assert_eq!(report.unique_buyers, 20 + 5 + 1);
     assert!(schema::migrate(&mut client).await.unwrap().is_empty());
 }
@@ -346,7 +348,10 @@ async fn a_stored_time_outside_the_window_stops_the_migration_with_nothing_appli
 #[tokio::test]
 async fn on_a_named_server_other_programs_check_the_version_and_change_nothing() {
     let db = empty_db().await;
-    let e = Store::connect(&connect_options(&db)).await.err().unwrap();
+    let e = store_core::startup::open(&connect_options(&db))
+        .await
+        .err()
+        .unwrap();
     assert!(
         matches!(e, Error::SchemaTooOld { found: 0, needed } if needed == SCHEMA_VERSION),
         "{e}"
@@ -395,7 +400,9 @@ async fn on_a_named_server_other_programs_check_the_version_and_change_nothing()
     let second = run(&["migrate"]);
     assert!(second.status.success(), "{second:?}");
     assert!(String::from_utf8_lossy(&second.stdout).contains("already in place, nothing applied"));
-    Store::connect(&connect_options(&db)).await.unwrap();
+    store_core::startup::open(&connect_options(&db))
+        .await
+        .unwrap();
     assert!(run(&["catalog"]).status.success());
 
     // A database newer than the program is refused too, and left alone.
@@ -409,6 +416,9 @@ async fn on_a_named_server_other_programs_check_the_version_and_change_nothing()
         ))
         .await
         .unwrap();
-    let e = Store::connect(&connect_options(&db)).await.err().unwrap();
+    let e = store_core::startup::open(&connect_options(&db))
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::SchemaTooNew { .. }), "{e}");
 }

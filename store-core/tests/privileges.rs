@@ -7,9 +7,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use store_core::Store;
-use store_core::roles::{CLERK_ROLE, create_roles};
+use store_core::db::roles::{CLERK_ROLE, create_roles};
 use store_core::seed::{self, SeedOptions};
-use store_core::testkit::{TestDb, fresh_db, server};
+use store_testkit::{TestDb, fresh_db, server};
 use tokio_postgres::error::SqlState;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);

@@ -4,16 +4,17 @@
 use std::collections::{BTreeMap, HashMap};
 
 use proptest::prelude::*;
-use store_core::analytics;
-use store_core::input;
-use store_core::seed::{self, CsvSource, ProductRow, PurchaseReader, SeedOptions};
-use store_core::testkit::fresh_db;
+use store_core::domain::analytics;
+use store_core::domain::input;
+use store_core::import::{self, CsvSource, ProductRow, PurchaseReader};
+use store_core::seed::{self, SeedOptions};
+use store_testkit::fresh_db;
 use uuid::Uuid;
 
 const PRODUCTS: &str = "product_name,unit_price\nmilk,1.5\nbread,2\neggs,3\ncheese,5\n";
 
 fn products() -> Vec<ProductRow> {
-    seed::read_products(&CsvSource::Bytes {
+    import::read_products(&CsvSource::Bytes {
         name: "p.csv".into(),
         bytes: PRODUCTS.as_bytes(),
     })
@@ -95,7 +96,7 @@ proptest! {
         };
         let data = format!("product_name,unit_price\nmilk,1.5\n{csv_name}");
         let source = CsvSource::Bytes { name: "p.csv".into(), bytes: Box::leak(data.into_boxed_str()).as_bytes() };
-        let read = seed::read_products(&source);
+        let read = import::read_products(&source);
         match input::product_name(&raw) {
             Ok(name) if input::name_key(name) != input::name_key("milk") => {
                 let products = read.unwrap();

@@ -1,11 +1,11 @@
 //! Least privilege, proved against the real server.
 
 use store_core::Store;
-use store_core::analytics;
-use store_core::checkout::{CustomerChoice, Sale, record_purchase};
-use store_core::roles::{CLERK_ROLE, OWNER_ROLE, create_roles};
+use store_core::db::roles::{CLERK_ROLE, OWNER_ROLE, create_roles};
+use store_core::domain::analytics;
+use store_core::domain::checkout::{CustomerChoice, Sale, record_purchase};
 use store_core::seed::{self, SeedOptions};
-use store_core::testkit::{fresh_db, server};
+use store_testkit::{fresh_db, server};
 
 fn store_as(role: &str, dbname: &str) -> Store {
     let mut config = server().server.config(dbname);
@@ -30,9 +30,11 @@ async fn the_clerk_records_purchases_and_changes_nothing_else() {
     let clerk = store_as(CLERK_ROLE, &db.name);
     let client = clerk.client().await.unwrap();
 
-    let catalog = store_core::catalog::load_catalog(&client).await.unwrap();
+    let catalog = store_core::domain::catalog::load_catalog(&client)
+        .await
+        .unwrap();
     assert_eq!(catalog.products.len(), 10);
-    store_core::catalog::search_customers(&client, "a", 5)
+    store_core::domain::catalog::search_customers(&client, "a", 5)
         .await
         .unwrap();
     let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
@@ -105,7 +107,7 @@ async fn the_owner_reads_everything_and_writes_nothing() {
 async fn roles_set_up_before_the_migration_keep_their_rights_after_it() {
     let server = &server().server;
     let name = format!("legacy_roles_{}", std::process::id());
-    let admin = store_core::pool::connect_one(&server.config("postgres"))
+    let admin = store_core::db::store::connect_one(&server.config("postgres"))
         .await
         .unwrap();
     admin
@@ -133,10 +135,10 @@ async fn roles_set_up_before_the_migration_keep_their_rights_after_it() {
         .await
         .unwrap();
     seed::seed(&store, &SeedOptions::demo()).await.unwrap();
-    store_core::schema::migrate(&mut client).await.unwrap();
+    store_core::db::schema::migrate(&mut client).await.unwrap();
 
     let clerk = store_as(CLERK_ROLE, &name).client().await.unwrap();
-    store_core::schema::check_version(&clerk)
+    store_core::db::schema::check_version(&clerk)
         .await
         .expect("the clerk still reads the schema version after the migration");
     let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer());
@@ -145,7 +147,7 @@ async fn roles_set_up_before_the_migration_keep_their_rights_after_it() {
         .await
         .expect("the clerk still records sales after the migration");
     let owner = store_as(OWNER_ROLE, &name);
-    store_core::schema::check_version(&owner.client().await.unwrap())
+    store_core::db::schema::check_version(&owner.client().await.unwrap())
         .await
         .expect("the owner still reads the schema version after the migration");
     analytics::fold(&owner.client().await.unwrap())

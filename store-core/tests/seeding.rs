@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use store_core::analytics::{self, Dashboard, Filter};
-use store_core::seed::{self, CsvSource, SeedOptions};
-use store_core::testkit::{assignment_data_dir, fresh_db};
+use store_core::domain::analytics::{self, Dashboard, Filter};
+use store_core::import::CsvSource;
+use store_core::seed::{self, SeedOptions};
+use store_testkit::{assignment_data_dir, fresh_db};
 
 fn assignment(dir: &str) -> SeedOptions {
     let base = assignment_data_dir().join(dir);
@@ -237,12 +238,12 @@ async fn the_trend_counters_equal_the_rows_after_seeding_and_after_sales() {
     seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
     assert_trend_equals_rows(&db.store).await;
     for branch in ["SMKT001", "SMKT002", "SMKT001"] {
-        let mut sale = store_core::checkout::Sale::open(
+        let mut sale = store_core::domain::checkout::Sale::open(
             branch,
-            store_core::checkout::CustomerChoice::new_customer(),
+            store_core::domain::checkout::CustomerChoice::new_customer(),
         );
         sale.product_ids = vec![1, 4];
-        store_core::checkout::submit(&db.store, &sale)
+        store_core::domain::checkout::submit(&db.store, &sale)
             .await
             .unwrap();
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use store_core::local_server::{LocalServer, ServerStatus};
+use store_core::db::embedded::{LocalServer, ServerStatus};
 
 /// The bound on any one program run (a first start creates a cluster and loads demo data).
 const RUN_BOUND: Duration = Duration::from_secs(120);
@@ -291,7 +291,7 @@ fn interrupt(child: &Child) {
 
 #[tokio::test]
 async fn an_interrupted_bench_on_a_named_server_drops_its_scratch_databases() {
-    let db = store_core::testkit::fresh_db().await;
+    let db = store_testkit::fresh_db().await;
     let home = Home::new();
     let mut cmd = home.command(&[
         "bench",
@@ -370,14 +370,14 @@ fn an_interrupted_bench_stops_its_server_and_removes_its_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn databases_created_by_many_at_once_without_the_lock_are_created_once_without_error() {
-    let server = &store_core::testkit::server().server;
+    let server = &store_testkit::server().server;
     for round in 0..20 {
         let name = format!("race_{}_{round}", std::process::id());
         let creators = (0..8).map(|_| {
             let server = server.clone();
             let name = name.clone();
             tokio::spawn(async move {
-                store_core::pool::create_database_if_missing(&server, &name).await
+                store_core::db::bootstrap::create_database_if_missing(&server, &name).await
             })
         });
         let mut created = 0;

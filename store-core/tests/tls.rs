@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use store_core::config::{DbTarget, parse_connect_settings};
-use store_core::live::{self, LISTENING};
-use store_core::pool::connect_one;
-use store_core::testkit::TlsServer;
+use store_core::db::live::{self, LISTENING};
+use store_core::db::store::connect_one;
+use store_core::db::target::{DbTarget, parse_connect_settings};
 use store_core::{ConnectOptions, Store};
+use store_testkit::TlsServer;
 use tokio::sync::mpsc;
 
 struct Fixture {
@@ -47,8 +47,6 @@ fn fixture() -> &'static Fixture {
 fn options(url: String) -> ConnectOptions {
     ConnectOptions {
         database_url: Some(url),
-        migrate: false,
-        seed_demo: false,
         max_size: 2,
         ..ConnectOptions::default()
     }

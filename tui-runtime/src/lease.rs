@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use deadpool_postgres::Object;
 use deadpool_postgres::tokio_postgres::CancelToken;
-use store_core::config::ConnectSettings;
-use store_core::pool::Store;
+use store_core::db::store::Store;
+use store_core::db::target::ConnectSettings;
 
 /// Longest the background cancel request of an unfinished lease may take.
 pub const CANCEL_TIMEOUT: Duration = Duration::from_secs(2);

@@ -7,7 +7,7 @@ use tui_runtime::{Failure, Lease};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_whose_work_did_not_finish_is_not_given_back() {
-    let db = store_core::testkit::fresh_db().await;
+    let db = store_testkit::fresh_db().await;
     let pool = db.store.pool().clone();
 
     let lease = Lease::new(db.store.client().await.unwrap(), &db.store);
@@ -78,11 +78,11 @@ async fn until_waiting(
 /// unfinished has the server cancel it, while the lock is still held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_left_unfinished_is_cancelled_on_the_server() {
-    let db = store_core::testkit::fresh_db().await;
-    let admin = store_core::pool::connect_one(db.store.config())
+    let db = store_testkit::fresh_db().await;
+    let admin = store_core::db::store::connect_one(db.store.config())
         .await
         .unwrap();
-    let mut locker = store_core::pool::connect_one(db.store.config())
+    let mut locker = store_core::db::store::connect_one(db.store.config())
         .await
         .unwrap();
     let lock = locker.transaction().await.unwrap();

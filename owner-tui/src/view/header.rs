@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use store_core::input::printable;
+use store_core::domain::input::printable;
 
 use super::fit::{ellipsis, first_fitting, width};
 use crate::app::State;

@@ -6,7 +6,7 @@ use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Padding, Row, Table, TableState};
-use store_core::analytics::Dashboard;
+use store_core::domain::analytics::Dashboard;
 
 use super::fit::{ellipsis, first_fitting, number, width};
 use crate::app::{LOYAL_PAGE, State};

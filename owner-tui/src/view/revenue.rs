@@ -7,8 +7,8 @@ use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Padding, Row, Table};
-use store_core::analytics::Dashboard;
-use store_core::input::printable;
+use store_core::domain::analytics::Dashboard;
+use store_core::domain::input::printable;
 
 use super::fit::{ellipsis, first_fitting, number, width};
 

@@ -6,8 +6,8 @@ use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Padding, Row, Table};
-use store_core::analytics::TopProduct;
-use store_core::input::printable;
+use store_core::domain::analytics::TopProduct;
+use store_core::domain::input::printable;
 
 use super::MAX_TOP_LINES;
 use super::fit::{ellipsis, first_fitting, number, width};

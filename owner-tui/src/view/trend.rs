@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Sparkline};
-use store_core::analytics::{TrendBucket, TrendPoint};
+use store_core::domain::analytics::{TrendBucket, TrendPoint};
 
 use super::fit::first_fitting;
 use crate::app::Snapshot;

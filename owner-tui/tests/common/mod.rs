@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use owner_tui::app::{Effect, Msg, Settings, Snapshot, State, update};
 use rust_decimal::Decimal;
-use store_core::analytics::{
+use store_core::domain::analytics::{
     BranchSales, Dashboard, Filter, LoyalBuyer, TopProduct, TrendBucket, TrendPoint,
 };
 use uuid::Uuid;

@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
-use store_core::input::printable;
+use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{fit, money, widest};

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use store_core::checkout::CustomerChoice;
+use store_core::domain::checkout::CustomerChoice;
 use unicode_width::UnicodeWidthStr;
 
 use super::fit;

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
-use store_core::input::printable;
+use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{columns, fit};

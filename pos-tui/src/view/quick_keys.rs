@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Row, Table};
-use store_core::input::printable;
+use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{fit, money, widest};

@@ -6,8 +6,8 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use rust_decimal::Decimal;
-use store_core::checkout::{Receipt, ReceiptLine};
-use store_core::input::printable;
+use store_core::domain::checkout::{Receipt, ReceiptLine};
+use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{fit, money, sale, total, widest};

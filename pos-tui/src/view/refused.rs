@@ -6,8 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{HighlightSpacing, List, ListItem, ListState, Paragraph, Wrap};
-use store_core::input::printable;
-use store_core::journal::RefusedSale;
+use store_core::domain::input::printable;
+use store_core::till::journal::RefusedSale;
 
 use super::theme::Theme;
 use super::{fit, popup};

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Cell, HighlightSpacing, List, ListState, Paragraph, Row, Table, TableState,
 };
-use store_core::input::printable;
+use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{fit, money, popup, widest};

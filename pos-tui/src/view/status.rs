@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
-use store_core::input::printable;
+use store_core::domain::input::printable;
 use unicode_width::UnicodeWidthStr;
 
 use super::theme::Theme;

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pos_tui::app::{Clock, Effect, Ids, Msg, State, update, utc};
 use rust_decimal::Decimal;
-use store_core::catalog::{Branch, Catalog, Product};
+use store_core::domain::catalog::{Branch, Catalog, Product};
 
 /// The till's clocks at start, at noon (add a `chrono::Duration` to let time pass).
 pub fn noon() -> Clock {

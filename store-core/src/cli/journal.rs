@@ -10,9 +10,11 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Entry, Journal, RefusedSale, SetAsideSale, drain, quarantine_path};
-use crate::checkout::Sale;
-use crate::pool::{ConnectOptions, Store};
+use store_core::db::store::ConnectOptions;
+use store_core::domain::checkout::Sale;
+use store_core::till::journal::{
+    Entry, Journal, RefusedSale, SetAsideSale, drain, quarantine_path,
+};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum JournalAction {
@@ -182,7 +184,7 @@ async fn resend(
         );
     }
     // Connected before anything is written: an unreachable database changes nothing.
-    let store = Store::connect(&ConnectOptions {
+    let store = store_core::startup::open(&ConnectOptions {
         database_url,
         application_name: "store-core journal".into(),
         ..ConnectOptions::default()

@@ -39,13 +39,13 @@ macro_rules! migration {
     ($name:literal) => {
         Migration {
             name: $name,
-            sql: include_str!(concat!("../migrations/", $name, ".sql")),
+            sql: include_str!(concat!("../../migrations/", $name, ".sql")),
         }
     };
 }
 
 /// The readable picture of the whole schema (not applied by any program; see the module's doc).
-pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
+pub const SCHEMA_SQL: &str = include_str!("../../../schema.sql");
 
 /// Every migration, in order (a test checks this list against the folder).
 pub const MIGRATIONS: &[Migration] = &[

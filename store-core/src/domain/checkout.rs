@@ -8,8 +8,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::describe_db_error;
-use crate::pool::Store;
+use crate::db::store::Store;
+use crate::error::{CheckoutError, describe_db_error};
+use crate::retry::RetryPolicy;
 
 /// Who is buying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,66 +89,6 @@ pub struct Receipt {
     pub replayed: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CheckoutError {
-    #[error("unknown supermarket {0:?}")]
-    UnknownBranch(String),
-    #[error("unknown product: {0}")]
-    UnknownProduct(String),
-    #[error("a product appears more than once; a purchase holds one unit of each product")]
-    DuplicateProduct,
-    #[error("the cart is empty: add at least one product")]
-    EmptyCart,
-    #[error("unknown customer {0}: choose a known customer or a new one")]
-    UnknownCustomer(Uuid),
-    #[error("prices changed: the till showed {expected}, current prices make {actual}")]
-    TotalMismatch { expected: Decimal, actual: Decimal },
-    #[error(
-        "sale key {0} was already used for another sale (other branch, customer or products); this sale was not recorded"
-    )]
-    SaleKeyReused(Uuid),
-    #[error("{0}")]
-    ImplausibleTime(String),
-    #[error("the database is unreachable: {0}")]
-    Unavailable(String),
-    #[error("a concurrent sale conflicted with this one; sending it again is safe: {0}")]
-    Conflict(String),
-    #[error("the database refused the sale: {0}")]
-    Refused(String),
-    /// The till could not write the sale to its journal before sending it, so it was not sent
-    /// (neither the checkout's refusal of the sale nor a connection problem).
-    #[error("the till's journal could not be written: {0}; the sale was not sent")]
-    Journal(String),
-}
-
-impl CheckoutError {
-    /// The checkout's own refusal of this sale (what it holds is wrong): the only errors for
-    /// which a queued, paid sale may be set aside as refused. Every other error (the database
-    /// unreachable, a timeout, a cancel, a read-only standby, out of resources, ...) is
-    /// transient: the sale stays queued and is sent again.
-    pub fn is_business_refusal(&self) -> bool {
-        matches!(
-            self,
-            CheckoutError::UnknownBranch(_)
-                | CheckoutError::UnknownProduct(_)
-                | CheckoutError::DuplicateProduct
-                | CheckoutError::EmptyCart
-                | CheckoutError::UnknownCustomer(_)
-                | CheckoutError::TotalMismatch { .. }
-                | CheckoutError::SaleKeyReused(_)
-                | CheckoutError::ImplausibleTime(_)
-        )
-    }
-
-    /// Worth sending again later with the same sale key.
-    pub fn is_connection_problem(&self) -> bool {
-        matches!(
-            self,
-            CheckoutError::Unavailable(_) | CheckoutError::Conflict(_)
-        )
-    }
-}
-
 const RECORD_PURCHASE: &str = "SELECT purchase_id, supermarket_id, user_id, new_customer, \
      created_at, total_amount, replayed, product_ids, product_names, unit_prices \
      FROM public.record_purchase($1, $2, $3, $4, $5, $6, $7)";
@@ -218,6 +159,13 @@ fn receipt_from_row(
     })
 }
 
+/// A serialisation conflict is tried again after a short wait, four times at most.
+const CONFLICT_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(5), Duration::from_millis(40));
+/// A connection lost mid-flight is tried again once.
+const UNAVAILABLE_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(100), Duration::from_millis(100));
+
 /// Records `sale` through the pool, retrying what is safe to retry (the sale key makes every
 /// retry idempotent): a serialisation conflict or a connection lost mid-flight.
 pub async fn submit(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError> {
@@ -230,10 +178,10 @@ pub async fn submit(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError
         };
         match result {
             Err(CheckoutError::Conflict(_)) if attempt < 5 => {
-                tokio::time::sleep(Duration::from_millis(5 * attempt)).await;
+                tokio::time::sleep(CONFLICT_RETRY.delay(attempt)).await;
             }
             Err(CheckoutError::Unavailable(_)) if attempt < 2 => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(UNAVAILABLE_RETRY.delay(attempt)).await;
             }
             other => return other,
         }

@@ -1,7 +1,7 @@
-//! Logging: the TUIs write to a daily-rotated file under the data directory (never to the
+//! Logging: the TUIs write to a daily-rotated file in a directory they are given (never to the
 //! screen); the command line writes to stderr. `RUST_LOG` chooses what is logged.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use tracing_subscriber::EnvFilter;
 
@@ -9,21 +9,18 @@ fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-/// Where a program's log files go: `<ICASH_HOME or data dir>/logs`.
-pub fn log_dir() -> PathBuf {
-    crate::config::icash_home().join("logs")
-}
-
-/// Logs to `<log_dir>/<program>.log.YYYY-MM-DD`. Keep the guard alive until exit: dropping it
+/// Logs to `<dir>/<program>.log.YYYY-MM-DD`. Keep the guard alive until exit: dropping it
 /// flushes the file. Returns None (and logs nothing) if the directory cannot be created.
-pub fn init_file_logging(program: &str) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let dir = log_dir();
-    std::fs::create_dir_all(&dir).ok()?;
+pub fn init_file_logging(
+    program: &str,
+    dir: &Path,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(dir).ok()?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix(format!("{program}.log"))
         .max_log_files(7)
-        .build(&dir)
+        .build(dir)
         .ok()?;
     let (writer, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::fmt()

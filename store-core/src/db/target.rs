@@ -1,12 +1,13 @@
-//! Where the database is: a connection string, the libpq environment, or the embedded default.
+//! Where the database is: a connection string, the libpq environment, or the embedded default,
+//! and the settings (TLS included) every connection is made with.
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use tokio_postgres::config::Host;
 
+use crate::db::tls::{SslMode, TlsConnector, TlsSettings};
 use crate::error::{Error, Result};
-use crate::tls::{SslMode, TlsConnector, TlsSettings};
 
 /// The libpq variables that, when set, mean "use that server" instead of the embedded one.
 const LIBPQ_TARGET_VARS: &[&str] = &["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER"];
@@ -103,7 +104,7 @@ impl DbTarget {
         {
             return Ok(DbTarget::Server(Box::new(config_from_libpq_env()?)));
         }
-        Ok(DbTarget::Embedded(icash_home()))
+        Ok(DbTarget::Embedded(crate::paths::icash_home()?))
     }
 
     /// A description fit for messages and logs: never the password.
@@ -335,23 +336,7 @@ fn preprocess_key_values(s: &str) -> Result<Preprocessed> {
 }
 
 fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    out
+    percent_encoding::percent_decode_str(s).collect()
 }
 
 fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
@@ -421,88 +406,6 @@ pub fn describe_config(c: &tokio_postgres::Config) -> String {
         port,
         c.get_dbname().unwrap_or("")
     )
-}
-
-/// The embedded database's home: `ICASH_HOME`, else `$XDG_DATA_HOME/icash`
-/// (`~/.local/share/icash`). As root the server runs as `postgres`, which cannot enter
-/// `/root`, so root's default is `/var/lib/icash`.
-pub fn icash_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("ICASH_HOME").filter(|h| !h.is_empty()) {
-        return PathBuf::from(home);
-    }
-    if nix::unistd::geteuid().is_root() {
-        return PathBuf::from("/var/lib/icash");
-    }
-    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|h| !h.is_empty()) {
-        return PathBuf::from(data).join("icash");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    PathBuf::from(home).join(".local/share/icash")
-}
-
-/// `MIN_PURCHASES` or 3.
-pub const DEFAULT_MIN_PURCHASES: i32 = 3;
-
-/// The optional configuration file, the last place a setting is looked for (after flags, then
-/// environment variables).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    /// Like `DATABASE_URL`.
-    pub database_url: Option<String>,
-    /// The till's branch (pos-tui `--supermarket`).
-    pub supermarket: Option<String>,
-    /// The loyalty threshold (`MIN_PURCHASES`).
-    pub min_purchases: Option<i32>,
-    /// owner-tui's periodic refresh, in seconds.
-    pub refresh_secs: Option<u64>,
-}
-
-/// `ICASH_CONFIG`, else `$XDG_CONFIG_HOME/icash/config.toml` (`~/.config/icash/config.toml`).
-pub fn config_file_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("ICASH_CONFIG").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".config")
-        });
-    base.join("icash/config.toml")
-}
-
-impl FileConfig {
-    /// The configuration file if there is one; a missing file is an empty configuration, a
-    /// malformed one an error naming the file and line.
-    pub fn load() -> Result<FileConfig> {
-        Self::load_from(&config_file_path())
-    }
-
-    pub fn load_from(path: &std::path::Path) -> Result<FileConfig> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
-            Err(e) => {
-                return Err(Error::File {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                });
-            }
-        };
-        toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| text[..span.start].matches('\n').count() as u64 + 1)
-                .unwrap_or(0);
-            Error::AtLine {
-                path: path.display().to_string(),
-                line,
-                field: "config".into(),
-                message: e.message().to_string(),
-            }
-        })
-    }
 }
 
 #[cfg(test)]
@@ -601,22 +504,5 @@ mod tests {
             let err = parse_connect_settings(url).unwrap_err().to_string();
             assert!(!err.contains("hunter2"), "{url}: {err}");
         }
-    }
-
-    #[test]
-    fn the_config_file_is_optional_and_errors_name_the_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        assert_eq!(FileConfig::load_from(&path).unwrap(), FileConfig::default());
-        std::fs::write(&path, "supermarket = \"SMKT002\"\nmin_purchases = 4\n").unwrap();
-        let c = FileConfig::load_from(&path).unwrap();
-        assert_eq!(c.supermarket.as_deref(), Some("SMKT002"));
-        assert_eq!(c.min_purchases, Some(4));
-        std::fs::write(&path, "supermarket = \"SMKT002\"\nrefresh = 5\n").unwrap();
-        let err = FileConfig::load_from(&path).unwrap_err().to_string();
-        assert!(
-            err.starts_with(&format!("{}:2: config:", path.display())),
-            "{err}"
-        );
     }
 }

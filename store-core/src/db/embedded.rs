@@ -8,7 +8,17 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::db::target::ConnectSettings;
 use crate::error::{Error, Result};
+
+/// What a socket directory may not hold as is in a URL's query (`?host=...`).
+const SOCKET_DIR_IN_QUERY: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b'%')
+    .add(b'/')
+    .add(b' ')
+    .add(b'&')
+    .add(b'#')
+    .add(b'?');
 
 /// The database the programs use inside the embedded server.
 pub const DATABASE_NAME: &str = "icash";
@@ -168,10 +178,7 @@ impl LocalServer {
         let host = self.socket_dir().display().to_string();
         format!(
             "postgresql://{SUPERUSER}@/{dbname}?host={}&port={}",
-            host.replace('%', "%25")
-                .replace('/', "%2F")
-                .replace(' ', "%20")
-                .replace('&', "%26"),
+            percent_encoding::utf8_percent_encode(&host, SOCKET_DIR_IN_QUERY),
             self.port
         )
     }
@@ -469,7 +476,7 @@ impl LocalServer {
     }
 
     /// As root, hands `path` to the account the server runs as.
-    pub(crate) fn give_to_server_user(&self, path: &Path) -> Result<()> {
+    pub fn give_to_server_user(&self, path: &Path) -> Result<()> {
         if let Some(user) = &self.run_as {
             nix::unistd::chown(path, Some(user.uid), Some(user.gid))
                 .map_err(|e| self.fail(format!("chown {}: {e}", path.display())))?;
@@ -536,6 +543,13 @@ fn nix_process_exists(pid: i32) -> bool {
         Ok(()) => true,
         Err(errno) => errno == nix::errno::Errno::EPERM,
     }
+}
+
+/// The embedded default's connection settings for a home directory (the server need not run).
+pub fn embedded_settings(home: &Path) -> Result<ConnectSettings> {
+    Ok(ConnectSettings::from(
+        LocalServer::new(home)?.config(DATABASE_NAME),
+    ))
 }
 
 /// Finds a directory with initdb, pg_ctl and postgres: PATH, `pg_config --bindir`, then the

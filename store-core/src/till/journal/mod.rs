@@ -13,7 +13,6 @@
 //! line are moved, bytes intact, to a quarantine file beside the journal, the journal is
 //! rewritten without them, and every other entry is kept (see [`Journal::repair`]).
 
-pub mod cli;
 mod file;
 
 use std::collections::BTreeMap;
@@ -26,15 +25,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::checkout::{CheckoutError, Receipt, Sale, submit};
+use crate::db::store::Store;
+use crate::domain::checkout::{Receipt, Sale, submit};
+use crate::error::CheckoutError;
 use crate::error::{Error, Result};
-use crate::pool::Store;
 
 pub use file::quarantine_path;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-enum Entry {
+/// One line of the journal (JSON, tagged by `op`).
+pub enum Entry {
     Sale {
         sale: Sale,
     },
@@ -65,7 +66,7 @@ enum Entry {
 }
 
 impl Entry {
-    fn sale_key(&self) -> Uuid {
+    pub fn sale_key(&self) -> Uuid {
         match self {
             Entry::Sale { sale } => sale.sale_key,
             Entry::Done { sale_key, .. }
@@ -76,7 +77,7 @@ impl Entry {
         }
     }
 
-    fn op(&self) -> &'static str {
+    pub fn op(&self) -> &'static str {
         match self {
             Entry::Sale { .. } => "sale",
             Entry::Done { .. } => "done",
@@ -87,7 +88,8 @@ impl Entry {
         }
     }
 
-    fn line(&self) -> Vec<u8> {
+    /// The entry as the journal writes it: one JSON line.
+    pub fn line(&self) -> Vec<u8> {
         let mut line = serde_json::to_vec(self).expect("journal entries serialise");
         line.push(b'\n');
         line
@@ -460,7 +462,7 @@ impl Journal {
     }
 
     /// Every entry in the file, in order, with its line number.
-    fn read_entries(&self) -> Result<Vec<(u64, Entry)>> {
+    pub fn read_entries(&self) -> Result<Vec<(u64, Entry)>> {
         let scan = file::scan(&file::read(&self.path)?);
         match scan.unreadable.first() {
             Some(bad) => Err(Error::AtLine {
@@ -623,7 +625,7 @@ pub async fn drain(store: &Store, journal: &SharedJournal) -> Result<DrainReport
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkout::CustomerChoice;
+    use crate::domain::checkout::CustomerChoice;
 
     fn sale() -> Sale {
         let mut s = Sale::open("SMKT001", CustomerChoice::new_customer());

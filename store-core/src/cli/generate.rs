@@ -10,8 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
-use crate::sale_time;
+use store_core::domain::sale_time;
+use store_core::error::{Error, Result};
 
 /// The chain's ten products, their prices in cents, and how often a basket holds each one.
 pub const PRODUCTS: [(&str, i64, f64); 10] = [

@@ -12,16 +12,16 @@ use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::analytics::dashboard_from_counters;
-use crate::catalog::{Catalog, load_catalog, sample_customers};
-use crate::checkout::{Sale, record_purchase};
-use crate::config::ConnectSettings;
-use crate::error::{Error, Result};
-use crate::generate::{GenerateOptions, generate};
-use crate::local_server::LocalServer;
-use crate::pool::{Store, connect_one};
-use crate::seed::{PHASE_COPY_LINES, PHASE_COPY_PURCHASES, SeedOptions, seed};
-use crate::simulate::random_sale;
+use crate::cli::generate::{GenerateOptions, generate};
+use crate::cli::simulate::random_sale;
+use store_core::db::embedded::LocalServer;
+use store_core::db::store::{Store, connect_one};
+use store_core::db::target::ConnectSettings;
+use store_core::domain::analytics::dashboard_from_counters;
+use store_core::domain::catalog::{Catalog, load_catalog, sample_customers};
+use store_core::domain::checkout::{Sale, record_purchase};
+use store_core::error::{Error, Result};
+use store_core::seed::{PHASE_COPY_LINES, PHASE_COPY_PURCHASES, SeedOptions, seed};
 
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
@@ -79,7 +79,7 @@ impl Target {
         match database_url {
             Some(url) => Ok(Target {
                 server: None,
-                admin: crate::config::parse_connect_settings(url)?,
+                admin: store_core::db::target::parse_connect_settings(url)?,
                 created: Vec::new(),
             }),
             None => {
@@ -115,7 +115,7 @@ impl Target {
         settings.dbname(&name);
         let store = Store::from_settings(settings, name, pool_size)?;
         store.wait_until_reachable(Duration::from_secs(5)).await?;
-        crate::schema::migrate(&mut store.client().await?).await?;
+        store_core::db::schema::migrate(&mut store.client().await?).await?;
         Ok(store)
     }
 

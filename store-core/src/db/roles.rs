@@ -6,6 +6,7 @@
 use deadpool_postgres::GenericClient;
 
 use crate::error::Result;
+use crate::retry::RetryPolicy;
 
 pub const CLERK_ROLE: &str = "icash_clerk";
 pub const OWNER_ROLE: &str = "icash_owner";
@@ -42,6 +43,12 @@ const DATABASE_GRANTS: &str = "SELECT format('GRANT CONNECT ON DATABASE %1$I TO 
      REVOKE TEMPORARY ON DATABASE %1$I FROM PUBLIC', current_database())";
 const SET_PASSWORD: &str = "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)";
 
+/// Waits before trying the grants again when another database's run changed the roles.
+const CONCURRENT_UPDATE_RETRY: RetryPolicy = RetryPolicy::new(
+    std::time::Duration::from_millis(20),
+    std::time::Duration::from_millis(160),
+);
+
 /// Creates or updates both roles; a password, when given, lets the role log in with it.
 pub async fn create_roles(
     client: &impl GenericClient,
@@ -56,7 +63,7 @@ pub async fn create_roles(
         match client.batch_execute(GRANTS).await {
             Ok(()) => break,
             Err(e) if attempt < 5 && is_concurrent_catalog_update(&e) => {
-                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                tokio::time::sleep(CONCURRENT_UPDATE_RETRY.delay(attempt)).await;
             }
             Err(e) => return Err(e.into()),
         }

@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::input;
 use crate::error::{Error, Result};
-use crate::input;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Branch {

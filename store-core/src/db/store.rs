@@ -1,12 +1,15 @@
-//! Connecting: the pool, its timeouts, waiting for a server that is starting, and the embedded
-//! default's first use (create, start, schema, demo data).
+//! Connecting: the pool, its timeouts, and waiting for a server that is starting.
 
 use std::time::{Duration, Instant};
 
-use crate::config::{ConnectSettings, DbTarget, describe_config};
+use crate::db::target::{ConnectSettings, DbTarget, describe_config};
 use crate::error::{Error, Result, describe_db_error, is_connection_error};
-use crate::local_server::{DATABASE_NAME, LocalServer};
+use crate::retry::RetryPolicy;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
+
+/// The waits between attempts to reach a server that is starting.
+const REACH_RETRY: RetryPolicy =
+    RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(2));
 
 /// How long one attempt to get a connection may take before it is a clear error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -19,10 +22,6 @@ pub struct ConnectOptions {
     pub wait: Duration,
     /// Connections in the pool.
     pub max_size: usize,
-    /// Check the schema version (a named server) or migrate (the embedded default).
-    pub migrate: bool,
-    /// On the embedded default, load the demo data into an empty database.
-    pub seed_demo: bool,
     pub application_name: String,
 }
 
@@ -32,8 +31,6 @@ impl Default for ConnectOptions {
             database_url: None,
             wait: Duration::ZERO,
             max_size: 8,
-            migrate: true,
-            seed_demo: true,
             application_name: "icash".into(),
         }
     }
@@ -48,68 +45,33 @@ pub struct Store {
 }
 
 impl Store {
+    /// Connects to the target the options name (waiting for it up to `options.wait`), and
+    /// does nothing else: the embedded default must be running (`db::bootstrap`),
+    /// and the schema is neither checked nor changed (`schema::check_version`,
+    /// `schema::migrate`).
     pub async fn connect(options: &ConnectOptions) -> Result<Store> {
         let target = DbTarget::resolve(options.database_url.as_deref())?;
-        // On the embedded default the start lock is held until the database is ready, schema
-        // and demo data included: programs started together wait for the first, then find
-        // everything in place (a migration racing another program's seeding can deadlock).
-        let mut embedded_lock = None;
-        let (mut settings, description) = match &target {
-            DbTarget::Server(settings) => ((**settings).clone(), target.describe()),
-            DbTarget::Embedded(home) => {
-                let server = LocalServer::new(home.clone())?;
-                embedded_lock = Some(start_embedded(&server).await?);
-                (
-                    ConnectSettings::from(server.config(DATABASE_NAME)),
-                    target.describe(),
-                )
-            }
+        Store::connect_to(&target, options).await
+    }
+
+    /// `connect` to a target already resolved.
+    pub async fn connect_to(target: &DbTarget, options: &ConnectOptions) -> Result<Store> {
+        let store = Store::unconnected(target, options)?;
+        store.wait_until_reachable(options.wait).await?;
+        Ok(store)
+    }
+
+    /// The pool `connect_to` makes, before any connection: it connects when first used.
+    pub fn unconnected(target: &DbTarget, options: &ConnectOptions) -> Result<Store> {
+        let mut settings = match target {
+            DbTarget::Server(settings) => (**settings).clone(),
+            DbTarget::Embedded(home) => crate::db::embedded::embedded_settings(home)?,
         };
         settings.application_name(&options.application_name);
         if settings.get_connect_timeout().is_none() {
             settings.connect_timeout(CONNECT_TIMEOUT);
         }
-        let store = Store::from_settings(settings, description, options.max_size)?;
-        store.wait_until_reachable(options.wait).await?;
-        if options.migrate {
-            let mut client = store.client().await?;
-            match &target {
-                // The private embedded default is this program's own: it migrates itself.
-                DbTarget::Embedded(_) => {
-                    crate::schema::migrate(&mut client).await?;
-                }
-                // A named server's schema changes only through `store-core migrate`.
-                DbTarget::Server(_) => crate::schema::check_version(&client).await?,
-            }
-        }
-        if options.seed_demo && matches!(target, DbTarget::Embedded(_)) {
-            crate::seed::seed_demo_if_empty(&store).await?;
-        }
-        drop(embedded_lock);
-        Ok(store)
-    }
-
-    /// Like `connect`, but a named server that cannot be reached yet is not an error: the pool
-    /// is returned unconnected (and unmigrated) and connects when the server is back. For
-    /// programs that must open and keep retrying, like a till.
-    pub async fn connect_or_defer(options: &ConnectOptions) -> Result<Store> {
-        match Store::connect(options).await {
-            Err(e) if e.is_connection_problem() => {
-                let DbTarget::Server(config) = DbTarget::resolve(options.database_url.as_deref())?
-                else {
-                    return Err(e);
-                };
-                tracing::warn!("database unreachable, retrying in the background: {e}");
-                let mut settings = *config;
-                settings.application_name(&options.application_name);
-                if settings.get_connect_timeout().is_none() {
-                    settings.connect_timeout(CONNECT_TIMEOUT);
-                }
-                let description = describe_config(&settings.config);
-                Store::from_settings(settings, description, options.max_size)
-            }
-            other => other,
-        }
+        Store::from_settings(settings, target.describe(), options.max_size)
     }
 
     /// A pool over `config` with explicit timeouts, so that nothing waits forever. TLS as the
@@ -159,7 +121,7 @@ impl Store {
     /// password or the database, or that is not a PostgreSQL server, is an error at once.
     pub async fn wait_until_reachable(&self, wait: Duration) -> Result<()> {
         let started = Instant::now();
-        let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(2));
+        let mut failures = 0;
         loop {
             let failure = match self.pool.get().await {
                 Ok(client) => match client.simple_query("SELECT 1").await {
@@ -184,14 +146,15 @@ impl Store {
                     reason,
                 });
             }
-            tokio::time::sleep(backoff.next_delay().min(remaining)).await;
+            failures += 1;
+            tokio::time::sleep(REACH_RETRY.delay(failures).min(remaining)).await;
         }
     }
 
     /// What a failed attempt to connect means: worth another try, or final.
     async fn classify(&self, e: tokio_postgres::Error) -> Failure {
         // Waiting does not mend a certificate or a server without TLS.
-        if let Some(problem) = crate::tls::configuration_problem(&e) {
+        if let Some(problem) = crate::db::tls::configuration_problem(&e) {
             return Failure::Final(Error::Invalid(format!(
                 "cannot connect to the database at {} (sslmode={}): {problem}",
                 self.description, self.settings.tls.mode
@@ -321,26 +284,6 @@ enum Failure {
     Transient(String),
 }
 
-/// The one retry policy for reaching a server: waits that double from the first up to `max`.
-#[derive(Clone, Debug)]
-pub struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub fn new(first: Duration, max: Duration) -> Backoff {
-        Backoff { next: first, max }
-    }
-
-    /// How long to wait before the next try.
-    pub fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(self.max);
-        delay
-    }
-}
-
 /// True when the network or the socket failed (refused, no such socket, unreachable, timed
 /// out, reset): nothing was learnt about what listens there.
 fn is_transport_failure(e: &tokio_postgres::Error) -> bool {
@@ -420,32 +363,6 @@ async fn probe(config: &tokio_postgres::Config) -> Probe {
     }
 }
 
-/// Starts the embedded server if it is down and creates its database, both under the
-/// server's lock, which it returns held. A server that died a moment ago (its socket
-/// refuses) is started again, once.
-async fn start_embedded(server: &LocalServer) -> Result<crate::local_server::StartLock> {
-    let mut restarted = false;
-    loop {
-        let for_start = server.clone();
-        let lock = tokio::task::spawn_blocking(move || {
-            let lock = for_start.lock()?;
-            for_start.ensure_started_locked(&lock)?;
-            Ok::<_, Error>(lock)
-        })
-        .await
-        .map_err(|e| Error::Invalid(format!("starting the embedded database: {e}")))??;
-        match create_database_if_missing(server, DATABASE_NAME).await {
-            Ok(_) => return Ok(lock),
-            Err(e) if !restarted && e.is_connection_problem() => {
-                tracing::warn!("the embedded database does not answer, starting it again: {e}");
-                restarted = true;
-            }
-            Err(e) => return Err(e),
-        }
-        drop(lock);
-    }
-}
-
 /// Connects outside the pool (for LISTEN, or for COPY on a dedicated connection), with the
 /// settings' TLS (`store.config()`), or for a bare `&tokio_postgres::Config` its own sslmode
 /// without certificate verification.
@@ -466,43 +383,6 @@ pub async fn connect_one(settings: impl Into<ConnectSettings>) -> Result<tokio_p
         }
     });
     Ok(client)
-}
-
-pub async fn create_database_if_missing(server: &LocalServer, name: &str) -> Result<bool> {
-    let admin = connect_one(&server.config("postgres")).await?;
-    let exists = admin
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .await?
-        .is_some();
-    if exists {
-        return Ok(false);
-    }
-    // CREATE DATABASE takes no parameters; the name is checked to be a plain identifier.
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::Invalid(format!("bad database name {name:?}")));
-    }
-    match admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-    {
-        Ok(()) => Ok(true),
-        // Another program created it at the same moment (42P04, or the catalog's unique index
-        // when both got past the check before either committed).
-        Err(e) if is_duplicate_database(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn is_duplicate_database(e: &tokio_postgres::Error) -> bool {
-    use tokio_postgres::error::SqlState;
-    match e.code() {
-        Some(code) if *code == SqlState::DUPLICATE_DATABASE => true,
-        Some(code) if *code == SqlState::UNIQUE_VIOLATION => e
-            .as_db_error()
-            .and_then(|db| db.constraint())
-            .is_some_and(|c| c == "pg_database_datname_index"),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! provider) through `tokio-postgres-rustls`. See docs/TLS.md.
 //!
 //! tokio-postgres itself only knows `disable`, `prefer` and `require`; the verifying modes are
-//! taken out of the connection string by `config::parse_connect_settings` and kept here.
+//! taken out of the connection string by `target::parse_connect_settings` and kept here.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

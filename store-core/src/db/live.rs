@@ -6,9 +6,9 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
 
-use crate::config::ConnectSettings;
+use crate::db::store::CONNECT_TIMEOUT;
+use crate::db::target::ConnectSettings;
 use crate::error::{Error, Result};
-use crate::pool::CONNECT_TIMEOUT;
 
 /// A purchase was committed (at most one notice per database session per 200 ms: a listener
 /// should refresh once more shortly after the last notice it got).
@@ -42,7 +42,7 @@ pub async fn listen(
         tokio::time::timeout(CONNECT_TIMEOUT, settings.config.connect(tls))
             .await
             .map_err(|_| Error::Unreachable {
-                target: crate::config::describe_config(&settings.config),
+                target: crate::db::target::describe_config(&settings.config),
                 elapsed: CONNECT_TIMEOUT,
                 reason: "timed out".into(),
             })??;

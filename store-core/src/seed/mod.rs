@@ -1,4 +1,7 @@
-//! Seeding from the iCash CSV format: every row validated, all loaded or nothing, through COPY.
+//! Loading the iCash CSV files (read and checked by [`crate::import`]) into the database: all
+//! or nothing, through COPY. The demo data is in [`demo`].
+
+pub mod demo;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Seek, Write};
@@ -11,15 +14,11 @@ use rust_decimal::Decimal;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
+use crate::db::store::Store;
+use crate::domain::input;
 use crate::error::{Error, Result};
 use crate::import;
-pub use crate::import::{CsvSource, ProductRow, PurchaseReader, PurchaseRow, read_products};
-use crate::input;
-use crate::pool::Store;
-
-/// The demo data shipped in the binary, so that the embedded default works from anywhere.
-pub const DEMO_PRODUCTS: &[u8] = include_bytes!("../../data/products_list.csv");
-pub const DEMO_PURCHASES: &[u8] = include_bytes!("../../data/purchases.csv");
+use crate::import::{CsvSource, PurchaseReader, PurchaseRow, read_products};
 
 #[derive(Clone, Debug)]
 pub struct SeedOptions {
@@ -36,21 +35,6 @@ impl SeedOptions {
         SeedOptions {
             products: CsvSource::Path(products),
             purchases: CsvSource::Path(purchases),
-            reset: false,
-            progress: false,
-        }
-    }
-
-    pub fn demo() -> Self {
-        SeedOptions {
-            products: CsvSource::Bytes {
-                name: "data/products_list.csv (built in)".into(),
-                bytes: DEMO_PRODUCTS,
-            },
-            purchases: CsvSource::Bytes {
-                name: "data/purchases.csv (built in)".into(),
-                bytes: DEMO_PURCHASES,
-            },
             reset: false,
             progress: false,
         }
@@ -223,20 +207,6 @@ impl SmallCounters {
         .await?;
         Ok(())
     }
-}
-
-/// Loads the demo data into an empty database (the embedded default's first use).
-pub async fn seed_demo_if_empty(store: &Store) -> Result<Option<SeedReport>> {
-    let client = store.client().await?;
-    let empty: bool = client
-        .query_one("SELECT NOT EXISTS (SELECT 1 FROM product)", &[])
-        .await?
-        .try_get(0)?;
-    drop(client);
-    if !empty {
-        return Ok(None);
-    }
-    seed(store, &SeedOptions::demo()).await.map(Some)
 }
 
 /// Validates and loads both files in one transaction: any bad row, and nothing is written.

@@ -217,7 +217,7 @@ pub fn money(text: &str) -> Result<Decimal, String> {
 
 /// A sale time: naive ISO 8601 (`2025-05-26T19:51:00.539354`, read as UTC, `T` or a space) or
 /// RFC 3339 with an offset, with a four-digit year and no leap second, inside the window of
-/// [`crate::sale_time::check`] at `now`.
+/// [`crate::domain::sale_time::check`] at `now`.
 pub fn sale_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let t = text.trim();
     let bytes = t.as_bytes();
@@ -246,7 +246,7 @@ pub fn sale_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String
             quote(t)
         ));
     }
-    crate::sale_time::check(parsed, now)?;
+    crate::domain::sale_time::check(parsed, now)?;
     Ok(parsed)
 }
 

@@ -11,11 +11,11 @@ use rust_decimal::Decimal;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::catalog::{Catalog, load_catalog, sample_customers};
-use crate::checkout::{CustomerChoice, Sale, submit};
-use crate::error::{Error, Result};
-use crate::generate::PRODUCTS;
-use crate::pool::Store;
+use crate::cli::generate::PRODUCTS;
+use store_core::db::store::Store;
+use store_core::domain::catalog::{Catalog, load_catalog, sample_customers};
+use store_core::domain::checkout::{CustomerChoice, Sale, submit};
+use store_core::error::{Error, Result};
 
 /// The rates `simulate` accepts, in sales per second over all tills.
 pub const MIN_RATE: f64 = 0.001;

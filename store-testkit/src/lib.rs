@@ -8,8 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::local_server::LocalServer;
-use crate::pool::{ConnectOptions, Store, connect_one, create_database_if_missing};
+use store_core::db::bootstrap::create_database_if_missing;
+use store_core::db::embedded::LocalServer;
+use store_core::db::store::{ConnectOptions, Store, connect_one};
 
 const TEMPLATE: &str = "icash_template";
 
@@ -34,7 +35,7 @@ pub fn server() -> &'static TestServer {
     SERVER.get_or_init(|| start_server().expect("starting the throwaway PostgreSQL server"))
 }
 
-fn start_server() -> crate::Result<TestServer> {
+fn start_server() -> store_core::Result<TestServer> {
     let server = LocalServer::in_temp_dir("icash-test-")?.throwaway();
     let home = server.home().to_path_buf();
     server.ensure_started()?;
@@ -50,8 +51,8 @@ fn start_server() -> crate::Result<TestServer> {
                     create_database_if_missing(&server, TEMPLATE).await?;
                     let store = Store::from_config(server.config(TEMPLATE), TEMPLATE.into(), 1)?;
                     let mut client = store.client().await?;
-                    crate::schema::migrate(&mut client).await?;
-                    Ok::<_, crate::Error>(())
+                    store_core::db::schema::migrate(&mut client).await?;
+                    Ok::<_, store_core::Error>(())
                 })
         })
         .join()
@@ -105,25 +106,25 @@ impl PrivateServer {
             "host={} port={} user=postgres dbname={}",
             self.server.socket_dir().display(),
             self.server.port(),
-            crate::local_server::DATABASE_NAME
+            store_core::db::embedded::DATABASE_NAME
         )
     }
 
     /// Creates the `icash` database with the schema, and a pool on it.
     pub async fn store(&self) -> Store {
-        create_database_if_missing(&self.server, crate::local_server::DATABASE_NAME)
+        create_database_if_missing(&self.server, store_core::db::embedded::DATABASE_NAME)
             .await
             .expect("creating the database");
         let admin = Store::from_config(
-            self.server.config(crate::local_server::DATABASE_NAME),
+            self.server.config(store_core::db::embedded::DATABASE_NAME),
             "migrate".into(),
             1,
         )
         .expect("a pool");
-        crate::schema::migrate(&mut admin.client().await.expect("connecting to migrate"))
+        store_core::db::schema::migrate(&mut admin.client().await.expect("connecting to migrate"))
             .await
             .expect("migrating the private server's database");
-        Store::connect(&ConnectOptions {
+        store_core::startup::open(&ConnectOptions {
             database_url: Some(self.url()),
             max_size: 16,
             ..ConnectOptions::default()
@@ -157,10 +158,10 @@ impl TlsServer {
         );
     }
 
-    fn try_start(cert_pem: &str, key_pem: &str) -> crate::Result<TlsServer> {
+    fn try_start(cert_pem: &str, key_pem: &str) -> store_core::Result<TlsServer> {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))
             .and_then(|l| l.local_addr())
-            .map_err(|e| crate::Error::io("finding a free port", e))?
+            .map_err(|e| store_core::Error::io("finding a free port", e))?
             .port();
         let server = LocalServer::in_temp_dir("icash-tls-")?
             .throwaway()
@@ -177,7 +178,7 @@ impl TlsServer {
                 .mode(0o600)
                 .open(path)
                 .and_then(|mut f| f.write_all(contents.as_bytes()))
-                .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))?;
+                .map_err(|e| store_core::Error::io(format!("writing {}", path.display()), e))?;
             server.give_to_server_user(path)?;
         }
         let quoted =
@@ -227,10 +228,10 @@ impl PasswordServer {
         );
     }
 
-    fn try_start() -> crate::Result<PasswordServer> {
+    fn try_start() -> store_core::Result<PasswordServer> {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))
             .and_then(|l| l.local_addr())
-            .map_err(|e| crate::Error::io("finding a free port", e))?
+            .map_err(|e| store_core::Error::io("finding a free port", e))?
             .port();
         let server = LocalServer::in_temp_dir("icash-pw-")?
             .throwaway()

@@ -18,49 +18,6 @@ pub fn print_man_page(command: clap::Command) -> std::io::Result<()> {
     std::io::stdout().write_all(&out)
 }
 
-/// A clap value parser for a finite number from `min` to `max` inclusive: refuses what is not a
-/// number, NaN, infinities and anything out of range, with a message that gives the range.
-pub fn finite_in_range(
-    min: f64,
-    max: f64,
-) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
-    move |text: &str| {
-        let value: f64 = text
-            .trim()
-            .parse()
-            .map_err(|_| format!("{text:?} is not a number"))?;
-        if !value.is_finite() || value < min || value > max {
-            return Err(format!(
-                "{text} is out of range: give a number from {min} to {max}"
-            ));
-        }
-        Ok(value)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::finite_in_range;
-
-    #[test]
-    fn finite_in_range_takes_the_range_and_refuses_the_rest() {
-        let parse = finite_in_range(0.5, 3600.0);
-        assert_eq!(parse("0.5"), Ok(0.5));
-        assert_eq!(parse("3600"), Ok(3600.0));
-        assert_eq!(parse(" 4 "), Ok(4.0));
-        for bad in [
-            "1e300", "1e-300", "inf", "-inf", "NaN", "-1", "0", "0.49", "3600.1", "",
-        ] {
-            let refused = parse(bad).expect_err(bad);
-            assert!(
-                refused.contains("from 0.5 to 3600") || refused.contains("is not a number"),
-                "{bad}: {refused}"
-            );
-        }
-        assert_eq!(parse("five"), Err("\"five\" is not a number".into()));
-    }
-}
-
 /// `--completions <SHELL>` and `--man`, for a program's arguments (`#[command(flatten)]`).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct DocFlags {
@@ -77,15 +34,15 @@ impl DocFlags {
     pub fn handle(&self, command: clap::Command) -> Option<std::process::ExitCode> {
         if let Some(shell) = self.completions {
             print_completions(command, shell);
-            return Some(std::process::ExitCode::SUCCESS);
+            return Some(crate::ExitStatus::Success.into());
         }
         if self.man {
             let name = command.get_name().to_string();
             return Some(match print_man_page(command) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
+                Ok(()) => crate::ExitStatus::Success.into(),
                 Err(e) => {
                     eprintln!("{name}: {e}");
-                    std::process::ExitCode::FAILURE
+                    crate::ExitStatus::Failure.into()
                 }
             });
         }

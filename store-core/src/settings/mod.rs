@@ -1,0 +1,341 @@
+//! The programs' settings, resolved once for all three: flag, else environment variable, else
+//! the optional configuration file, else the default, with one validation.
+
+use std::path::PathBuf;
+
+use crate::db::target::DbTarget;
+use crate::error::{Error, Result};
+use crate::paths::config_file_path;
+
+/// `MIN_PURCHASES` or 3.
+pub const DEFAULT_MIN_PURCHASES: i32 = 3;
+
+/// owner-tui's seconds between fallback refreshes when nothing says otherwise.
+pub const DEFAULT_REFRESH_SECS: u64 = 60;
+
+/// The optional configuration file, the last place a setting is looked for (after flags, then
+/// environment variables).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Like `DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// The till's branch (pos-tui `--supermarket`).
+    pub supermarket: Option<String>,
+    /// The loyalty threshold (`MIN_PURCHASES`).
+    pub min_purchases: Option<i32>,
+    /// owner-tui's periodic refresh, in seconds.
+    pub refresh_secs: Option<u64>,
+}
+
+impl FileConfig {
+    /// The configuration file if there is one; a missing file is an empty configuration, a
+    /// malformed one an error naming the file and line.
+    pub fn load() -> Result<FileConfig> {
+        Self::load_from(&config_file_path()?)
+    }
+
+    pub fn load_from(path: &std::path::Path) -> Result<FileConfig> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+            Err(e) => {
+                return Err(Error::File {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start].matches('\n').count() as u64 + 1)
+                .unwrap_or(0);
+            Error::AtLine {
+                path: path.display().to_string(),
+                line,
+                field: "config".into(),
+                message: e.message().to_string(),
+            }
+        })
+    }
+}
+
+/// What the command line and the environment gave (clap reads a flag and its variable, such
+/// as `--database-url` and `DATABASE_URL`, into one field). None: not given; an empty
+/// connection string counts as not given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Given {
+    pub database_url: Option<String>,
+    /// pos-tui's `--supermarket` / `ICASH_SUPERMARKET`.
+    pub supermarket: Option<String>,
+    /// `--min-purchases` / `MIN_PURCHASES`.
+    pub min_purchases: Option<i32>,
+    /// owner-tui's `--refresh`.
+    pub refresh_secs: Option<u64>,
+}
+
+/// The settings a program runs with: each one from the flag, else its environment variable
+/// (both in [`Given`]), else the configuration file, else the default. Resolved and checked
+/// here only, the same way for the three programs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// None: the libpq variables or the embedded default.
+    pub database_url: Option<String>,
+    /// True when the connection string is the configuration file's (for error messages).
+    pub database_url_from_file: bool,
+    pub supermarket: Option<String>,
+    pub min_purchases: i32,
+    pub refresh_secs: u64,
+    /// The configuration file looked at (it need not exist).
+    pub file: PathBuf,
+}
+
+impl Settings {
+    /// Reads the configuration file (`ICASH_CONFIG`, else the XDG place) and resolves.
+    pub fn load(given: Given) -> Result<Settings> {
+        let path = config_file_path()?;
+        let file = FileConfig::load_from(&path)?;
+        Settings::resolve(given, &file, path)
+    }
+
+    /// Flags and environment first, then the file, then the defaults. A value out of range is
+    /// an error naming the setting (and the file, for the file's), never replaced by the
+    /// default.
+    pub fn resolve(given: Given, file: &FileConfig, path: PathBuf) -> Result<Settings> {
+        let in_file = |message: String| Error::File {
+            path: path.display().to_string(),
+            message,
+        };
+        let non_empty = |url: &Option<String>| url.clone().filter(|u| !u.trim().is_empty());
+        let (database_url, database_url_from_file) = match non_empty(&given.database_url) {
+            Some(url) => (Some(url), false),
+            None => {
+                let url = non_empty(&file.database_url);
+                let from_file = url.is_some();
+                (url, from_file)
+            }
+        };
+        let min_purchases = match (given.min_purchases, file.min_purchases) {
+            (Some(n), _) if n >= 1 => n,
+            (Some(n), _) => {
+                return Err(Error::Invalid(format!(
+                    "min_purchases = {n}: it must be at least 1"
+                )));
+            }
+            (None, Some(n)) if n >= 1 => n,
+            (None, Some(n)) => {
+                return Err(in_file(format!(
+                    "min_purchases = {n}: it must be at least 1"
+                )));
+            }
+            (None, None) => DEFAULT_MIN_PURCHASES,
+        };
+        let refresh_secs = match (given.refresh_secs, file.refresh_secs) {
+            (Some(s), _) if s >= 1 => s,
+            (Some(s), _) => {
+                return Err(Error::Invalid(format!(
+                    "refresh_secs = {s}: it must be at least 1"
+                )));
+            }
+            (None, Some(s)) if s >= 1 => s,
+            (None, Some(s)) => {
+                return Err(in_file(format!(
+                    "refresh_secs = {s}: it must be at least 1"
+                )));
+            }
+            (None, None) => DEFAULT_REFRESH_SECS,
+        };
+        Ok(Settings {
+            database_url,
+            database_url_from_file,
+            supermarket: given.supermarket.or_else(|| file.supermarket.clone()),
+            min_purchases,
+            refresh_secs,
+            file: path,
+        })
+    }
+
+    /// Where the database is. A malformed connection string is `Error::BadDatabaseUrl` when
+    /// the command line or the environment gave it (a usage error), and an error naming the
+    /// file when the file did.
+    pub fn db_target(&self) -> Result<DbTarget> {
+        DbTarget::resolve(self.database_url.as_deref()).map_err(|e| match e {
+            Error::BadDatabaseUrl(_) if self.database_url_from_file => Error::File {
+                path: self.file.display().to_string(),
+                message: format!("database_url: {e}"),
+            },
+            e => e,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(url: Option<&str>, min: Option<i32>, refresh: Option<u64>) -> FileConfig {
+        FileConfig {
+            database_url: url.map(String::from),
+            supermarket: Some("SMKT002".into()),
+            min_purchases: min,
+            refresh_secs: refresh,
+        }
+    }
+
+    fn resolve(given: Given, file: &FileConfig) -> Result<Settings> {
+        Settings::resolve(given, file, PathBuf::from("/etc/icash/config.toml"))
+    }
+
+    #[test]
+    fn flags_and_environment_win_over_the_file() {
+        let given = Given {
+            database_url: Some("postgresql://flag@host/db".into()),
+            supermarket: Some("SMKT001".into()),
+            min_purchases: Some(7),
+            refresh_secs: Some(5),
+        };
+        let r = resolve(
+            given,
+            &file(Some("postgresql://file@host/db"), Some(4), Some(30)),
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Settings {
+                database_url: Some("postgresql://flag@host/db".into()),
+                database_url_from_file: false,
+                supermarket: Some("SMKT001".into()),
+                min_purchases: 7,
+                refresh_secs: 5,
+                file: PathBuf::from("/etc/icash/config.toml"),
+            }
+        );
+    }
+
+    #[test]
+    fn the_file_fills_what_was_not_given() {
+        let r = resolve(
+            Given::default(),
+            &file(Some("postgresql://file@host/db"), Some(4), Some(30)),
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Settings {
+                database_url: Some("postgresql://file@host/db".into()),
+                database_url_from_file: true,
+                supermarket: Some("SMKT002".into()),
+                min_purchases: 4,
+                refresh_secs: 30,
+                file: PathBuf::from("/etc/icash/config.toml"),
+            }
+        );
+        // Partly given: each setting is looked up on its own.
+        let given = Given {
+            min_purchases: Some(2),
+            ..Given::default()
+        };
+        let r = resolve(given, &file(None, Some(4), Some(30))).unwrap();
+        assert_eq!((r.min_purchases, r.refresh_secs), (2, 30));
+        assert_eq!(r.database_url, None);
+    }
+
+    #[test]
+    fn an_empty_connection_string_counts_as_not_given() {
+        let given = Given {
+            database_url: Some("  ".into()),
+            ..Given::default()
+        };
+        let r = resolve(given, &file(Some("postgresql://file@host/db"), None, None)).unwrap();
+        assert_eq!(r.database_url.as_deref(), Some("postgresql://file@host/db"));
+        assert!(r.database_url_from_file);
+        let r = resolve(Given::default(), &file(Some(""), None, None)).unwrap();
+        assert_eq!(r.database_url, None);
+        assert!(!r.database_url_from_file);
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set_anywhere() {
+        let r = resolve(Given::default(), &FileConfig::default()).unwrap();
+        assert_eq!(
+            r,
+            Settings {
+                database_url: None,
+                database_url_from_file: false,
+                supermarket: None,
+                min_purchases: DEFAULT_MIN_PURCHASES,
+                refresh_secs: DEFAULT_REFRESH_SECS,
+                file: PathBuf::from("/etc/icash/config.toml"),
+            }
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_in_the_file_are_errors_naming_the_file() {
+        let err = resolve(Given::default(), &file(None, Some(0), None))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "/etc/icash/config.toml: min_purchases = 0: it must be at least 1"
+        );
+        let err = resolve(Given::default(), &file(None, None, Some(0)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("refresh_secs") && err.contains("/etc/icash/config.toml"),
+            "{err}"
+        );
+        // Not an error when a flag overrides the bad value.
+        let given = Given {
+            min_purchases: Some(3),
+            refresh_secs: Some(10),
+            ..Given::default()
+        };
+        assert!(resolve(given, &file(None, Some(0), Some(0))).is_ok());
+    }
+
+    #[test]
+    fn a_malformed_url_names_the_file_only_when_it_comes_from_there() {
+        let from_file = resolve(
+            Given::default(),
+            &file(Some("postgresql://a@b:notaport/c"), None, None),
+        )
+        .unwrap();
+        let err = from_file.db_target().unwrap_err();
+        assert!(!matches!(err, Error::BadDatabaseUrl(_)), "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "/etc/icash/config.toml: database_url: invalid database connection string"
+            ),
+            "{err}"
+        );
+        let given = Given {
+            database_url: Some("postgresql://a@b:notaport/c".into()),
+            ..Given::default()
+        };
+        let from_flag = resolve(given, &FileConfig::default()).unwrap();
+        assert!(matches!(
+            from_flag.db_target(),
+            Err(Error::BadDatabaseUrl(_))
+        ));
+    }
+
+    #[test]
+    fn the_config_file_is_optional_and_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(FileConfig::load_from(&path).unwrap(), FileConfig::default());
+        std::fs::write(&path, "supermarket = \"SMKT002\"\nmin_purchases = 4\n").unwrap();
+        let c = FileConfig::load_from(&path).unwrap();
+        assert_eq!(c.supermarket.as_deref(), Some("SMKT002"));
+        assert_eq!(c.min_purchases, Some(4));
+        std::fs::write(&path, "supermarket = \"SMKT002\"\nrefresh = 5\n").unwrap();
+        let err = FileConfig::load_from(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}:2: config:", path.display())),
+            "{err}"
+        );
+    }
+}
