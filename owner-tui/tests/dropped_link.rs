@@ -6,35 +6,21 @@
 #[path = "../../pos-tui/tests/proxy/mod.rs"]
 mod proxy;
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use proxy::Proxy;
 use store_core::domain::analytics::{self, Filter};
 use store_core::domain::checkout::{CustomerChoice, Sale, submit};
 use store_core::seed::{SeedOptions, seed};
+use store_testkit::pty::{CommandBuilder, Terminal};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-struct Dashboard {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
+/// owner-tui in a pseudo-terminal, its waits bounded by `DEADLINE`.
+struct Dashboard(Terminal);
 
 impl Dashboard {
     fn start(url: &str, home: &std::path::Path) -> Dashboard {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_owner-tui"));
         // A fallback refresh every second: the dashboard asks the database all the time.
         cmd.args(["--database-url", url, "--refresh", "1"]);
@@ -42,58 +28,27 @@ impl Dashboard {
         cmd.env("ICASH_CONFIG", home.join("no-config.toml"));
         cmd.env_remove("DATABASE_URL");
         cmd.env_remove("MIN_PURCHASES");
-        cmd.env("TERM", "xterm-256color");
         cmd.env("NO_COLOR", "1");
         cmd.cwd(home);
-        let child = pair.slave.spawn_command(cmd).unwrap();
-        drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let feed = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                feed.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pair.master.take_writer().unwrap();
-        Dashboard {
-            parser,
-            writer,
-            child,
-            _master: pair.master,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
+        Dashboard(Terminal::spawn(cmd))
     }
 
     /// Waits until `ok` holds for the screen; fails with the screen after `DEADLINE`.
     fn wait_until(&mut self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("owner-tui exited ({status:?}) while waiting for {what}:\n{screen}");
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("no {what} within {DEADLINE:?}; the screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.0.wait_until(what, DEADLINE, ok)
+    }
+}
+
+impl std::ops::Deref for Dashboard {
+    type Target = Terminal;
+    fn deref(&self) -> &Terminal {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Dashboard {
+    fn deref_mut(&mut self) -> &mut Terminal {
+        &mut self.0
     }
 }
 
@@ -168,16 +123,6 @@ fn a_silently_dropped_link_shows_stale_and_the_dashboard_recovers_by_itself() {
     );
 
     dashboard.send("q");
-    let deadline = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = dashboard.child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = dashboard.child.kill();
-            panic!("owner-tui did not quit:\n{}", dashboard.screen());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = dashboard.wait_exit(DEADLINE);
     assert!(status.success(), "{status:?}");
 }

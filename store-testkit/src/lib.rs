@@ -2,6 +2,9 @@
 //! binaries exactly as the embedded default is, and a fresh database for every test so that
 //! tests run in parallel. The server and its files go away when the process ends.
 
+#[cfg(feature = "pty")]
+pub mod pty;
+
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
