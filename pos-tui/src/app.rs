@@ -427,6 +427,8 @@ pub struct State {
     pub drain_failures: u32,
     /// The terminal's columns and rows (`Msg::Resize`), for how far the help can scroll.
     pub terminal_size: (u16, u16),
+    /// Something drawn changed since the screen was last drawn (`take_dirty`).
+    redraw: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -555,6 +557,7 @@ impl State {
             journal_warning: None,
             drain_failures: 0,
             terminal_size: (80, 24),
+            redraw: true,
         }
     }
 
@@ -736,6 +739,12 @@ impl State {
         }
     }
 
+    /// True once after anything drawn changed (every field of the state is drawn or decides
+    /// what is): the caller redraws. The same rule as owner-tui's.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
+    }
+
     /// Drops the message once its condition no longer holds.
     fn expire_notice(&mut self) {
         if self
@@ -757,8 +766,12 @@ impl State {
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let before = state.clone();
     let effects = handle(state, msg);
     state.expire_notice();
+    if *state != before {
+        state.redraw = true;
+    }
     effects
 }
 

@@ -178,11 +178,9 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
     let mut hangup = signal(SignalKind::hangup())?;
 
     // The first tick (immediate) loads the catalog.
-    let mut dirty = true;
     loop {
-        if dirty {
+        if state.take_dirty() {
             terminal.draw(|frame| view(&state, frame))?;
-            dirty = false;
         }
         if state.quit {
             break;
@@ -204,9 +202,7 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
         };
-        let before = state.clone();
         let effects = update(&mut state, msg);
-        dirty = state != before;
         for effect in effects {
             runner.run(effect);
         }

@@ -1370,3 +1370,23 @@ fn the_help_scrolls_as_far_as_its_last_line_and_no_further() {
     update(&mut state, key(KeyCode::Down));
     assert_eq!(state.overlay, Some(Overlay::Help { scroll: 0 }));
 }
+
+#[test]
+fn the_screen_is_redrawn_only_when_something_drawn_changed() {
+    let mut state = selling();
+    assert!(state.take_dirty(), "the first screen is drawn");
+    assert!(!state.take_dirty(), "once");
+
+    // A key released (terminals that report releases) changes nothing: no redraw.
+    let mut release = KeyEvent::new(KeyCode::Char('4'), KeyModifiers::NONE);
+    release.kind = crossterm::event::KeyEventKind::Release;
+    update(&mut state, Msg::Key(release));
+    assert!(!state.take_dirty());
+
+    press(&mut state, "4");
+    assert!(state.take_dirty(), "the code being typed is drawn");
+    assert!(!state.take_dirty(), "once");
+    update(&mut state, key(KeyCode::Enter));
+    assert_eq!(cart(&state), vec![4]);
+    assert!(state.take_dirty(), "the cart is drawn");
+}
