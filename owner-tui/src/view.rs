@@ -5,7 +5,7 @@
 //! column instead), and larger terminals give the room to the chart and the lists.
 
 mod buyers;
-mod fit;
+
 mod header;
 mod help;
 mod loyal;

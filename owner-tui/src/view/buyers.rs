@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Padding, Row, Table};
 use store_core::domain::analytics::Dashboard;
 use store_core::domain::input::printable;
 
-use super::fit::{ellipsis, first_fitting, number, width};
 use crate::app::State;
+use tui_runtime::text::{ellipsis_whole_numbers, first_fitting, number, width};
 
 pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
     let block = Block::bordered().padding(Padding::horizontal(1));
@@ -45,13 +45,13 @@ pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
         ],
         label_w,
     )
-    .unwrap_or_else(|| ellipsis("Loyal", label_w).into_owned());
+    .unwrap_or_else(|| ellipsis_whole_numbers("Loyal", label_w).into_owned());
     let unique_label = first_fitting(["Unique buyers", "Unique"], label_w)
         .unwrap_or("Unique")
         .to_string();
     let row = |label: String, value: String| {
         Row::new([
-            Line::from(ellipsis(&label, label_w).into_owned()),
+            Line::from(ellipsis_whole_numbers(&label, label_w).into_owned()),
             Line::from(number(value, value_w))
                 .alignment(Alignment::Right)
                 .style(Style::new().add_modifier(Modifier::BOLD)),

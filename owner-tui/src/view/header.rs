@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use store_core::domain::input::printable;
 
-use super::fit::{ellipsis, first_fitting, width};
 use crate::app::State;
 use crate::keymap;
+use tui_runtime::text::{ellipsis_whole_numbers, first_fitting, width};
 
 pub fn render(frame: &mut Frame, state: &State, header: Rect, status: Rect) {
     frame.render_widget(
@@ -19,7 +19,9 @@ pub fn render(frame: &mut Frame, state: &State, header: Rect, status: Rect) {
         header,
     );
     frame.render_widget(
-        Paragraph::new(ellipsis(&status_text(state), status.width as usize).into_owned()),
+        Paragraph::new(
+            ellipsis_whole_numbers(&status_text(state), status.width as usize).into_owned(),
+        ),
         status,
     );
 }

@@ -7,9 +7,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 
-use super::fit::{ellipsis, width};
 use crate::app::{Help, State};
 use crate::keymap;
+use tui_runtime::text::{ellipsis_whole_numbers, width};
 
 const POPUP_WIDTH: u16 = 64;
 const KEYS_W: usize = 13;
@@ -53,7 +53,7 @@ pub fn render(frame: &mut Frame, help: Help, area: Rect) {
             let rest = room.saturating_sub(width(&keys));
             Line::from(vec![
                 Span::styled(keys, Style::new().add_modifier(Modifier::BOLD)),
-                Span::raw(ellipsis(b.help, rest).into_owned()),
+                Span::raw(ellipsis_whole_numbers(b.help, rest).into_owned()),
             ])
         })
         .collect();
@@ -66,7 +66,7 @@ pub fn render(frame: &mut Frame, help: Help, area: Rect) {
     };
     lines.push(Line::from(format!(
         " {}",
-        ellipsis(closing, room.saturating_sub(1))
+        ellipsis_whole_numbers(closing, room.saturating_sub(1))
     )));
     let scroll = help.scroll.min(max_scroll);
     let mut block = Block::bordered().title(" Keys ");

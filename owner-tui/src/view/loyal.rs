@@ -8,8 +8,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Padding, Row, Table, TableState};
 use store_core::domain::analytics::Dashboard;
 
-use super::fit::{ellipsis, first_fitting, number, width};
 use crate::app::{LOYAL_PAGE, State};
+use tui_runtime::text::{ellipsis_whole_numbers, first_fitting, number, width};
 
 /// Customer ids are cut beyond this many columns (a UUID is 36).
 const ID_MAX: usize = 36;
@@ -80,7 +80,9 @@ pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
 
     let mut header = vec![right("#".into())];
     if id_w > 0 {
-        header.push(Line::from(ellipsis("Customer", id_w).into_owned()));
+        header.push(Line::from(
+            ellipsis_whole_numbers("Customer", id_w).into_owned(),
+        ));
     }
     if buys_shown {
         header.push(right("Buys".into()));
@@ -94,14 +96,16 @@ pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
                 Some(b) => {
                     if id_w > 0 {
                         cells.push(Cell::from(
-                            ellipsis(&b.user_id.to_string(), id_w).into_owned(),
+                            ellipsis_whole_numbers(&b.user_id.to_string(), id_w).into_owned(),
                         ));
                     }
                     if buys_shown {
                         cells.push(Cell::from(right(number(b.purchases.to_string(), buys_w))));
                     }
                 }
-                None if id_w > 0 => cells.push(Cell::from(ellipsis("loading…", id_w).into_owned())),
+                None if id_w > 0 => cells.push(Cell::from(
+                    ellipsis_whole_numbers("loading…", id_w).into_owned(),
+                )),
                 None => {}
             }
             Row::new(cells)

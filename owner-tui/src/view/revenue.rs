@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Padding, Row, Table};
 use store_core::domain::analytics::Dashboard;
 use store_core::domain::input::printable;
 
-use super::fit::{ellipsis, first_fitting, number, width};
+use tui_runtime::text::{ellipsis_whole_numbers, first_fitting, number, width};
 
 /// The name and the sales columns are at least this wide when there is room (the gap between
 /// columns included), as at 80 columns.
@@ -81,7 +81,9 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
     let row = |line: &(String, String, String)| {
         let mut cells = Vec::new();
         if name_col > 0 {
-            cells.push(Line::from(ellipsis(&line.0, name_col - 1).into_owned()));
+            cells.push(Line::from(
+                ellipsis_whole_numbers(&line.0, name_col - 1).into_owned(),
+            ));
         }
         if sales_col > 0 {
             cells.push(Line::from(number(line.1.clone(), sales_col)).alignment(Alignment::Right));
@@ -93,7 +95,9 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
     let mut rows: Vec<Row> = lines.iter().map(row).collect();
     if hidden > 0 && body_rows > 0 {
         let more = format!("+{hidden} more");
-        rows.push(Row::new([Line::from(ellipsis(&more, room).into_owned())]));
+        rows.push(Row::new([Line::from(
+            ellipsis_whole_numbers(&more, room).into_owned(),
+        )]));
     }
     rows.push(row(&total).style(bold));
     let mut widths = Vec::new();

@@ -10,7 +10,7 @@ use store_core::domain::analytics::TopProduct;
 use store_core::domain::input::printable;
 
 use super::MAX_TOP_LINES;
-use super::fit::{ellipsis, first_fitting, number, width};
+use tui_runtime::text::{ellipsis_whole_numbers, first_fitting, number, width};
 
 /// Names are cut beyond this many columns.
 const NAME_MAX: usize = 14;
@@ -92,7 +92,9 @@ pub fn render(frame: &mut Frame, products: &[TopProduct], area: Rect) {
             Line::from(number(rank_label(products, p), RANK_W)).alignment(Alignment::Right),
         )];
         if name_w > 0 {
-            cells.push(Cell::from(ellipsis(name, name_w).into_owned()));
+            cells.push(Cell::from(
+                ellipsis_whole_numbers(name, name_w).into_owned(),
+            ));
         }
         if bar_w > 0 {
             let bar_len = if max_units > 0 && p.units > 0 {
@@ -118,9 +120,10 @@ pub fn render(frame: &mut Frame, products: &[TopProduct], area: Rect) {
         } else {
             format!("… and {hidden} more")
         };
-        rows.push(Row::new([
-            Cell::from(ellipsis(&more, inner).into_owned()).column_span(columns)
-        ]));
+        rows.push(Row::new([Cell::from(
+            ellipsis_whole_numbers(&more, inner).into_owned(),
+        )
+        .column_span(columns)]));
     }
     frame.render_widget(
         Table::new(rows, widths).column_spacing(1).block(block),

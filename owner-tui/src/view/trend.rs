@@ -8,8 +8,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 use store_core::domain::analytics::{TrendBucket, TrendPoint};
 
-use super::fit::first_fitting;
 use crate::app::Snapshot;
+use tui_runtime::text::first_fitting;
 
 /// Purchases per bucket from the first to the last bucket with sales, gaps filled with zero.
 pub fn filled_series(points: &[TrendPoint], bucket: TrendBucket) -> Vec<(DateTime<Utc>, u64)> {

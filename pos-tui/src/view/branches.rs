@@ -7,8 +7,9 @@ use ratatui::widgets::{Block, Cell, HighlightSpacing, Paragraph, Row, Table, Tab
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
-use super::{fit, widest};
+use super::widest;
 use crate::app::{BranchChoice, DbState, State};
+use tui_runtime::text::ellipsis;
 
 pub fn render(state: &State, choice: &BranchChoice, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(" Start of shift: choose the branch ");
@@ -56,7 +57,7 @@ pub fn render(state: &State, choice: &BranchChoice, theme: &Theme, frame: &mut F
             Row::new([
                 Cell::from(Line::from(n.as_str()).right_aligned()),
                 Cell::from(id.as_ref()),
-                Cell::from(fit(&printable(&branch.name), name_width).into_owned()),
+                Cell::from(ellipsis(&printable(&branch.name), name_width).into_owned()),
             ])
         });
     let table = Table::new(

@@ -7,8 +7,9 @@ use ratatui::widgets::{Block, Cell, HighlightSpacing, Paragraph, Row, Table, Tab
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
-use super::{fit, money, widest};
+use super::{money, widest};
 use crate::app::{Draft, State};
+use tui_runtime::text::ellipsis;
 
 /// Narrowest useful product name: below it, columns are dropped instead.
 const NAME_MIN: u16 = 8;
@@ -80,7 +81,7 @@ pub fn render(state: &State, draft: &Draft, theme: &Theme, frame: &mut Frame, ar
         if show_code {
             cells.push(Cell::from(Line::from(code.as_str()).right_aligned()));
         }
-        cells.push(Cell::from(fit(name, name_width).into_owned()));
+        cells.push(Cell::from(ellipsis(name, name_width).into_owned()));
         cells.push(Cell::from(Line::from(price.as_str()).right_aligned()));
         Row::new(cells)
     });

@@ -8,9 +8,9 @@ use ratatui::widgets::Paragraph;
 use store_core::domain::checkout::CustomerChoice;
 use unicode_width::UnicodeWidthStr;
 
-use super::fit;
 use super::theme::Theme;
 use crate::app::Draft;
+use tui_runtime::text::ellipsis;
 
 pub fn render(draft: &Draft, theme: &Theme, frame: &mut Frame, area: Rect) {
     let chosen = theme.fg(Color::Green).add_modifier(Modifier::BOLD);
@@ -34,12 +34,12 @@ pub fn render(draft: &Draft, theme: &Theme, frame: &mut Frame, area: Rect) {
     let (kind, id) = if draft.customer.is_some() {
         (
             Span::styled(kind, style),
-            Span::raw(fit(&id, room).into_owned()),
+            Span::raw(ellipsis(&id, room).into_owned()),
         )
     } else {
         (
             Span::raw(""),
-            Span::styled(fit(&id, room).into_owned(), style),
+            Span::styled(ellipsis(&id, room).into_owned(), style),
         )
     };
     frame.render_widget(

@@ -7,9 +7,10 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use store_core::domain::input::printable;
 
+use super::columns;
 use super::theme::Theme;
-use super::{columns, fit};
 use crate::app::State;
+use tui_runtime::text::ellipsis;
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let branch = match (&state.branch, state.branch_name()) {
@@ -29,7 +30,7 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     .areas(area);
     let bold = theme.bar().add_modifier(Modifier::BOLD);
     frame.render_widget(
-        Paragraph::new(Line::styled(fit(&left, left_area.width.into()), bold)),
+        Paragraph::new(Line::styled(ellipsis(&left, left_area.width.into()), bold)),
         left_area,
     );
     if show_right {

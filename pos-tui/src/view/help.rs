@@ -8,9 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 use unicode_width::UnicodeWidthStr;
 
+use super::popup;
 use super::theme::Theme;
-use super::{fit, popup};
 use crate::keymap;
+use tui_runtime::text::ellipsis;
 
 /// Two columns from this inner width on.
 const TWO_COLUMNS: u16 = 76;
@@ -29,7 +30,7 @@ fn section_lines(
         .max(9)
         + 1;
     let mut lines = vec![Line::styled(
-        fit(&format!(" {title}"), width).into_owned(),
+        ellipsis(&format!(" {title}"), width).into_owned(),
         theme.bold().add_modifier(Modifier::UNDERLINED),
     )];
     for (key, does) in keys {
@@ -37,7 +38,7 @@ fn section_lines(
         let room = width.saturating_sub(key.width());
         lines.push(Line::from(vec![
             Span::styled(key, theme.key()),
-            Span::raw(fit(does, room).into_owned()),
+            Span::raw(ellipsis(does, room).into_owned()),
         ]));
     }
     lines

@@ -16,13 +16,10 @@ mod status;
 mod theme;
 mod total;
 
-use std::borrow::Cow;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Clear};
 use rust_decimal::Decimal;
-use unicode_truncate::UnicodeTruncateStr;
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::{Overlay, Screen, State};
@@ -83,19 +80,6 @@ fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String) 
     inner
 }
 
-/// `text` in at most `width` columns (display width): whole, or cut with an ellipsis so that a
-/// cut never goes unseen.
-fn fit(text: &str, width: usize) -> Cow<'_, str> {
-    if text.width() <= width {
-        return Cow::Borrowed(text);
-    }
-    if width == 0 {
-        return Cow::Borrowed("");
-    }
-    let (kept, _) = text.unicode_truncate(width - 1);
-    Cow::Owned(format!("{kept}…"))
-}
-
 /// The widest of `texts` (display width), at least `min`.
 fn widest<'a>(texts: impl IntoIterator<Item = &'a str>, min: usize) -> usize {
     texts
@@ -107,19 +91,4 @@ fn widest<'a>(texts: impl IntoIterator<Item = &'a str>, min: usize) -> usize {
 /// The display width of `text`, as a u16 for constraints.
 fn columns(text: &str) -> u16 {
     u16::try_from(text.width()).unwrap_or(u16::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fit_cuts_with_an_ellipsis_by_display_width() {
-        assert_eq!(fit("cheese", 6), "cheese");
-        assert_eq!(fit("cheese", 5), "chee…");
-        // Wide characters count two columns.
-        assert_eq!(fit("日本語", 6), "日本語");
-        assert_eq!(fit("日本語", 5), "日本…");
-        assert_eq!(fit("x", 0), "");
-    }
 }

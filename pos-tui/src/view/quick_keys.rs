@@ -8,8 +8,9 @@ use ratatui::widgets::{Block, Cell, Row, Table};
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
-use super::{fit, money, widest};
+use super::{money, widest};
 use crate::app::{Draft, State};
+use tui_runtime::text::ellipsis;
 
 pub fn render(state: &State, draft: &Draft, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(" Quick keys ");
@@ -39,7 +40,7 @@ pub fn render(state: &State, draft: &Draft, theme: &Theme, frame: &mut Frame, ar
                 Row::new([
                     Cell::from(format!("F{}", i + 1)),
                     Cell::from(Line::from(id.as_str()).right_aligned()),
-                    Cell::from(fit(&printable(&product.name), name_width).into_owned()),
+                    Cell::from(ellipsis(&printable(&product.name), name_width).into_owned()),
                     Cell::from(Line::from(price.as_str()).right_aligned()),
                 ])
                 .style(style)

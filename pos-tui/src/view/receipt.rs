@@ -10,8 +10,9 @@ use store_core::domain::checkout::{Receipt, ReceiptLine};
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
-use super::{fit, money, sale, total, widest};
+use super::{money, sale, total, widest};
 use crate::app::{QueuedSale, State};
+use tui_runtime::text::ellipsis;
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -131,7 +132,7 @@ fn render_slip(block: Block, slip: Slip, theme: &Theme, frame: &mut Frame, area:
     let width = usize::from(fields.width);
     let label_width = if width >= 11 + 36 + 6 { 11 } else { 0 };
     for (name, value) in slip.fields {
-        let value = fit(&value, width.saturating_sub(label_width)).into_owned();
+        let value = ellipsis(&value, width.saturating_sub(label_width)).into_owned();
         let label = if label_width > 0 {
             format!(" {name:<10}")
         } else {
@@ -166,7 +167,7 @@ fn render_slip(block: Block, slip: Slip, theme: &Theme, frame: &mut Frame, area:
     total::render(slip.total, theme, frame, total_area);
     frame.render_widget(
         Paragraph::new(Line::styled(
-            fit(
+            ellipsis(
                 " Press any key for the next sale (q quits)",
                 foot.width.into(),
             )
@@ -196,7 +197,7 @@ fn render_items(lines: &[ReceiptLine], frame: &mut Frame, area: Rect) {
             cells.push(Cell::from(Line::from(codes[i].as_str()).right_aligned()));
         }
         cells.push(Cell::from(
-            fit(&printable(&line.name), name_width).into_owned(),
+            ellipsis(&printable(&line.name), name_width).into_owned(),
         ));
         cells.push(Cell::from(Line::from(prices[i].as_str()).right_aligned()));
         Row::new(cells)
@@ -227,7 +228,7 @@ fn render_items(lines: &[ReceiptLine], frame: &mut Frame, area: Rect) {
     if hidden > 0 {
         let more = format!(" … and {} more line(s)", lines.len() - shown);
         frame.render_widget(
-            Paragraph::new(fit(&more, area.width.into()).into_owned()),
+            Paragraph::new(ellipsis(&more, area.width.into()).into_owned()),
             more_area,
         );
     }

@@ -9,9 +9,10 @@ use ratatui::widgets::{HighlightSpacing, List, ListItem, ListState, Paragraph, W
 use store_core::domain::input::printable;
 use store_core::till::journal::RefusedSale;
 
+use super::popup;
 use super::theme::Theme;
-use super::{fit, popup};
 use crate::app::{SetAsideDraft, State};
+use tui_runtime::text::ellipsis;
 
 /// From this width on, a sale takes three lines; below, five.
 const WIDE: usize = 76;
@@ -48,7 +49,7 @@ fn item<'a>(state: &State, refused: &RefusedSale, width: usize, theme: &Theme) -
         .into_iter()
         .enumerate()
         .map(|(i, text)| {
-            let text = fit(&text, width).into_owned();
+            let text = ellipsis(&text, width).into_owned();
             if i == 0 {
                 Line::styled(text, theme.bold())
             } else {
@@ -60,7 +61,7 @@ fn item<'a>(state: &State, refused: &RefusedSale, width: usize, theme: &Theme) -
     lines.push(Line::from(vec![
         Span::styled(label, theme.dim()),
         Span::raw(
-            fit(
+            ellipsis(
                 &printable(&refused.reason),
                 width.saturating_sub(label.len()),
             )
@@ -149,7 +150,7 @@ pub fn render(
         let last = (first + shown).min(total);
         frame.render_widget(
             Paragraph::new(Line::styled(
-                fit(
+                ellipsis(
                     &format!(" sales {}-{last} of {total} (↑↓ for the others)", first + 1),
                     width,
                 )

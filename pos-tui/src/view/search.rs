@@ -11,8 +11,9 @@ use ratatui::widgets::{
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
-use super::{fit, money, popup, widest};
+use super::{money, popup, widest};
 use crate::app::{Input, State};
+use tui_runtime::text::ellipsis;
 
 fn query_line<'a>(label: &'a str, query: &'a str, theme: &Theme, after: &'a str) -> Line<'a> {
     Line::from(vec![
@@ -75,7 +76,7 @@ pub fn render_products(
         .map(|((product, id), price)| {
             Row::new([
                 Cell::from(Line::from(id.as_str()).right_aligned()),
-                Cell::from(fit(&printable(&product.name), name_width).into_owned()),
+                Cell::from(ellipsis(&printable(&product.name), name_width).into_owned()),
                 Cell::from(Line::from(price.as_str()).right_aligned()),
             ])
         });
@@ -168,7 +169,7 @@ pub fn render_customers(
     }
     let rows = results.iter().zip(&purchases).map(|(customer, count)| {
         let mut cells = vec![Cell::from(
-            fit(&customer.user_id.to_string(), usize::from(id_width)).into_owned(),
+            ellipsis(&customer.user_id.to_string(), usize::from(id_width)).into_owned(),
         )];
         if show_purchases {
             cells.push(Cell::from(Line::from(count.as_str()).right_aligned()));
@@ -230,7 +231,7 @@ fn render_offline(
     let width = usize::from(list.width.saturating_sub(1));
     let items: Vec<String> = matches
         .iter()
-        .map(|id| fit(&id.to_string(), width).into_owned())
+        .map(|id| ellipsis(&id.to_string(), width).into_owned())
         .collect();
     let list_widget = List::new(items)
         .highlight_symbol("▶")

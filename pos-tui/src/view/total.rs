@@ -7,8 +7,9 @@ use ratatui::widgets::{Block, Paragraph};
 use rust_decimal::Decimal;
 use unicode_width::UnicodeWidthStr;
 
+use super::money;
 use super::theme::Theme;
-use super::{fit, money};
+use tui_runtime::text::ellipsis;
 
 const GLYPHS: [[&str; 3]; 10] = [
     ["█▀█", "█ █", "█▄█"],
@@ -82,7 +83,7 @@ pub fn render(total: Decimal, theme: &Theme, frame: &mut Frame, area: Rect) {
         let text = [format!(" TOTAL {amount} "), format!("{amount} ")]
             .into_iter()
             .find(|text| text.width() <= width)
-            .unwrap_or_else(|| fit(&amount, width).into_owned());
+            .unwrap_or_else(|| ellipsis(&amount, width).into_owned());
         frame.render_widget(
             Paragraph::new(Line::styled(text, theme.total()).right_aligned()),
             area,
@@ -107,7 +108,10 @@ pub fn render(total: Decimal, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         vec![
             Line::default(),
-            Line::styled(fit(&amount, inner.width.into()).into_owned(), theme.total()),
+            Line::styled(
+                ellipsis(&amount, inner.width.into()).into_owned(),
+                theme.total(),
+            ),
         ]
     };
     frame.render_widget(Paragraph::new(lines).right_aligned().block(block), area);

@@ -4,7 +4,8 @@
 
 use std::borrow::Cow;
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_truncate::UnicodeTruncateStr;
+use unicode_width::UnicodeWidthStr;
 
 /// Columns `text` takes on screen.
 pub fn width(text: &str) -> usize {
@@ -20,34 +21,31 @@ where
     candidates.into_iter().find(|c| width(c.as_ref()) <= max)
 }
 
-/// `text` in at most `max` columns: whole, or cut with "…" at the end. The cut never falls
-/// inside a number: the digits a cut would split are dropped with it.
+/// `text` in at most `max` columns: whole, or cut with "…" at the end, so that a cut never
+/// goes unseen.
 pub fn ellipsis(text: &str, max: usize) -> Cow<'_, str> {
+    cut(text, max, false)
+}
+
+/// Like [`ellipsis`], but the cut never falls inside a number: the digits a cut would split
+/// are dropped with it (for text that counts or sums something; not for ids).
+pub fn ellipsis_whole_numbers(text: &str, max: usize) -> Cow<'_, str> {
+    cut(text, max, true)
+}
+
+fn cut(text: &str, max: usize, whole_numbers: bool) -> Cow<'_, str> {
     if width(text) <= max {
         return Cow::Borrowed(text);
     }
     if max == 0 {
         return Cow::Borrowed("");
     }
-    let mut kept = String::new();
-    let mut used = 0;
-    let mut rest = text.chars().peekable();
-    while let Some(&c) = rest.peek() {
-        let w = c.width().unwrap_or(0);
-        if used + w > max - 1 {
-            break;
-        }
-        kept.push(c);
-        used += w;
-        rest.next();
+    let (mut kept, _) = text.unicode_truncate(max - 1);
+    let splits_a_number = text[kept.len()..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if whole_numbers && splits_a_number {
+        kept = kept.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ',');
     }
-    if rest.peek().is_some_and(|c| c.is_ascii_digit() || *c == '.') {
-        while kept.ends_with(|c: char| c.is_ascii_digit() || c == '.' || c == ',') {
-            kept.pop();
-        }
-    }
-    kept.push('…');
-    Cow::Owned(kept)
+    Cow::Owned(format!("{kept}…"))
 }
 
 /// A number in a column `max` wide: whole, or "…" when it does not fit.
@@ -74,13 +72,28 @@ mod tests {
     }
 
     #[test]
-    fn ellipsis_cuts_text_but_never_inside_a_number() {
+    fn ellipsis_cuts_text_by_display_width() {
         assert_eq!(ellipsis("short", 10), "short");
         assert_eq!(ellipsis("a longer text", 8), "a longe…");
-        assert_eq!(ellipsis("exported 19495 rows", 13), "exported …");
-        assert_eq!(ellipsis("total 19495.60", 11), "total …");
-        assert_eq!(ellipsis("日本語", 4), "日…");
+        assert_eq!(ellipsis("cheese", 6), "cheese");
+        assert_eq!(ellipsis("cheese", 5), "chee…");
+        assert_eq!(ellipsis("日本語", 6), "日本語");
+        assert_eq!(ellipsis("日本語", 5), "日本…");
+        assert_eq!(ellipsis("0c000000-0000-4000", 12), "0c000000-00…");
         assert_eq!(ellipsis("anything", 0), "");
+    }
+
+    #[test]
+    fn ellipsis_whole_numbers_never_cuts_inside_a_number() {
+        assert_eq!(ellipsis_whole_numbers("short", 10), "short");
+        assert_eq!(ellipsis_whole_numbers("a longer text", 8), "a longe…");
+        assert_eq!(
+            ellipsis_whole_numbers("exported 19495 rows", 13),
+            "exported …"
+        );
+        assert_eq!(ellipsis_whole_numbers("total 19495.60", 11), "total …");
+        assert_eq!(ellipsis_whole_numbers("日本語", 4), "日…");
+        assert_eq!(ellipsis_whole_numbers("anything", 0), "");
     }
 
     #[test]
