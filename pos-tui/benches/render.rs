@@ -1,5 +1,7 @@
 //! How long drawing one full till screen takes: the view function into a ratatui `TestBackend`,
-//! for a sale with a full cart and for the help overlay, at 80x24 and 200x60.
+//! for a sale with a full cart and for the help overlay, at 80x24 and 200x60; and what `update`
+//! costs for a message that changes nothing drawn but the clock (the state is copied and
+//! compared on every message to decide the redraw).
 //!
 //! `cargo bench -p pos-tui --bench render`. The target (issue 5) is under 1 ms a screen.
 
@@ -10,7 +12,7 @@ use std::hint::black_box;
 
 use common::*;
 use criterion::{Criterion, criterion_group, criterion_main};
-use pos_tui::app::State;
+use pos_tui::app::{Msg, State, update};
 use pos_tui::view::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -42,5 +44,13 @@ fn bench_render(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_render);
+fn bench_update(c: &mut Criterion) {
+    let mut state = full_cart();
+    let clock = noon();
+    c.bench_function("update tick (copy + compare)", |b| {
+        b.iter(|| black_box(update(&mut state, Msg::Tick(clock))))
+    });
+}
+
+criterion_group!(benches, bench_render, bench_update);
 criterion_main!(benches);
