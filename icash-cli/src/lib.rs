@@ -1,7 +1,8 @@
-//! What the three iCash programs share on the command line: logging set-up, the
-//! `--completions` / `--man` flags, value parsers and the table of exit statuses. Independent
-//! of store-core, whose program uses it too.
+//! What the three iCash programs share on the command line: logging set-up, shared options,
+//! the `--completions` / `--man` flags and man pages, value parsers and the table of exit
+//! statuses. Independent of store-core, whose program uses it too.
 
+pub mod args;
 pub mod docs;
 pub mod exit;
 pub mod logging;

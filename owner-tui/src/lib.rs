@@ -2,6 +2,7 @@
 //! drive the state machine and render the view without a terminal.
 
 pub mod app;
+pub mod cli;
 pub mod effects;
 pub mod keymap;
 pub mod refresh;

@@ -15,6 +15,7 @@ use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use icash_cli::ExitStatus;
 use owner_tui::app::{self, Effect, Msg, Settings, State};
+use owner_tui::cli::{Args, MANUAL};
 use owner_tui::{effects, keymap, view};
 use store_core::db::live::{self, CATALOG_CHANNEL, Notice, PURCHASE_CHANNEL};
 use store_core::retry::RetryPolicy;
@@ -22,35 +23,9 @@ use store_core::settings;
 use store_core::{ConnectOptions, Store};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
-/// The owner's live dashboard: buyers, loyal buyers, top products, revenue and sales.
-///
-/// Settings not given as flags or environment variables are read from the optional
-/// configuration file ($ICASH_CONFIG, else $XDG_CONFIG_HOME/icash/config.toml).
-#[derive(Parser, Debug)]
-#[command(name = "owner-tui", version, about)]
-struct Args {
-    /// PostgreSQL connection string; without it, the configuration file's `database_url`, the
-    /// libpq variables or the embedded default.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
-    /// Purchases that make a loyal buyer (change it live with + and -) [default: the file's
-    /// `min_purchases`, else 3].
-    #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]
-    min_purchases: Option<i32>,
-    /// Seconds between fallback refreshes (live notices refresh sooner) [default: the file's
-    /// `refresh_secs`, else 60].
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
-    refresh: Option<u64>,
-    /// Where `e` writes its CSV files (default: the current directory).
-    #[arg(long, value_name = "DIR")]
-    export_dir: Option<PathBuf>,
-    #[command(flatten)]
-    docs: icash_cli::docs::DocFlags,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(code) = args.docs.handle(Args::command()) {
+    if let Some(code) = args.docs.handle(Args::command(), &MANUAL) {
         return code;
     }
     let _log_guard = store_core::paths::log_dir()
@@ -58,7 +33,7 @@ fn main() -> ExitCode {
         .and_then(|dir| icash_cli::logging::init_file_logging("owner-tui", &dir));
     // Configuration errors are reported before the screen is taken over.
     let settings = match settings::Settings::load(settings::Given {
-        database_url: args.database_url.clone(),
+        database_url: args.database.database_url.clone(),
         min_purchases: args.min_purchases,
         refresh_secs: args.refresh,
         ..settings::Given::default()

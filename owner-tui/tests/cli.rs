@@ -91,3 +91,36 @@ fn the_compose_file_runs_a_command_owner_tui_accepts() {
         env!("CARGO_BIN_EXE_owner-tui"),
     );
 }
+
+#[test]
+fn every_option_has_a_help_line() {
+    use clap::CommandFactory;
+    let undocumented = icash_cli::docs::undocumented(owner_tui::cli::Args::command());
+    assert!(undocumented.is_empty(), "without help: {undocumented:?}");
+}
+
+#[test]
+fn the_man_page_has_environment_files_and_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = owner_tui(&dir.path().join("config.toml"), &["--man"]);
+    assert!(out.status.success(), "{out:?}");
+    let man = String::from_utf8_lossy(&out.stdout);
+    for wanted in [
+        ".SH ENVIRONMENT",
+        "DATABASE_URL",
+        "PGHOST",
+        "MIN_PURCHASES",
+        "ICASH_HOME",
+        "ICASH_CONFIG",
+        "RUST_LOG",
+        ".SH FILES",
+        "config.toml",
+        "owner\\-tui.log",
+        ".SH \"EXIT STATUS\"",
+    ] {
+        assert!(man.contains(wanted), "{wanted}:\n{man}");
+    }
+    for status in icash_cli::ExitStatus::all() {
+        assert!(man.contains(&format!("\\fB{}\\fR", status.code())), "{man}");
+    }
+}

@@ -3,6 +3,7 @@
 //! place that talks to the database).
 
 pub mod app;
+pub mod cli;
 pub mod effects;
 pub mod keymap;
 pub mod view;

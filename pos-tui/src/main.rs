@@ -1,7 +1,6 @@
 //! pos-tui: arguments, terminal setup and teardown, and the event loop.
 
 use std::io::{Write, stdout};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,6 +11,7 @@ use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use icash_cli::ExitStatus;
 use pos_tui::app::{Clock, Ids, Msg, State, system_time_zone, update};
+use pos_tui::cli::{Args, MANUAL};
 use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
 use pos_tui::view::view;
 use store_core::db::target::DbTarget;
@@ -20,31 +20,9 @@ use store_core::till::journal::Journal;
 use store_core::{ConnectOptions, Store};
 use tokio::signal::unix::{SignalKind, signal};
 
-/// The cashier's till: keyboard-driven checkout on the iCash store database.
-///
-/// Settings come from the flags, then the environment variables, then the optional file
-/// $XDG_CONFIG_HOME/icash/config.toml (or ICASH_CONFIG): `database_url`, `supermarket`.
-#[derive(Parser, Debug)]
-#[command(version)]
-struct Args {
-    /// PostgreSQL connection string; without it (and without PGHOST etc.) the embedded default
-    /// database is used.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
-    /// The branch to work at (e.g. SMKT002); without it the till asks at start.
-    #[arg(long, value_name = "ID", env = "ICASH_SUPERMARKET")]
-    supermarket: Option<String>,
-    /// The till's journal of sales (each till needs its own) [default:
-    /// <ICASH_HOME or data dir>/pos-journal.jsonl].
-    #[arg(long, value_name = "PATH")]
-    journal: Option<PathBuf>,
-    #[command(flatten)]
-    docs: icash_cli::docs::DocFlags,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(code) = args.docs.handle(Args::command()) {
+    if let Some(code) = args.docs.handle(Args::command(), &MANUAL) {
         return code;
     }
     let _log_guard = store_core::paths::log_dir()
@@ -53,7 +31,7 @@ fn main() -> ExitCode {
     // Flags and environment variables (clap) first, then the configuration file; all checked
     // before the screen opens.
     let settings = match Settings::load(Given {
-        database_url: args.database_url.clone(),
+        database_url: args.database.database_url.clone(),
         supermarket: args.supermarket.clone(),
         ..Given::default()
     }) {

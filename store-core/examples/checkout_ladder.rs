@@ -6,7 +6,7 @@
 //!
 //! ```sh
 //! store-core generate --purchases 1000000 --users 333333 --out /tmp/ladder
-//! store-core --database-url "$SCRATCH" seed --products /tmp/ladder/products_list.csv \
+//! store-core seed --database-url "$SCRATCH" --products /tmp/ladder/products_list.csv \
 //!     --purchases /tmp/ladder/purchases.csv
 //! cargo run --release -p store-core --example checkout_ladder -- "$SCRATCH" 16 8
 //! ```

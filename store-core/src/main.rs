@@ -8,14 +8,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use cli::args::{Cli, Command, DbAction, MANUAL};
 use cli::generate::{self, GenerateOptions};
 use cli::simulate::{self, SimulateOptions, SimulateStats};
 use icash_cli::ExitStatus;
-use icash_cli::parse::finite_in_range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use store_core::db::bootstrap;
@@ -32,171 +32,6 @@ use store_core::settings::{DEFAULT_MIN_PURCHASES, Given, Settings};
 use store_core::startup::{self, DemoData};
 use store_core::{ConnectOptions, Store};
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "store-core",
-    version,
-    about = "iCash store core: database, seeding, checkout and analytics"
-)]
-struct Cli {
-    /// PostgreSQL connection string (URL or key=value). Unset, with no PG* variables: the
-    /// embedded database.
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
-    database_url: Option<String>,
-
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Manage the embedded database server.
-    Db {
-        #[command(subcommand)]
-        action: DbAction,
-    },
-    /// Apply the schema's numbered migrations that the database lacks, in order (a second run
-    /// does nothing). The only command that changes the schema of a named server.
-    Migrate {
-        /// Keep trying to reach the database for up to this many seconds.
-        #[arg(long, value_name = "SECS", default_value_t = 0)]
-        wait: u64,
-    },
-    /// Load products and purchases from iCash CSV files (all or nothing).
-    Seed {
-        /// Default: data/products_list.csv if it exists here, else the built-in demo data.
-        #[arg(long)]
-        products: Option<PathBuf>,
-        /// Default: data/purchases.csv if it exists here, else the built-in demo data.
-        #[arg(long)]
-        purchases: Option<PathBuf>,
-        /// DESTRUCTIVE: empty every table first, without asking.
-        #[arg(long)]
-        reset: bool,
-        /// Keep trying to reach the database for up to this many seconds.
-        #[arg(long, value_name = "SECS", default_value_t = 0)]
-        wait: u64,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write a realistic, deterministic data set in the iCash CSV format.
-    Generate {
-        #[arg(long, default_value_t = 3000)]
-        purchases: u64,
-        #[arg(long, default_value_t = 2400)]
-        users: u64,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value = "data")]
-        out: PathBuf,
-        /// First day of the data (YYYY-MM-DD).
-        #[arg(long, default_value = "2026-10-26")]
-        start: chrono::NaiveDate,
-        #[arg(long, default_value_t = 30)]
-        days: u32,
-    },
-    /// Record one purchase through the checkout path.
-    Purchase {
-        #[arg(long)]
-        supermarket: String,
-        /// `new` for a first-time customer, or a known customer's UUID. With `--sale-key`, the
-        /// new customer's id follows from the key: the same command again replays the sale.
-        #[arg(long)]
-        user: String,
-        /// Products by name or id, comma-separated.
-        #[arg(long, value_delimiter = ',', required = true)]
-        items: Vec<String>,
-        /// Refuse the sale unless current prices make this total.
-        #[arg(long)]
-        expected_total: Option<Decimal>,
-        /// Idempotency key: the same key never makes a second purchase (the same sale again is
-        /// answered with the stored purchase; another sale under it is refused).
-        #[arg(long)]
-        sale_key: Option<Uuid>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Unique buyers, loyal buyers and top products over all branches.
-    Analytics {
-        /// Default: MIN_PURCHASES, then the config file's `min_purchases`, then 3 (at least 1).
-        #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]
-        min_purchases: Option<i32>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Keep making realistic purchases through the real checkout path until Ctrl-C.
-    Simulate {
-        /// Purchases per second, over all tills (0.001 to 10000).
-        #[arg(long, default_value_t = 5.0,
-              value_parser = finite_in_range(simulate::MIN_RATE, simulate::MAX_RATE))]
-        rate: f64,
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=256))]
-        tills: u16,
-        /// Share of sales to returning customers (0 to 1).
-        #[arg(long, default_value_t = 0.6, value_parser = finite_in_range(0.0, 1.0))]
-        returning: f64,
-    },
-    /// Measure analytics, checkout and seeding, each beside its baseline. Runs on a throwaway
-    /// server unless --database-url names one (then in scratch databases it drops after).
-    Bench {
-        /// Scale: purchases in the large data set (10000 to 50000000).
-        #[arg(long, default_value_t = 100_000,
-              value_parser = clap::value_parser!(u64).range(10_000..=50_000_000))]
-        purchases: u64,
-        /// Numbers of concurrent tills to measure checkout with (each 1 to 256).
-        #[arg(long, value_delimiter = ',', default_value = "1,4,16",
-              value_parser = clap::value_parser!(u16).range(1..=256))]
-        tills: Vec<u16>,
-        /// Seconds of measurement per mode and tills count (0.5 to 3600).
-        #[arg(long, default_value_t = 4.0, value_parser = finite_in_range(0.5, 3600.0))]
-        seconds: f64,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Create the least-privilege roles: icash_clerk (reads the catalog and customers, records
-    /// purchases, changes nothing else) and icash_owner (reads only).
-    Roles {
-        /// Let icash_clerk log in with this password.
-        #[arg(long, env = "ICASH_CLERK_PASSWORD", hide_env_values = true)]
-        clerk_password: Option<String>,
-        /// Let icash_owner log in with this password.
-        #[arg(long, env = "ICASH_OWNER_PASSWORD", hide_env_values = true)]
-        owner_password: Option<String>,
-    },
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions { shell: icash_cli::docs::Shell },
-    /// Print the man page (roff): `store-core man > store-core.1`.
-    Man,
-    /// Branches and products with prices.
-    Catalog {
-        #[arg(long)]
-        json: bool,
-    },
-    /// A till's journal of sales (while no till holds it): list, resend, export.
-    Journal {
-        #[command(subcommand)]
-        action: cli::journal::JournalAction,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum DbAction {
-    /// Is the embedded server created, running? Exit status (as `pg_ctl status`): 0 running,
-    /// 3 stopped, 4 never created.
-    #[command(
-        after_help = "Exit status: 0 when the server runs, 3 when it is stopped, 4 when it was \
-                      never created (as `pg_ctl status`), 1 on any other error."
-    )]
-    Status,
-    /// Create (with demo data) if needed, and start.
-    Start,
-    /// Stop the embedded server.
-    Stop,
-    /// Print the connection string: `psql "$(store-core db url)"`. Fails for a server that was
-    /// never created.
-    Url,
-}
-
 fn main() -> ExitCode {
     icash_cli::logging::init_stderr_logging();
     // Printing into a closed pipe (`store-core analytics | head`) ends the program quietly.
@@ -210,7 +45,7 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Flags, then environment variables (clap), then the configuration file, then defaults.
     let given = Given {
-        database_url: cli.database_url.clone(),
+        database_url: cli.command.database_url().and_then(|url| url.clone()),
         min_purchases: match &cli.command {
             Command::Analytics { min_purchases, .. } => *min_purchases,
             _ => None,
@@ -224,7 +59,9 @@ fn main() -> ExitCode {
             return ExitStatus::Failure.into();
         }
     };
-    cli.database_url = settings.database_url.clone();
+    if let Some(database_url) = cli.command.database_url() {
+        database_url.clone_from(&settings.database_url);
+    }
     if let Command::Analytics { min_purchases, .. } = &mut cli.command {
         *min_purchases = Some(settings.min_purchases);
     }
@@ -285,10 +122,10 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Db { action } => db(action).await,
-        Command::Journal { action } => cli::journal::run(action, cli.database_url).await,
-        Command::Migrate { wait } => {
+        Command::Journal { action } => cli::journal::run(action).await,
+        Command::Migrate { database, wait } => {
             let options = ConnectOptions {
-                database_url: cli.database_url.clone(),
+                database_url: database.database_url,
                 wait: Duration::from_secs(wait),
                 ..ConnectOptions::default()
             };
@@ -316,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed {
+            database,
             products,
             purchases,
             reset,
@@ -324,7 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let store = startup::open_with(
                 &ConnectOptions {
-                    database_url: cli.database_url.clone(),
+                    database_url: database.database_url,
                     wait: Duration::from_secs(wait),
                     ..ConnectOptions::default()
                 },
@@ -391,6 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Purchase {
+            database,
             supermarket,
             user,
             items,
@@ -398,7 +237,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sale_key,
             json,
         } => {
-            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let store = connect(&database.database_url, Duration::ZERO).await?;
             let catalog = catalog::load_catalog(&store.client().await?).await?;
             let sale = build_sale(
                 &catalog,
@@ -435,10 +274,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Analytics {
+            database,
             min_purchases,
             json,
         } => {
-            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let store = connect(&database.database_url, Duration::ZERO).await?;
             let min_purchases = min_purchases.unwrap_or(DEFAULT_MIN_PURCHASES);
             let report = analytics::report(&store.client().await?, min_purchases).await?;
             if json {
@@ -465,11 +305,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Simulate {
+            database,
             rate,
             tills,
             returning,
         } => {
-            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let store = connect(&database.database_url, Duration::ZERO).await?;
             let stats = Arc::new(SimulateStats::default());
             let options = SimulateOptions {
                 rate,
@@ -494,13 +335,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench {
+            database,
             purchases,
             tills,
             seconds,
             json,
         } => {
             let options = cli::bench::BenchOptions {
-                database_url: cli.database_url.clone(),
+                database_url: database.database_url,
                 purchases,
                 tills: tills.into_iter().map(usize::from).collect(),
                 seconds,
@@ -529,10 +371,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Roles {
+            database,
             clerk_password,
             owner_password,
         } => {
-            let store = connect(&cli.database_url, Duration::ZERO).await?;
+            let store = connect(&database.database_url, Duration::ZERO).await?;
             store_core::db::roles::create_roles(
                 &store.client().await?,
                 clerk_password.as_deref(),
@@ -550,9 +393,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             icash_cli::docs::print_completions(Cli::command(), shell);
             Ok(())
         }
-        Command::Man => Ok(icash_cli::docs::print_man_page(Cli::command())?),
-        Command::Catalog { json } => {
-            let store = connect(&cli.database_url, Duration::ZERO).await?;
+        Command::Man { dir: None } => Ok(icash_cli::docs::print_man_page(Cli::command(), &MANUAL)?),
+        Command::Man { dir: Some(dir) } => {
+            let written = icash_cli::docs::write_man_pages(Cli::command(), &MANUAL, &dir)
+                .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+            println!("wrote {} man pages into {}", written.len(), dir.display());
+            Ok(())
+        }
+        Command::Catalog { database, json } => {
+            let store = connect(&database.database_url, Duration::ZERO).await?;
             let catalog = catalog::load_catalog(&store.client().await?).await?;
             if json {
                 return print_json(&catalog);

@@ -23,12 +23,16 @@ pub enum JournalAction {
         /// The till's journal file.
         #[arg(long, value_name = "PATH")]
         journal: PathBuf,
+        /// Print what it holds as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Send the pending sales now, and the refused sales chosen with --sale (each with its
     /// original key and time), e.g. after a product was added back.
     Resend {
+        #[command(flatten)]
+        database: icash_cli::args::DatabaseArgs,
+        /// The till's journal file.
         #[arg(long, value_name = "PATH")]
         journal: PathBuf,
         /// A refused sale to send again (repeatable).
@@ -37,23 +41,26 @@ pub enum JournalAction {
         /// Send every refused sale again.
         #[arg(long, conflicts_with = "sales")]
         all_refused: bool,
+        /// Print what was sent as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Every entry of the journal, oldest first: CSV, or JSON lines with --json.
     Export {
+        /// The till's journal file.
         #[arg(long, value_name = "PATH")]
         journal: PathBuf,
+        /// JSON lines instead of CSV.
         #[arg(long)]
         json: bool,
     },
 }
 
-/// Runs `action`; `database_url` is used by `resend` only.
-pub async fn run(action: JournalAction, database_url: Option<String>) -> anyhow::Result<()> {
+pub async fn run(action: JournalAction) -> anyhow::Result<()> {
     match action {
         JournalAction::List { journal, json } => list(&open_existing(&journal)?, json),
         JournalAction::Resend {
+            database,
             journal,
             sales,
             all_refused,
@@ -64,7 +71,7 @@ pub async fn run(action: JournalAction, database_url: Option<String>) -> anyhow:
                 sales,
                 all_refused,
                 json,
-                database_url,
+                database.database_url,
             )
             .await
         }

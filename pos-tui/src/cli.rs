@@ -1,0 +1,52 @@
+//! pos-tui's command line and what its man page says beyond it.
+
+use std::path::PathBuf;
+
+use icash_cli::docs::{Entry, Manual, entries};
+
+/// The cashier's till: keyboard-driven checkout on the iCash store database.
+///
+/// Settings come from the flags, then the environment variables, then the optional file
+/// $XDG_CONFIG_HOME/icash/config.toml (or ICASH_CONFIG): `database_url`, `supermarket`.
+#[derive(clap::Parser, Debug)]
+#[command(name = "pos-tui", version)]
+pub struct Args {
+    #[command(flatten)]
+    pub database: icash_cli::args::DatabaseArgs,
+    /// The branch to work at (e.g. SMKT002); without it the till asks at start.
+    #[arg(long, value_name = "ID", env = "ICASH_SUPERMARKET")]
+    pub supermarket: Option<String>,
+    /// The till's journal of sales (each till needs its own) [default:
+    /// <ICASH_HOME or data dir>/pos-journal.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    #[command(flatten)]
+    pub docs: icash_cli::docs::DocFlags,
+}
+
+/// The man page's ENVIRONMENT (beyond the options' variables) and FILES.
+pub const MANUAL: Manual = Manual {
+    environment: &[
+        entries::ICASH_HOME,
+        entries::ICASH_CONFIG,
+        entries::XDG,
+        entries::RUST_LOG_TO_FILE,
+        Entry {
+            name: "NO_COLOR",
+            text: "Set and not empty: no colours (only bold, reverse and dim).",
+        },
+    ],
+    files: &[
+        entries::CONFIG_FILE,
+        entries::DATABASE_HOME,
+        Entry {
+            name: "$ICASH_HOME/pos-journal.jsonl",
+            text: "The till's journal of sales (unless --journal names another): every sale is \
+                   written and fsynced here before it is sent. Each till needs its own.",
+        },
+        Entry {
+            name: "$ICASH_HOME/logs/pos-tui.log.YYYY-MM-DD",
+            text: "The log, rotated daily, seven days kept; never written to the screen.",
+        },
+    ],
+};

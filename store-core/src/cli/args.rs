@@ -1,0 +1,301 @@
+//! The `store-core` command line (clap), and what its man pages say beyond it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use icash_cli::args::DatabaseArgs;
+use icash_cli::docs::{Entry, Manual, entries};
+use icash_cli::parse::finite_in_range;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::journal::JournalAction;
+use super::simulate;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "store-core",
+    version,
+    about = "iCash store core: database, seeding, checkout and analytics"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Manage the embedded database server.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Apply the schema's numbered migrations that the database lacks, in order (a second run
+    /// does nothing). The only command that changes the schema of a named server.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Keep trying to reach the database for up to this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        wait: u64,
+    },
+    /// Load products and purchases from iCash CSV files (all or nothing).
+    Seed {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The products file. Default: data/products_list.csv if it exists here, else the
+        /// built-in demo data.
+        #[arg(long, value_name = "FILE")]
+        products: Option<PathBuf>,
+        /// The purchases file. Default: data/purchases.csv if it exists here, else the built-in
+        /// demo data.
+        #[arg(long, value_name = "FILE")]
+        purchases: Option<PathBuf>,
+        /// DESTRUCTIVE: empty every table first, without asking.
+        #[arg(long)]
+        reset: bool,
+        /// Keep trying to reach the database for up to this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        wait: u64,
+        /// Print the report as JSON (and no progress bar).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a realistic, deterministic data set in the iCash CSV format.
+    Generate {
+        /// How many purchases to write.
+        #[arg(long, default_value_t = 3000)]
+        purchases: u64,
+        /// How many different customers buy.
+        #[arg(long, default_value_t = 2400)]
+        users: u64,
+        /// The random seed: the same options always give the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The directory to write products_list.csv and purchases.csv into.
+        #[arg(long, value_name = "DIR", default_value = "data")]
+        out: PathBuf,
+        /// First day of the data (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-10-26")]
+        start: chrono::NaiveDate,
+        /// How many days the purchases span.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Record one purchase through the checkout path.
+    Purchase {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The branch selling (e.g. SMKT001), matched exactly.
+        #[arg(long, value_name = "ID")]
+        supermarket: String,
+        /// `new` for a first-time customer, or a known customer's UUID. With `--sale-key`, the
+        /// new customer's id follows from the key: the same command again replays the sale.
+        #[arg(long)]
+        user: String,
+        /// Products by name or id, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        items: Vec<String>,
+        /// Refuse the sale unless current prices make this total.
+        #[arg(long)]
+        expected_total: Option<Decimal>,
+        /// Idempotency key: the same key never makes a second purchase (the same sale again is
+        /// answered with the stored purchase; another sale under it is refused).
+        #[arg(long)]
+        sale_key: Option<Uuid>,
+        /// Print the receipt as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unique buyers, loyal buyers and top products over all branches.
+    Analytics {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Purchases that make a loyal buyer. Default: MIN_PURCHASES, then the config file's
+        /// `min_purchases`, then 3 (at least 1).
+        #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]
+        min_purchases: Option<i32>,
+        /// Print the report as JSON (the original API's shape).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep making realistic purchases through the real checkout path until Ctrl-C.
+    Simulate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Purchases per second, over all tills (0.001 to 10000).
+        #[arg(long, default_value_t = 5.0,
+              value_parser = finite_in_range(simulate::MIN_RATE, simulate::MAX_RATE))]
+        rate: f64,
+        /// How many tills sell at once (1 to 256), round robin over the branches.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=256))]
+        tills: u16,
+        /// Share of sales to returning customers (0 to 1).
+        #[arg(long, default_value_t = 0.6, value_parser = finite_in_range(0.0, 1.0))]
+        returning: f64,
+    },
+    /// Measure analytics, checkout and seeding, each beside its baseline. Runs on a throwaway
+    /// server unless --database-url names one (then in scratch databases it drops after).
+    Bench {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Scale: purchases in the large data set (10000 to 50000000).
+        #[arg(long, default_value_t = 100_000,
+              value_parser = clap::value_parser!(u64).range(10_000..=50_000_000))]
+        purchases: u64,
+        /// Numbers of concurrent tills to measure checkout with (each 1 to 256).
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16",
+              value_parser = clap::value_parser!(u16).range(1..=256))]
+        tills: Vec<u16>,
+        /// Seconds of measurement per mode and tills count (0.5 to 3600).
+        #[arg(long, default_value_t = 4.0, value_parser = finite_in_range(0.5, 3600.0))]
+        seconds: f64,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the least-privilege roles: icash_clerk (reads the catalog and customers, records
+    /// purchases, changes nothing else) and icash_owner (reads only).
+    Roles {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Let icash_clerk log in with this password.
+        #[arg(long, env = "ICASH_CLERK_PASSWORD", hide_env_values = true)]
+        clerk_password: Option<String>,
+        /// Let icash_owner log in with this password.
+        #[arg(long, env = "ICASH_OWNER_PASSWORD", hide_env_values = true)]
+        owner_password: Option<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: icash_cli::docs::Shell,
+    },
+    /// Print the man page (roff): `store-core man > store-core.1`; with --dir, write one page
+    /// per command there.
+    Man {
+        /// Write store-core.1 and a page per command (store-core-seed.1, store-core-db-status.1,
+        /// ...) into this directory instead of printing the main page.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Branches and products with prices.
+    Catalog {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Print the catalog as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A till's journal of sales (while no till holds it): list, resend, export.
+    Journal {
+        #[command(subcommand)]
+        action: JournalAction,
+    },
+}
+
+impl Command {
+    /// The connection string of a command that uses a database; None for one that does not.
+    pub fn database_url(&mut self) -> Option<&mut Option<String>> {
+        match self {
+            Command::Migrate { database, .. }
+            | Command::Seed { database, .. }
+            | Command::Purchase { database, .. }
+            | Command::Analytics { database, .. }
+            | Command::Simulate { database, .. }
+            | Command::Bench { database, .. }
+            | Command::Roles { database, .. }
+            | Command::Catalog { database, .. } => Some(&mut database.database_url),
+            Command::Journal {
+                action: JournalAction::Resend { database, .. },
+            } => Some(&mut database.database_url),
+            Command::Db { .. }
+            | Command::Generate { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
+            | Command::Journal { .. } => None,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbAction {
+    /// Is the embedded server created, running? Exit status (as `pg_ctl status`): 0 running,
+    /// 3 stopped, 4 never created.
+    #[command(
+        after_help = "Exit status: 0 when the server runs, 3 when it is stopped, 4 when it was \
+                      never created (as `pg_ctl status`), 1 on any other error."
+    )]
+    Status,
+    /// Create (with demo data) if needed, and start.
+    Start,
+    /// Stop the embedded server.
+    Stop,
+    /// Print the connection string: `psql "$(store-core db url)"`. Fails for a server that was
+    /// never created.
+    Url,
+}
+
+/// The man pages' ENVIRONMENT (beyond the options' variables) and FILES.
+pub const MANUAL: Manual = Manual {
+    environment: &[
+        entries::ICASH_HOME,
+        entries::ICASH_CONFIG,
+        entries::XDG,
+        entries::RUST_LOG_TO_STDERR,
+    ],
+    files: &[
+        entries::CONFIG_FILE,
+        entries::DATABASE_HOME,
+        Entry {
+            name: "--journal PATH, PATH.quarantine, PATH.lock",
+            text: "A till's journal of sales (pos-tui's default: $ICASH_HOME/pos-journal.jsonl), \
+                   the lines set aside as unreadable, and the lock a till holds while it runs.",
+        },
+    ],
+};
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_command_and_option_has_a_help_line() {
+        let undocumented = icash_cli::docs::undocumented(Cli::command());
+        assert!(undocumented.is_empty(), "without help: {undocumented:?}");
+    }
+
+    #[test]
+    fn only_the_commands_that_use_a_database_take_database_url() {
+        fn walk(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            if command
+                .get_arguments()
+                .any(|a| a.get_long() == Some("database-url"))
+            {
+                found.push(path.to_string());
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), found);
+            }
+        }
+        let mut found = Vec::new();
+        walk(&Cli::command(), "store-core", &mut found);
+        let expected: Vec<String> = [
+            "migrate",
+            "seed",
+            "purchase",
+            "analytics",
+            "simulate",
+            "bench",
+            "roles",
+            "catalog",
+            "journal resend",
+        ]
+        .iter()
+        .map(|c| format!("store-core {c}"))
+        .collect();
+        assert_eq!(found, expected);
+    }
+}
