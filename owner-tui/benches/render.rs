@@ -20,21 +20,9 @@ use store_core::domain::analytics::TrendBucket;
 
 /// A dashboard as the owner sees it on a busy day.
 fn full_state(width: u16, height: u16) -> State {
-    let mut d = dashboard(1_537_204, 328_411);
-    d.top_products = vec![
-        top(1, "milk", 2_471_120, 1),
-        top(3, "eggs", 2_436_870, 2),
-        top(2, "bread", 2_423_002, 3),
-        top(5, "apples", 2_423_002, 3),
-    ];
-    d.branches = vec![
-        branch("SMKT001", 458_210, "2843900.10"),
-        branch("SMKT002", 1_324_077, "8190712.70"),
-        branch("SMKT003", 1_220_468, "7662733.20"),
-    ];
+    let (d, trend) = busy_figures();
     assert_eq!(d.loyal_page.len(), 50);
     let mut state = connected_state(d.clone());
-    let trend: Vec<i64> = (0..30).map(|i| 900 + (i * 37 % 200)).collect();
     // Answer a second refresh with the trend, as the program does after its first.
     tick(&mut state, 100_000);
     update(&mut state, Msg::Action(Action::Refresh));
@@ -45,7 +33,7 @@ fn full_state(width: u16, height: u16) -> State {
             id,
             result: Ok(Box::new(Snapshot {
                 dashboard: d,
-                trend: trend_days(&trend),
+                trend,
                 bucket: TrendBucket::Day,
             })),
         },

@@ -294,27 +294,15 @@ fn chart_columns_average_grouped_buckets_and_stretch_few() {
     assert!(view::chart_columns(&[], 10).is_empty());
 }
 
-/// A busy chain's figures: large numbers in every box, a tie, three branches, 30 days of sales.
+/// A busy chain's figures on screen.
 fn busy_state() -> State {
-    let mut d = dashboard(1_537_204, 328_411);
-    d.top_products = vec![
-        top(1, "milk", 2_471_120, 1),
-        top(3, "eggs", 2_436_870, 2),
-        top(2, "bread", 2_423_002, 3),
-        top(5, "apples", 2_423_002, 3),
-    ];
-    d.branches = vec![
-        branch("SMKT001", 458_210, "2843900.10"),
-        branch("SMKT002", 1_324_077, "19495.60"),
-        branch("SMKT003", 1_220_468, "7662733.20"),
-    ];
+    let (d, trend) = busy_figures();
     let mut state = connected_state(d.clone());
-    let trend: Vec<i64> = (0..30).map(|i| 900 + (i * 37 % 200)).collect();
     show(
         &mut state,
         Snapshot {
             dashboard: d,
-            trend: trend_days(&trend),
+            trend,
             bucket: TrendBucket::Day,
         },
     );

@@ -135,3 +135,22 @@ pub fn trend_days(counts: &[i64]) -> Vec<TrendPoint> {
         })
         .collect()
 }
+
+/// A busy chain's figures: large numbers in every box, a tie at rank 3, three branches (one
+/// revenue of the kind a narrow column would cut: 19495.60), and 30 days of sales.
+pub fn busy_figures() -> (Dashboard, Vec<TrendPoint>) {
+    let mut d = dashboard(1_537_204, 328_411);
+    d.top_products = vec![
+        top(1, "milk", 2_471_120, 1),
+        top(3, "eggs", 2_436_870, 2),
+        top(2, "bread", 2_423_002, 3),
+        top(5, "apples", 2_423_002, 3),
+    ];
+    d.branches = vec![
+        branch("SMKT001", 458_210, "2843900.10"),
+        branch("SMKT002", 1_324_077, "19495.60"),
+        branch("SMKT003", 1_220_468, "7662733.20"),
+    ];
+    let trend: Vec<i64> = (0..30).map(|i| 900 + (i * 37 % 200)).collect();
+    (d, trend_days(&trend))
+}
