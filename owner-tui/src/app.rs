@@ -109,7 +109,6 @@ pub struct ExportRequest {
     pub dir: PathBuf,
     pub filter: Filter,
     pub min_purchases: i32,
-    pub loyal_count: i64,
     pub top_products: Vec<TopProduct>,
     /// For the file names: `YYYYmmdd-HHMMSS`.
     pub stamp: String,
@@ -613,7 +612,6 @@ impl State {
                         dir: self.settings.export_dir.clone(),
                         filter: d.filter.clone(),
                         min_purchases: d.min_purchases,
-                        loyal_count: d.loyal_buyers,
                         top_products: d.top_products.clone(),
                         stamp,
                     }));

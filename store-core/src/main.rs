@@ -43,27 +43,12 @@ fn main() -> ExitCode {
         );
     }
     let mut cli = Cli::parse();
-    // Flags, then environment variables (clap), then the configuration file, then defaults.
-    let given = Given {
-        database_url: cli.command.database_url().and_then(|url| url.clone()),
-        min_purchases: match &cli.command {
-            Command::Analytics { min_purchases, .. } => *min_purchases,
-            _ => None,
-        },
-        ..Given::default()
-    };
-    let settings = match Settings::load(given) {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitStatus::Failure.into();
-        }
-    };
-    if let Some(database_url) = cli.command.database_url() {
-        database_url.clone_from(&settings.database_url);
-    }
-    if let Command::Analytics { min_purchases, .. } = &mut cli.command {
-        *min_purchases = Some(settings.min_purchases);
+    // Only the commands that use a database or a loyalty threshold read the configuration
+    // file: `man`, `generate` or `db status` work whatever the file holds.
+    let uses_settings =
+        cli.command.database_url().is_some() || matches!(cli.command, Command::Analytics { .. });
+    if uses_settings && let Err(status) = apply_settings(&mut cli) {
+        return status.into();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,27 +59,43 @@ fn main() -> ExitCode {
         Err(e) => match e.downcast_ref::<StatusExit>() {
             Some(exit) => exit.status.into(),
             None => {
-                let malformed_url = matches!(
-                    e.downcast_ref::<store_core::Error>(),
-                    Some(store_core::Error::BadDatabaseUrl(_))
-                );
-                match (malformed_url, settings.database_url_from_file) {
-                    (true, true) => {
-                        eprintln!("error: {}: database_url: {e:#}", settings.file.display());
-                        ExitStatus::Failure.into()
-                    }
-                    (true, false) => {
-                        eprintln!("error: {e:#}");
-                        ExitStatus::Usage.into()
-                    }
-                    (false, _) => {
-                        eprintln!("error: {e:#}");
-                        ExitStatus::Failure.into()
-                    }
-                }
+                eprintln!("error: {e:#}");
+                ExitStatus::Failure.into()
             }
         },
     }
+}
+
+/// Flags, then environment variables (clap), then the configuration file, then defaults,
+/// written back into the command; the database's connection string checked once here (a
+/// malformed one is a usage error, or names the file that gave it).
+fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
+    let given = Given {
+        database_url: cli.command.database_url().and_then(|url| url.clone()),
+        min_purchases: match &cli.command {
+            Command::Analytics { min_purchases, .. } => *min_purchases,
+            _ => None,
+        },
+        ..Given::default()
+    };
+    let settings = Settings::load(given).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitStatus::Failure
+    })?;
+    if let Some(database_url) = cli.command.database_url() {
+        if let Err(e) = settings.db_target() {
+            eprintln!("error: {e}");
+            return Err(match e {
+                store_core::Error::BadDatabaseUrl(_) => ExitStatus::Usage,
+                _ => ExitStatus::Failure,
+            });
+        }
+        database_url.clone_from(&settings.database_url);
+    }
+    if let Command::Analytics { min_purchases, .. } = &mut cli.command {
+        *min_purchases = Some(settings.min_purchases);
+    }
+    Ok(())
 }
 
 /// An exit status that is an answer, not an error (`db status`): nothing more is printed.

@@ -54,3 +54,26 @@ fn analytics_refuses_a_zero_threshold_in_the_file_as_the_dashboard_does() {
         "{stderr}"
     );
 }
+
+#[test]
+fn commands_without_a_database_work_whatever_the_configuration_file_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "refresh_secs = 0\nnot toml at all [\n").unwrap();
+    for args in [&["man"][..], &["completions", "bash"], &["db", "url"]] {
+        let out = store_core(&config, None, args);
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains(&config.display().to_string()),
+            "{args:?} read the configuration file: {out:?}"
+        );
+    }
+    let out = store_core(&config, None, &["man"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // A command that uses the database still reads it, and names it.
+    let out = store_core(&config, None, &["catalog"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&config.display().to_string()),
+        "{out:?}"
+    );
+}

@@ -19,7 +19,6 @@ const TEMPLATE: &str = "icash_template";
 
 pub struct TestServer {
     pub server: LocalServer,
-    pub home: PathBuf,
 }
 
 /// A fresh database with the schema applied and no data.
@@ -40,7 +39,6 @@ pub fn server() -> &'static TestServer {
 
 fn start_server() -> store_core::Result<TestServer> {
     let server = LocalServer::in_temp_dir("icash-test-")?.throwaway();
-    let home = server.home().to_path_buf();
     server.ensure_started()?;
     watch_for_exit(&server);
     // The template holds the schema; every test database is a copy of it.
@@ -61,7 +59,7 @@ fn start_server() -> store_core::Result<TestServer> {
         .join()
         .expect("template thread")
     })?;
-    Ok(TestServer { server, home })
+    Ok(TestServer { server })
 }
 
 /// When this process ends, however it ends, a detached shell stops the server abruptly and

@@ -6,6 +6,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use store_core::domain::input::printable;
+use tui_runtime::text::first_fitting;
 use unicode_width::UnicodeWidthStr;
 
 use super::theme::Theme;
@@ -47,11 +48,11 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     };
     let width = usize::from(area.width);
     // Counts are never cut: in short words when the long ones do not fit.
-    let journal = [false, true]
-        .map(|short| journal_text(state, short))
-        .into_iter()
-        .find(|text| db.width() + text.width() <= width)
-        .unwrap_or_default();
+    let journal = first_fitting(
+        [false, true].map(|short| journal_text(state, short)),
+        width.saturating_sub(db.width()),
+    )
+    .unwrap_or_default();
     let mut clock = format!(" │ {} ", state.now.format("%H:%M:%S"));
     if db.width() + journal.width() + clock.width() > width {
         clock.clear();

@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::money;
 use super::theme::Theme;
-use tui_runtime::text::ellipsis;
+use tui_runtime::text::{first_fitting, number};
 
 const GLYPHS: [[&str; 3]; 10] = [
     ["█▀█", "█ █", "█▄█"],
@@ -79,11 +79,9 @@ pub fn render(total: Decimal, theme: &Theme, frame: &mut Frame, area: Rect) {
     let amount = money(total);
     let width = usize::from(area.width);
     if area.height < 5 {
-        // "TOTAL" goes before the amount is cut; a cut amount ends in an ellipsis.
-        let text = [format!(" TOTAL {amount} "), format!("{amount} ")]
-            .into_iter()
-            .find(|text| text.width() <= width)
-            .unwrap_or_else(|| ellipsis(&amount, width).into_owned());
+        // "TOTAL" goes first; an amount that does not fit is "…", never a cut number.
+        let text = first_fitting([format!(" TOTAL {amount} "), format!("{amount} ")], width)
+            .unwrap_or_else(|| number(amount, width));
         frame.render_widget(
             Paragraph::new(Line::styled(text, theme.total()).right_aligned()),
             area,
@@ -108,10 +106,7 @@ pub fn render(total: Decimal, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         vec![
             Line::default(),
-            Line::styled(
-                ellipsis(&amount, inner.width.into()).into_owned(),
-                theme.total(),
-            ),
+            Line::styled(number(amount, inner.width.into()), theme.total()),
         ]
     };
     frame.render_widget(Paragraph::new(lines).right_aligned().block(block), area);

@@ -60,14 +60,7 @@ pub struct LocalServer {
 
 impl LocalServer {
     pub fn new(home: impl Into<PathBuf>) -> Result<Self> {
-        let home = home.into();
-        let home = if home.is_absolute() {
-            home
-        } else {
-            std::env::current_dir()
-                .map_err(|e| Error::io("current directory", e))?
-                .join(home)
-        };
+        let home = absolute(home.into())?;
         let run_as = if nix::unistd::geteuid().is_root() {
             let user = nix::unistd::User::from_name(SUPERUSER)
                 .ok()
@@ -151,7 +144,7 @@ impl LocalServer {
         self.home.join("pgdata")
     }
     pub fn socket_dir(&self) -> PathBuf {
-        self.home.join("run")
+        socket_dir(&self.home)
     }
     pub fn log_file(&self) -> PathBuf {
         self.home.join("server.log")
@@ -162,15 +155,7 @@ impl LocalServer {
 
     /// Connection settings for `dbname` in this server.
     pub fn config(&self, dbname: &str) -> tokio_postgres::Config {
-        let mut c = tokio_postgres::Config::new();
-        c.host_path(self.socket_dir());
-        c.port(self.port);
-        c.user(SUPERUSER);
-        c.dbname(dbname);
-        c.application_name("icash");
-        // PostgreSQL has no TLS on Unix sockets: asking for it would only cost a round trip.
-        c.ssl_mode(tokio_postgres::config::SslMode::Disable);
-        c
+        socket_config(&self.socket_dir(), self.port, dbname)
     }
 
     /// A libpq connection URL, so that `psql "$(store-core db url)"` works.
@@ -545,11 +530,41 @@ fn nix_process_exists(pid: i32) -> bool {
     }
 }
 
-/// The embedded default's connection settings for a home directory (the server need not run).
+/// The embedded default's connection settings for a home directory (the server need not run,
+/// nor its binaries be looked for: this is only where its socket is).
 pub fn embedded_settings(home: &Path) -> Result<ConnectSettings> {
-    Ok(ConnectSettings::from(
-        LocalServer::new(home)?.config(DATABASE_NAME),
-    ))
+    let home = absolute(home.to_path_buf())?;
+    Ok(ConnectSettings::from(socket_config(
+        &socket_dir(&home),
+        DEFAULT_PORT,
+        DATABASE_NAME,
+    )))
+}
+
+fn absolute(home: PathBuf) -> Result<PathBuf> {
+    if home.is_absolute() {
+        return Ok(home);
+    }
+    Ok(std::env::current_dir()
+        .map_err(|e| Error::io("current directory", e))?
+        .join(home))
+}
+
+fn socket_dir(home: &Path) -> PathBuf {
+    home.join("run")
+}
+
+/// Connection settings for `dbname` on the server listening on the socket in `socket_dir`.
+fn socket_config(socket_dir: &Path, port: u16, dbname: &str) -> tokio_postgres::Config {
+    let mut c = tokio_postgres::Config::new();
+    c.host_path(socket_dir);
+    c.port(port);
+    c.user(SUPERUSER);
+    c.dbname(dbname);
+    c.application_name("icash");
+    // PostgreSQL has no TLS on Unix sockets: asking for it would only cost a round trip.
+    c.ssl_mode(tokio_postgres::config::SslMode::Disable);
+    c
 }
 
 /// Finds a directory with initdb, pg_ctl and postgres: PATH, `pg_config --bindir`, then the

@@ -3,7 +3,7 @@
 
 pub mod demo;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, BufWriter, IsTerminal, Read, Seek, Write};
 use std::path::PathBuf;
 
@@ -283,7 +283,6 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     let mut spool = BufWriter::new(
         tempfile::tempfile().map_err(|e| Error::io("creating a temporary file", e))?,
     );
-    let mut branches = BTreeSet::new();
     let mut small = SmallCounters::default();
     let mut purchases = 0u64;
     let mut items = 0u64;
@@ -307,9 +306,6 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         while let Some(row) = rows.next_row()? {
             purchases += 1;
             let id = purchases as i64;
-            if !branches.contains(&row.supermarket_id) {
-                branches.insert(row.supermarket_id.clone());
-            }
             small.add(&row, products.len());
             for &item in &row.items {
                 spool
@@ -367,7 +363,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     }
 
     phase.done(PHASE_COPY_LINES);
-    let branch_list: Vec<&str> = branches.iter().map(String::as_str).collect();
+    let branch_list: Vec<&str> = small.branches.keys().map(String::as_str).collect();
     tx.execute(INSERT_BRANCHES, &[&branch_list]).await?;
     refuse_case_twins(
         &options.purchases.name(),
@@ -392,7 +388,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     Ok(SeedReport {
         loaded: true,
         products: products.len(),
-        branches: branches.len(),
+        branches: small.branches.len(),
         purchases,
         items,
         phases: phase.finished,

@@ -31,10 +31,6 @@ pub struct FileConfig {
 impl FileConfig {
     /// The configuration file if there is one; a missing file is an empty configuration, a
     /// malformed one an error naming the file and line.
-    pub fn load() -> Result<FileConfig> {
-        Self::load_from(&config_file_path()?)
-    }
-
     pub fn load_from(path: &std::path::Path) -> Result<FileConfig> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
