@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use store_core::db::store::ConnectOptions;
 use store_core::domain::checkout::Sale;
+use store_core::domain::export::SpreadsheetCsv;
 use store_core::till::journal::{
     Entry, Journal, RefusedSale, SetAsideSale, drain, quarantine_path,
 };
@@ -248,65 +249,52 @@ const EXPORT_COLUMNS: [&str; 12] = [
 ];
 
 /// One journal entry as a CSV row (columns: `EXPORT_COLUMNS`); columns that do not apply to the
-/// entry are empty.
-#[derive(Serialize)]
-struct ExportRow {
-    line: u64,
-    op: &'static str,
-    sale_key: Uuid,
-    supermarket_id: Option<String>,
-    user_id: Option<Uuid>,
-    new_customer: Option<bool>,
-    /// Space-separated.
-    product_ids: Option<String>,
-    till_total: Option<String>,
-    sold_at: Option<String>,
-    purchase_id: Option<i64>,
-    reason: Option<String>,
-    /// When the refusal, resend or setting aside was written.
-    at: Option<String>,
+/// entry are empty. Product ids are space-separated; `at` is when the refusal, resend or setting
+/// aside was written.
+fn export_row(line: u64, entry: &Entry) -> [String; 12] {
+    let mut row: [String; 12] = Default::default();
+    row[0] = line.to_string();
+    row[1] = entry.op().to_string();
+    row[2] = entry.sale_key().to_string();
+    let rfc3339 = |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339();
+    match entry {
+        Entry::Sale { sale } => {
+            let products: Vec<String> = sale.product_ids.iter().map(i32::to_string).collect();
+            row[3] = sale.supermarket_id.clone();
+            row[4] = sale.customer.user_id().to_string();
+            row[5] = sale.customer.is_new().to_string();
+            row[6] = products.join(" ");
+            row[7] = sale
+                .expected_total
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            row[8] = sale.sold_at.as_ref().map(rfc3339).unwrap_or_default();
+        }
+        Entry::Done { purchase_id, .. } => row[9] = purchase_id.to_string(),
+        Entry::Cancelled { .. } => {}
+        Entry::Refused { reason, at, .. } => {
+            row[10] = reason.clone();
+            row[11] = at.as_ref().map(rfc3339).unwrap_or_default();
+        }
+        Entry::Resent { at, .. } => row[11] = rfc3339(at),
+        Entry::SetAside { reason, at, .. } => {
+            row[10] = reason.clone();
+            row[11] = rfc3339(at);
+        }
+    }
+    row
 }
 
-impl ExportRow {
-    fn of(line: u64, entry: &Entry) -> ExportRow {
-        let mut row = ExportRow {
-            line,
-            op: entry.op(),
-            sale_key: entry.sale_key(),
-            supermarket_id: None,
-            user_id: None,
-            new_customer: None,
-            product_ids: None,
-            till_total: None,
-            sold_at: None,
-            purchase_id: None,
-            reason: None,
-            at: None,
-        };
-        match entry {
-            Entry::Sale { sale } => {
-                let products: Vec<String> = sale.product_ids.iter().map(i32::to_string).collect();
-                row.supermarket_id = Some(sale.supermarket_id.clone());
-                row.user_id = Some(sale.customer.user_id());
-                row.new_customer = Some(sale.customer.is_new());
-                row.product_ids = Some(products.join(" "));
-                row.till_total = sale.expected_total.map(|t| t.to_string());
-                row.sold_at = sale.sold_at.map(|t| t.to_rfc3339());
-            }
-            Entry::Done { purchase_id, .. } => row.purchase_id = Some(*purchase_id),
-            Entry::Cancelled { .. } => {}
-            Entry::Refused { reason, at, .. } => {
-                row.reason = Some(reason.clone());
-                row.at = at.map(|t| t.to_rfc3339());
-            }
-            Entry::Resent { at, .. } => row.at = Some(at.to_rfc3339()),
-            Entry::SetAside { reason, at, .. } => {
-                row.reason = Some(reason.clone());
-                row.at = Some(at.to_rfc3339());
-            }
-        }
-        row
+/// Every entry as CSV for the office, through the spreadsheet-safe writer: a refusal or
+/// set-aside reason that starts like a formula is shown as text.
+fn write_csv(entries: &[(u64, Entry)], out: impl Write) -> std::io::Result<()> {
+    let mut csv = SpreadsheetCsv::new(out);
+    csv.write_row(EXPORT_COLUMNS)?;
+    for (line, entry) in entries {
+        csv.write_row(export_row(*line, entry))?;
     }
+    csv.finish()?;
+    Ok(())
 }
 
 fn export(journal: &Journal, json: bool) -> anyhow::Result<()> {
@@ -318,17 +306,30 @@ fn export(journal: &Journal, json: bool) -> anyhow::Result<()> {
             out.write_all(&entry.line())?;
         }
     } else {
-        let mut csv = csv::Writer::from_writer(&mut out);
-        if entries.is_empty() {
-            // (Serialising the first row writes the header; an empty journal has none.)
-            csv.write_record(EXPORT_COLUMNS)?;
-        }
-        for (line, entry) in &entries {
-            csv.serialize(ExportRow::of(*line, entry))
-                .context("writing the CSV")?;
-        }
-        csv.flush()?;
+        write_csv(&entries, &mut out).context("writing the CSV")?;
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_that_starts_like_a_formula_is_exported_as_text() {
+        let entry = Entry::SetAside {
+            sale_key: Uuid::nil(),
+            reason: "=HYPERLINK(\"http://evil.example\")".into(),
+            at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let mut out = Vec::new();
+        write_csv(&[(7, entry)], &mut out).unwrap();
+        let mut csv = csv::Reader::from_reader(&out[..]);
+        assert_eq!(csv.headers().unwrap(), EXPORT_COLUMNS.as_slice());
+        let row = csv.records().next().unwrap().unwrap();
+        assert_eq!(&row[0], "7");
+        assert_eq!(&row[1], "set_aside");
+        assert_eq!(&row[10], "'=HYPERLINK(\"http://evil.example\")");
+    }
 }
