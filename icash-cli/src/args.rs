@@ -11,3 +11,16 @@ pub struct DatabaseArgs {
     #[arg(long, env = DATABASE_URL_ENV, hide_env_values = true, value_name = "URL")]
     pub database_url: Option<String>,
 }
+
+/// The environment variable that stands for `--timezone`.
+pub const TIMEZONE_ENV: &str = "ICASH_TIMEZONE";
+
+/// `--timezone` / `ICASH_TIMEZONE`, on the programs and commands that cut time into days.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ZoneArgs {
+    /// The chain's time zone, an IANA name such as Europe/Paris: "today", the days and hours
+    /// of charts and reports, receipts' times. Without it: the configuration file's
+    /// `timezone`, then the machine's own zone.
+    #[arg(long, env = TIMEZONE_ENV, value_name = "ZONE")]
+    pub timezone: Option<String>,
+}

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
+use chrono::{DateTime, Utc};
 use store_core::domain::analytics::{
     Dashboard, Filter, LoyalBuyer, TopProduct, TrendBucket, TrendPoint,
 };
+use store_core::domain::time_zone::Tz;
 
 use crate::keymap::Action;
 use crate::refresh::RefreshSchedule;
@@ -27,23 +28,16 @@ pub use crate::refresh::{MAX_NOTICE_DELAY, MIN_REFRESH_GAP, TRAILING, WAITING_AF
 pub struct Settings {
     pub refresh_every: Duration,
     pub export_dir: PathBuf,
-    /// The owner's time zone, for "updated HH:MM:SS" and the export files' names.
-    pub time_zone: TimeZone,
-}
-
-/// A time zone: the UTC offset in force at an instant. Asked for each timestamp shown, so a DST
-/// change shows at once; injected, so tests need not depend on the machine's zone.
-pub type TimeZone = fn(DateTime<Utc>) -> FixedOffset;
-
-/// The machine's time zone (`TZ`, else /etc/localtime), with its DST rules.
-pub fn system_time_zone(at: DateTime<Utc>) -> FixedOffset {
-    at.with_timezone(&Local).offset().fix()
+    /// The chain's time zone (the `timezone` setting): "today", the chart's days and hours,
+    /// "updated HH:MM:SS" and the export files' names. Injected, so tests need not depend on
+    /// the machine's zone.
+    pub zone: Tz,
 }
 
 impl Settings {
-    /// `at` on the owner's clock.
-    pub fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
-        at.with_timezone(&(self.time_zone)(at))
+    /// `at` on the chain's clock.
+    pub fn local(&self, at: DateTime<Utc>) -> DateTime<Tz> {
+        at.with_timezone(&self.zone)
     }
 }
 
@@ -282,11 +276,12 @@ pub struct State {
 
 impl State {
     pub fn new(settings: Settings, min_purchases: i32) -> State {
+        let zone = settings.zone;
         State {
             settings,
             now: Duration::ZERO,
             wall: None,
-            filter: Filter::default(),
+            filter: Filter::everything_in(zone),
             min_purchases: min_purchases.max(1),
             connection: Connection::Connecting { last_error: None },
             shown: None,

@@ -13,6 +13,8 @@ use icash_cli::docs::{Entry, Manual, entries};
 pub struct Args {
     #[command(flatten)]
     pub database: icash_cli::args::DatabaseArgs,
+    #[command(flatten)]
+    pub zone: icash_cli::args::ZoneArgs,
     /// Purchases that make a loyal buyer (change it live with + and -) [default: the file's
     /// `min_purchases`, else 3].
     #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]

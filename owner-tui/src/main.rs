@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         database_url: args.database.database_url.clone(),
         min_purchases: args.min_purchases,
         refresh_secs: args.refresh,
+        timezone: args.zone.timezone.clone(),
         ..settings::Given::default()
     }) {
         Ok(settings) => settings,
@@ -88,7 +89,7 @@ async fn run(config: settings::Settings, export_dir: Option<PathBuf>) -> anyhow:
     let settings = Settings {
         refresh_every: Duration::from_secs(config.refresh_secs),
         export_dir,
-        time_zone: app::system_time_zone,
+        zone: config.timezone,
     };
     let mut state = State::new(settings, config.min_purchases);
     // Restored when dropped, on every return path (errors included).

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use common::*;
 use owner_tui::app::{Effect, Msg, Snapshot, State, WAITING_AFTER, update};
 use owner_tui::keymap::Action;
@@ -73,13 +73,6 @@ fn a_slow_refresh_says_waiting_then_stale_and_keys_still_work() {
     assert_eq!(refresh_ids(&retry).len(), 1, "{retry:?}");
 }
 
-/// A zone like Europe/London: UTC+1 until 2025-10-26 01:00 UTC, then UTC+0.
-fn london_autumn_2025(at: DateTime<Utc>) -> FixedOffset {
-    let change = Utc.with_ymd_and_hms(2025, 10, 26, 1, 0, 0).unwrap();
-    let hours = if at < change { 1 } else { 0 };
-    FixedOffset::east_opt(hours * 3600).unwrap()
-}
-
 fn header_after(state: &mut State, generated_at: DateTime<Utc>) -> String {
     let mut d = dashboard(100, 10);
     d.generated_at = generated_at;
@@ -104,7 +97,8 @@ fn header_after(state: &mut State, generated_at: DateTime<Utc>) -> String {
 #[test]
 fn the_clock_follows_the_time_zone_across_a_dst_change() {
     let mut state = connected_state(dashboard(100, 10));
-    state.settings.time_zone = london_autumn_2025;
+    // Europe/London: UTC+1 until 2025-10-26 01:00 UTC, then UTC+0.
+    state.settings.zone = store_core::domain::time_zone::Tz::Europe__London;
     let before = header_after(
         &mut state,
         Utc.with_ymd_and_hms(2025, 10, 26, 0, 59, 59).unwrap(),

@@ -294,6 +294,30 @@ fn chart_columns_average_grouped_buckets_and_stretch_few() {
     assert!(view::chart_columns(&[], 10).is_empty());
 }
 
+#[test]
+fn the_days_of_the_chart_follow_the_chains_clock_across_a_dst_change() {
+    use chrono::{TimeZone, Utc};
+    use store_core::domain::analytics::TrendPoint;
+    use store_core::domain::time_zone::Tz;
+    // Paris days from 2025-10-25 to 2025-10-27; the 26th has 25 hours, and the chart must not
+    // drift by an hour from it on (a day is not 24 hours there).
+    let starts = [
+        Utc.with_ymd_and_hms(2025, 10, 24, 22, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2025, 10, 25, 22, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2025, 10, 26, 23, 0, 0).unwrap(),
+    ];
+    let point = |at, purchases| TrendPoint {
+        bucket_start: at,
+        purchases,
+        revenue: rust_decimal::Decimal::ZERO,
+    };
+    let points = [point(starts[0], 4), point(starts[2], 6)];
+    assert_eq!(
+        view::filled_series(&points, TrendBucket::Day, Tz::Europe__Paris),
+        vec![(starts[0], 4), (starts[1], 0), (starts[2], 6)]
+    );
+}
+
 /// A busy chain's figures on screen.
 fn busy_state() -> State {
     let (d, trend) = busy_figures();

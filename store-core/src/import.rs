@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::domain::input;
+use crate::domain::time_zone::Tz;
 use crate::error::{Error, Result};
 
 /// Where a CSV file comes from: the file system, or bytes built into the program.
@@ -289,6 +290,8 @@ pub struct PurchaseReader<R: Read> {
     prices: Vec<Decimal>,
     record: csv::StringRecord,
     now: DateTime<Utc>,
+    /// The zone a timestamp without an offset is read in.
+    zone: Tz,
     /// Branch ids seen (exactly), and by lower case with the line that first had each.
     branches: HashSet<String>,
     branches_by_case: HashMap<String, (String, u64)>,
@@ -299,7 +302,8 @@ pub struct PurchaseReader<R: Read> {
 }
 
 impl<R: Read> PurchaseReader<R> {
-    pub fn new(source: String, reader: R, products: &[ProductRow]) -> Result<Self> {
+    /// `zone`: the chain's time zone, in which a timestamp without an offset is read.
+    pub fn new(source: String, reader: R, products: &[ProductRow], zone: Tz) -> Result<Self> {
         let mut csv = csv_reader(reader);
         let header = Header::read(
             &source,
@@ -329,6 +333,7 @@ impl<R: Read> PurchaseReader<R> {
             prices: products.iter().map(|p| p.unit_price).collect(),
             record: csv::StringRecord::new(),
             now: Utc::now(),
+            zone,
             branches: HashSet::new(),
             branches_by_case: HashMap::new(),
             first_line_by_hash: Some((RandomState::new(), HashMap::new())),
@@ -391,8 +396,8 @@ impl<R: Read> PurchaseReader<R> {
             }
             self.branches.insert(supermarket_id.to_string());
         }
-        let created_at =
-            input::sale_time(&self.record[time_col], self.now).map_err(|m| at("timestamp", m))?;
+        let created_at = input::sale_time(&self.record[time_col], self.now, self.zone)
+            .map_err(|m| at("timestamp", m))?;
         let user_text = self.record[user_col].trim();
         let user_id = Uuid::try_parse(user_text).map_err(|_| {
             at(
@@ -478,6 +483,7 @@ pub fn confirm_duplicates(
     source: &CsvSource,
     products: &[ProductRow],
     mut candidates: Vec<DuplicateCandidate>,
+    zone: Tz,
 ) -> Result<()> {
     if candidates.is_empty() {
         return Ok(());
@@ -485,7 +491,7 @@ pub fn confirm_duplicates(
     candidates.sort_by_key(|c| c.row.line);
     let wanted: HashSet<u64> = candidates.iter().map(|c| c.first_line).collect();
     let (reader, _) = source.open()?;
-    let mut rows = PurchaseReader::new(source.name(), reader, products)?;
+    let mut rows = PurchaseReader::new(source.name(), reader, products, zone)?;
     rows.first_line_by_hash = None;
     let mut earlier: HashMap<u64, PurchaseRow> = HashMap::new();
     while let Some(row) = rows.next_row()? {
@@ -515,14 +521,14 @@ pub fn confirm_duplicates(
 
 /// Reads and validates a whole `purchases.csv` without loading it: the number of rows, or the
 /// first refusal.
-pub fn check_purchases(source: &CsvSource, products: &[ProductRow]) -> Result<u64> {
+pub fn check_purchases(source: &CsvSource, products: &[ProductRow], zone: Tz) -> Result<u64> {
     let (reader, _) = source.open()?;
-    let mut rows = PurchaseReader::new(source.name(), reader, products)?;
+    let mut rows = PurchaseReader::new(source.name(), reader, products, zone)?;
     let mut count = 0;
     while rows.next_row()?.is_some() {
         count += 1;
     }
-    confirm_duplicates(source, products, rows.take_duplicate_candidates())?;
+    confirm_duplicates(source, products, rows.take_duplicate_candidates(), zone)?;
     Ok(count)
 }
 
@@ -546,7 +552,7 @@ mod tests {
     }
 
     fn first_error(purchases: String) -> String {
-        check_purchases(&bytes("x.csv", purchases), &products())
+        check_purchases(&bytes("x.csv", purchases), &products(), Tz::UTC)
             .unwrap_err()
             .to_string()
     }
@@ -566,7 +572,7 @@ mod tests {
         let p = products();
         let data = "\u{feff}supermarket_id,timestamp,user_id,items_list,total_amount\r\n\
             SMKT001,2025-05-26T19:51:00.539354,01e1e159-8045-43c2-88dd-5682b18bd680,\"eggs,milk\",4.5\r\n";
-        let mut reader = PurchaseReader::new("x.csv".into(), data.as_bytes(), &p).unwrap();
+        let mut reader = PurchaseReader::new("x.csv".into(), data.as_bytes(), &p, Tz::UTC).unwrap();
         let row = reader.next_row().unwrap().unwrap();
         assert_eq!(row.line, 2);
         assert_eq!(row.items, vec![0, 2]);
@@ -673,7 +679,8 @@ mod tests {
         assert_eq!(
             check_purchases(
                 &bytes("x.csv", format!("{HEADER}{OK_ROW}{other}")),
-                &products()
+                &products(),
+                Tz::UTC
             )
             .unwrap(),
             2
@@ -686,7 +693,7 @@ mod tests {
         let data = format!(
             "{HEADER}SMKT001,2025-05-26T19:51:00,01e1e159-8045-43c2-88dd-5682b18bd680,\" Eggs , MILK\",4.5\n"
         );
-        let mut reader = PurchaseReader::new("x.csv".into(), data.as_bytes(), &p).unwrap();
+        let mut reader = PurchaseReader::new("x.csv".into(), data.as_bytes(), &p, Tz::UTC).unwrap();
         assert_eq!(reader.next_row().unwrap().unwrap().items, vec![0, 2]);
     }
 

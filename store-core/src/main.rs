@@ -25,6 +25,7 @@ use store_core::domain::analytics;
 use store_core::domain::catalog::{self, Catalog};
 use store_core::domain::checkout::{self, CustomerChoice, Sale};
 use store_core::domain::input;
+use store_core::domain::time_zone;
 use store_core::import::CsvSource;
 use store_core::paths::icash_home;
 use store_core::seed::{self, SeedOptions};
@@ -76,6 +77,10 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
             Command::Analytics { min_purchases, .. } => *min_purchases,
             _ => None,
         },
+        timezone: match &cli.command {
+            Command::Seed { zone, .. } => zone.timezone.clone(),
+            _ => None,
+        },
         ..Given::default()
     };
     let settings = Settings::load(given).map_err(|e| {
@@ -92,8 +97,10 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
         }
         database_url.clone_from(&settings.database_url);
     }
-    if let Command::Analytics { min_purchases, .. } = &mut cli.command {
-        *min_purchases = Some(settings.min_purchases);
+    match &mut cli.command {
+        Command::Analytics { min_purchases, .. } => *min_purchases = Some(settings.min_purchases),
+        Command::Seed { zone, .. } => zone.timezone = Some(settings.timezone.name().to_string()),
+        _ => {}
     }
     Ok(())
 }
@@ -155,6 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed {
             database,
+            zone,
             products,
             purchases,
             reset,
@@ -181,6 +189,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 purchases: source(purchases, "data/purchases.csv", demo.purchases),
                 reset: false,
                 progress: false,
+                zone: match zone.timezone.as_deref() {
+                    Some(name) => time_zone::parse(name).map_err(anyhow::Error::msg)?,
+                    None => time_zone::machine_zone(),
+                },
             };
             options.reset = reset;
             options.progress = !json;

@@ -255,6 +255,7 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
             let filter = Filter {
                 supermarket_id: Some(branch.clone()),
                 period: analytics::Period::AllTime,
+                ..Filter::default()
             };
             let recount = analytics::dashboard_from_rows(&client, &filter, min, 100)
                 .await
@@ -323,6 +324,7 @@ async fn every_loyal_buyer_streams_in_list_order_for_any_filter() {
         Filter {
             supermarket_id: Some("SMKT002".into()),
             period: analytics::Period::AllTime,
+            ..Filter::default()
         },
     ] {
         let mut streamed = Vec::new();
@@ -815,14 +817,17 @@ async fn the_trend_and_the_totals_on_one_screen_are_one_snapshot_while_others_re
         Filter {
             supermarket_id: Some("SMKT002".into()),
             period: Period::AllTime,
+            ..Filter::default()
         },
         Filter {
             supermarket_id: None,
             period: Period::Today,
+            ..Filter::default()
         },
         Filter {
             supermarket_id: Some("SMKT001".into()),
             period: Period::Last7Days,
+            ..Filter::default()
         },
     ];
     for round in 0..40 {

@@ -30,6 +30,7 @@ async fn assert_counters_equal_recount(store: &Store) {
             let filter = Filter {
                 supermarket_id: branch.map(String::from),
                 period: analytics::Period::AllTime,
+                ..Filter::default()
             };
             // All time: the counters (the chain's or the branch's).
             let fast = analytics::dashboard(&client, &filter, min, 50)

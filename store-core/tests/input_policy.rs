@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use store_core::domain::time_zone::Tz;
 use store_core::import::CsvSource;
 use store_core::seed::{self, SeedOptions};
 use store_testkit::{TestDb, assignment_data_dir, fresh_db};
@@ -33,6 +34,7 @@ fn options(products: String, purchases: String) -> SeedOptions {
         },
         reset: false,
         progress: false,
+        zone: Tz::UTC,
     }
 }
 

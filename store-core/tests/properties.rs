@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use proptest::prelude::*;
 use store_core::domain::analytics;
 use store_core::domain::input;
+use store_core::domain::time_zone::Tz;
 use store_core::import::{self, CsvSource, ProductRow, PurchaseReader};
 use store_core::seed::{self, SeedOptions};
 use store_testkit::fresh_db;
@@ -24,7 +25,8 @@ fn products() -> Vec<ProductRow> {
 /// Reads every row; returns the number read or the first error's text.
 fn read_all(bytes: &[u8]) -> Result<usize, String> {
     let p = products();
-    let mut reader = PurchaseReader::new("x.csv".into(), bytes, &p).map_err(|e| e.to_string())?;
+    let mut reader =
+        PurchaseReader::new("x.csv".into(), bytes, &p, Tz::UTC).map_err(|e| e.to_string())?;
     let mut n = 0;
     loop {
         match reader.next_row() {
@@ -107,7 +109,7 @@ proptest! {
                     name.to_uppercase().replace('"', "\"\"")
                 );
                 let purchases = format!("{HEADER}{row}");
-                let mut reader = PurchaseReader::new("x.csv".into(), purchases.as_bytes(), &products).unwrap();
+                let mut reader = PurchaseReader::new("x.csv".into(), purchases.as_bytes(), &products, Tz::UTC).unwrap();
                 // Upper-casing can change a name's length or make it collide; when the key is
                 // kept, the row finds the product.
                 if input::name_key(&name.to_uppercase()) == input::name_key(name) {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use store_core::domain::analytics::{self, Dashboard, Filter};
+use store_core::domain::time_zone::Tz;
 use store_core::import::CsvSource;
 use store_core::seed::{self, SeedOptions};
 use store_testkit::{assignment_data_dir, fresh_db};
@@ -70,6 +71,7 @@ async fn the_assignment_data_gives_the_known_answers_with_lf_and_crlf() {
             let filter = Filter {
                 supermarket_id: Some(branch.into()),
                 period: analytics::Period::AllTime,
+                ..Filter::default()
             };
             let fast = analytics::dashboard(&client, &filter, 3, 10).await.unwrap();
             let rows = analytics::dashboard_from_rows(&client, &filter, 3, 10)
@@ -158,6 +160,7 @@ async fn one_bad_row_at_the_end_loads_nothing_and_names_file_line_and_field() {
         purchases: CsvSource::Path(path.clone()),
         reset: false,
         progress: false,
+        zone: Tz::UTC,
     };
     let err = seed::seed(&db.store, &options)
         .await

@@ -7,15 +7,21 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 use store_core::domain::analytics::{TrendBucket, TrendPoint};
+use store_core::domain::time_zone::{self, Tz};
 
 use crate::app::Snapshot;
 use tui_runtime::text::first_fitting;
 
 /// Purchases per bucket from the first to the last bucket with sales, gaps filled with zero.
-pub fn filled_series(points: &[TrendPoint], bucket: TrendBucket) -> Vec<(DateTime<Utc>, u64)> {
-    let step = match bucket {
-        TrendBucket::Hour => chrono::Duration::hours(1),
-        TrendBucket::Day => chrono::Duration::days(1),
+/// Days are `zone`'s: 23 or 25 hours long on the days its clocks change.
+pub fn filled_series(
+    points: &[TrendPoint],
+    bucket: TrendBucket,
+    zone: Tz,
+) -> Vec<(DateTime<Utc>, u64)> {
+    let next = |at: DateTime<Utc>| match bucket {
+        TrendBucket::Hour => at + chrono::Duration::hours(1),
+        TrendBucket::Day => time_zone::next_day(at, zone),
     };
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Vec::new();
@@ -37,7 +43,7 @@ pub fn filled_series(points: &[TrendPoint], bucket: TrendBucket) -> Vec<(DateTim
             }
         }
         out.push((at, n));
-        at += step;
+        at = next(at);
     }
     out
 }
@@ -65,7 +71,7 @@ pub fn chart_columns(series: &[(DateTime<Utc>, u64)], width: usize) -> Vec<u64> 
         .collect()
 }
 
-pub fn render(frame: &mut Frame, shown: &Snapshot, area: Rect) {
+pub fn render(frame: &mut Frame, shown: &Snapshot, zone: Tz, area: Rect) {
     let unit = match shown.bucket {
         TrendBucket::Hour => "hour",
         TrendBucket::Day => "day",
@@ -83,7 +89,7 @@ pub fn render(frame: &mut Frame, shown: &Snapshot, area: Rect) {
         return;
     }
     let room = inner.width as usize;
-    let series = filled_series(&shown.trend, shown.bucket);
+    let series = filled_series(&shown.trend, shown.bucket, zone);
     if series.is_empty() {
         let text = first_fitting([" no sales in this period", " no sales"], room);
         frame.render_widget(Paragraph::new(text.unwrap_or_default()), inner);
@@ -96,7 +102,10 @@ pub fn render(frame: &mut Frame, shown: &Snapshot, area: Rect) {
         TrendBucket::Hour => ("%m-%d %H:00", "%H:00"),
         TrendBucket::Day => ("%Y-%m-%d", "%m-%d"),
     };
-    let (first, last) = (series[0].0, series[series.len() - 1].0);
+    let (first, last) = (
+        series[0].0.with_timezone(&zone),
+        series[series.len() - 1].0.with_timezone(&zone),
+    );
     let count = series.len();
     let plural = if count == 1 { "" } else { "s" };
     // More buckets than columns: each column is the average of the buckets it covers.
@@ -113,12 +122,12 @@ pub fn render(frame: &mut Frame, shown: &Snapshot, area: Rect) {
         ],
         if averaged {
             vec![
-                format!("UTC {unit}s, averaged to fit"),
-                format!("UTC {unit}s, averaged"),
+                format!("{} {unit}s, averaged to fit", zone.name()),
+                format!("{} {unit}s, averaged", zone.name()),
                 "averaged".into(),
             ]
         } else {
-            vec![format!("UTC {unit}s")]
+            vec![format!("{} {unit}s", zone.name()), format!("{unit}s")]
         },
     ];
     let label_rows = inner.height.saturating_sub(1).min(3);

@@ -3,24 +3,21 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use owner_tui::app::{Effect, Msg, Settings, Snapshot, State, update};
 use rust_decimal::Decimal;
 use store_core::domain::analytics::{
     BranchSales, Dashboard, Filter, LoyalBuyer, TopProduct, TrendBucket, TrendPoint,
 };
+use store_core::domain::time_zone::Tz;
 use uuid::Uuid;
 
 pub fn settings() -> Settings {
     Settings {
         refresh_every: Duration::from_secs(60),
         export_dir: PathBuf::from("/tmp/owner-tui-test-exports"),
-        time_zone: utc,
+        zone: Tz::UTC,
     }
-}
-
-pub fn utc(_: DateTime<Utc>) -> FixedOffset {
-    FixedOffset::east_opt(0).unwrap()
 }
 
 pub fn fixed_time() -> DateTime<Utc> {

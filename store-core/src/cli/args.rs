@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use icash_cli::args::DatabaseArgs;
+use icash_cli::args::{DatabaseArgs, ZoneArgs};
 use icash_cli::docs::{Entry, Manual, entries};
 use icash_cli::parse::finite_in_range;
 use rust_decimal::Decimal;
@@ -39,10 +39,15 @@ pub enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 0)]
         wait: u64,
     },
-    /// Load products and purchases from iCash CSV files (all or nothing).
+    /// Load products and purchases from iCash CSV files (all or nothing). A timestamp without
+    /// an offset (2025-05-26T19:51:00) is a time on the chain's clock (--timezone); one a clock
+    /// change skips is read with the offset from before the change, one it repeats as the
+    /// second (PostgreSQL's rule).
     Seed {
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        zone: ZoneArgs,
         /// The products file. Default: data/products_list.csv if it exists here, else the
         /// built-in demo data.
         #[arg(long, value_name = "FILE")]

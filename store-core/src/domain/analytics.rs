@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use crate::domain::time_zone::{self, Tz};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
@@ -29,16 +30,12 @@ impl Period {
         Period::Last30Days,
     ];
 
-    /// The first instant the period covers (UTC days), or None for all time.
-    pub fn since(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let midnight = now
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc();
+    /// The first instant the period covers, or None for all time: "today" began at the
+    /// last midnight in `zone` (23 or 25 hours before the next one on the days clocks change).
+    pub fn since(self, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
         match self {
             Period::AllTime => None,
-            Period::Today => Some(midnight),
+            Period::Today => Some(time_zone::start_of_day(now, zone)),
             Period::Last7Days => Some(now - Duration::days(7)),
             Period::Last30Days => Some(now - Duration::days(30)),
         }
@@ -47,7 +44,7 @@ impl Period {
     pub fn label(self) -> &'static str {
         match self {
             Period::AllTime => "all time",
-            Period::Today => "today (UTC)",
+            Period::Today => "today",
             Period::Last7Days => "last 7 days",
             Period::Last30Days => "last 30 days",
         }
@@ -59,24 +56,50 @@ impl Period {
     }
 }
 
-/// What the figures cover: one branch or all, and a period.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+/// What the figures cover: one branch or all, and a period, with the days and hours cut in a
+/// time zone (the chain's, or the branch's own).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Filter {
     pub supermarket_id: Option<String>,
     pub period: Period,
+    pub zone: Tz,
+}
+
+impl Default for Filter {
+    /// Everything, in UTC.
+    fn default() -> Filter {
+        Filter {
+            supermarket_id: None,
+            period: Period::AllTime,
+            zone: Tz::UTC,
+        }
+    }
 }
 
 impl Filter {
+    /// Everything, with days in `zone`.
+    pub fn everything_in(zone: Tz) -> Filter {
+        Filter {
+            zone,
+            ..Filter::default()
+        }
+    }
+
+    /// The first instant the figures cover at `now` (see [`Period::since`]).
+    pub fn since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.period.since(now, self.zone)
+    }
+
     pub fn is_everything(&self) -> bool {
         self.supermarket_id.is_none() && self.period == Period::AllTime
     }
 
     pub fn label(&self) -> String {
-        format!(
-            "{} · {}",
-            self.supermarket_id.as_deref().unwrap_or("all branches"),
-            self.period.label()
-        )
+        let branch = self.supermarket_id.as_deref().unwrap_or("all branches");
+        match self.period {
+            Period::Today => format!("{branch} · today ({})", self.zone.name()),
+            period => format!("{branch} · {}", period.label()),
+        }
     }
 }
 
@@ -217,14 +240,16 @@ const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(
      WHERE ($1::text IS NULL OR s.id = $1) \
      GROUP BY s.id ORDER BY s.id";
 
-const TREND: &str = "SELECT date_trunc($3, hour, 'UTC') AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
+// The counters keep UTC hours: cut into the days of a zone whose offsets are whole hours, they
+// add up exactly (see time_zone::days_are_whole_utc_hours; other zones read the rows).
+const TREND: &str = "SELECT date_trunc($3, hour, $4) AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
      FROM stat_branch_hourly \
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) \
      GROUP BY bucket ORDER BY bucket";
 
 // The trend over the rows themselves, for the views that read rows: bounded by the same instant
 // as their other figures, so the chart and the totals agree.
-const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, 'UTC') AS bucket, count(*)::int8, \
+const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, $4) AS bucket, count(*)::int8, \
        coalesce(sum(total_amount), 0)::numeric \
      FROM purchase \
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
@@ -266,10 +291,18 @@ async fn read_dashboard(
     let unit = bucket.map(TrendBucket::unit);
     match (&filter.supermarket_id, filter.period) {
         (None, Period::AllTime) => {
-            counters_dashboard(client, min_purchases, loyal_page_size, unit).await
+            counters_dashboard(client, min_purchases, loyal_page_size, unit, filter.zone).await
         }
         (Some(branch), Period::AllTime) => {
-            branch_counters_dashboard(client, branch, min_purchases, loyal_page_size, unit).await
+            branch_counters_dashboard(
+                client,
+                branch,
+                min_purchases,
+                loyal_page_size,
+                unit,
+                filter.zone,
+            )
+            .await
         }
         _ => rows_dashboard(client, filter, min_purchases, loyal_page_size, unit).await,
     }
@@ -282,28 +315,39 @@ pub async fn dashboard_from_branch_counters(
     min_purchases: i32,
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
-    let (dashboard, _) =
-        branch_counters_dashboard(client, branch, min_purchases, loyal_page_size, None).await?;
+    let (dashboard, _) = branch_counters_dashboard(
+        client,
+        branch,
+        min_purchases,
+        loyal_page_size,
+        None,
+        Tz::UTC,
+    )
+    .await?;
     Ok(dashboard)
 }
 
-/// `unit`: the trend's bucket ("hour", "day"), read in the same snapshot, or None for no trend.
+/// `unit`: the trend's bucket ("hour", "day"), read in the same snapshot, or None for no trend;
+/// its hours and days are `zone`'s.
 async fn branch_counters_dashboard(
     client: &impl GenericClient,
     branch: &str,
     min_purchases: i32,
     loyal_page_size: i64,
     unit: Option<&str>,
+    zone: Tz,
 ) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
     let min = min_purchases.max(1);
     let first_page = 0i64;
     let filter = Filter {
         supermarket_id: Some(branch.to_string()),
         period: Period::AllTime,
+        zone,
     };
     let trend_branch = Some(branch);
     let all_time: Option<DateTime<Utc>> = None;
-    let trend_params: [&(dyn ToSql + Sync); 3] = [&trend_branch, &all_time, &unit];
+    let zone_name = zone.name();
+    let trend_params: [&(dyn ToSql + Sync); 4] = [&trend_branch, &all_time, &unit, &zone_name];
     dashboard_from_counter_queries(
         client,
         filter,
@@ -320,9 +364,19 @@ async fn branch_counters_dashboard(
             &[&branch],
             &[&branch],
         ],
-        unit.map(|_| (TREND, &trend_params[..])),
+        unit.map(|_| (trend_from_counters(zone), &trend_params[..])),
     )
     .await
+}
+
+/// The trend query of the counter dashboards: the hourly counters, or the rows for a zone whose
+/// days are not whole UTC hours.
+fn trend_from_counters(zone: Tz) -> &'static str {
+    if time_zone::days_are_whole_utc_hours(zone) {
+        TREND
+    } else {
+        TREND_FROM_ROWS
+    }
 }
 
 pub async fn dashboard_from_counters(
@@ -330,25 +384,29 @@ pub async fn dashboard_from_counters(
     min_purchases: i32,
     loyal_page_size: i64,
 ) -> Result<Dashboard> {
-    let (dashboard, _) = counters_dashboard(client, min_purchases, loyal_page_size, None).await?;
+    let (dashboard, _) =
+        counters_dashboard(client, min_purchases, loyal_page_size, None, Tz::UTC).await?;
     Ok(dashboard)
 }
 
-/// `unit`: the trend's bucket ("hour", "day"), read in the same snapshot, or None for no trend.
+/// `unit`: the trend's bucket ("hour", "day"), read in the same snapshot, or None for no trend;
+/// its hours and days are `zone`'s.
 async fn counters_dashboard(
     client: &impl GenericClient,
     min_purchases: i32,
     loyal_page_size: i64,
     unit: Option<&str>,
+    zone: Tz,
 ) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
     let min = min_purchases.max(1);
     let first_page = 0i64;
     let all_branches: Option<&str> = None;
     let all_time: Option<DateTime<Utc>> = None;
-    let trend_params: [&(dyn ToSql + Sync); 3] = [&all_branches, &all_time, &unit];
+    let zone_name = zone.name();
+    let trend_params: [&(dyn ToSql + Sync); 4] = [&all_branches, &all_time, &unit, &zone_name];
     dashboard_from_counter_queries(
         client,
-        Filter::default(),
+        Filter::everything_in(zone),
         min,
         [
             BUYERS_FROM_COUNTERS,
@@ -357,7 +415,7 @@ async fn counters_dashboard(
             BRANCHES_FROM_COUNTERS,
         ],
         [&[&min], &[&min, &loyal_page_size, &first_page], &[], &[]],
-        unit.map(|_| (TREND, &trend_params[..])),
+        unit.map(|_| (trend_from_counters(zone), &trend_params[..])),
     )
     .await
 }
@@ -475,9 +533,10 @@ async fn rows_dashboard(
     let min_count = min as i64;
     let first_page = 0i64;
     let now = Utc::now();
-    let since = filter.period.since(now);
+    let since = filter.since(now);
     let branch = filter.supermarket_id.as_deref();
-    let trend_params: [&(dyn ToSql + Sync); 3] = [&branch, &since, &unit];
+    let zone_name = filter.zone.name();
+    let trend_params: [&(dyn ToSql + Sync); 4] = [&branch, &since, &unit, &zone_name];
     let (buyers, loyal, top, branches, trend) = read_in_one_snapshot(
         client,
         [
@@ -529,7 +588,7 @@ pub async fn loyal_buyers_page(
             )
             .await?
     } else {
-        let since = filter.period.since(Utc::now());
+        let since = filter.since(Utc::now());
         client
             .query(
                 LOYAL_PAGE_FROM_ROWS,
@@ -571,7 +630,7 @@ pub async fn each_loyal_buyer(
             .query_raw(LOYAL_PAGE_FROM_BRANCH_COUNTERS, params.iter().copied())
             .await?
     } else {
-        let since = filter.period.since(Utc::now());
+        let since = filter.since(Utc::now());
         let branch = filter.supermarket_id.as_deref();
         let min = min as i64;
         let params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &min, &no_limit, &0i64];
@@ -619,11 +678,16 @@ pub async fn trend(
     bucket: TrendBucket,
 ) -> Result<Vec<TrendPoint>> {
     fold(client).await?;
-    let since = filter.period.since(Utc::now());
+    let since = filter.since(Utc::now());
     let rows = client
         .query(
-            TREND,
-            &[&filter.supermarket_id.as_deref(), &since, &bucket.unit()],
+            trend_from_counters(filter.zone),
+            &[
+                &filter.supermarket_id.as_deref(),
+                &since,
+                &bucket.unit(),
+                &filter.zone.name(),
+            ],
         )
         .await?;
     trend_rows(rows)
@@ -723,14 +787,24 @@ mod tests {
     #[test]
     fn periods_start_where_their_names_say() {
         let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 30, 0).unwrap();
-        assert_eq!(Period::AllTime.since(now), None);
+        assert_eq!(Period::AllTime.since(now, Tz::UTC), None);
         assert_eq!(
-            Period::Today.since(now),
+            Period::Today.since(now, Tz::UTC),
             Some(Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap())
         );
         assert_eq!(
-            Period::Last7Days.since(now),
+            Period::Last7Days.since(now, Tz::UTC),
             Some(Utc.with_ymd_and_hms(2026, 11, 19, 15, 30, 0).unwrap())
+        );
+        // Today in Tokyo began at 15:00 UTC the day before; in New York at 05:00 UTC.
+        assert_eq!(
+            Period::Today.since(now, Tz::Asia__Tokyo),
+            Some(Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap())
+        );
+        let late_evening_in_new_york = Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0).unwrap();
+        assert_eq!(
+            Period::Today.since(late_evening_in_new_york, Tz::America__New_York),
+            Some(Utc.with_ymd_and_hms(2026, 11, 26, 5, 0, 0).unwrap())
         );
         assert_eq!(Period::Last30Days.next(), Period::AllTime);
     }

@@ -15,6 +15,8 @@ use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use rust_decimal::Decimal;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
+use crate::domain::time_zone::{self, Tz};
+
 /// How many characters of a user's field an error message quotes.
 pub const QUOTE_CHARS: usize = 80;
 
@@ -218,7 +220,10 @@ pub fn money(text: &str) -> Result<Decimal, String> {
 /// A sale time: naive ISO 8601 (`2025-05-26T19:51:00.539354`, read as UTC, `T` or a space) or
 /// RFC 3339 with an offset, with a four-digit year and no leap second, inside the window of
 /// [`crate::domain::sale_time::check`] at `now`.
-pub fn sale_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+/// A timestamp without an offset is a wall-clock time in `zone` (see
+/// [`time_zone::local_to_utc`] for the times a clock change skips or repeats); one with an offset
+/// or `Z` names its instant whatever the zone.
+pub fn sale_time(text: &str, now: DateTime<Utc>, zone: Tz) -> Result<DateTime<Utc>, String> {
     let t = text.trim();
     let bytes = t.as_bytes();
     let four_digit_year =
@@ -229,23 +234,33 @@ pub fn sale_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String
             quote(t)
         ));
     }
-    let parsed = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
-        .map(|naive| naive.and_utc())
-        .or_else(|_| DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)))
-        .map_err(|_| {
-            format!(
-                "{} is not a timestamp like 2025-05-26T19:51:00.539354",
-                quote(t)
-            )
-        })?;
-    if parsed.nanosecond() >= 1_000_000_000 {
-        return Err(format!(
+    let leap_second = || {
+        format!(
             "{} is a leap second (:60), which PostgreSQL cannot store as such (it would become \
              the next second); write the time as it should be kept",
             quote(t)
-        ));
-    }
+        )
+    };
+    let wall_clock = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"));
+    let parsed = match wall_clock {
+        Ok(naive) if naive.nanosecond() >= 1_000_000_000 => return Err(leap_second()),
+        Ok(naive) => time_zone::local_to_utc(naive, zone),
+        Err(_) => {
+            let instant = DateTime::parse_from_rfc3339(t)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|_| {
+                    format!(
+                        "{} is not a timestamp like 2025-05-26T19:51:00.539354",
+                        quote(t)
+                    )
+                })?;
+            if instant.nanosecond() >= 1_000_000_000 {
+                return Err(leap_second());
+            }
+            instant
+        }
+    };
     crate::domain::sale_time::check(parsed, now)?;
     Ok(parsed)
 }
@@ -353,13 +368,23 @@ mod tests {
     fn sale_times_are_four_digit_years_inside_the_window_and_no_leap_seconds() {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
         assert_eq!(
-            sale_time("2025-05-26T19:51:00.539354", now)
+            sale_time("2025-05-26T19:51:00.539354", now, Tz::UTC)
                 .unwrap()
                 .to_rfc3339(),
             "2025-05-26T19:51:00.539354+00:00"
         );
+        // Without an offset, the time is the chain's wall clock; with one, the zone is not used.
         assert_eq!(
-            sale_time("2025-05-26 21:51:00+02:00", now).unwrap(),
+            sale_time("2025-05-26T19:51:00", now, Tz::Europe__Paris).unwrap(),
+            Utc.with_ymd_and_hms(2025, 5, 26, 17, 51, 0).unwrap()
+        );
+        assert_eq!(
+            sale_time("2025-03-30 02:30:00", now, Tz::Europe__Paris).unwrap(),
+            Utc.with_ymd_and_hms(2025, 3, 30, 1, 30, 0).unwrap(),
+            "a time the spring change skips is read with the winter offset"
+        );
+        assert_eq!(
+            sale_time("2025-05-26 21:51:00+02:00", now, Tz::Asia__Tokyo).unwrap(),
             Utc.with_ymd_and_hms(2025, 5, 26, 19, 51, 0).unwrap()
         );
         for (bad, says) in [
@@ -372,7 +397,7 @@ mod tests {
             ("2025-02-30T10:00:00", "is not a timestamp"),
             ("yesterday", "is not a timestamp"),
         ] {
-            let err = sale_time(bad, now).unwrap_err();
+            let err = sale_time(bad, now, Tz::UTC).unwrap_err();
             assert!(err.contains(says), "{bad:?}: {err}");
         }
     }

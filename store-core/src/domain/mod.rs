@@ -8,3 +8,4 @@ pub mod checkout;
 pub mod export;
 pub mod input;
 pub mod sale_time;
+pub mod time_zone;

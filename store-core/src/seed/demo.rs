@@ -1,6 +1,7 @@
 //! The demo data shipped in the binary, so that the embedded default works from anywhere.
 
 use crate::db::store::Store;
+use crate::domain::time_zone::Tz;
 use crate::error::Result;
 use crate::import::CsvSource;
 use crate::seed::{SeedOptions, SeedReport, seed};
@@ -21,6 +22,8 @@ impl SeedOptions {
             },
             reset: false,
             progress: false,
+            // The demo data's times are UTC wherever it is loaded.
+            zone: Tz::UTC,
         }
     }
 }

@@ -16,6 +16,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use crate::db::store::Store;
 use crate::domain::input;
+use crate::domain::time_zone::Tz;
 use crate::error::{Error, Result};
 use crate::import;
 use crate::import::{CsvSource, PurchaseReader, PurchaseRow, read_products};
@@ -28,6 +29,8 @@ pub struct SeedOptions {
     pub reset: bool,
     /// Show a progress bar on a terminal.
     pub progress: bool,
+    /// The chain's time zone, in which timestamps without an offset are read.
+    pub zone: Tz,
 }
 
 impl SeedOptions {
@@ -37,6 +40,7 @@ impl SeedOptions {
             purchases: CsvSource::Path(purchases),
             reset: false,
             progress: false,
+            zone: Tz::UTC,
         }
     }
 }
@@ -277,7 +281,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     let (reader, len) = options.purchases.open()?;
     let progress = progress_bar(options.progress, len);
     let reader = BufReader::with_capacity(1 << 16, progress.wrap_read(reader));
-    let mut rows = PurchaseReader::new(options.purchases.name(), reader, &products)?;
+    let mut rows = PurchaseReader::new(options.purchases.name(), reader, &products, options.zone)?;
     // A purchase row takes 60 bytes or more (the UUID alone is 36).
     rows.reserve_rows(usize::try_from(len / 60).unwrap_or(0).min(100_000_000));
     let mut spool = BufWriter::new(
@@ -330,6 +334,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
         &options.purchases,
         &products,
         rows.take_duplicate_candidates(),
+        options.zone,
     )?;
     phase.done(PHASE_COPY_PURCHASES);
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::db::target::DbTarget;
+use crate::domain::time_zone::{self, Tz};
 use crate::error::{Error, Result};
 use crate::paths::config_file_path;
 
@@ -26,6 +27,8 @@ pub struct FileConfig {
     pub min_purchases: Option<i32>,
     /// owner-tui's periodic refresh, in seconds.
     pub refresh_secs: Option<u64>,
+    /// The chain's time zone (`ICASH_TIMEZONE`), an IANA name.
+    pub timezone: Option<String>,
 }
 
 impl FileConfig {
@@ -69,6 +72,8 @@ pub struct Given {
     pub min_purchases: Option<i32>,
     /// owner-tui's `--refresh`.
     pub refresh_secs: Option<u64>,
+    /// `--timezone` / `ICASH_TIMEZONE`.
+    pub timezone: Option<String>,
 }
 
 /// The settings a program runs with: each one from the flag, else its environment variable
@@ -83,6 +88,9 @@ pub struct Settings {
     pub supermarket: Option<String>,
     pub min_purchases: i32,
     pub refresh_secs: u64,
+    /// The chain's time zone: "today", the days and hours of charts, receipts and reports, and
+    /// how timestamps without an offset are read. Default: the machine's zone.
+    pub timezone: Tz,
     /// The configuration file looked at (it need not exist).
     pub file: PathBuf,
 }
@@ -142,12 +150,22 @@ impl Settings {
             }
             (None, None) => DEFAULT_REFRESH_SECS,
         };
+        let timezone = match (&given.timezone, &file.timezone) {
+            (Some(name), _) => {
+                time_zone::parse(name).map_err(|e| Error::Invalid(format!("timezone: {e}")))?
+            }
+            (None, Some(name)) => {
+                time_zone::parse(name).map_err(|e| in_file(format!("timezone: {e}")))?
+            }
+            (None, None) => time_zone::machine_zone(),
+        };
         Ok(Settings {
             database_url,
             database_url_from_file,
             supermarket: given.supermarket.or_else(|| file.supermarket.clone()),
             min_purchases,
             refresh_secs,
+            timezone,
             file: path,
         })
     }
@@ -176,6 +194,7 @@ mod tests {
             supermarket: Some("SMKT002".into()),
             min_purchases: min,
             refresh_secs: refresh,
+            timezone: Some("Europe/Paris".into()),
         }
     }
 
@@ -190,6 +209,7 @@ mod tests {
             supermarket: Some("SMKT001".into()),
             min_purchases: Some(7),
             refresh_secs: Some(5),
+            timezone: Some("America/New_York".into()),
         };
         let r = resolve(
             given,
@@ -204,6 +224,7 @@ mod tests {
                 supermarket: Some("SMKT001".into()),
                 min_purchases: 7,
                 refresh_secs: 5,
+                timezone: Tz::America__New_York,
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -224,6 +245,7 @@ mod tests {
                 supermarket: Some("SMKT002".into()),
                 min_purchases: 4,
                 refresh_secs: 30,
+                timezone: Tz::Europe__Paris,
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -262,6 +284,7 @@ mod tests {
                 supermarket: None,
                 min_purchases: DEFAULT_MIN_PURCHASES,
                 refresh_secs: DEFAULT_REFRESH_SECS,
+                timezone: time_zone::machine_zone(),
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -290,6 +313,34 @@ mod tests {
             ..Given::default()
         };
         assert!(resolve(given, &file(None, Some(0), Some(0))).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_time_zone_is_an_error_naming_where_it_came_from() {
+        let bad_file = FileConfig {
+            timezone: Some("Europe/Atlantis".into()),
+            ..FileConfig::default()
+        };
+        let err = resolve(Given::default(), &bad_file)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "/etc/icash/config.toml: timezone: \"Europe/Atlantis\" is not a time zone"
+            ),
+            "{err}"
+        );
+        let given = Given {
+            timezone: Some("Utc+2".into()),
+            ..Given::default()
+        };
+        let err = resolve(given, &FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("timezone: \"Utc+2\" is not a time zone"),
+            "{err}"
+        );
     }
 
     #[test]
