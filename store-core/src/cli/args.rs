@@ -69,10 +69,10 @@ pub enum Command {
     /// Write a realistic, deterministic data set in the iCash CSV format.
     Generate {
         /// How many purchases to write.
-        #[arg(long, default_value_t = 3000)]
+        #[arg(long, default_value_t = 12_000)]
         purchases: u64,
         /// How many different customers buy.
-        #[arg(long, default_value_t = 2400)]
+        #[arg(long, default_value_t = 4000)]
         users: u64,
         /// The random seed: the same options always give the same files.
         #[arg(long, default_value_t = 1)]
@@ -81,10 +81,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = "data")]
         out: PathBuf,
         /// First day of the data (YYYY-MM-DD).
-        #[arg(long, default_value = "2026-10-26")]
+        #[arg(long, default_value = "2026-09-01")]
         start: chrono::NaiveDate,
         /// How many days the purchases span.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 90)]
         days: u32,
     },
     /// Record one purchase through the checkout path.
