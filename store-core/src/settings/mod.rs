@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub min_purchases: Option<i32>,
     /// owner-tui's periodic refresh, in seconds.
     pub refresh_secs: Option<u64>,
+    /// The till's id (pos-tui `--till`).
+    pub till: Option<String>,
 }
 
 impl FileConfig {
@@ -69,6 +71,8 @@ pub struct Given {
     pub min_purchases: Option<i32>,
     /// owner-tui's `--refresh`.
     pub refresh_secs: Option<u64>,
+    /// pos-tui's `--till` / `ICASH_TILL`.
+    pub till: Option<String>,
 }
 
 /// The settings a program runs with: each one from the flag, else its environment variable
@@ -83,6 +87,9 @@ pub struct Settings {
     pub supermarket: Option<String>,
     pub min_purchases: i32,
     pub refresh_secs: u64,
+    /// The till's id, on every sale it makes and in its receipt numbers (`T03-000124`);
+    /// default: the host name, made into an id (`default_till`).
+    pub till: String,
     /// The configuration file looked at (it need not exist).
     pub file: PathBuf,
 }
@@ -142,12 +149,18 @@ impl Settings {
             }
             (None, None) => DEFAULT_REFRESH_SECS,
         };
+        let till = match (&given.till, &file.till) {
+            (Some(id), _) => till_id(id).map_err(Error::Invalid)?,
+            (None, Some(id)) => till_id(id).map_err(in_file)?,
+            (None, None) => default_till(),
+        };
         Ok(Settings {
             database_url,
             database_url_from_file,
             supermarket: given.supermarket.or_else(|| file.supermarket.clone()),
             min_purchases,
             refresh_secs,
+            till,
             file: path,
         })
     }
@@ -166,6 +179,46 @@ impl Settings {
     }
 }
 
+/// A till id: the rule of branch ids (1-32 letters, digits, `-` or `_`).
+fn till_id(text: &str) -> std::result::Result<String, String> {
+    crate::domain::input::branch_id(text)
+        .map(str::to_string)
+        .map_err(|_| {
+            format!(
+                "till = {}: a till id is 1-32 letters, digits, - or _",
+                crate::domain::input::quote(text.trim())
+            )
+        })
+}
+
+/// The till id when none is set: this machine's host name as an id (`till_from_host`).
+pub fn default_till() -> String {
+    let host = nix::unistd::gethostname().unwrap_or_default();
+    till_from_host(&host.to_string_lossy())
+}
+
+/// A host name made into a till id: its first label (`till-3` of `till-3.shop.example`), every
+/// other character than a letter, digit, `-` or `_` made a `-`, at most 32 characters; `till`
+/// when nothing is left.
+pub fn till_from_host(host: &str) -> String {
+    let id: String = host
+        .trim()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(32)
+        .collect();
+    if id.is_empty() { "till".into() } else { id }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +229,7 @@ mod tests {
             supermarket: Some("SMKT002".into()),
             min_purchases: min,
             refresh_secs: refresh,
+            till: Some("T02".into()),
         }
     }
 
@@ -190,6 +244,7 @@ mod tests {
             supermarket: Some("SMKT001".into()),
             min_purchases: Some(7),
             refresh_secs: Some(5),
+            till: Some("T01".into()),
         };
         let r = resolve(
             given,
@@ -204,6 +259,7 @@ mod tests {
                 supermarket: Some("SMKT001".into()),
                 min_purchases: 7,
                 refresh_secs: 5,
+                till: "T01".into(),
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -224,6 +280,7 @@ mod tests {
                 supermarket: Some("SMKT002".into()),
                 min_purchases: 4,
                 refresh_secs: 30,
+                till: "T02".into(),
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -262,6 +319,7 @@ mod tests {
                 supermarket: None,
                 min_purchases: DEFAULT_MIN_PURCHASES,
                 refresh_secs: DEFAULT_REFRESH_SECS,
+                till: default_till(),
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -333,5 +391,42 @@ mod tests {
             err.starts_with(&format!("{}:2: config:", path.display())),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_till_id_is_checked_and_defaults_to_the_host_name_made_an_id() {
+        let given = |id: &str| Given {
+            till: Some(id.into()),
+            ..Given::default()
+        };
+        assert_eq!(
+            resolve(given(" T03 "), &FileConfig::default())
+                .unwrap()
+                .till,
+            "T03"
+        );
+        let err = resolve(given("till 3"), &FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("till = \"till 3\"") && err.contains("1-32"),
+            "{err}"
+        );
+        let bad_file = FileConfig {
+            till: Some("T/3".into()),
+            ..FileConfig::default()
+        };
+        let err = resolve(Given::default(), &bad_file)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/etc/icash/config.toml: till = "), "{err}");
+        // A flag overrides a bad value in the file.
+        assert_eq!(resolve(given("T04"), &bad_file).unwrap().till, "T04");
+        assert_eq!(till_from_host("till-3.shop.example"), "till-3");
+        assert_eq!(till_from_host("caisse n°2"), "caisse-n-2");
+        assert_eq!(till_from_host(""), "till");
+        assert_eq!(till_from_host(&"x".repeat(40)), "x".repeat(32));
+        // Whatever the machine is called, the default is a valid id.
+        assert!(till_id(&default_till()).is_ok(), "{}", default_till());
     }
 }
