@@ -1234,6 +1234,15 @@ pub fn explain(e: &CheckoutError) -> String {
         CheckoutError::UnknownProduct(ids) => {
             format!("Product {ids} is no longer sold: remove it (x), then s.")
         }
+        CheckoutError::RetiredProduct(which) => {
+            format!("{which} is no longer sold: remove it (x), then s.")
+        }
+        CheckoutError::UnknownCashier(number) => {
+            format!("Cashier {number} is not known to the database: sign in again.")
+        }
+        CheckoutError::ReceiptNumberTaken(reason) => {
+            format!("{reason}. Not charged: call the office.")
+        }
         CheckoutError::UnknownCustomer(_) => {
             "This customer is not known: choose another (c) or a new customer (n).".into()
         }
@@ -2008,6 +2017,9 @@ fn submit(state: &mut State) -> Vec<Effect> {
         product_ids: draft.products.clone(),
         expected_total: Some(state.total()),
         sold_at: None,
+        till: None,
+        cashier: None,
+        receipt_no: None,
     };
     set_input(state, Input::Submitting);
     state.info("writing the sale…");

@@ -54,6 +54,9 @@ fn queued_sale(n: u128) -> Sale {
         product_ids: vec![],
         expected_total: None,
         sold_at: None,
+        till: None,
+        cashier: None,
+        receipt_no: None,
     }
 }
 
@@ -171,6 +174,9 @@ fn receipt() {
         total_amount: lines.iter().map(|l| l.unit_price).sum(),
         lines,
         replayed: false,
+        till: None,
+        cashier: None,
+        receipt_no: None,
     };
     update(
         &mut state,
@@ -453,6 +459,9 @@ fn a_long_receipt_says_how_many_lines_are_not_shown() {
         total_amount: lines.iter().map(|l| l.unit_price).sum(),
         lines,
         replayed: false,
+        till: None,
+        cashier: None,
+        receipt_no: None,
     };
     update(
         &mut state,

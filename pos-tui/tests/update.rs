@@ -60,6 +60,9 @@ fn receipt_for(sale: &Sale) -> Receipt {
         total_amount: lines.iter().map(|l| l.unit_price).sum(),
         lines,
         replayed: false,
+        till: None,
+        cashier: None,
+        receipt_no: None,
     }
 }
 

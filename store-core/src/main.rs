@@ -375,18 +375,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
             clerk_password,
             owner_password,
+            manager_password,
         } => {
             let store = connect(&database.database_url, Duration::ZERO).await?;
-            store_core::db::roles::create_roles(
-                &store.client().await?,
-                clerk_password.as_deref(),
-                owner_password.as_deref(),
-            )
-            .await?;
+            let passwords = store_core::db::roles::RolePasswords {
+                clerk: clerk_password.as_deref(),
+                owner: owner_password.as_deref(),
+                manager: manager_password.as_deref(),
+            };
+            store_core::db::roles::create_roles(&store.client().await?, passwords).await?;
             println!(
-                "roles ready: {} (catalog, customers, record_purchase) and {} (read only)",
+                "roles ready: {} (catalog, customers, record_purchase), {} (read only) and {} \
+                 (catalog and cashier changes)",
                 store_core::db::roles::CLERK_ROLE,
-                store_core::db::roles::OWNER_ROLE
+                store_core::db::roles::OWNER_ROLE,
+                store_core::db::roles::MANAGER_ROLE
             );
             Ok(())
         }

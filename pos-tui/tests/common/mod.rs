@@ -41,6 +41,7 @@ pub fn catalog() -> Catalog {
             .map(|(id, name)| Branch {
                 id: id.to_string(),
                 name: name.to_string(),
+                timezone: None,
             })
             .collect(),
         products: products

@@ -155,7 +155,8 @@ pub enum Command {
         json: bool,
     },
     /// Create the least-privilege roles: icash_clerk (reads the catalog and customers, records
-    /// purchases, changes nothing else) and icash_owner (reads only).
+    /// purchases, changes nothing else), icash_owner (reads only) and icash_manager (changes the
+    /// catalog and the cashiers, through their functions only).
     Roles {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -165,6 +166,9 @@ pub enum Command {
         /// Let icash_owner log in with this password.
         #[arg(long, env = "ICASH_OWNER_PASSWORD", hide_env_values = true)]
         owner_password: Option<String>,
+        /// Let icash_manager log in with this password.
+        #[arg(long, env = "ICASH_MANAGER_PASSWORD", hide_env_values = true)]
+        manager_password: Option<String>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {

@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 pub struct Branch {
     pub id: String,
     pub name: String,
+    /// The branch's IANA time zone; None: the chain's.
+    pub timezone: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -57,9 +59,11 @@ impl Catalog {
     }
 }
 
-const BRANCHES: &str = "SELECT id, name FROM supermarket ORDER BY id";
-const PRODUCTS: &str = "SELECT id, name, unit_price FROM product ORDER BY id";
+const BRANCHES: &str = "SELECT id, name, timezone FROM public.supermarket ORDER BY id";
+const PRODUCTS_ON_SALE: &str = "SELECT id, name, unit_price FROM public.product \
+     WHERE retired_at IS NULL ORDER BY id";
 
+/// The branches and the products on sale (retired products are left out).
 pub async fn load_catalog(client: &impl GenericClient) -> Result<Catalog> {
     let branches = client
         .query(BRANCHES, &[])
@@ -69,11 +73,12 @@ pub async fn load_catalog(client: &impl GenericClient) -> Result<Catalog> {
             Ok(Branch {
                 id: r.try_get(0)?,
                 name: r.try_get(1)?,
+                timezone: r.try_get(2)?,
             })
         })
         .collect::<Result<_>>()?;
     let products = client
-        .query(PRODUCTS, &[])
+        .query(PRODUCTS_ON_SALE, &[])
         .await?
         .iter()
         .map(|r| {
@@ -203,6 +208,7 @@ mod tests {
             branches: vec![Branch {
                 id: "SMKT001".into(),
                 name: String::new(),
+                timezone: None,
             }],
             products: vec![],
         };
