@@ -64,6 +64,8 @@ CREATE TABLE public.cashier (
     number integer PRIMARY KEY CHECK (number > 0),
     name text NOT NULL CHECK (name <> '' AND name = btrim(name) AND length(name) <= 64),
     pin_hash text CHECK (pin_hash LIKE '$argon2%'),
+    -- Readable by those who may not read the hash.
+    has_pin boolean GENERATED ALWAYS AS (pin_hash IS NOT NULL) STORED,
     added_at timestamptz NOT NULL DEFAULT now(),
     retired_at timestamptz
 );
@@ -673,7 +675,7 @@ BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_owner') THEN
         GRANT SELECT ON public.schema_migration, public.schema_version TO icash_owner;
         GRANT EXECUTE ON FUNCTION public.fold_purchases(integer) TO icash_owner;
-        GRANT SELECT (number, name, added_at, retired_at) ON public.cashier TO icash_owner;
+        GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_owner;
     END IF;
 END
 $$;

@@ -124,6 +124,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Db { action } => db(action).await,
         Command::Journal { action } => cli::journal::run(action).await,
+        Command::Branch { action } => cli::catalog::run_branch(action).await,
+        Command::Product { action } => cli::catalog::run_product(action).await,
+        Command::Cashier { action } => cli::cashier::run(action).await,
         Command::Migrate { database, wait } => {
             let options = ConnectOptions {
                 database_url: database.database_url,
@@ -186,6 +189,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             options.progress = !json;
             let started = std::time::Instant::now();
             let report = seed::seed(&store, &options).await?;
+            if catalog::load_catalog(&store.client().await?)
+                .await?
+                .branches
+                .is_empty()
+            {
+                eprintln!(
+                    "warning: the database has no branch, so no till can sell: add one with \
+                     `store-core branch add ID --name NAME`"
+                );
+            }
             if json {
                 return print_json(&report);
             }

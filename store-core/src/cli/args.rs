@@ -9,6 +9,8 @@ use icash_cli::parse::finite_in_range;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::cashier::CashierAction;
+use super::catalog::{BranchAction, ProductAction};
 use super::journal::JournalAction;
 use super::simulate;
 
@@ -196,6 +198,22 @@ pub enum Command {
         #[command(subcommand)]
         action: JournalAction,
     },
+    /// The branches: add, rename, list (changes as icash_manager or the schema's owner).
+    Branch {
+        #[command(subcommand)]
+        action: BranchAction,
+    },
+    /// The products: add, change a price, retire, restore, list (changes as icash_manager or
+    /// the schema's owner).
+    Product {
+        #[command(subcommand)]
+        action: ProductAction,
+    },
+    /// The cashiers who sign in at the tills: add (with a PIN), list, retire.
+    Cashier {
+        #[command(subcommand)]
+        action: CashierAction,
+    },
 }
 
 impl Command {
@@ -213,6 +231,9 @@ impl Command {
             Command::Journal {
                 action: JournalAction::Resend { database, .. },
             } => Some(&mut database.database_url),
+            Command::Branch { action } => Some(action.database_url()),
+            Command::Product { action } => Some(action.database_url()),
+            Command::Cashier { action } => Some(action.database_url()),
             Command::Db { .. }
             | Command::Generate { .. }
             | Command::Completions { .. }
@@ -296,6 +317,17 @@ mod tests {
             "roles",
             "catalog",
             "journal resend",
+            "branch add",
+            "branch rename",
+            "branch list",
+            "product add",
+            "product price",
+            "product retire",
+            "product restore",
+            "product list",
+            "cashier add",
+            "cashier list",
+            "cashier retire",
         ]
         .iter()
         .map(|c| format!("store-core {c}"))

@@ -45,14 +45,14 @@ GRANT EXECUTE ON FUNCTION
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
 -- The cashiers, but not their PIN hashes.
 REVOKE SELECT ON public.cashier FROM icash_owner;
-GRANT SELECT (number, name, added_at, retired_at) ON public.cashier TO icash_owner;
+GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_owner;
 -- Folding queued sales into the counters writes only derived figures; readers need it.
 GRANT EXECUTE ON FUNCTION public.fold_purchases(integer) TO icash_owner;
 -- The manager reads the catalog and the cashiers (not their PIN hashes) and changes them
 -- through these functions only.
 GRANT SELECT ON public.product, public.supermarket, public.schema_migration,
     public.schema_version TO icash_manager;
-GRANT SELECT (number, name, added_at, retired_at) ON public.cashier TO icash_manager;
+GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_manager;
 GRANT EXECUTE ON FUNCTION
     public.add_branch(text, text, text),
     public.rename_branch(text, text),

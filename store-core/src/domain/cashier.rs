@@ -103,7 +103,7 @@ pub struct CashierListing {
     pub retired_at: Option<DateTime<Utc>>,
 }
 
-const LIST: &str = "SELECT number, name, pin_hash IS NOT NULL, added_at, retired_at \
+const LIST: &str = "SELECT number, name, has_pin, added_at, retired_at \
      FROM public.cashier ORDER BY number";
 
 /// Every cashier, retired ones included.

@@ -870,6 +870,79 @@ mod tests {
         assert_eq!(journal.lock().unwrap().pending(), vec![s]);
     }
 
+    fn till_sale() -> Sale {
+        sale().at_till("T01", None)
+    }
+
+    #[test]
+    fn receipt_numbers_survive_compaction_and_reopening_and_cancelled_ones_are_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let mut j = Journal::open(&path).unwrap();
+        for i in 0..600 {
+            let s = j.record_numbered(&till_sale()).unwrap();
+            assert_eq!(s.receipt_no, Some(i + 1));
+            j.mark_done(s.sale_key, i).unwrap();
+        }
+        // Compacted: far fewer lines than the 1200 written.
+        assert!(j.read_entries().unwrap().len() < 300);
+        assert_eq!(j.last_receipt_no("T01"), 600);
+        let cancelled = j.record_numbered(&till_sale()).unwrap();
+        assert_eq!(cancelled.receipt_no, Some(601));
+        j.cancel(cancelled.sale_key).unwrap();
+        assert_eq!(j.last_receipt_no("T01"), 600);
+        let queued = j.record_numbered(&till_sale()).unwrap();
+        assert_eq!(queued.receipt_no, Some(601));
+        // Another till counts on its own; a sale from no till has no number.
+        assert_eq!(
+            j.record_numbered(&sale().at_till("T02", None))
+                .unwrap()
+                .receipt_no,
+            Some(1)
+        );
+        assert_eq!(j.record_numbered(&sale()).unwrap().receipt_no, None);
+        drop(j);
+        let mut j = Journal::open(&path).unwrap();
+        assert_eq!(j.last_receipt_no("T01"), 601);
+        assert_eq!(
+            j.record_numbered(&till_sale()).unwrap().receipt_no,
+            Some(602)
+        );
+        // A refused queued sale keeps its number (the customer has the receipt).
+        j.mark_refused(queued.sale_key, "no longer sold".into())
+            .unwrap();
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.last_receipt_no("T01"), 602);
+        assert_eq!(j.refused()[0].sale.receipt_no, Some(601));
+    }
+
+    #[test]
+    fn a_journal_line_written_before_receipt_numbers_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let line = concat!(
+            r#"{"op":"sale","sale":{"sale_key":"0195e0b8-0000-7000-8000-000000000001","#,
+            r#""supermarket_id":"SMKT001","customer":{"kind":"new","user_id":"#,
+            r#""0c000000-0000-4000-8000-000000000001"},"product_ids":[1],"#,
+            r#""expected_total":"1.20","sold_at":"2026-11-30T10:00:00Z"}}"#,
+            "\n"
+        );
+        fs::write(&path, line).unwrap();
+        let j = Journal::open(&path).unwrap();
+        let pending = j.pending();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (
+                pending[0].till.as_deref(),
+                pending[0].cashier,
+                pending[0].receipt_no
+            ),
+            (None, None, None)
+        );
+        assert_eq!(j.repair(), None);
+    }
+
     #[test]
     fn the_journal_is_compacted_when_idle() {
         let dir = tempfile::tempdir().unwrap();
