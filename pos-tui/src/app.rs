@@ -195,9 +195,6 @@ impl fmt::Debug for Ids {
 pub struct Pin(String);
 
 impl Pin {
-    pub fn new(pin: impl Into<String>) -> Pin {
-        Pin(pin.into())
-    }
     /// The PIN itself, for checking it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -1031,8 +1028,8 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Err(e) = result {
                 tracing::warn!("the roster could not be kept beside the journal: {e}");
                 state.error(format!(
-                    "the cashier list could not be kept beside the journal ({e}): signing in \
-                     works while the database answers"
+                    "the cashier list could not be kept beside the journal ({e}): after a \
+                     restart, cashiers sign in only once the database answers"
                 ));
             }
             vec![]

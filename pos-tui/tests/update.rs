@@ -1761,3 +1761,29 @@ fn with_no_branch_in_the_database_the_till_says_how_to_add_one() {
     );
     assert!(state.screen.is_branch_choice());
 }
+
+#[test]
+fn a_retired_product_refused_by_the_database_is_explained_and_the_catalog_reloaded() {
+    let mut state = ready_to_submit();
+    let sale = submitted_sale(press(&mut state, "s"));
+    let effects = update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Err(CheckoutError::RetiredProduct("bread (id 2)".into())),
+        },
+    );
+    assert_eq!(effects, vec![Effect::LoadCatalog]);
+    let text = error_text(&state);
+    assert!(
+        text.contains("bread (id 2) is no longer sold") && text.contains("Not charged"),
+        "{text}"
+    );
+    // The reloaded catalog leaves it out: the line is marked and blocks the submit.
+    let mut smaller = catalog();
+    smaller.products.retain(|p| p.id != 2);
+    update(&mut state, Msg::CatalogLoaded(Ok(smaller)));
+    let draft = state.draft().unwrap().clone();
+    assert_eq!(state.line_status(&draft, 2), LineStatus::Retired);
+    assert_eq!(press(&mut state, "s"), vec![]);
+}
