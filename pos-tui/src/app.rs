@@ -3,7 +3,7 @@
 //! (effects.rs) and their results come back as `Msg`s; time comes with `Msg::Tick`, new ids from
 //! the state's injected `Ids`, and the time zone from `State::time_zone`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, Offset, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
+use store_core::domain::cashier::{Cashier, CashierCredential};
 use store_core::domain::catalog::{Catalog, CustomerSummary, Product};
 use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
 use store_core::error::CheckoutError;
@@ -37,6 +38,10 @@ pub const DRAIN_EVERY: Duration = Duration::from_secs(3);
 pub const DRAIN_BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Longest reason accepted when a refused sale is set aside.
 pub const MAX_REASON_LEN: usize = 120;
+/// Longest cashier number accepted (an i32 has at most 10 digits).
+pub const MAX_CASHIER_DIGITS: usize = 9;
+/// Longest PIN accepted.
+pub const MAX_PIN_LEN: usize = 32;
 
 /// The time a tick brings: the wall clock, only shown, and monotonic time since the till
 /// started, on which every retry is scheduled (a DST change or an NTP step moves the first,
@@ -185,10 +190,47 @@ impl fmt::Debug for Ids {
     }
 }
 
+/// A PIN as it is typed: never drawn, never in a `Debug` print or the log.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Pin(String);
+
+impl Pin {
+    /// The PIN itself, for checking it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// Characters typed (what the screen shows, as `*`).
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(***)")
+    }
+}
+
+/// Signing a cashier in: at the start of a shift, and after `L`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignIn {
+    /// Typing the cashier number.
+    Number(String),
+    /// Typing this cashier's PIN.
+    Pin { cashier: Cashier, pin: Pin },
+    /// The PIN is being checked (slow on purpose, in an effect); `attempt` matches the answer.
+    Checking { cashier: Cashier, attempt: u64 },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Screen {
     /// Start of shift (or changing branch): choosing the branch.
     Branch(BranchChoice),
+    /// The chain records cashiers: who is at the till.
+    SignIn(SignIn),
     /// A sale being rung up.
     Sale(Draft),
     Receipt(Box<Receipt>),
@@ -203,6 +245,9 @@ impl Screen {
     }
     pub fn is_branch_choice(&self) -> bool {
         matches!(self, Screen::Branch(_))
+    }
+    pub fn is_sign_in(&self) -> bool {
+        matches!(self, Screen::SignIn(_))
     }
 }
 
@@ -296,6 +341,9 @@ pub struct Draft {
     pub sale_key: Uuid,
     /// The cart: one unit of each product, in the order added.
     pub products: Vec<i32>,
+    /// Each cart line's product as the cashier was shown it (when added, or when new prices
+    /// were confirmed): a reloaded catalog with another price marks the line.
+    pub shown: BTreeMap<i32, Product>,
     /// None until the cashier chose one.
     pub customer: Option<CustomerChoice>,
     /// The selected cart line.
@@ -308,6 +356,7 @@ impl Draft {
         Draft {
             sale_key,
             products: Vec::new(),
+            shown: BTreeMap::new(),
             customer: None,
             selected: 0,
             input: Input::Code(String::new()),
@@ -354,6 +403,23 @@ pub enum Input {
 pub enum Question {
     ClearCart,
     QuitWithCart,
+    /// `L` with a sale open: sign out and drop the sale?
+    SignOutWithSale,
+    /// Prices changed since the lines were added: submit at the new total?
+    NewPrices,
+}
+
+/// A cart line against the catalog now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LineStatus {
+    OnSale,
+    /// On sale at another price than the one the cashier was shown.
+    PriceChanged {
+        was: Decimal,
+        now: Decimal,
+    },
+    /// No longer on sale (not in the reloaded catalog).
+    Retired,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -427,6 +493,17 @@ pub struct State {
     pub drain_failures: u32,
     /// The terminal's columns and rows (`Msg::Resize`), for how far the help can scroll.
     pub terminal_size: (u16, u16),
+    /// This till's id (`--till`): on every sale, in every receipt number.
+    pub till: String,
+    /// The chain's cashiers, as last loaded (or kept beside the journal); empty: the chain
+    /// records no cashier, and nobody signs in.
+    pub roster: Vec<CashierCredential>,
+    /// Who is signed in at the till.
+    pub cashier: Option<Cashier>,
+    /// PIN checks started, to match each answer with its check.
+    pub pin_attempts: u64,
+    /// The journal's receipt numbers were raised to the database's (once per run).
+    pub receipt_numbers_aligned: bool,
     /// Something drawn changed since the screen was last drawn (`take_dirty`).
     redraw: bool,
 }
@@ -495,6 +572,23 @@ pub enum Msg {
         result: Result<(), String>,
         status: JournalStatus,
     },
+    /// What the catalog load also read, just before its `CatalogLoaded`: the cashiers, and the
+    /// highest receipt number the database holds for this till.
+    RosterLoaded {
+        roster: Vec<CashierCredential>,
+        last_receipt_no: i64,
+    },
+    /// The roster kept beside the journal by an earlier run (at start, before any load).
+    StoredRoster(Vec<CashierCredential>),
+    /// Writing the roster beside the journal worked, or not.
+    RosterSaved(Result<(), String>),
+    /// The journal's receipt numbers were raised to the database's, or not.
+    ReceiptNumbersAligned(Result<(), String>),
+    /// The answer to PIN check `attempt`: right or wrong, or the check failed.
+    PinChecked {
+        attempt: u64,
+        result: Result<bool, String>,
+    },
 }
 
 /// Work for effects.rs; results come back as `Msg`s.
@@ -520,6 +614,18 @@ pub enum Effect {
         sale_key: Uuid,
         reason: String,
     },
+    /// Keep the roster beside the journal (for signing in while the database is away).
+    SaveRoster(Vec<CashierCredential>),
+    /// Raise the journal's next receipt number above the database's highest for this till.
+    AlignReceiptNumbers {
+        last_in_database: i64,
+    },
+    /// Check a cashier's PIN (slow on purpose: off the async threads); answers `PinChecked`.
+    CheckPin {
+        attempt: u64,
+        credential: Box<CashierCredential>,
+        pin: Pin,
+    },
 }
 
 impl State {
@@ -529,6 +635,7 @@ impl State {
         wanted_branch: Option<String>,
         ids: Ids,
         time_zone: TimeZone,
+        till: String,
     ) -> State {
         State {
             now: clock.wall,
@@ -557,6 +664,11 @@ impl State {
             journal_warning: None,
             drain_failures: 0,
             terminal_size: (80, 24),
+            till,
+            roster: Vec::new(),
+            cashier: None,
+            pin_attempts: 0,
+            receipt_numbers_aligned: false,
             redraw: true,
         }
     }
@@ -656,6 +768,9 @@ impl State {
         }
         match &self.screen {
             Screen::Branch(_) => Mode::Branch,
+            Screen::SignIn(SignIn::Number(_)) => Mode::SignIn,
+            Screen::SignIn(SignIn::Pin { .. }) => Mode::Pin,
+            Screen::SignIn(SignIn::Checking { .. }) => Mode::CheckingPin,
             Screen::Receipt(_) | Screen::Queued(_) => Mode::Receipt,
             Screen::Sale(draft) => match draft.input {
                 Input::Code(_) => Mode::Sale,
@@ -699,6 +814,52 @@ impl State {
                     .sum()
             })
             .unwrap_or_default()
+    }
+
+    /// Cart line `id` against the catalog now.
+    pub fn line_status(&self, draft: &Draft, id: i32) -> LineStatus {
+        match (self.product(id), draft.shown.get(&id)) {
+            (None, _) => LineStatus::Retired,
+            (Some(now), Some(shown)) if now.unit_price != shown.unit_price => {
+                LineStatus::PriceChanged {
+                    was: shown.unit_price,
+                    now: now.unit_price,
+                }
+            }
+            (Some(_), _) => LineStatus::OnSale,
+        }
+    }
+
+    /// The name of cart line `id`: the catalog's, else the one shown when it was added.
+    pub fn line_name(&self, draft: &Draft, id: i32) -> Option<String> {
+        self.product(id)
+            .or_else(|| draft.shown.get(&id))
+            .map(|p| p.name.clone())
+    }
+
+    /// The cart's lines whose price changed since the cashier was shown it.
+    pub fn price_changes(&self) -> Vec<(i32, Decimal, Decimal)> {
+        let Some(draft) = self.draft() else {
+            return vec![];
+        };
+        draft
+            .lines()
+            .iter()
+            .filter_map(|id| match self.line_status(draft, *id) {
+                LineStatus::PriceChanged { was, now } => Some((*id, was, now)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The roster's entry for cashier `number`.
+    pub fn credential(&self, number: i32) -> Option<&CashierCredential> {
+        self.roster.iter().find(|c| c.cashier.number == number)
+    }
+
+    /// The chain records cashiers and nobody is signed in.
+    pub fn needs_sign_in(&self) -> bool {
+        !self.roster.is_empty() && self.cashier.is_none()
     }
 
     /// Products whose name contains the query (case-insensitive), in catalog order.
@@ -760,8 +921,23 @@ impl State {
         self.draft().is_some_and(Draft::is_open)
     }
 
+    /// A new sale, or the sign-in first when the chain records cashiers and nobody (or a
+    /// cashier no longer on the roster) is signed in.
     fn open_sale(&mut self) {
-        self.screen = Screen::Sale(Draft::open(self.ids.sale_key()));
+        if let Some(cashier) = &self.cashier
+            && self.credential(cashier.number).is_none()
+        {
+            tracing::info!(
+                cashier = cashier.number,
+                "signed out: no longer on the roster"
+            );
+            self.cashier = None;
+        }
+        self.screen = if self.needs_sign_in() {
+            Screen::SignIn(SignIn::Number(String::new()))
+        } else {
+            Screen::Sale(Draft::open(self.ids.sale_key()))
+        };
     }
 }
 
@@ -834,7 +1010,265 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Submitted { sale_key, result } => submitted(state, sale_key, result),
+        Msg::RosterLoaded {
+            roster,
+            last_receipt_no,
+        } => {
+            let mut effects = roster_arrived(state, roster, true);
+            if !state.receipt_numbers_aligned {
+                state.receipt_numbers_aligned = true;
+                effects.push(Effect::AlignReceiptNumbers {
+                    last_in_database: last_receipt_no,
+                });
+            }
+            effects
+        }
+        Msg::StoredRoster(roster) => roster_arrived(state, roster, false),
+        Msg::RosterSaved(result) => {
+            if let Err(e) = result {
+                tracing::warn!("the roster could not be kept beside the journal: {e}");
+                state.error(format!(
+                    "the cashier list could not be kept beside the journal ({e}): after a \
+                     restart, cashiers sign in only once the database answers"
+                ));
+            }
+            vec![]
+        }
+        Msg::ReceiptNumbersAligned(result) => {
+            if let Err(e) = result {
+                tracing::error!("receipt numbers not aligned with the database: {e}");
+                state.receipt_numbers_aligned = false;
+                state.error(format!(
+                    "the journal could not take the database's receipt numbers ({e}): tried \
+                     again at the next catalog load"
+                ));
+            }
+            vec![]
+        }
+        Msg::PinChecked { attempt, result } => {
+            pin_checked(state, attempt, result);
+            vec![]
+        }
     }
+}
+
+/// The roster from the database (`from_database`: kept beside the journal when it changed) or
+/// from that file. A signed-in cashier's name follows it; an empty sale waiting for nobody
+/// goes to the sign-in, and a sign-in the chain no longer needs goes to the sale.
+fn roster_arrived(
+    state: &mut State,
+    roster: Vec<CashierCredential>,
+    from_database: bool,
+) -> Vec<Effect> {
+    let changed = state.roster != roster;
+    state.roster = roster;
+    if let Some(cashier) = &state.cashier
+        && let Some(now) = state.credential(cashier.number)
+    {
+        state.cashier = Some(now.cashier.clone());
+    }
+    let idle_sale = state
+        .draft()
+        .is_some_and(|d| !d.is_open() && d.input != Input::Submitting);
+    if idle_sale && state.needs_sign_in() {
+        state.open_sale();
+        state.info("this chain now records cashiers: type your cashier number, then Enter");
+    } else if state.screen.is_sign_in() && !state.needs_sign_in() {
+        state.open_sale();
+        state.info("this chain records no cashier: ready for the next sale");
+    }
+    if from_database && changed {
+        vec![Effect::SaveRoster(state.roster.clone())]
+    } else {
+        vec![]
+    }
+}
+
+/// How a cashier is named on screen: number and name.
+pub fn cashier_label(cashier: &Cashier) -> String {
+    format!(
+        "{} {}",
+        cashier.number,
+        store_core::domain::input::printable(&cashier.name)
+    )
+}
+
+fn signed_in(state: &mut State, cashier: Cashier) {
+    tracing::info!(cashier = cashier.number, "cashier signed in");
+    let label = cashier_label(&cashier);
+    state.cashier = Some(cashier);
+    state.open_sale();
+    state.info(format!("cashier {label} signed in: ready for the sale"));
+}
+
+fn pin_checked(state: &mut State, attempt: u64, result: Result<bool, String>) {
+    let Screen::SignIn(SignIn::Checking {
+        cashier,
+        attempt: current,
+    }) = &state.screen
+    else {
+        return;
+    };
+    if *current != attempt {
+        return;
+    }
+    let cashier = cashier.clone();
+    match result {
+        Ok(true) => signed_in(state, cashier),
+        Ok(false) => {
+            tracing::warn!(cashier = cashier.number, "wrong PIN");
+            let label = cashier_label(&cashier);
+            state.screen = Screen::SignIn(SignIn::Pin {
+                cashier,
+                pin: Pin::default(),
+            });
+            state.error(format!(
+                "wrong PIN for cashier {label}: type it again (Esc: another number)"
+            ));
+        }
+        Err(e) => {
+            tracing::error!(
+                cashier = cashier.number,
+                "the PIN could not be checked: {e}"
+            );
+            state.screen = Screen::SignIn(SignIn::Pin {
+                cashier,
+                pin: Pin::default(),
+            });
+            state.error(format!("the PIN could not be checked ({e}): type it again"));
+        }
+    }
+}
+
+/// Enter after a cashier number: signed in, or asked for the PIN, or told the number is
+/// unknown.
+fn sign_in_number(state: &mut State, typed: &str) -> Vec<Effect> {
+    if typed.is_empty() {
+        state.error("type your cashier number, then Enter");
+        return vec![];
+    }
+    let found = typed
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| state.credential(n))
+        .cloned();
+    match found {
+        None => {
+            state.error(format!(
+                "there is no cashier number {typed}: type your number again"
+            ));
+        }
+        Some(credential) if credential.needs_pin() => {
+            state.info(format!(
+                "cashier {}: type your PIN, then Enter",
+                cashier_label(&credential.cashier)
+            ));
+            state.screen = Screen::SignIn(SignIn::Pin {
+                cashier: credential.cashier,
+                pin: Pin::default(),
+            });
+        }
+        Some(credential) => signed_in(state, credential.cashier),
+    }
+    vec![]
+}
+
+fn on_sign_in(state: &mut State, action: Action) -> Vec<Effect> {
+    let Screen::SignIn(sign_in) = &mut state.screen else {
+        return vec![];
+    };
+    match (sign_in, action) {
+        (SignIn::Number(number), Action::CodeDigit(c)) => {
+            if number.len() < MAX_CASHIER_DIGITS {
+                number.push(c);
+            } else {
+                state.error(format!(
+                    "a cashier number has at most {MAX_CASHIER_DIGITS} digits: Esc erases it"
+                ));
+            }
+        }
+        (SignIn::Number(number), Action::CodeBackspace) => {
+            number.pop();
+        }
+        (SignIn::Number(number), Action::ClearCode) => {
+            number.clear();
+            state.clear_message();
+        }
+        (SignIn::Number(number), Action::SignIn) => {
+            let typed = std::mem::take(number);
+            return sign_in_number(state, &typed);
+        }
+        (SignIn::Number(_), Action::ChangeBranch) => to_branch_choice(state),
+        (SignIn::Pin { pin, .. }, Action::TypeChar(c)) if pin.len() < MAX_PIN_LEN => {
+            pin.0.push(c);
+            state.clear_message();
+        }
+        (SignIn::Pin { .. }, Action::TypeChar(_)) => {
+            state.error(format!("a PIN has at most {MAX_PIN_LEN} characters"));
+        }
+        (SignIn::Pin { pin, .. }, Action::DeleteChar) => {
+            pin.0.pop();
+        }
+        (SignIn::Pin { .. }, Action::CancelPin) => {
+            state.screen = Screen::SignIn(SignIn::Number(String::new()));
+            state.info("type your cashier number, then Enter");
+        }
+        (SignIn::Pin { cashier, pin }, Action::CheckPin) => {
+            if pin.is_empty() {
+                state.error("type your PIN, then Enter (Esc: another number)");
+                return vec![];
+            }
+            let pin = std::mem::take(pin);
+            let cashier = cashier.clone();
+            let Some(credential) = state.credential(cashier.number).cloned() else {
+                state.screen = Screen::SignIn(SignIn::Number(String::new()));
+                state.error(format!(
+                    "cashier {} is no longer on the roster: type your number again",
+                    cashier.number
+                ));
+                return vec![];
+            };
+            state.pin_attempts += 1;
+            let attempt = state.pin_attempts;
+            state.screen = Screen::SignIn(SignIn::Checking { cashier, attempt });
+            state.info("checking the PIN…");
+            return vec![Effect::CheckPin {
+                attempt,
+                credential: Box::new(credential),
+                pin,
+            }];
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// `L`: the cashier leaves. With a sale open it asks first (yes drops the sale).
+fn sign_out(state: &mut State) {
+    if state.roster.is_empty() {
+        state.info("this chain records no cashier: there is nobody to sign out");
+    } else if state.cart_is_open()
+        && let Some(draft) = state.draft_mut()
+    {
+        draft.input = Input::Confirm(Question::SignOutWithSale);
+    } else {
+        signed_out(state);
+    }
+}
+
+fn signed_out(state: &mut State) {
+    let text = match state.cashier.take() {
+        Some(cashier) => {
+            tracing::info!(cashier = cashier.number, "cashier signed out");
+            format!(
+                "cashier {} signed out: next cashier, type your number",
+                cashier_label(&cashier)
+            )
+        }
+        None => "type your cashier number, then Enter".to_string(),
+    };
+    state.screen = Screen::SignIn(SignIn::Number(String::new()));
+    state.info(text);
 }
 
 fn customer_search_due(state: &mut State, seq: u64) -> Vec<Effect> {
@@ -1121,15 +1555,16 @@ fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<
 
 fn start_shift(state: &mut State, branch: String) {
     state.branch = Some(branch);
-    let text = match (state.branch.as_deref(), state.branch_name()) {
-        (Some(id), Some(name)) => format!("branch {id} {name}: ready for the first sale"),
-        (id, _) => format!(
-            "branch {}: ready for the first sale",
-            id.unwrap_or_default()
-        ),
+    let branch = match (state.branch.as_deref(), state.branch_name()) {
+        (Some(id), Some(name)) => format!("branch {id} {name}"),
+        (id, _) => format!("branch {}", id.unwrap_or_default()),
     };
-    state.info(text);
     state.open_sale();
+    if state.screen.is_sign_in() {
+        state.info(format!("{branch}: type your cashier number, then Enter"));
+    } else {
+        state.info(format!("{branch}: ready for the first sale"));
+    }
 }
 
 fn submitted(
@@ -1209,7 +1644,12 @@ fn submitted(
                 state.db = DbState::Reconnecting(e.to_string());
             }
             state.error(explain(&e));
-            if matches!(e, CheckoutError::TotalMismatch { .. }) && !state.catalog_loading() {
+            // The reloaded catalog shows the new prices, or marks the retired line.
+            if matches!(
+                e,
+                CheckoutError::TotalMismatch { .. } | CheckoutError::RetiredProduct(_)
+            ) && !state.catalog_loading()
+            {
                 return load_catalog(state);
             }
             vec![]
@@ -1233,6 +1673,17 @@ pub fn explain(e: &CheckoutError) -> String {
         }
         CheckoutError::UnknownProduct(ids) => {
             format!("Product {ids} is no longer sold: remove it (x), then s.")
+        }
+        CheckoutError::RetiredProduct(which) => format!(
+            "{which} is no longer sold (retired). Not charged. The cart marks it: select it \
+             (↑↓), x removes it, then s."
+        ),
+        CheckoutError::UnknownCashier(number) => format!(
+            "Cashier {number} is not known to the database. Not charged: sign out (L) and sign \
+             in again."
+        ),
+        CheckoutError::ReceiptNumberTaken(reason) => {
+            format!("{reason}. Not charged: call the office.")
         }
         CheckoutError::UnknownCustomer(_) => {
             "This customer is not known: choose another (c) or a new customer (n).".into()
@@ -1282,6 +1733,7 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
                 on_branch(state, action);
                 vec![]
             }
+            Mode::SignIn | Mode::Pin | Mode::CheckingPin => on_sign_in(state, action),
             Mode::Receipt => {
                 on_receipt(state, action);
                 vec![]
@@ -1429,6 +1881,10 @@ fn on_branch(state: &mut State, action: Action) {
 }
 
 fn on_receipt(state: &mut State, action: Action) {
+    if action == Action::SignOut {
+        sign_out(state);
+        return;
+    }
     if let Action::NextSale { first_digit } = action
         && state.branch.is_some()
     {
@@ -1446,18 +1902,12 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
             if state.cart_is_open() {
                 state.error("finish or clear this sale before changing branch");
             } else {
-                let cursor = state
-                    .catalog
-                    .as_ref()
-                    .zip(state.branch.as_deref())
-                    .and_then(|(c, id)| c.branches.iter().position(|b| b.id == id))
-                    .unwrap_or(0);
-                state.screen = Screen::Branch(BranchChoice {
-                    cursor,
-                    wanted: None,
-                });
-                state.clear_message();
+                to_branch_choice(state);
             }
+            vec![]
+        }
+        Action::SignOut => {
+            sign_out(state);
             vec![]
         }
         Action::Submit => submit(state),
@@ -1472,10 +1922,7 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
             state.clear_message();
             vec![]
         }
-        Action::Yes | Action::No => {
-            answer(state, action == Action::Yes);
-            vec![]
-        }
+        Action::Yes | Action::No => answer(state, action == Action::Yes),
         Action::Up | Action::Down => {
             move_cursor(state, action == Action::Up);
             vec![]
@@ -1589,6 +2036,21 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
+/// Back to the branch list, the cursor on the shift's branch.
+fn to_branch_choice(state: &mut State) {
+    let cursor = state
+        .catalog
+        .as_ref()
+        .zip(state.branch.as_deref())
+        .and_then(|(c, id)| c.branches.iter().position(|b| b.id == id))
+        .unwrap_or(0);
+    state.screen = Screen::Branch(BranchChoice {
+        cursor,
+        wanted: None,
+    });
+    state.clear_message();
+}
+
 fn set_input(state: &mut State, input: Input) {
     if let Some(draft) = state.draft_mut() {
         draft.input = input;
@@ -1596,23 +2058,43 @@ fn set_input(state: &mut State, input: Input) {
 }
 
 /// The answer to the question on screen.
-fn answer(state: &mut State, yes: bool) {
+fn answer(state: &mut State, yes: bool) -> Vec<Effect> {
     let Some(draft) = state.draft_mut() else {
-        return;
+        return vec![];
     };
     let Input::Confirm(question) = draft.input else {
-        return;
+        return vec![];
     };
     draft.input = Input::Code(String::new());
     match (yes, question) {
         (true, Question::ClearCart) => {
             draft.products.clear();
+            draft.shown.clear();
             draft.selected = 0;
             state.info("cart cleared");
         }
         (true, Question::QuitWithCart) => state.quit = true,
+        (true, Question::SignOutWithSale) => {
+            tracing::info!(sale_key = %draft.sale_key, "sale dropped at sign-out");
+            signed_out(state);
+        }
+        (true, Question::NewPrices) => {
+            let lines = draft.products.clone();
+            let current: Vec<Product> = lines
+                .iter()
+                .filter_map(|id| state.product(*id).cloned())
+                .collect();
+            if let Some(draft) = state.draft_mut() {
+                draft.shown.extend(current.into_iter().map(|p| (p.id, p)));
+            }
+            return submit(state);
+        }
+        (false, Question::NewPrices) => {
+            state.info("not submitted: the marked lines show the new prices (s to submit)")
+        }
         (false, _) => state.clear_message(),
     }
+    vec![]
 }
 
 fn add_code(state: &mut State) {
@@ -1645,6 +2127,13 @@ fn choose_branch(state: &mut State, index: usize) {
             Message::Error("the catalog is not loaded yet: waiting for the database".into()),
             Holds::WhileNoCatalog,
         ),
+        None if state
+            .catalog
+            .as_ref()
+            .is_some_and(|c| c.branches.is_empty()) =>
+        {
+            state.error("there is no branch yet: add one with store-core branch add ID --name NAME")
+        }
         None => state.error(format!("there is no branch number {}", index + 1)),
     }
 }
@@ -1691,6 +2180,7 @@ fn add_product(state: &mut State, id: i32) {
         return;
     }
     draft.products.push(id);
+    draft.shown.insert(id, product.clone());
     draft.selected = draft.products.len() - 1;
     state.info(format!("added {} {}", product.name, product.unit_price));
 }
@@ -1700,10 +2190,12 @@ fn remove_line(state: &mut State, index: usize) {
         return;
     };
     let id = draft.products.remove(index);
+    let shown = draft.shown.remove(&id);
     let len = draft.products.len();
     draft.selected = draft.selected.min(len.saturating_sub(1));
     let name = state
         .product(id)
+        .or(shown.as_ref())
         .map_or_else(|| format!("product {id}"), |p| p.name.clone());
     state.info(format!("removed {name}"));
 }
@@ -1991,16 +2483,46 @@ fn submit(state: &mut State) -> Vec<Effect> {
         ));
         return vec![];
     }
-    if let Some(missing) = draft
+    if let Some((line, missing)) = draft
         .lines()
         .iter()
-        .find(|id| state.product(**id).is_none())
+        .enumerate()
+        .find(|(_, id)| state.product(**id).is_none())
     {
+        let name = state
+            .line_name(draft, *missing)
+            .map(|n| format!("{}, ", store_core::domain::input::printable(&n)))
+            .unwrap_or_default();
         state.error(format!(
-            "product {missing} is no longer sold: remove it (x) before submitting"
+            "product {missing} is no longer sold ({name}line {}): select it (↑↓) and remove it (x), then s",
+            line + 1
         ));
         return vec![];
     }
+    let changes = state.price_changes();
+    if !changes.is_empty() {
+        let list: Vec<String> = changes
+            .iter()
+            .map(|(id, was, now)| {
+                let name = state
+                    .draft()
+                    .and_then(|d| state.line_name(d, *id))
+                    .unwrap_or_else(|| format!("product {id}"));
+                format!(
+                    "{} {} -> {}",
+                    store_core::domain::input::printable(&name),
+                    crate::view::money(*was),
+                    crate::view::money(*now)
+                )
+            })
+            .collect();
+        state.info(format!("prices changed: {}", list.join(", ")));
+        set_input(state, Input::Confirm(Question::NewPrices));
+        return vec![];
+    }
+    let Some(draft) = state.draft() else {
+        return vec![];
+    };
     let sale = Sale {
         sale_key: draft.sale_key,
         supermarket_id: branch,
@@ -2008,6 +2530,9 @@ fn submit(state: &mut State) -> Vec<Effect> {
         product_ids: draft.products.clone(),
         expected_total: Some(state.total()),
         sold_at: None,
+        till: Some(state.till.clone()),
+        cashier: state.cashier.as_ref().map(|c| c.number),
+        receipt_no: None,
     };
     set_input(state, Input::Submitting);
     state.info("writing the sale…");

@@ -7,7 +7,7 @@ use icash_cli::docs::{Entry, Manual, entries};
 /// The cashier's till: keyboard-driven checkout on the iCash store database.
 ///
 /// Settings come from the flags, then the environment variables, then the optional file
-/// $XDG_CONFIG_HOME/icash/config.toml (or ICASH_CONFIG): `database_url`, `supermarket`.
+/// $XDG_CONFIG_HOME/icash/config.toml (or ICASH_CONFIG): `database_url`, `supermarket`, `till`.
 #[derive(clap::Parser, Debug)]
 #[command(name = "pos-tui", version)]
 pub struct Args {
@@ -16,6 +16,10 @@ pub struct Args {
     /// The branch to work at (e.g. SMKT002); without it the till asks at start.
     #[arg(long, value_name = "ID", env = "ICASH_SUPERMARKET")]
     pub supermarket: Option<String>,
+    /// This till's id, on every sale and in its receipt numbers (T03-000124): 1-32 letters,
+    /// digits, - or _ [default: the host name, made an id].
+    #[arg(long, value_name = "ID", env = "ICASH_TILL")]
+    pub till: Option<String>,
     /// The till's journal of sales (each till needs its own) [default:
     /// <ICASH_HOME or data dir>/pos-journal.jsonl].
     #[arg(long, value_name = "PATH")]
@@ -43,6 +47,12 @@ pub const MANUAL: Manual = Manual {
             name: "$ICASH_HOME/pos-journal.jsonl",
             text: "The till's journal of sales (unless --journal names another): every sale is \
                    written and fsynced here before it is sent. Each till needs its own.",
+        },
+        Entry {
+            name: "$ICASH_HOME/pos-journal.roster.json",
+            text: "Beside the journal (its name with .roster.json): the cashiers last loaded from \
+                   the database, with their PIN hashes (mode 0600), so that a till started \
+                   offline can still sign in the cashiers it has seen.",
         },
         Entry {
             name: "$ICASH_HOME/logs/pos-tui.log.YYYY-MM-DD",

@@ -2,14 +2,18 @@
 //! and panic of a task comes back to the loop as a `Msg` (through `tui_runtime`). Nothing here
 //! is awaited by the input or render path.
 
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use store_core::Store;
 use store_core::db::live::{self, CATALOG_CHANNEL, LISTENING};
+use store_core::domain::cashier::{self, CashierCredential};
 use store_core::domain::catalog;
-use store_core::domain::checkout::Sale;
+use store_core::domain::checkout::{self, Sale};
 use store_core::error::CheckoutError;
 use store_core::retry::RetryPolicy;
 use store_core::till::journal::{self, Outcome, SharedJournal};
@@ -30,6 +34,8 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 const OFFLINE_SUBMIT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest round of sending queued sales; what is not sent by then waits for the next round.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest PIN check (argon2 is slow on purpose, but not this slow).
+const PIN_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the health probe asks, and how long it waits for an answer: together they bound
 /// how long the status bar can say "connected" after the database went away.
 pub const PROBE_EVERY: Duration = Duration::from_millis(500);
@@ -45,6 +51,10 @@ pub struct Runner {
     store: Store,
     journal: SharedJournal,
     tx: UnboundedSender<Msg>,
+    /// This till's id, for the database's last receipt number.
+    till: String,
+    /// Where the roster is kept (`roster_path`).
+    roster_path: PathBuf,
     /// The health probe's last answer: a submission made while the database is known to be
     /// unreachable waits only `OFFLINE_SUBMIT_TIMEOUT` before the sale is queued.
     reachable: Arc<AtomicBool>,
@@ -96,11 +106,19 @@ impl From<Failure> for DbFailure {
 }
 
 impl Runner {
-    pub fn new(store: Store, journal: SharedJournal, tx: UnboundedSender<Msg>) -> Runner {
+    pub fn new(
+        store: Store,
+        journal: SharedJournal,
+        tx: UnboundedSender<Msg>,
+        till: String,
+        roster_path: PathBuf,
+    ) -> Runner {
         Runner {
             store,
             journal,
             tx,
+            till,
+            roster_path,
             reachable: Arc::new(AtomicBool::new(true)),
         }
     }
@@ -109,16 +127,74 @@ impl Runner {
         let store = self.store.clone();
         match effect {
             Effect::LoadCatalog => {
+                // The roster and the till's last receipt number come with the catalog, on the
+                // same connection, and are handed over just before it.
+                let tx = self.tx.clone();
+                let till = self.till.clone();
                 spawn_effect(
                     &self.tx,
                     QUERY_TIMEOUT,
                     async move {
                         let client = Lease::new(store.client().await?, &store);
                         let catalog = catalog::load_catalog(&*client).await?;
+                        let roster = cashier::load_roster(&*client).await?;
+                        let last_receipt_no = checkout::last_receipt_no(&*client, &till).await?;
                         client.release();
-                        Ok(catalog)
+                        Ok((catalog, roster, last_receipt_no))
                     },
-                    |outcome| Msg::CatalogLoaded(flatten(outcome)),
+                    move |outcome| {
+                        Msg::CatalogLoaded(flatten(outcome).map(
+                            |(catalog, roster, last_receipt_no)| {
+                                // The receiver is gone only when the program is ending.
+                                let _ = tx.send(Msg::RosterLoaded {
+                                    roster,
+                                    last_receipt_no,
+                                });
+                                catalog
+                            },
+                        ))
+                    },
+                );
+            }
+            Effect::SaveRoster(roster) => {
+                let path = self.roster_path.clone();
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    blocking(move || write_roster(&path, &roster).map_err(|e| e.to_string())),
+                    |outcome| Msg::RosterSaved(outcome.unwrap_or_else(|f| Err(f.to_string()))),
+                );
+            }
+            Effect::AlignReceiptNumbers { last_in_database } => {
+                let journal = self.journal.clone();
+                let till = self.till.clone();
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    blocking(move || {
+                        let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+                        journal
+                            .align_receipt_numbers(&till, last_in_database)
+                            .map_err(|e| e.to_string())
+                    }),
+                    |outcome| {
+                        Msg::ReceiptNumbersAligned(outcome.unwrap_or_else(|f| Err(f.to_string())))
+                    },
+                );
+            }
+            Effect::CheckPin {
+                attempt,
+                credential,
+                pin,
+            } => {
+                spawn_effect(
+                    &self.tx,
+                    PIN_CHECK_TIMEOUT,
+                    blocking(move || Ok(credential.verify_pin(pin.expose()))),
+                    move |outcome| Msg::PinChecked {
+                        attempt,
+                        result: outcome.unwrap_or_else(|f| Err(f.to_string())),
+                    },
                 );
             }
             Effect::DebounceCustomerSearch { seq } => {
@@ -284,6 +360,49 @@ async fn probe(
     Ok(())
 }
 
+/// `work` on tokio's blocking threads (file writes, the PIN check), as a future.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(format!("internal error ({e}); see the log")))
+}
+
+/// Where the roster is kept: beside the journal, its name with `.roster.json`
+/// (`pos-journal.jsonl` -> `pos-journal.roster.json`).
+pub fn roster_path(journal: &Path) -> PathBuf {
+    journal.with_extension("roster.json")
+}
+
+/// The roster an earlier run kept (none: an empty roster).
+pub fn read_roster(path: &Path) -> Result<Vec<CashierCredential>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Keeps `roster` at `path`, readable by this user only (it holds PIN hashes): written to a
+/// temporary file beside it, synced, then renamed over it, so a crash leaves the old or the
+/// new roster, never half of one.
+pub fn write_roster(path: &Path, roster: &[CashierCredential]) -> std::io::Result<()> {
+    let temporary = path.with_extension("json.new");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    // Also when a temporary file was left behind with other rights.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    serde_json::to_writer(&mut file, roster)?;
+    file.flush()?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
+}
+
 /// One result from the work's own and the runner's failures.
 fn flatten<T>(outcome: Result<store_core::Result<T>, Failure>) -> Result<T, DbFailure> {
     match outcome {
@@ -359,6 +478,35 @@ mod tests {
                 LISTENER_RETRY.delay(failures)
             })
             .collect()
+    }
+
+    #[test]
+    fn the_roster_is_kept_beside_the_journal_for_this_user_only_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = roster_path(&dir.path().join("till.jsonl"));
+        assert_eq!(path, dir.path().join("till.roster.json"));
+        // None kept yet: an empty roster.
+        assert_eq!(read_roster(&path).unwrap(), vec![]);
+        let hash = store_core::domain::cashier::hash_pin("1234").unwrap();
+        let roster: Vec<CashierCredential> = serde_json::from_value(serde_json::json!([
+            {"cashier": {"number": 3, "name": "Ann Lee"}, "pin_hash": hash},
+            {"cashier": {"number": 7, "name": "Bo Chen"}},
+        ]))
+        .unwrap();
+        write_roster(&path, &roster).unwrap();
+        let kept = read_roster(&path).unwrap();
+        assert_eq!(kept, roster);
+        // What was kept still checks the PIN.
+        assert!(kept[0].needs_pin() && kept[0].verify_pin("1234") && !kept[0].verify_pin("1235"));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        // Written again over an older one, no temporary file left.
+        write_roster(&path, &[]).unwrap();
+        assert_eq!(read_roster(&path).unwrap(), vec![]);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        std::fs::write(&path, "not a roster").unwrap();
+        let err = read_roster(&path).unwrap_err();
+        assert!(err.contains("till.roster.json"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub enum Mode {
     /// Start of shift: choosing the branch.
     Branch,
+    /// Signing in: typing the cashier number.
+    SignIn,
+    /// Signing in: typing the cashier's PIN.
+    Pin,
+    /// The PIN is being checked.
+    CheckingPin,
     /// A sale: typing product codes, choosing the customer, editing the cart.
     Sale,
     /// Finding a product by name.
@@ -33,6 +39,9 @@ impl Mode {
     pub fn title(self) -> &'static str {
         match self {
             Mode::Branch => "Choosing the branch",
+            Mode::SignIn => "Cashier sign-in",
+            Mode::Pin => "Cashier PIN",
+            Mode::CheckingPin => "While the PIN is checked",
             Mode::Sale => "Sale",
             Mode::ProductSearch => "Product search",
             Mode::CustomerSearch => "Customer search",
@@ -87,8 +96,16 @@ pub enum Command {
     RemoveLast,
     ClearCart,
     ChangeBranch,
+    /// Sign in the cashier whose number was typed.
+    SignIn,
+    /// Check the PIN typed.
+    CheckPin,
+    /// Leave the PIN for another cashier number.
+    CancelPin,
+    /// The cashier leaves the till.
+    SignOut,
     Submit,
-    /// A character typed into a search box.
+    /// A character typed into a search box (or the PIN).
     TypeChar,
     DeleteChar,
     PickResult,
@@ -132,6 +149,10 @@ pub enum Action {
     RemoveLast,
     ClearCart,
     ChangeBranch,
+    SignIn,
+    CheckPin,
+    CancelPin,
+    SignOut,
     Submit,
     TypeChar(char),
     DeleteChar,
@@ -186,6 +207,10 @@ impl Command {
             Command::RemoveLast => Action::RemoveLast,
             Command::ClearCart => Action::ClearCart,
             Command::ChangeBranch => Action::ChangeBranch,
+            Command::SignIn => Action::SignIn,
+            Command::CheckPin => Action::CheckPin,
+            Command::CancelPin => Action::CancelPin,
+            Command::SignOut => Action::SignOut,
             Command::Submit => Action::Submit,
             Command::TypeChar => Action::TypeChar(char?),
             Command::DeleteChar => Action::DeleteChar,
@@ -320,6 +345,71 @@ const BRANCH: &[Binding] = &[
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
 ];
 
+const SIGN_IN: &[Binding] = &[
+    b(
+        K::Digit,
+        A::CodeDigit,
+        "0-9",
+        "type your cashier number",
+        "number",
+    ),
+    b(
+        K::Code(KeyCode::Enter),
+        A::SignIn,
+        "Enter",
+        "sign in",
+        "sign in",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::CodeBackspace,
+        "Backspace",
+        "erase a digit",
+    ),
+    h(
+        K::Code(KeyCode::Esc),
+        A::ClearCode,
+        "Esc",
+        "erase the number",
+    ),
+    h(K::Char('b'), A::ChangeBranch, "b", "choose another branch"),
+    b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
+    b(K::Char('q'), A::Quit, "q", "quit", "quit"),
+    h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
+];
+
+const PIN: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::CheckPin,
+        "Enter",
+        "check the PIN",
+        "check",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelPin,
+        "Esc",
+        "another cashier number",
+        "back",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::DeleteChar,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Printable,
+        A::TypeChar,
+        "characters",
+        "the PIN (shown as *)",
+        "PIN",
+    ),
+];
+
+const CHECKING_PIN: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help")];
+
 /// What R does (listed once, under "Everywhere").
 const REFUSED_DOES: &str = "refused queued sales";
 
@@ -384,6 +474,7 @@ const SALE: &[Binding] = &[
         "b",
         "change branch (empty sale)",
     ),
+    h(K::Char('L'), A::SignOut, "L", SIGN_OUT_DOES),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
@@ -463,10 +554,15 @@ const CONFIRM: &[Binding] = &[
 
 const SUBMITTING: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help")];
 
+/// What L does (yes to its question drops the open sale).
+const SIGN_OUT_DOES: &str = "sign out; asks if sale open";
+
 const RECEIPT: &[Binding] = &[
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
+    // Said on the receipt itself when the chain records cashiers.
+    a(K::Char('L'), A::SignOut),
     b(
         K::Any,
         A::NextSale,
@@ -553,6 +649,9 @@ const SET_ASIDE_REASON: &[Binding] = &[
 pub fn bindings(mode: Mode) -> &'static [Binding] {
     match mode {
         Mode::Branch => BRANCH,
+        Mode::SignIn => SIGN_IN,
+        Mode::Pin => PIN,
+        Mode::CheckingPin => CHECKING_PIN,
         Mode::Sale => SALE,
         Mode::ProductSearch => PRODUCT_SEARCH,
         Mode::CustomerSearch => CUSTOMER_SEARCH,
@@ -577,9 +676,11 @@ pub const HELP_SECTIONS: &[(&str, &[Mode])] = &[
     ("Questions", &[Mode::Confirm]),
 ];
 
-/// Listed in the Markdown key table but not in the help overlay: the refused list says its
-/// keys itself, and the help's own keys are on its title and the status bar.
+/// Listed in the Markdown key table but not in the help overlay: the sign-in and the refused
+/// list say their keys themselves, and the help's own keys are on its title and the status bar.
 pub const MORE_DOC_SECTIONS: &[(&str, &[Mode])] = &[
+    ("Cashier sign-in", &[Mode::SignIn]),
+    ("Cashier PIN", &[Mode::Pin]),
     ("Refused list (R)", &[Mode::Refused, Mode::SetAsideReason]),
     ("Help (?)", &[Mode::Help]),
 ];
@@ -623,6 +724,9 @@ pub fn markdown_table() -> String {
 /// Every mode, for tests.
 pub const ALL_MODES: &[Mode] = &[
     Mode::Branch,
+    Mode::SignIn,
+    Mode::Pin,
+    Mode::CheckingPin,
     Mode::Sale,
     Mode::ProductSearch,
     Mode::CustomerSearch,
@@ -739,15 +843,22 @@ mod tests {
             .flat_map(|(_, m)| m.iter().copied())
             .collect();
         for mode in ALL_MODES {
+            // These say their keys on screen (MORE_DOC_SECTIONS) or take none.
             if !matches!(
                 mode,
-                Mode::Submitting | Mode::Help | Mode::Refused | Mode::SetAsideReason
+                Mode::Submitting
+                    | Mode::SignIn
+                    | Mode::Pin
+                    | Mode::CheckingPin
+                    | Mode::Help
+                    | Mode::Refused
+                    | Mode::SetAsideReason
             ) {
                 assert!(listed.contains(mode), "{mode:?} missing from the help");
             }
         }
         // "Everywhere: ? help, q quit, R refused sales (not in a search)" must be true.
-        for mode in [Mode::Branch, Mode::Sale, Mode::Receipt] {
+        for mode in [Mode::Branch, Mode::SignIn, Mode::Sale, Mode::Receipt] {
             assert_eq!(
                 resolve(mode, &key(KeyCode::Char('?'))),
                 Some(Action::ShowHelp)
@@ -762,6 +873,28 @@ mod tests {
             resolve(Mode::Refused, &key(KeyCode::Char('x'))),
             Some(Action::CloseRefused)
         );
+    }
+
+    #[test]
+    fn l_signs_out_and_the_pin_takes_every_printable_key() {
+        for mode in [Mode::Sale, Mode::Receipt] {
+            assert_eq!(
+                resolve(mode, &key(KeyCode::Char('L'))),
+                Some(Action::SignOut),
+                "{mode:?}"
+            );
+        }
+        for c in ['q', '?', 'R', '7', 'L'] {
+            assert_eq!(
+                resolve(Mode::Pin, &key(KeyCode::Char(c))),
+                Some(Action::TypeChar(c))
+            );
+        }
+        assert_eq!(
+            resolve(Mode::SignIn, &key(KeyCode::Char('4'))),
+            Some(Action::CodeDigit('4'))
+        );
+        assert_eq!(resolve(Mode::CheckingPin, &key(KeyCode::Enter)), None);
     }
 
     /// The first Markdown table after `heading` in `doc`.

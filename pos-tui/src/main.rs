@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use icash_cli::ExitStatus;
 use pos_tui::app::{Clock, Ids, Msg, State, system_time_zone, update};
 use pos_tui::cli::{Args, MANUAL};
-use pos_tui::effects::{Runner, journal_status, spawn_catalog_listener};
+use pos_tui::effects::{Runner, journal_status, read_roster, roster_path, spawn_catalog_listener};
 use pos_tui::view::view;
 use store_core::db::target::DbTarget;
 use store_core::settings::{Given, Settings};
@@ -33,6 +33,7 @@ fn main() -> ExitCode {
     let settings = match Settings::load(Given {
         database_url: args.database.database_url.clone(),
         supermarket: args.supermarket.clone(),
+        till: args.till.clone(),
         ..Given::default()
     }) {
         Ok(settings) => settings,
@@ -97,6 +98,7 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
     let Settings {
         database_url,
         supermarket,
+        till,
         ..
     } = settings;
     let journal_path = match args.journal {
@@ -112,6 +114,15 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         "journal open"
     );
     let journal = Arc::new(Mutex::new(journal));
+    // The cashiers an earlier run kept: signing in works before the database answers.
+    let roster_path = roster_path(&journal_path);
+    let stored_roster = match read_roster(&roster_path) {
+        Ok(roster) => roster,
+        Err(e) => {
+            tracing::warn!(path = %roster_path.display(), "the kept roster is not used: {e}");
+            Vec::new()
+        }
+    };
 
     let store = open_store(database_url).await?;
     tracing::info!(database = store.describe(), "pos-tui starting");
@@ -127,13 +138,22 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         supermarket,
         Ids::system(),
         system_time_zone,
+        till.clone(),
     );
+    tracing::info!(%till, cashiers = stored_roster.len(), "till");
+    update(&mut state, Msg::StoredRoster(stored_roster));
     state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // Sales left waiting by an earlier run are sent from the first tick on.
     update(&mut state, Msg::Journal(journal_status(&journal)));
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let runner = Runner::new(store.clone(), journal.clone(), tx.clone());
+    let runner = Runner::new(
+        store.clone(),
+        journal.clone(),
+        tx.clone(),
+        till,
+        roster_path,
+    );
     spawn_catalog_listener(store.clone(), tx.clone());
     runner.spawn_health_probe();
 

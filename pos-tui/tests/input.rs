@@ -249,10 +249,16 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
                         Err(CheckoutError::Unavailable("down".into()))
                     },
                 }),
+                Effect::CheckPin { attempt, pin, .. } => later.push(Msg::PinChecked {
+                    attempt,
+                    result: Ok(pin.expose() == "1234"),
+                }),
                 Effect::LoadCatalog
                 | Effect::Drain
                 | Effect::ResendRefused(_)
-                | Effect::SetAsideRefused { .. } => {}
+                | Effect::SetAsideRefused { .. }
+                | Effect::SaveRoster(_)
+                | Effect::AlignReceiptNumbers { .. } => {}
             }
         }
         // Invariants after every message.

@@ -54,6 +54,9 @@ fn queued_sale(n: u128) -> Sale {
         product_ids: vec![],
         expected_total: None,
         sold_at: None,
+        till: None,
+        cashier: None,
+        receipt_no: None,
     }
 }
 
@@ -171,6 +174,9 @@ fn receipt() {
         total_amount: lines.iter().map(|l| l.unit_price).sum(),
         lines,
         replayed: false,
+        till: None,
+        cashier: None,
+        receipt_no: None,
     };
     update(
         &mut state,
@@ -180,6 +186,128 @@ fn receipt() {
         },
     );
     snapshot_every_size("receipt", &state);
+}
+
+/// The receipt of `sale` as the database answers it, numbered `receipt_no` at its till.
+fn numbered_receipt(sale: &Sale, receipt_no: i64) -> Receipt {
+    let catalog = catalog();
+    let lines: Vec<ReceiptLine> = sale
+        .product_ids
+        .iter()
+        .map(|id| {
+            let p = catalog.product(*id).unwrap();
+            ReceiptLine {
+                product_id: p.id,
+                name: p.name.clone(),
+                unit_price: p.unit_price,
+            }
+        })
+        .collect();
+    Receipt {
+        purchase_id: 3001,
+        sale_key: sale.sale_key,
+        supermarket_id: sale.supermarket_id.clone(),
+        user_id: sale.customer.user_id(),
+        new_customer: true,
+        created_at: Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 5).unwrap(),
+        total_amount: lines.iter().map(|l| l.unit_price).sum(),
+        lines,
+        replayed: false,
+        till: sale.till.clone(),
+        cashier: sale.cashier,
+        receipt_no: Some(receipt_no),
+    }
+}
+
+#[test]
+fn receipt_with_till_cashier_and_number() {
+    let mut state = selling_as_cashier();
+    press(&mut state, "n1\r4\r8\r");
+    let sale = submit(&mut state);
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Recorded(numbered_receipt(&sale, 124))),
+        },
+    );
+    snapshot("receipt_with_till_cashier_and_number", &state);
+}
+
+#[test]
+fn sign_in_number() {
+    let mut state = loaded_with_cashiers();
+    press(&mut state, "1");
+    press(&mut state, "12");
+    snapshot("sign_in_number", &state);
+}
+
+#[test]
+fn sign_in_pin() {
+    let mut state = loaded_with_cashiers();
+    press(&mut state, "1");
+    press(&mut state, "3\r12");
+    snapshot("sign_in_pin", &state);
+}
+
+#[test]
+fn sign_in_wrong_pin() {
+    let mut state = loaded_with_cashiers();
+    press(&mut state, "1");
+    press(&mut state, "3\r1299\r");
+    update(
+        &mut state,
+        Msg::PinChecked {
+            attempt: 1,
+            result: Ok(false),
+        },
+    );
+    snapshot("sign_in_wrong_pin", &state);
+}
+
+#[test]
+fn sale_with_a_cashier_signed_in() {
+    let mut state = selling_as_cashier();
+    press(&mut state, "n1\r");
+    snapshot("sale_with_a_cashier_signed_in", &state);
+}
+
+/// Milk dearer since it was added, cheese no longer sold.
+fn with_changed_and_retired_lines() -> State {
+    let mut state = with_cart();
+    let mut changed = catalog();
+    changed.products[0].unit_price = price(200);
+    changed.products.retain(|p| p.id != 8);
+    update(&mut state, Msg::CatalogLoaded(Ok(changed)));
+    state
+}
+
+#[test]
+fn cart_with_a_changed_price_and_a_retired_line() {
+    snapshot(
+        "cart_with_a_changed_price_and_a_retired_line",
+        &with_changed_and_retired_lines(),
+    );
+}
+
+#[test]
+fn new_prices_question() {
+    let mut state = with_cart();
+    let mut dearer = catalog();
+    dearer.products[0].unit_price = price(200);
+    update(&mut state, Msg::CatalogLoaded(Ok(dearer)));
+    press(&mut state, "s");
+    snapshot("new_prices_question", &state);
+}
+
+#[test]
+fn no_branch_yet() {
+    let mut state = till("db", None);
+    update(&mut state, Msg::Tick(noon()));
+    let mut empty = catalog();
+    empty.branches.clear();
+    update(&mut state, Msg::CatalogLoaded(Ok(empty)));
+    snapshot("no_branch_yet", &state);
 }
 
 #[test]
@@ -453,6 +581,9 @@ fn a_long_receipt_says_how_many_lines_are_not_shown() {
         total_amount: lines.iter().map(|l| l.unit_price).sum(),
         lines,
         replayed: false,
+        till: None,
+        cashier: None,
+        receipt_no: None,
     };
     update(
         &mut state,

@@ -6,9 +6,10 @@ use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pos_tui::app::{
-    BranchChoice, CatalogLoad, DRAIN_EVERY, DbFailure, DbState, DrainRound, Effect, Input, Message,
-    Msg, Overlay, Question, RefusedAction, Screen, State, update,
+    BranchChoice, CatalogLoad, DRAIN_EVERY, DbFailure, DbState, DrainRound, Effect, Input,
+    LineStatus, Message, Msg, Overlay, Question, RefusedAction, Screen, SignIn, State, update,
 };
+use pos_tui::keymap::Mode;
 use store_core::domain::catalog::CustomerSummary;
 use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
 use store_core::error::CheckoutError;
@@ -60,6 +61,9 @@ fn receipt_for(sale: &Sale) -> Receipt {
         total_amount: lines.iter().map(|l| l.unit_price).sum(),
         lines,
         replayed: false,
+        till: sale.till.clone(),
+        cashier: sale.cashier,
+        receipt_no: Some(1),
     }
 }
 
@@ -590,7 +594,9 @@ fn a_price_change_is_caught_shown_and_the_catalog_reloaded() {
     new_prices.products[0].unit_price = price(200);
     update(&mut state, Msg::CatalogLoaded(Ok(new_prices)));
     assert_eq!(state.total(), price(700));
-    let retry = submitted_sale(press(&mut state, "s"));
+    // The first s after the change asks to confirm the new total.
+    assert_eq!(press(&mut state, "s"), vec![]);
+    let retry = submitted_sale(press(&mut state, "y"));
     assert_eq!(retry.sale_key, sale.sale_key);
     assert_eq!(retry.expected_total, Some(price(700)));
 }
@@ -1389,4 +1395,395 @@ fn the_screen_is_redrawn_only_when_something_drawn_changed() {
     update(&mut state, key(KeyCode::Enter));
     assert_eq!(cart(&state), vec![4]);
     assert!(state.take_dirty(), "the cart is drawn");
+}
+
+// ---- cashiers, till and receipt numbers ----
+
+fn sign_in(state: &State) -> &SignIn {
+    match &state.screen {
+        Screen::SignIn(sign_in) => sign_in,
+        other => panic!("expected the sign-in, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_empty_roster_means_no_sign_in_and_sales_carry_the_till_and_no_cashier() {
+    let mut state = ready_to_submit();
+    let sale = submitted_sale(press(&mut state, "s"));
+    assert_eq!(sale.till.as_deref(), Some("T01"));
+    assert_eq!(sale.cashier, None);
+    // The journal numbers the sale, not the till.
+    assert_eq!(sale.receipt_no, None);
+    let mut state = selling();
+    press(&mut state, "L");
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
+    assert!(info_text(&state).contains("records no cashier"));
+}
+
+#[test]
+fn with_cashiers_the_branch_choice_leads_to_the_sign_in_and_a_cashier_without_pin_signs_in() {
+    let mut state = loaded_with_cashiers();
+    press(&mut state, "1");
+    assert_eq!(sign_in(&state), &SignIn::Number(String::new()));
+    assert_eq!(state.mode(), Mode::SignIn);
+    assert!(info_text(&state).contains("cashier number"));
+    press(&mut state, "7\r");
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
+    assert_eq!(state.cashier.as_ref().map(|c| c.number), Some(7));
+    assert!(info_text(&state).contains("7 Bo Chen signed in"));
+    press(&mut state, "n1\r");
+    let sale = submitted_sale(press(&mut state, "s"));
+    assert_eq!((sale.till.as_deref(), sale.cashier), (Some("T01"), Some(7)));
+}
+
+#[test]
+fn an_unknown_cashier_number_is_said_and_typed_again() {
+    let mut state = loaded_with_cashiers();
+    press(&mut state, "1");
+    press(&mut state, "\r");
+    assert!(error_text(&state).contains("type your cashier number"));
+    press(&mut state, "42\r");
+    assert!(error_text(&state).contains("no cashier number 42"));
+    assert_eq!(sign_in(&state), &SignIn::Number(String::new()));
+    assert_eq!(state.cashier, None);
+    // Backspace and Esc edit the number; b goes back to the branches.
+    press(&mut state, "12\x08");
+    assert_eq!(sign_in(&state), &SignIn::Number("1".into()));
+    press(&mut state, "\x1b");
+    assert_eq!(sign_in(&state), &SignIn::Number(String::new()));
+    press(&mut state, "b");
+    assert!(state.screen.is_branch_choice(), "{:?}", state.screen);
+    press(&mut state, "2");
+    assert!(state.screen.is_sign_in());
+}
+
+#[test]
+fn a_pin_is_typed_masked_checked_in_an_effect_and_a_wrong_one_typed_again() {
+    let mut state = loaded_with_cashiers();
+    press(&mut state, "1");
+    press(&mut state, "3\r");
+    assert_eq!(state.mode(), Mode::Pin);
+    assert!(info_text(&state).contains("3 Ann Lee: type your PIN"));
+    // Every printable key is part of the PIN, q and ? included; nothing typed is printed.
+    press(&mut state, "1q?9");
+    assert!(!state.quit);
+    assert!(!format!("{state:?}").contains("1q?9"), "{state:?}");
+    let effects = press(&mut state, "\r");
+    let [
+        Effect::CheckPin {
+            attempt,
+            credential,
+            pin,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("expected a PIN check, got {effects:?}");
+    };
+    assert_eq!(*attempt, 1);
+    assert_eq!(credential.cashier.number, 3);
+    assert_eq!(pin.expose(), "1q?9");
+    assert_eq!(state.mode(), Mode::CheckingPin);
+    // Keys wait while it is checked.
+    assert_eq!(press(&mut state, "5\r"), vec![]);
+    update(
+        &mut state,
+        Msg::PinChecked {
+            attempt: 1,
+            result: Ok(false),
+        },
+    );
+    assert!(error_text(&state).contains("wrong PIN for cashier 3 Ann Lee"));
+    assert_eq!(state.mode(), Mode::Pin);
+    assert_eq!(state.cashier, None);
+    press(&mut state, "\r");
+    assert!(error_text(&state).contains("type your PIN"));
+    press(&mut state, "1234\r");
+    // A late answer to the first check changes nothing.
+    update(
+        &mut state,
+        Msg::PinChecked {
+            attempt: 1,
+            result: Ok(true),
+        },
+    );
+    assert_eq!(state.mode(), Mode::CheckingPin);
+    update(
+        &mut state,
+        Msg::PinChecked {
+            attempt: 2,
+            result: Ok(true),
+        },
+    );
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
+    assert_eq!(state.cashier.as_ref().map(|c| c.number), Some(3));
+}
+
+#[test]
+fn esc_on_the_pin_goes_back_to_the_number_and_a_failed_check_is_typed_again() {
+    let mut state = loaded_with_cashiers();
+    press(&mut state, "1");
+    press(&mut state, "3\r12\x1b");
+    assert_eq!(sign_in(&state), &SignIn::Number(String::new()));
+    press(&mut state, "3\r12\r");
+    update(
+        &mut state,
+        Msg::PinChecked {
+            attempt: 1,
+            result: Err("the check panicked".into()),
+        },
+    );
+    assert!(error_text(&state).contains("could not be checked"));
+    assert_eq!(state.mode(), Mode::Pin);
+}
+
+#[test]
+fn l_signs_out_at_once_on_an_empty_sale_and_on_the_receipt_and_asks_with_a_sale_open() {
+    let mut state = selling_as_cashier();
+    press(&mut state, "L");
+    assert!(state.screen.is_sign_in(), "{:?}", state.screen);
+    assert_eq!(state.cashier, None);
+    assert!(info_text(&state).contains("cashier 7 Bo Chen signed out"));
+
+    let mut state = selling_as_cashier();
+    press(&mut state, "n2\r");
+    press(&mut state, "L");
+    assert_eq!(
+        state.input(),
+        Some(&Input::Confirm(Question::SignOutWithSale))
+    );
+    press(&mut state, "n");
+    assert_eq!(cart(&state), vec![2]);
+    assert!(state.cashier.is_some());
+    press(&mut state, "Ly");
+    assert!(state.screen.is_sign_in(), "{:?}", state.screen);
+    assert_eq!(state.cashier, None);
+    // The next cashier starts a new sale: the dropped one is gone.
+    press(&mut state, "7\r");
+    assert!(state.draft().unwrap().lines().is_empty());
+
+    let mut state = selling_as_cashier();
+    press(&mut state, "n1\r");
+    let sale = submitted_sale(press(&mut state, "s"));
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Recorded(receipt_for(&sale))),
+        },
+    );
+    press(&mut state, "L");
+    assert!(state.screen.is_sign_in(), "{:?}", state.screen);
+}
+
+#[test]
+fn the_roster_is_kept_when_it_changes_and_receipt_numbers_are_aligned_once() {
+    let mut state = loaded();
+    let loaded = |roster, last_receipt_no| Msg::RosterLoaded {
+        roster,
+        last_receipt_no,
+    };
+    assert_eq!(
+        update(&mut state, loaded(roster(), 41)),
+        vec![
+            Effect::SaveRoster(roster()),
+            Effect::AlignReceiptNumbers {
+                last_in_database: 41
+            }
+        ]
+    );
+    assert_eq!(update(&mut state, loaded(roster(), 42)), vec![]);
+    let mut fewer = roster();
+    fewer.pop();
+    assert_eq!(
+        update(&mut state, loaded(fewer.clone(), 42)),
+        vec![Effect::SaveRoster(fewer)]
+    );
+    // A failed alignment is tried again at the next load.
+    update(
+        &mut state,
+        Msg::ReceiptNumbersAligned(Err("disk full".into())),
+    );
+    assert!(error_text(&state).contains("receipt numbers"));
+    assert_eq!(
+        update(&mut state, loaded(roster(), 42)),
+        vec![
+            Effect::SaveRoster(roster()),
+            Effect::AlignReceiptNumbers {
+                last_in_database: 42
+            }
+        ]
+    );
+    // The roster kept by an earlier run is not written back.
+    let mut state = till("db", None);
+    assert_eq!(update(&mut state, Msg::StoredRoster(roster())), vec![]);
+    assert_eq!(state.roster, roster());
+}
+
+#[test]
+fn a_till_started_offline_signs_in_from_the_kept_roster() {
+    let mut state = till("db", None);
+    update(&mut state, Msg::StoredRoster(roster()));
+    update(&mut state, Msg::Tick(noon()));
+    // The catalog arrives (the roster load did not say otherwise): cashiers sign in.
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    press(&mut state, "1");
+    press(&mut state, "7\r");
+    assert_eq!(state.cashier.as_ref().map(|c| c.number), Some(7));
+}
+
+#[test]
+fn a_roster_that_appears_or_empties_moves_an_idle_till_to_or_from_the_sign_in() {
+    let mut state = selling();
+    update(
+        &mut state,
+        Msg::RosterLoaded {
+            roster: roster(),
+            last_receipt_no: 0,
+        },
+    );
+    assert!(state.screen.is_sign_in(), "{:?}", state.screen);
+    update(
+        &mut state,
+        Msg::RosterLoaded {
+            roster: vec![],
+            last_receipt_no: 0,
+        },
+    );
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
+    // A sale under way is left to finish (it records no cashier); the next one asks.
+    press(&mut state, "n1\r");
+    update(
+        &mut state,
+        Msg::RosterLoaded {
+            roster: roster(),
+            last_receipt_no: 0,
+        },
+    );
+    let sale = submitted_sale(press(&mut state, "s"));
+    assert_eq!(sale.cashier, None);
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Recorded(receipt_for(&sale))),
+        },
+    );
+    press(&mut state, " ");
+    assert!(state.screen.is_sign_in(), "{:?}", state.screen);
+    // A cashier taken off the roster is asked to sign in at the next sale.
+    let mut state = selling_as_cashier();
+    let mut without_7 = roster();
+    without_7.retain(|c| c.cashier.number != 7);
+    update(
+        &mut state,
+        Msg::RosterLoaded {
+            roster: without_7,
+            last_receipt_no: 0,
+        },
+    );
+    press(&mut state, "n1\r");
+    let sale = submitted_sale(press(&mut state, "s"));
+    assert_eq!(sale.cashier, Some(7));
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Recorded(receipt_for(&sale))),
+        },
+    );
+    press(&mut state, " ");
+    assert!(state.screen.is_sign_in(), "{:?}", state.screen);
+    assert_eq!(state.cashier, None);
+}
+
+// ---- the catalog changing under the cart ----
+
+#[test]
+fn a_price_changed_under_the_cart_is_marked_and_the_first_submit_asks_for_the_new_total() {
+    let mut state = ready_to_submit();
+    let mut dearer = catalog();
+    dearer.products[0].unit_price = price(200);
+    update(&mut state, Msg::CatalogChanged);
+    update(&mut state, Msg::CatalogLoaded(Ok(dearer)));
+    let draft = state.draft().unwrap().clone();
+    assert_eq!(
+        state.line_status(&draft, 1),
+        LineStatus::PriceChanged {
+            was: price(150),
+            now: price(200)
+        }
+    );
+    assert_eq!(state.line_status(&draft, 2), LineStatus::OnSale);
+    assert_eq!(state.total(), price(700));
+    assert_eq!(press(&mut state, "s"), vec![]);
+    assert_eq!(state.input(), Some(&Input::Confirm(Question::NewPrices)));
+    assert!(info_text(&state).contains("milk 1.50 -> 2.00"));
+    // No: nothing is sent, the marks stay, and the next s asks again.
+    assert_eq!(press(&mut state, "n"), vec![]);
+    assert!(!state.price_changes().is_empty());
+    press(&mut state, "s");
+    let sale = submitted_sale(press(&mut state, "y"));
+    assert_eq!(sale.expected_total, Some(price(700)));
+    assert!(state.price_changes().is_empty());
+}
+
+#[test]
+fn a_retired_line_names_the_product_and_how_to_remove_it() {
+    let mut state = ready_to_submit();
+    let mut smaller = catalog();
+    smaller.products.retain(|p| p.id != 2);
+    update(&mut state, Msg::CatalogLoaded(Ok(smaller)));
+    let draft = state.draft().unwrap().clone();
+    assert_eq!(state.line_status(&draft, 2), LineStatus::Retired);
+    // Its name is the one it was added with; it counts nothing in the total.
+    assert_eq!(state.line_name(&draft, 2).as_deref(), Some("bread"));
+    assert_eq!(state.total(), price(450));
+    assert_eq!(press(&mut state, "s"), vec![]);
+    let text = error_text(&state);
+    assert!(
+        text.contains("bread") && text.contains("line 2") && text.contains("x"),
+        "{text}"
+    );
+}
+
+#[test]
+fn with_no_branch_in_the_database_the_till_says_how_to_add_one() {
+    let mut state = till("db", None);
+    update(&mut state, Msg::Tick(noon()));
+    let mut empty = catalog();
+    empty.branches.clear();
+    update(&mut state, Msg::CatalogLoaded(Ok(empty)));
+    press(&mut state, "\r");
+    assert!(
+        error_text(&state).contains("store-core branch add ID --name NAME"),
+        "{:?}",
+        state.message()
+    );
+    assert!(state.screen.is_branch_choice());
+}
+
+#[test]
+fn a_retired_product_refused_by_the_database_is_explained_and_the_catalog_reloaded() {
+    let mut state = ready_to_submit();
+    let sale = submitted_sale(press(&mut state, "s"));
+    let effects = update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Err(CheckoutError::RetiredProduct("bread (id 2)".into())),
+        },
+    );
+    assert_eq!(effects, vec![Effect::LoadCatalog]);
+    let text = error_text(&state);
+    assert!(
+        text.contains("bread (id 2) is no longer sold") && text.contains("Not charged"),
+        "{text}"
+    );
+    // The reloaded catalog leaves it out: the line is marked and blocks the submit.
+    let mut smaller = catalog();
+    smaller.products.retain(|p| p.id != 2);
+    update(&mut state, Msg::CatalogLoaded(Ok(smaller)));
+    let draft = state.draft().unwrap().clone();
+    assert_eq!(state.line_status(&draft, 2), LineStatus::Retired);
+    assert_eq!(press(&mut state, "s"), vec![]);
 }

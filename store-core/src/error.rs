@@ -182,6 +182,15 @@ pub enum CheckoutError {
     UnknownBranch(String),
     #[error("unknown product: {0}")]
     UnknownProduct(String),
+    /// Retired at or before the sale's time; which product(s), as `name (id N)`.
+    #[error("no longer sold: {0}; remove it from the sale")]
+    RetiredProduct(String),
+    #[error("unknown cashier number {0}: sign in again")]
+    UnknownCashier(i32),
+    /// The till's receipt number is another sale's already (a till whose journal was replaced
+    /// without aligning its numbers).
+    #[error("{0}")]
+    ReceiptNumberTaken(String),
     #[error("a product appears more than once; a purchase holds one unit of each product")]
     DuplicateProduct,
     #[error("the cart is empty: add at least one product")]
@@ -218,6 +227,9 @@ impl CheckoutError {
             self,
             CheckoutError::UnknownBranch(_)
                 | CheckoutError::UnknownProduct(_)
+                | CheckoutError::RetiredProduct(_)
+                | CheckoutError::UnknownCashier(_)
+                | CheckoutError::ReceiptNumberTaken(_)
                 | CheckoutError::DuplicateProduct
                 | CheckoutError::EmptyCart
                 | CheckoutError::UnknownCustomer(_)

@@ -131,6 +131,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Db { action } => db(action).await,
         Command::Journal { action } => cli::journal::run(action).await,
+        Command::Branch { action } => cli::catalog::run_branch(action).await,
+        Command::Product { action } => cli::catalog::run_product(action).await,
+        Command::Cashier { action } => cli::cashier::run(action).await,
         Command::Migrate { database, wait } => {
             let options = ConnectOptions {
                 database_url: database.database_url,
@@ -198,6 +201,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             options.progress = !json;
             let started = std::time::Instant::now();
             let report = seed::seed(&store, &options).await?;
+            if catalog::load_catalog(&store.client().await?)
+                .await?
+                .branches
+                .is_empty()
+            {
+                eprintln!(
+                    "warning: the database has no branch, so no till can sell: add one with \
+                     `store-core branch add ID --name NAME`"
+                );
+            }
             if json {
                 return print_json(&report);
             }
@@ -387,18 +400,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
             clerk_password,
             owner_password,
+            manager_password,
         } => {
             let store = connect(&database.database_url, Duration::ZERO).await?;
-            store_core::db::roles::create_roles(
-                &store.client().await?,
-                clerk_password.as_deref(),
-                owner_password.as_deref(),
-            )
-            .await?;
+            let passwords = store_core::db::roles::RolePasswords {
+                clerk: clerk_password.as_deref(),
+                owner: owner_password.as_deref(),
+                manager: manager_password.as_deref(),
+            };
+            store_core::db::roles::create_roles(&store.client().await?, passwords).await?;
             println!(
-                "roles ready: {} (catalog, customers, record_purchase) and {} (read only)",
+                "roles ready: {} (catalog, customers, record_purchase), {} (read only) and {} \
+                 (catalog and cashier changes)",
                 store_core::db::roles::CLERK_ROLE,
-                store_core::db::roles::OWNER_ROLE
+                store_core::db::roles::OWNER_ROLE,
+                store_core::db::roles::MANAGER_ROLE
             );
             Ok(())
         }

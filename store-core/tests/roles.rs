@@ -1,7 +1,7 @@
 //! Least privilege, proved against the real server.
 
 use store_core::Store;
-use store_core::db::roles::{CLERK_ROLE, OWNER_ROLE, create_roles};
+use store_core::db::roles::{CLERK_ROLE, OWNER_ROLE, RolePasswords, create_roles};
 use store_core::domain::analytics;
 use store_core::domain::checkout::{CustomerChoice, Sale, record_purchase};
 use store_core::seed::{self, SeedOptions};
@@ -24,7 +24,7 @@ fn denied(result: Result<u64, tokio_postgres::Error>) -> bool {
 async fn the_clerk_records_purchases_and_changes_nothing_else() {
     let db = fresh_db().await;
     seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
-    create_roles(&db.store.client().await.unwrap(), None, None)
+    create_roles(&db.store.client().await.unwrap(), RolePasswords::default())
         .await
         .unwrap();
     let clerk = store_as(CLERK_ROLE, &db.name);
@@ -71,9 +71,15 @@ async fn the_clerk_records_purchases_and_changes_nothing_else() {
 async fn the_owner_reads_everything_and_writes_nothing() {
     let db = fresh_db().await;
     seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
-    create_roles(&db.store.client().await.unwrap(), None, Some("s3cret"))
-        .await
-        .unwrap();
+    create_roles(
+        &db.store.client().await.unwrap(),
+        RolePasswords {
+            owner: Some("s3cret"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let owner = store_as(OWNER_ROLE, &db.name);
     let client = owner.client().await.unwrap();
     let report = analytics::report(&client, 3).await.unwrap();
@@ -96,7 +102,7 @@ async fn the_owner_reads_everything_and_writes_nothing() {
         );
     }
     // Running the grants again changes nothing and fails on nothing.
-    create_roles(&db.store.client().await.unwrap(), None, None)
+    create_roles(&db.store.client().await.unwrap(), RolePasswords::default())
         .await
         .unwrap();
 }

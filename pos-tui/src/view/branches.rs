@@ -31,6 +31,21 @@ pub fn render(state: &State, choice: &BranchChoice, theme: &Theme, frame: &mut F
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         return;
     };
+    if catalog.branches.is_empty() {
+        let lines = vec![
+            Line::default(),
+            Line::styled("  There is no branch yet.", theme.error()),
+            Line::default(),
+            Line::raw("  Add one on the database, then it appears here:"),
+            Line::styled("    store-core branch add ID --name NAME", theme.bold()),
+            Line::styled(
+                "  (e.g. store-core branch add SMKT001 --name \"Harbour Road\")",
+                theme.dim(),
+            ),
+        ];
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        return;
+    }
     let [_, list, _, hint] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Max(catalog.branches.len() as u16),

@@ -2,13 +2,14 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{money, widest};
-use crate::app::{Draft, State};
+use crate::app::{Draft, LineStatus, State};
 use tui_runtime::text::ellipsis;
 
 /// Narrowest useful product name: below it, columns are dropped instead.
@@ -32,20 +33,42 @@ pub fn render(state: &State, draft: &Draft, theme: &Theme, frame: &mut Frame, ar
         return;
     }
     let inner_width = block.inner(area).width;
-    let lines: Vec<(String, String, String, String)> = draft
+    // A line no longer on sale says so (and how to remove it); a line whose price changed
+    // shows the old and the new price. Both stand out.
+    let lines: Vec<(String, String, String, String, Style)> = draft
         .lines()
         .iter()
         .enumerate()
         .map(|(i, id)| {
-            let (name, price) = match state.product(*id) {
-                Some(p) => (printable(&p.name).into_owned(), money(p.unit_price)),
-                None => ("(no longer sold)".to_string(), "-".to_string()),
+            let name = state
+                .line_name(draft, *id)
+                .map(|n| printable(&n).into_owned())
+                .unwrap_or_else(|| format!("product {id}"));
+            let (name, price, style) = match state.line_status(draft, *id) {
+                LineStatus::OnSale => (
+                    name,
+                    state
+                        .product(*id)
+                        .map_or_else(|| "-".to_string(), |p| money(p.unit_price)),
+                    Style::new(),
+                ),
+                LineStatus::PriceChanged { was, now } => (
+                    format!("{name} (new price)"),
+                    format!("{} -> {}", money(was), money(now)),
+                    theme.total(),
+                ),
+                LineStatus::Retired => (
+                    format!("{name} (x removes)"),
+                    "NOT SOLD".to_string(),
+                    theme.error(),
+                ),
             };
             (
                 format!("{}.", i + 1),
                 id.to_string(),
                 name,
                 format!("{price} "),
+                style,
             )
         })
         .collect();
@@ -73,7 +96,7 @@ pub fn render(state: &State, draft: &Draft, theme: &Theme, frame: &mut Frame, ar
         widths.push(Constraint::Length(code_width));
     }
     widths.extend([Constraint::Fill(1), Constraint::Length(price_width)]);
-    let rows = lines.iter().map(|(number, code, name, price)| {
+    let rows = lines.iter().map(|(number, code, name, price, style)| {
         let mut cells = Vec::new();
         if show_number {
             cells.push(Cell::from(Line::from(number.as_str()).right_aligned()));
@@ -83,7 +106,7 @@ pub fn render(state: &State, draft: &Draft, theme: &Theme, frame: &mut Frame, ar
         }
         cells.push(Cell::from(ellipsis(name, name_width).into_owned()));
         cells.push(Cell::from(Line::from(price.as_str()).right_aligned()));
-        Row::new(cells)
+        Row::new(cells).style(*style)
     });
     let table = Table::new(rows, widths)
         .block(block)

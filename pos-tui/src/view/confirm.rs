@@ -5,21 +5,34 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::popup;
 use super::theme::Theme;
-use crate::app::Question;
+use super::{money, popup};
+use crate::app::{Question, State};
 
-pub fn render_question(question: Question, theme: &Theme, frame: &mut Frame, area: Rect) {
+pub fn render_question(
+    state: &State,
+    question: Question,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
     let text = match question {
-        Question::ClearCart => "Clear the whole cart?",
-        Question::QuitWithCart => "A sale is open. Quit and drop it?",
+        Question::ClearCart => vec!["Clear the whole cart?".to_string()],
+        Question::QuitWithCart => vec!["A sale is open. Quit and drop it?".to_string()],
+        Question::SignOutWithSale => vec!["A sale is open. Sign out and drop it?".to_string()],
+        Question::NewPrices => vec![
+            "Prices changed since they were added.".to_string(),
+            format!("Submit at the new total {}?", money(state.total())),
+        ],
     };
-    let inner = popup(frame, area, 44, 5, " Are you sure? ".into());
-    let lines = vec![
-        Line::styled(format!(" {text}"), theme.error()),
-        Line::default(),
-        Line::raw(" y yes    n / Esc no"),
-    ];
+    let height = 4 + text.len() as u16;
+    let inner = popup(frame, area, 44, height, " Are you sure? ".into());
+    let mut lines: Vec<Line> = text
+        .into_iter()
+        .map(|line| Line::styled(format!(" {line}"), theme.error()))
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::raw(" y yes    n / Esc no"));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 

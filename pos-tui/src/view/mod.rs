@@ -12,6 +12,7 @@ mod receipt;
 mod refused;
 mod sale;
 mod search;
+mod sign_in;
 mod status;
 mod theme;
 mod total;
@@ -54,6 +55,7 @@ pub fn view(state: &State, frame: &mut Frame) {
     header::render(state, &theme, frame, header);
     match &state.screen {
         Screen::Branch(choice) => branches::render(state, choice, &theme, frame, body),
+        Screen::SignIn(sign_in) => sign_in::render(state, sign_in, &theme, frame, body),
         Screen::Sale(draft) => sale::render(state, draft, &theme, frame, body),
         Screen::Receipt(receipt) => receipt::render_receipt(state, receipt, &theme, frame, body),
         Screen::Queued(queued) => receipt::render_queued(state, queued, &theme, frame, body),

@@ -6,12 +6,12 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use rust_decimal::Decimal;
-use store_core::domain::checkout::{Receipt, ReceiptLine};
+use store_core::domain::checkout::{Receipt, ReceiptLine, receipt_number};
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{money, sale, total, widest};
-use crate::app::{QueuedSale, State};
+use crate::app::{QueuedSale, State, cashier_label};
 use tui_runtime::text::ellipsis;
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S";
@@ -20,6 +20,28 @@ fn branch_label(state: &State, id: &str) -> String {
     match state.name_of_branch(id) {
         Some(name) => format!("{} · {}", printable(id), printable(name)),
         None => printable(id).into_owned(),
+    }
+}
+
+/// Cashier `number` with the name the roster gives it.
+fn cashier_of(state: &State, number: i32) -> String {
+    state
+        .credential(number)
+        .map_or_else(|| number.to_string(), |c| cashier_label(&c.cashier))
+}
+
+/// The till and the cashier, on one line of a slip (none when the sale has neither).
+fn till_fields(
+    state: &State,
+    till: Option<&str>,
+    cashier: Option<i32>,
+) -> Option<(&'static str, String)> {
+    let cashier = cashier.map(|number| format!("cashier {}", cashier_of(state, number)));
+    match (till.map(printable), cashier) {
+        (Some(till), Some(cashier)) => Some(("Till", format!("{till} · {cashier}"))),
+        (Some(till), None) => Some(("Till", till.into_owned())),
+        (None, Some(cashier)) => Some(("Cashier", cashier)),
+        (None, None) => None,
     }
 }
 
@@ -35,17 +57,29 @@ pub fn render_receipt(
         receipt.user_id,
         if receipt.new_customer { " (new)" } else { "" }
     );
-    let fields = vec![
+    let number = receipt.receipt_number().map(|n| printable(&n).into_owned());
+    let mut fields = Vec::new();
+    if let Some(number) = &number {
+        fields.push(("Receipt", number.clone()));
+    }
+    fields.extend([
         ("Purchase", format!("#{}", receipt.purchase_id)),
         (
             "Time",
             state.local(receipt.created_at).format(TIME).to_string(),
         ),
         ("Branch", branch_label(state, &receipt.supermarket_id)),
+    ]);
+    fields.extend(till_fields(state, receipt.till.as_deref(), receipt.cashier));
+    fields.extend([
         ("Customer", customer),
         ("Sale key", receipt.sale_key.to_string()),
-    ];
-    let block = Block::bordered().title(format!(" RECEIPT · purchase #{} ", receipt.purchase_id));
+    ]);
+    let title = match &number {
+        Some(number) => format!(" RECEIPT {number} · purchase #{} ", receipt.purchase_id),
+        None => format!(" RECEIPT · purchase #{} ", receipt.purchase_id),
+    };
+    let block = Block::bordered().title(title);
     render_slip(
         block,
         Slip {
@@ -53,6 +87,7 @@ pub fn render_receipt(
             fields,
             lines: &receipt.lines,
             total: receipt.total_amount,
+            foot: foot(state),
         },
         theme,
         frame,
@@ -82,12 +117,22 @@ pub fn render_queued(
             " (returning)"
         }
     );
-    let fields = vec![
+    let mut fields = Vec::new();
+    if let (Some(till), Some(number)) = (&sale.till, sale.receipt_no) {
+        fields.push((
+            "Receipt",
+            printable(&receipt_number(till, number)).into_owned(),
+        ));
+    }
+    fields.extend([
         ("Time", time),
         ("Branch", branch_label(state, &sale.supermarket_id)),
+    ]);
+    fields.extend(till_fields(state, sale.till.as_deref(), sale.cashier));
+    fields.extend([
         ("Customer", customer),
         ("Sale key", sale.sale_key.to_string()),
-    ];
+    ]);
     let block = Block::bordered()
         .title(" SAVED OFFLINE · queued, not yet in the database ")
         .border_style(theme.fg(Color::Yellow));
@@ -98,6 +143,7 @@ pub fn render_queued(
             fields,
             lines: &queued.lines,
             total: queued.total,
+            foot: foot(state),
         },
         theme,
         frame,
@@ -111,11 +157,33 @@ struct Slip<'a> {
     fields: Vec<(&'static str, String)>,
     lines: &'a [ReceiptLine],
     total: Decimal,
+    /// What the keys do now (`foot`).
+    foot: &'static str,
 }
 
-fn render_slip(block: Block, slip: Slip, theme: &Theme, frame: &mut Frame, area: Rect) {
+/// The slip's last line: the next sale, quitting, and signing out when there are cashiers.
+fn foot(state: &State) -> &'static str {
+    if state.roster.is_empty() {
+        " Press any key for the next sale (q quits)"
+    } else {
+        " Press any key for the next sale (q quits, L signs out)"
+    }
+}
+
+/// Fields left out first when the slip is too short for all of them and the total.
+const LEAST_NEEDED: [&str; 4] = ["Till", "Sale key", "Purchase", "Customer"];
+
+fn render_slip(block: Block, mut slip: Slip, theme: &Theme, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    // The total and the last line always have their rows.
+    let room = usize::from(inner.height.saturating_sub(2));
+    for name in LEAST_NEEDED {
+        if slip.fields.len() + usize::from(slip.notice.is_some()) <= room {
+            break;
+        }
+        slip.fields.retain(|(field, _)| *field != name);
+    }
     let head_height = slip.fields.len() as u16 + u16::from(slip.notice.is_some());
     let [fields, lines_area, foot] = Layout::vertical([
         Constraint::Length(head_height),
@@ -167,11 +235,7 @@ fn render_slip(block: Block, slip: Slip, theme: &Theme, frame: &mut Frame, area:
     total::render(slip.total, theme, frame, total_area);
     frame.render_widget(
         Paragraph::new(Line::styled(
-            ellipsis(
-                " Press any key for the next sale (q quits)",
-                foot.width.into(),
-            )
-            .into_owned(),
+            ellipsis(slip.foot, foot.width.into()).into_owned(),
             theme.bold(),
         )),
         foot,

@@ -53,7 +53,7 @@ pub fn render(state: &State, draft: &Draft, theme: &Theme, frame: &mut Frame, ar
         Input::CustomerSearch { .. } => {
             search::render_customers(state, &draft.input, theme, frame, main)
         }
-        Input::Confirm(question) => confirm::render_question(*question, theme, frame, main),
+        Input::Confirm(question) => confirm::render_question(state, *question, theme, frame, main),
         Input::Submitting => confirm::render_submitting(theme, frame, area),
         Input::Code(_) => {}
     }

@@ -10,7 +10,7 @@ use tui_runtime::text::first_fitting;
 use unicode_width::UnicodeWidthStr;
 
 use super::theme::Theme;
-use crate::app::{DbState, Message, State};
+use crate::app::{DbState, Message, State, cashier_label};
 use crate::keymap;
 
 /// The message line's text, as drawn.
@@ -53,6 +53,21 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         width.saturating_sub(db.width()),
     )
     .unwrap_or_default();
+    // Who is signed in: number and name, else the number alone.
+    let cashier = state
+        .cashier
+        .as_ref()
+        .and_then(|c| {
+            first_fitting(
+                [
+                    format!("cashier {} │ ", cashier_label(c)),
+                    format!("#{} │ ", c.number),
+                ],
+                width.saturating_sub(db.width() + journal.width()),
+            )
+        })
+        .unwrap_or_default();
+    let journal = format!("{journal}{cashier}");
     let mut clock = format!(" │ {} ", state.now.format("%H:%M:%S"));
     if db.width() + journal.width() + clock.width() > width {
         clock.clear();

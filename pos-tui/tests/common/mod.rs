@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pos_tui::app::{Clock, Effect, Ids, Msg, State, update, utc};
 use rust_decimal::Decimal;
+use store_core::domain::cashier::{Cashier, CashierCredential};
 use store_core::domain::catalog::{Branch, Catalog, Product};
 
 /// The till's clocks at start, at noon (add a `chrono::Duration` to let time pass).
@@ -41,6 +42,7 @@ pub fn catalog() -> Catalog {
             .map(|(id, name)| Branch {
                 id: id.to_string(),
                 name: name.to_string(),
+                timezone: None,
             })
             .collect(),
         products: products
@@ -63,6 +65,7 @@ pub fn till(db_name: &str, wanted_branch: Option<&str>) -> State {
         wanted_branch.map(Into::into),
         Ids::counting(),
         utc,
+        "T01".into(),
     )
 }
 
@@ -77,6 +80,47 @@ pub fn loaded() -> State {
         update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
         vec![]
     );
+    state
+}
+
+/// The chain's cashiers: 3 Ann Lee with PIN 1234, 7 Bo Chen without a PIN.
+pub fn roster() -> Vec<CashierCredential> {
+    vec![
+        credential(3, "Ann Lee", Some("1234")),
+        credential(7, "Bo Chen", None),
+    ]
+}
+
+/// A roster entry as the database hands it over. The PIN's hash here is not a real one: these
+/// tests answer the PIN check themselves (it runs in an effect).
+pub fn credential(number: i32, name: &str, pin: Option<&str>) -> CashierCredential {
+    serde_json::from_value(serde_json::json!({
+        "cashier": Cashier { number, name: name.into() },
+        "pin_hash": pin.map(|pin| format!("not-a-hash-of-{pin}")),
+    }))
+    .unwrap()
+}
+
+/// A till of a chain with cashiers (`roster`) that has loaded the catalog: the branch choice.
+pub fn loaded_with_cashiers() -> State {
+    let mut state = till("test database", None);
+    update(&mut state, Msg::Tick(noon()));
+    update(
+        &mut state,
+        Msg::RosterLoaded {
+            roster: roster(),
+            last_receipt_no: 0,
+        },
+    );
+    update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
+    state
+}
+
+/// Cashier 7 (no PIN) signed in at SMKT001, an empty sale open.
+pub fn selling_as_cashier() -> State {
+    let mut state = loaded_with_cashiers();
+    press(&mut state, "1");
+    press(&mut state, "7\r");
     state
 }
 

@@ -22,6 +22,7 @@ impl Till {
         cmd.env("ICASH_HOME", home);
         cmd.env("ICASH_CONFIG", home.join("no-config.toml"));
         cmd.env_remove("ICASH_SUPERMARKET");
+        cmd.env_remove("ICASH_TILL");
         cmd.env_remove("DATABASE_URL");
         cmd.env_remove("NO_COLOR");
         Till(Terminal::spawn(cmd))

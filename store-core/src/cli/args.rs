@@ -9,6 +9,8 @@ use icash_cli::parse::finite_in_range;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::cashier::CashierAction;
+use super::catalog::{BranchAction, ProductAction};
 use super::journal::JournalAction;
 use super::simulate;
 
@@ -160,7 +162,8 @@ pub enum Command {
         json: bool,
     },
     /// Create the least-privilege roles: icash_clerk (reads the catalog and customers, records
-    /// purchases, changes nothing else) and icash_owner (reads only).
+    /// purchases, changes nothing else), icash_owner (reads only) and icash_manager (changes the
+    /// catalog and the cashiers, through their functions only).
     Roles {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -170,6 +173,9 @@ pub enum Command {
         /// Let icash_owner log in with this password.
         #[arg(long, env = "ICASH_OWNER_PASSWORD", hide_env_values = true)]
         owner_password: Option<String>,
+        /// Let icash_manager log in with this password.
+        #[arg(long, env = "ICASH_MANAGER_PASSWORD", hide_env_values = true)]
+        manager_password: Option<String>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -197,6 +203,22 @@ pub enum Command {
         #[command(subcommand)]
         action: JournalAction,
     },
+    /// The branches: add, rename, list (changes as icash_manager or the schema's owner).
+    Branch {
+        #[command(subcommand)]
+        action: BranchAction,
+    },
+    /// The products: add, change a price, retire, restore, list (changes as icash_manager or
+    /// the schema's owner).
+    Product {
+        #[command(subcommand)]
+        action: ProductAction,
+    },
+    /// The cashiers who sign in at the tills: add (with a PIN), list, retire.
+    Cashier {
+        #[command(subcommand)]
+        action: CashierAction,
+    },
 }
 
 impl Command {
@@ -214,6 +236,9 @@ impl Command {
             Command::Journal {
                 action: JournalAction::Resend { database, .. },
             } => Some(&mut database.database_url),
+            Command::Branch { action } => Some(action.database_url()),
+            Command::Product { action } => Some(action.database_url()),
+            Command::Cashier { action } => Some(action.database_url()),
             Command::Db { .. }
             | Command::Generate { .. }
             | Command::Completions { .. }
@@ -297,6 +322,17 @@ mod tests {
             "roles",
             "catalog",
             "journal resend",
+            "branch add",
+            "branch rename",
+            "branch list",
+            "product add",
+            "product price",
+            "product retire",
+            "product restore",
+            "product list",
+            "cashier add",
+            "cashier list",
+            "cashier retire",
         ]
         .iter()
         .map(|c| format!("store-core {c}"))

@@ -255,7 +255,7 @@ fn export_row(line: u64, entry: &Entry) -> [String; 12] {
     let mut row: [String; 12] = Default::default();
     row[0] = line.to_string();
     row[1] = entry.op().to_string();
-    row[2] = entry.sale_key().to_string();
+    row[2] = entry.sale_key().map(|k| k.to_string()).unwrap_or_default();
     let rfc3339 = |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339();
     match entry {
         Entry::Sale { sale } => {
@@ -271,7 +271,7 @@ fn export_row(line: u64, entry: &Entry) -> [String; 12] {
             row[8] = sale.sold_at.as_ref().map(rfc3339).unwrap_or_default();
         }
         Entry::Done { purchase_id, .. } => row[9] = purchase_id.to_string(),
-        Entry::Cancelled { .. } => {}
+        Entry::Cancelled { .. } | Entry::ReceiptNumbers { .. } => {}
         Entry::Refused { reason, at, .. } => {
             row[10] = reason.clone();
             row[11] = at.as_ref().map(rfc3339).unwrap_or_default();

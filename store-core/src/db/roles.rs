@@ -1,7 +1,9 @@
 //! Least privilege: a clerk role that can read the catalog and customers and record purchases
-//! (through `record_purchase` only), and an owner role that can only read (and fold the queued
-//! sales into the counters). The tables and functions belong to `icash_app` (see the
-//! migrations), which nobody logs in as.
+//! (through `record_purchase` only), an owner role that can only read (and fold the queued
+//! sales into the counters), and a manager role that changes the catalog and the cashiers
+//! (through their SECURITY DEFINER functions only). The tables and functions belong to
+//! `icash_app` (see the migrations), which nobody logs in as. Nobody but the clerk's roster
+//! function reads the cashiers' PIN hashes.
 
 use deadpool_postgres::GenericClient;
 
@@ -10,6 +12,7 @@ use crate::retry::RetryPolicy;
 
 pub const CLERK_ROLE: &str = "icash_clerk";
 pub const OWNER_ROLE: &str = "icash_owner";
+pub const MANAGER_ROLE: &str = "icash_manager";
 
 /// Idempotent: creates the roles if missing and (re)grants exactly these privileges.
 const GRANTS: &str = "
@@ -21,25 +24,49 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'icash_owner') THEN
         CREATE ROLE icash_owner LOGIN;
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'icash_manager') THEN
+        CREATE ROLE icash_manager LOGIN;
+    END IF;
 END
 $$;
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM icash_clerk, icash_owner;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC, icash_clerk, icash_owner;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM icash_clerk, icash_owner, icash_manager;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC, icash_clerk, icash_owner, icash_manager;
 -- Nobody but the schema's owner creates objects where the iCash functions and tables live (the
 -- default up to PostgreSQL 14, and kept by upgraded clusters, lets every role create there).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO icash_clerk, icash_owner;
+GRANT USAGE ON SCHEMA public TO icash_clerk, icash_owner, icash_manager;
 GRANT SELECT ON public.product, public.supermarket, public.customer, public.schema_migration,
     public.schema_version TO icash_clerk;
-GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz) TO icash_clerk;
+GRANT EXECUTE ON FUNCTION
+    public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint),
+    public.last_receipt_no(text),
+    public.cashier_roster()
+    TO icash_clerk;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
+-- The cashiers, but not their PIN hashes.
+REVOKE SELECT ON public.cashier FROM icash_owner;
+GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_owner;
 -- Folding queued sales into the counters writes only derived figures; readers need it.
 GRANT EXECUTE ON FUNCTION public.fold_purchases(integer) TO icash_owner;
+-- The manager reads the catalog and the cashiers (not their PIN hashes) and changes them
+-- through these functions only.
+GRANT SELECT ON public.product, public.supermarket, public.schema_migration,
+    public.schema_version TO icash_manager;
+GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_manager;
+GRANT EXECUTE ON FUNCTION
+    public.add_branch(text, text, text),
+    public.rename_branch(text, text),
+    public.add_product(text, numeric),
+    public.set_product_price(integer, numeric),
+    public.set_product_retired(integer, boolean),
+    public.add_cashier(integer, text, text),
+    public.retire_cashier(integer)
+    TO icash_manager;
 ";
 
 /// CONNECT for the two roles; no temporary objects for anyone but superusers and the
 /// database's owner (a temporary object is how a caller shadows a type or a table).
-const DATABASE_GRANTS: &str = "SELECT format('GRANT CONNECT ON DATABASE %1$I TO icash_clerk, icash_owner; \
+const DATABASE_GRANTS: &str = "SELECT format('GRANT CONNECT ON DATABASE %1$I TO icash_clerk, icash_owner, icash_manager; \
      REVOKE TEMPORARY ON DATABASE %1$I FROM PUBLIC', current_database())";
 const SET_PASSWORD: &str = "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)";
 
@@ -49,12 +76,16 @@ const CONCURRENT_UPDATE_RETRY: RetryPolicy = RetryPolicy::new(
     std::time::Duration::from_millis(160),
 );
 
-/// Creates or updates both roles; a password, when given, lets the role log in with it.
-pub async fn create_roles(
-    client: &impl GenericClient,
-    clerk_password: Option<&str>,
-    owner_password: Option<&str>,
-) -> Result<()> {
+/// The passwords `create_roles` sets: a role given one can log in with it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RolePasswords<'a> {
+    pub clerk: Option<&'a str>,
+    pub owner: Option<&'a str>,
+    pub manager: Option<&'a str>,
+}
+
+/// Creates or updates the three roles; a password, when given, lets the role log in with it.
+pub async fn create_roles(client: &impl GenericClient, passwords: RolePasswords<'_>) -> Result<()> {
     // Roles belong to the whole server: another database's run may be creating them at the
     // same moment, which the server reports as a conflict; a second try then finds them.
     let mut attempt = 0;
@@ -70,7 +101,11 @@ pub async fn create_roles(
     }
     let grant: String = client.query_one(DATABASE_GRANTS, &[]).await?.try_get(0)?;
     client.batch_execute(&grant).await?;
-    for (role, password) in [(CLERK_ROLE, clerk_password), (OWNER_ROLE, owner_password)] {
+    for (role, password) in [
+        (CLERK_ROLE, passwords.clerk),
+        (OWNER_ROLE, passwords.owner),
+        (MANAGER_ROLE, passwords.manager),
+    ] {
         if let Some(password) = password {
             // Utility statements take no parameters: the server quotes the literal.
             let statement: String = client

@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 pub struct Branch {
     pub id: String,
     pub name: String,
+    /// The branch's IANA time zone; None: the chain's.
+    pub timezone: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -57,9 +59,11 @@ impl Catalog {
     }
 }
 
-const BRANCHES: &str = "SELECT id, name FROM supermarket ORDER BY id";
-const PRODUCTS: &str = "SELECT id, name, unit_price FROM product ORDER BY id";
+const BRANCHES: &str = "SELECT id, name, timezone FROM public.supermarket ORDER BY id";
+const PRODUCTS_ON_SALE: &str = "SELECT id, name, unit_price FROM public.product \
+     WHERE retired_at IS NULL ORDER BY id";
 
+/// The branches and the products on sale (retired products are left out).
 pub async fn load_catalog(client: &impl GenericClient) -> Result<Catalog> {
     let branches = client
         .query(BRANCHES, &[])
@@ -69,11 +73,12 @@ pub async fn load_catalog(client: &impl GenericClient) -> Result<Catalog> {
             Ok(Branch {
                 id: r.try_get(0)?,
                 name: r.try_get(1)?,
+                timezone: r.try_get(2)?,
             })
         })
         .collect::<Result<_>>()?;
     let products = client
-        .query(PRODUCTS, &[])
+        .query(PRODUCTS_ON_SALE, &[])
         .await?
         .iter()
         .map(|r| {
@@ -85,6 +90,151 @@ pub async fn load_catalog(client: &impl GenericClient) -> Result<Catalog> {
         })
         .collect::<Result<_>>()?;
     Ok(Catalog { branches, products })
+}
+
+/// A product as `store-core product list` shows it: retired ones included, and marked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProductListing {
+    pub id: i32,
+    pub name: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub unit_price: Decimal,
+    /// Since when it is no longer sold; None: on sale.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+const ALL_PRODUCTS: &str =
+    "SELECT id, name, unit_price, retired_at FROM public.product ORDER BY id";
+
+/// Every product, retired ones included.
+pub async fn list_products(client: &impl GenericClient) -> Result<Vec<ProductListing>> {
+    client
+        .query(ALL_PRODUCTS, &[])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ProductListing {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                unit_price: r.try_get(2)?,
+                retired_at: r.try_get(3)?,
+            })
+        })
+        .collect()
+}
+
+/// The highest unit price a product may have (the column is `numeric(10, 2)`).
+const MAX_UNIT_PRICE: Decimal = Decimal::from_parts(999_999_999, 0, 0, false, 2);
+
+/// A unit price as the seeder accepts it: a plain decimal amount, above 0, at most 9999999.99.
+pub fn unit_price(text: &str) -> Result<Decimal> {
+    let price = input::money(text).map_err(|e| Error::Invalid(format!("price: {e}")))?;
+    if price <= Decimal::ZERO || price > MAX_UNIT_PRICE {
+        return Err(Error::Invalid(format!(
+            "price: {price} is not a unit price (above 0, at most {MAX_UNIT_PRICE})"
+        )));
+    }
+    Ok(price)
+}
+
+/// A product named by its id or by its name (matched as everywhere: [`input::name_key`]),
+/// retired ones included.
+pub async fn resolve_product(
+    client: &impl GenericClient,
+    id_or_name: &str,
+) -> Result<ProductListing> {
+    let products = list_products(client).await?;
+    let found = match input::product_id(id_or_name) {
+        Some(id) => products.into_iter().find(|p| p.id == id),
+        None => {
+            let key = input::name_key(id_or_name);
+            products
+                .into_iter()
+                .find(|p| input::name_key(&p.name) == key)
+        }
+    };
+    found.ok_or_else(|| {
+        Error::Invalid(format!(
+            "no product {} (by id or name; `store-core product list` shows them)",
+            input::quote(id_or_name.trim())
+        ))
+    })
+}
+
+const ADD_BRANCH: &str = "SELECT public.add_branch($1, $2, $3)";
+const RENAME_BRANCH: &str = "SELECT public.rename_branch($1, $2)";
+const ADD_PRODUCT: &str = "SELECT public.add_product($1, $2)";
+const SET_PRICE: &str = "SELECT public.set_product_price($1, $2)";
+const SET_RETIRED: &str = "SELECT public.set_product_retired($1, $2)";
+
+fn branch_name(name: &str) -> Result<&str> {
+    input::display_name(name).map_err(|e| Error::Invalid(format!("branch name: {e}")))
+}
+
+/// Adds a branch (id and name checked as the seeder checks them; the time zone an IANA name the
+/// database knows, None: the chain's).
+pub async fn add_branch(
+    client: &impl GenericClient,
+    id: &str,
+    name: &str,
+    timezone: Option<&str>,
+) -> Result<()> {
+    let id = input::branch_id(id).map_err(Error::Invalid)?;
+    let name = branch_name(name)?;
+    let timezone = timezone.map(str::trim);
+    client.execute(ADD_BRANCH, &[&id, &name, &timezone]).await?;
+    Ok(())
+}
+
+pub async fn rename_branch(client: &impl GenericClient, id: &str, name: &str) -> Result<()> {
+    let id = input::branch_id(id).map_err(Error::Invalid)?;
+    let name = branch_name(name)?;
+    client.execute(RENAME_BRANCH, &[&id, &name]).await?;
+    Ok(())
+}
+
+/// Adds a product on sale; returns its id. A name that matches another product's
+/// ([`input::name_key`]: case and surrounding spaces ignored) is refused.
+pub async fn add_product(client: &impl GenericClient, name: &str, price: Decimal) -> Result<i32> {
+    let name = input::product_name(name).map_err(Error::Invalid)?;
+    let key = input::name_key(name);
+    if let Some(same) = list_products(client)
+        .await?
+        .into_iter()
+        .find(|p| input::name_key(&p.name) == key)
+    {
+        return Err(Error::Invalid(format!(
+            "product {} exists already (id {}{})",
+            input::quote(&same.name),
+            same.id,
+            if same.retired_at.is_some() {
+                ", retired: `store-core product restore` puts it back on sale"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(client
+        .query_one(ADD_PRODUCT, &[&name, &price])
+        .await?
+        .try_get(0)?)
+}
+
+pub async fn set_product_price(client: &impl GenericClient, id: i32, price: Decimal) -> Result<()> {
+    client.execute(SET_PRICE, &[&id, &price]).await?;
+    Ok(())
+}
+
+/// Retires a product (`retired`) or puts it back on sale; returns false when it already was.
+pub async fn set_product_retired(
+    client: &impl GenericClient,
+    id: i32,
+    retired: bool,
+) -> Result<bool> {
+    Ok(client
+        .query_one(SET_RETIRED, &[&id, &retired])
+        .await?
+        .try_get(0)?)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -203,6 +353,7 @@ mod tests {
             branches: vec![Branch {
                 id: "SMKT001".into(),
                 name: String::new(),
+                timezone: None,
             }],
             products: vec![],
         };

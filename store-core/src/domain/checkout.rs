@@ -48,6 +48,17 @@ pub struct Sale {
     pub expected_total: Option<Decimal>,
     /// When the sale happened, for sales sent late (offline journal); None: now.
     pub sold_at: Option<DateTime<Utc>>,
+    /// The till selling (the branch id rule: 1-32 letters, digits, - or _); None for a sale
+    /// from no till (`store-core simulate`, `purchase`, the bench).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub till: Option<String>,
+    /// The signed-in cashier's number; None when the chain records no cashiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cashier: Option<i32>,
+    /// The till's receipt number, assigned by its journal
+    /// ([`crate::till::journal::submit_durably`]); callers leave it None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_no: Option<i64>,
 }
 
 impl Sale {
@@ -61,8 +72,25 @@ impl Sale {
             product_ids: Vec::new(),
             expected_total: None,
             sold_at: None,
+            till: None,
+            cashier: None,
+            receipt_no: None,
         }
     }
+
+    /// The same sale, made at `till` by `cashier` (None: the chain records no cashiers).
+    pub fn at_till(self, till: impl Into<String>, cashier: Option<i32>) -> Sale {
+        Sale {
+            till: Some(till.into()),
+            cashier,
+            ..self
+        }
+    }
+}
+
+/// A receipt number as printed: `{till}-{receipt_no:06}`, e.g. `T03-000124`.
+pub fn receipt_number(till: &str, receipt_no: i64) -> String {
+    format!("{till}-{receipt_no:06}")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -87,11 +115,23 @@ pub struct Receipt {
     pub total_amount: Decimal,
     /// True when this sale key had been recorded before: this is that purchase, not a new one.
     pub replayed: bool,
+    /// The till, cashier and receipt number the purchase was recorded with (None for a sale
+    /// from no till).
+    pub till: Option<String>,
+    pub cashier: Option<i32>,
+    pub receipt_no: Option<i64>,
+}
+
+impl Receipt {
+    /// The receipt number as printed (`T03-000124`), when the sale was made at a till.
+    pub fn receipt_number(&self) -> Option<String> {
+        Some(receipt_number(self.till.as_deref()?, self.receipt_no?))
+    }
 }
 
 const RECORD_PURCHASE: &str = "SELECT purchase_id, supermarket_id, user_id, new_customer, \
-     created_at, total_amount, replayed, product_ids, product_names, unit_prices \
-     FROM public.record_purchase($1, $2, $3, $4, $5, $6, $7)";
+     created_at, total_amount, replayed, product_ids, product_names, unit_prices, till, cashier, \
+     receipt_no FROM public.record_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// Records `sale` on one connection, or inside a transaction the caller commits. One round trip
 /// (the statement is prepared once per connection). The receipt is the purchase as the
@@ -118,6 +158,9 @@ pub async fn record_purchase(
                 &sale.product_ids,
                 &sale.expected_total,
                 &sale.sold_at,
+                &sale.till,
+                &sale.cashier,
+                &sale.receipt_no,
             ],
         )
         .await
@@ -146,6 +189,9 @@ fn receipt_from_row(
         created_at: row.try_get("created_at")?,
         total_amount: row.try_get("total_amount")?,
         replayed: row.try_get("replayed")?,
+        till: row.try_get("till")?,
+        cashier: row.try_get("cashier")?,
+        receipt_no: row.try_get("receipt_no")?,
         lines: ids
             .into_iter()
             .zip(names)
@@ -202,6 +248,15 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
                 .trim_start_matches("unknown product id(s): ")
                 .to_string(),
         ),
+        "ICP04" => CheckoutError::RetiredProduct(
+            db.message()
+                .trim_start_matches("no longer sold: ")
+                .to_string(),
+        ),
+        "23503" if db.constraint() == Some("purchase_cashier_fkey") => {
+            CheckoutError::UnknownCashier(sale.cashier.unwrap_or_default())
+        }
+        "ICK03" => CheckoutError::ReceiptNumberTaken(db.message().to_string()),
         "ICP02" => CheckoutError::DuplicateProduct,
         "ICP03" => CheckoutError::EmptyCart,
         "ICC01" => CheckoutError::UnknownCustomer(sale.customer.user_id()),
@@ -218,4 +273,18 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
         }
         _ => CheckoutError::Refused(describe_db_error(e)),
     }
+}
+
+const LAST_RECEIPT_NO: &str = "SELECT public.last_receipt_no($1)";
+
+/// The highest receipt number the database holds for `till` (0 when none): a till starting a
+/// new journal continues from it ([`crate::till::journal::Journal::align_receipt_numbers`]).
+pub async fn last_receipt_no(
+    client: &impl deadpool_postgres::GenericClient,
+    till: &str,
+) -> crate::error::Result<i64> {
+    Ok(client
+        .query_one(LAST_RECEIPT_NO, &[&till])
+        .await?
+        .try_get(0)?)
 }

@@ -76,12 +76,36 @@ fn is_noncharacter(c: char) -> bool {
 /// The longest product name, in characters (the schema's limit).
 pub const MAX_NAME_CHARS: usize = 64;
 
-/// A product name as it is stored: surrounding spaces removed, then checked. The error says
-/// what is wrong with it.
+/// A product name as it is stored: surrounding spaces removed, then checked (as every
+/// [`display_name`], and neither a number nor with a comma). The error says what is wrong.
 pub fn product_name(text: &str) -> Result<&str, String> {
     let name = text.trim();
     if name.is_empty() {
         return Err("a product needs a name".into());
+    }
+    let name = display_name(name)?;
+    if product_id(name).is_some() {
+        return Err(format!(
+            "{} is a number, which `store-core purchase --items` reads as a product id",
+            quote(name)
+        ));
+    }
+    if name.contains(',') {
+        return Err(format!(
+            "{} holds a comma, which separates the products of an items_list",
+            quote(name)
+        ));
+    }
+    Ok(name)
+}
+
+/// A name people read (a branch's, a cashier's; a product's is checked further): surrounding
+/// spaces removed, not empty, at most [`MAX_NAME_CHARS`] characters, no control, invisible or
+/// unusual space character. The error says what is wrong.
+pub fn display_name(text: &str) -> Result<&str, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("the name is empty".into());
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(format!(
@@ -115,18 +139,6 @@ pub fn product_name(text: &str) -> Result<&str, String> {
             "{} holds a space other than the plain one ({}): two names that look the same must be the same",
             quote(name),
             c.escape_unicode()
-        ));
-    }
-    if product_id(name).is_some() {
-        return Err(format!(
-            "{} is a number, which `store-core purchase --items` reads as a product id",
-            quote(name)
-        ));
-    }
-    if name.contains(',') {
-        return Err(format!(
-            "{} holds a comma, which separates the products of an items_list",
-            quote(name)
         ));
     }
     Ok(name)

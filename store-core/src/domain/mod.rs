@@ -3,6 +3,7 @@
 //! [`crate::db`].
 
 pub mod analytics;
+pub mod cashier;
 pub mod catalog;
 pub mod checkout;
 pub mod export;

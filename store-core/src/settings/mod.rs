@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub refresh_secs: Option<u64>,
     /// The chain's time zone (`ICASH_TIMEZONE`), an IANA name.
     pub timezone: Option<String>,
+    /// The till's id (pos-tui `--till`).
+    pub till: Option<String>,
 }
 
 impl FileConfig {
@@ -74,6 +76,8 @@ pub struct Given {
     pub refresh_secs: Option<u64>,
     /// `--timezone` / `ICASH_TIMEZONE`.
     pub timezone: Option<String>,
+    /// pos-tui's `--till` / `ICASH_TILL`.
+    pub till: Option<String>,
 }
 
 /// The settings a program runs with: each one from the flag, else its environment variable
@@ -91,6 +95,9 @@ pub struct Settings {
     /// The chain's time zone: "today", the days and hours of charts, receipts and reports, and
     /// how timestamps without an offset are read. Default: the machine's zone.
     pub timezone: Tz,
+    /// The till's id, on every sale it makes and in its receipt numbers (`T03-000124`);
+    /// default: the host name, made into an id (`default_till`).
+    pub till: String,
     /// The configuration file looked at (it need not exist).
     pub file: PathBuf,
 }
@@ -159,6 +166,11 @@ impl Settings {
             }
             (None, None) => time_zone::machine_zone(),
         };
+        let till = match (&given.till, &file.till) {
+            (Some(id), _) => till_id(id).map_err(Error::Invalid)?,
+            (None, Some(id)) => till_id(id).map_err(in_file)?,
+            (None, None) => default_till(),
+        };
         Ok(Settings {
             database_url,
             database_url_from_file,
@@ -166,6 +178,7 @@ impl Settings {
             min_purchases,
             refresh_secs,
             timezone,
+            till,
             file: path,
         })
     }
@@ -184,6 +197,46 @@ impl Settings {
     }
 }
 
+/// A till id: the rule of branch ids (1-32 letters, digits, `-` or `_`).
+fn till_id(text: &str) -> std::result::Result<String, String> {
+    crate::domain::input::branch_id(text)
+        .map(str::to_string)
+        .map_err(|_| {
+            format!(
+                "till = {}: a till id is 1-32 letters, digits, - or _",
+                crate::domain::input::quote(text.trim())
+            )
+        })
+}
+
+/// The till id when none is set: this machine's host name as an id (`till_from_host`).
+pub fn default_till() -> String {
+    let host = nix::unistd::gethostname().unwrap_or_default();
+    till_from_host(&host.to_string_lossy())
+}
+
+/// A host name made into a till id: its first label (`till-3` of `till-3.shop.example`), every
+/// other character than a letter, digit, `-` or `_` made a `-`, at most 32 characters; `till`
+/// when nothing is left.
+pub fn till_from_host(host: &str) -> String {
+    let id: String = host
+        .trim()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(32)
+        .collect();
+    if id.is_empty() { "till".into() } else { id }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +248,7 @@ mod tests {
             min_purchases: min,
             refresh_secs: refresh,
             timezone: Some("Europe/Paris".into()),
+            till: Some("T02".into()),
         }
     }
 
@@ -210,6 +264,7 @@ mod tests {
             min_purchases: Some(7),
             refresh_secs: Some(5),
             timezone: Some("America/New_York".into()),
+            till: Some("T01".into()),
         };
         let r = resolve(
             given,
@@ -225,6 +280,7 @@ mod tests {
                 min_purchases: 7,
                 refresh_secs: 5,
                 timezone: Tz::America__New_York,
+                till: "T01".into(),
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -246,6 +302,7 @@ mod tests {
                 min_purchases: 4,
                 refresh_secs: 30,
                 timezone: Tz::Europe__Paris,
+                till: "T02".into(),
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -285,6 +342,7 @@ mod tests {
                 min_purchases: DEFAULT_MIN_PURCHASES,
                 refresh_secs: DEFAULT_REFRESH_SECS,
                 timezone: time_zone::machine_zone(),
+                till: default_till(),
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -384,5 +442,42 @@ mod tests {
             err.starts_with(&format!("{}:2: config:", path.display())),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_till_id_is_checked_and_defaults_to_the_host_name_made_an_id() {
+        let given = |id: &str| Given {
+            till: Some(id.into()),
+            ..Given::default()
+        };
+        assert_eq!(
+            resolve(given(" T03 "), &FileConfig::default())
+                .unwrap()
+                .till,
+            "T03"
+        );
+        let err = resolve(given("till 3"), &FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("till = \"till 3\"") && err.contains("1-32"),
+            "{err}"
+        );
+        let bad_file = FileConfig {
+            till: Some("T/3".into()),
+            ..FileConfig::default()
+        };
+        let err = resolve(Given::default(), &bad_file)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/etc/icash/config.toml: till = "), "{err}");
+        // A flag overrides a bad value in the file.
+        assert_eq!(resolve(given("T04"), &bad_file).unwrap().till, "T04");
+        assert_eq!(till_from_host("till-3.shop.example"), "till-3");
+        assert_eq!(till_from_host("caisse n°2"), "caisse-n-2");
+        assert_eq!(till_from_host(""), "till");
+        assert_eq!(till_from_host(&"x".repeat(40)), "x".repeat(32));
+        // Whatever the machine is called, the default is a valid id.
+        assert!(till_id(&default_till()).is_ok(), "{}", default_till());
     }
 }

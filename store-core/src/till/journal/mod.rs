@@ -9,6 +9,12 @@
 //! dropped silently. A person deals with it: `resent` puts it back in the queue (after the
 //! cause was fixed), `set_aside` records that it will not be sent, and why (kept in the file).
 //!
+//! Receipt numbers are gapless per till and given by the journal: a sale made at a till gets 1 +
+//! the highest number of any sale the journal wrote for that till and did not cancel (a sale
+//! refused while the cashier is there gives its number back to the next one). A
+//! `receipt_numbers` entry keeps the counter across compaction and records an alignment with
+//! the database ([`Journal::align_receipt_numbers`]).
+//!
 //! A damaged file never stops the till: an unfinished last line (no `\n`) and any unreadable
 //! line are moved, bytes intact, to a quarantine file beside the journal, the journal is
 //! rewritten without them, and every other entry is kept (see [`Journal::repair`]).
@@ -63,17 +69,25 @@ pub enum Entry {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// The till's receipt numbers have reached `last` (written when the journal is compacted,
+    /// and when the database holds higher numbers than the journal knew).
+    ReceiptNumbers {
+        till: String,
+        last: i64,
+    },
 }
 
 impl Entry {
-    pub fn sale_key(&self) -> Uuid {
+    /// The sale the entry is about (None for a `receipt_numbers` entry).
+    pub fn sale_key(&self) -> Option<Uuid> {
         match self {
-            Entry::Sale { sale } => sale.sale_key,
+            Entry::Sale { sale } => Some(sale.sale_key),
             Entry::Done { sale_key, .. }
             | Entry::Cancelled { sale_key }
             | Entry::Refused { sale_key, .. }
             | Entry::Resent { sale_key, .. }
-            | Entry::SetAside { sale_key, .. } => *sale_key,
+            | Entry::SetAside { sale_key, .. } => Some(*sale_key),
+            Entry::ReceiptNumbers { .. } => None,
         }
     }
 
@@ -85,6 +99,7 @@ impl Entry {
             Entry::Refused { .. } => "refused",
             Entry::Resent { .. } => "resent",
             Entry::SetAside { .. } => "set_aside",
+            Entry::ReceiptNumbers { .. } => "receipt_numbers",
         }
     }
 
@@ -160,6 +175,9 @@ pub struct Journal {
     next_seq: u64,
     entries: u64,
     repair: Option<Repair>,
+    /// Per till, the highest receipt number of a sale no longer pending that was not cancelled
+    /// (or of an alignment); pending, refused and set-aside sales hold their own numbers.
+    receipt_floor: BTreeMap<String, i64>,
 }
 
 impl Journal {
@@ -202,6 +220,7 @@ impl Journal {
             next_seq: 0,
             entries: 0,
             repair,
+            receipt_floor: BTreeMap::new(),
         };
         if let Some(repair) = &journal.repair {
             tracing::warn!("{}: {}", journal.path.display(), repair.warning());
@@ -248,14 +267,25 @@ impl Journal {
 
     fn apply(&mut self, entry: Entry) {
         self.entries += 1;
-        let key = entry.sale_key();
+        let Some(key) = entry.sale_key() else {
+            if let Entry::ReceiptNumbers { till, last } = entry {
+                self.raise_receipt_floor(&till, last);
+            }
+            return;
+        };
         match entry {
             Entry::Sale { sale } => {
                 self.forget(key);
                 self.set_aside.retain(|s| s.sale.sale_key != key);
                 self.queue(sale);
             }
-            Entry::Done { .. } | Entry::Cancelled { .. } => self.forget(key),
+            Entry::Done { .. } => {
+                if let Some((till, number)) = self.receipt_of(key) {
+                    self.raise_receipt_floor(&till, number);
+                }
+                self.forget(key);
+            }
+            Entry::Cancelled { .. } => self.forget(key),
             Entry::Refused { reason, .. } => {
                 if let Some(sale) = self.take_pending(key) {
                     self.refused.push(RefusedSale { sale, reason });
@@ -276,7 +306,64 @@ impl Journal {
                     });
                 }
             }
+            Entry::ReceiptNumbers { .. } => {}
         }
+    }
+
+    fn raise_receipt_floor(&mut self, till: &str, number: i64) {
+        let floor = self.receipt_floor.entry(till.to_string()).or_default();
+        *floor = (*floor).max(number);
+    }
+
+    /// The till and receipt number of a sale the journal holds (pending or refused).
+    fn receipt_of(&self, sale_key: Uuid) -> Option<(String, i64)> {
+        let sale = self
+            .pending
+            .values()
+            .chain(self.refused.iter().map(|r| &r.sale))
+            .find(|s| s.sale_key == sale_key)?;
+        Some((sale.till.clone()?, sale.receipt_no?))
+    }
+
+    /// The highest receipt number given at `till` and not given back (0: none yet).
+    pub fn last_receipt_no(&self, till: &str) -> i64 {
+        let held = self
+            .pending
+            .values()
+            .chain(self.refused.iter().map(|r| &r.sale))
+            .chain(self.set_aside.iter().map(|s| &s.sale))
+            .filter(|s| s.till.as_deref() == Some(till))
+            .filter_map(|s| s.receipt_no);
+        held.chain(self.receipt_floor.get(till).copied())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Raises the receipt counter of `till` to the database's highest number for it (from
+    /// [`crate::domain::checkout::last_receipt_no`]), for a journal that is new on an existing
+    /// till; never lowers it. Written durably when it changes anything.
+    pub fn align_receipt_numbers(&mut self, till: &str, last_in_database: i64) -> Result<()> {
+        if last_in_database <= self.last_receipt_no(till) {
+            return Ok(());
+        }
+        self.append(
+            Entry::ReceiptNumbers {
+                till: till.to_string(),
+                last: last_in_database,
+            },
+            true,
+        )
+    }
+
+    /// Makes `sale` durable like [`Journal::record`], first giving a sale made at a till (and
+    /// not numbered yet) the till's next receipt number. Returns the sale as written.
+    pub fn record_numbered(&mut self, sale: &Sale) -> Result<Sale> {
+        let mut sale = sale.clone();
+        if let (Some(till), None) = (&sale.till, sale.receipt_no) {
+            sale.receipt_no = Some(self.last_receipt_no(till) + 1);
+        }
+        self.record(&sale)?;
+        Ok(sale)
     }
 
     fn queue(&mut self, sale: Sale) {
@@ -428,7 +515,14 @@ impl Journal {
         if !self.pending.is_empty() || self.entries < 1000 {
             return Ok(());
         }
-        let mut kept = Vec::new();
+        let mut kept: Vec<Entry> = self
+            .receipt_floor
+            .iter()
+            .map(|(till, last)| Entry::ReceiptNumbers {
+                till: till.clone(),
+                last: *last,
+            })
+            .collect();
         for r in &self.refused {
             kept.push(Entry::Sale {
                 sale: r.sale.clone(),
@@ -507,7 +601,8 @@ fn with_journal<T>(
     f(&mut guard)
 }
 
-/// Submits a sale through the journal: written durably first (with its sale time), then sent.
+/// Submits a sale through the journal: written durably first (with its sale time and, for a
+/// sale made at a till, the till's next receipt number), then sent.
 /// A business refusal ([`CheckoutError::is_business_refusal`]) takes it off the journal and
 /// returns the error, for the cashier to fix the sale; any other failure leaves it queued. A
 /// sale the journal cannot take is not sent ([`CheckoutError::Journal`]).
@@ -518,20 +613,21 @@ pub async fn submit_durably(
 ) -> std::result::Result<Outcome, CheckoutError> {
     let mut sale = sale.clone();
     sale.sold_at.get_or_insert_with(Utc::now);
-    {
+    let sale = {
         let journal = journal.clone();
-        let sale = sale.clone();
         tokio::task::spawn_blocking(move || record_first(&journal, &sale))
             .await
-            .map_err(|e| CheckoutError::Journal(e.to_string()))??;
-    }
+            .map_err(|e| CheckoutError::Journal(e.to_string()))??
+    };
     let result = submit(store, &sale).await;
     settle(journal, &sale, result)
 }
 
-/// Writes the sale durably before it is sent; if that fails it must not be sent.
-fn record_first(journal: &SharedJournal, sale: &Sale) -> std::result::Result<(), CheckoutError> {
-    with_journal(journal, |j| j.record(sale)).map_err(|e| CheckoutError::Journal(e.to_string()))
+/// Writes the sale durably (numbered, if made at a till) before it is sent; if that fails it
+/// must not be sent. Returns the sale as written.
+fn record_first(journal: &SharedJournal, sale: &Sale) -> std::result::Result<Sale, CheckoutError> {
+    with_journal(journal, |j| j.record_numbered(sale))
+        .map_err(|e| CheckoutError::Journal(e.to_string()))
 }
 
 /// What the database answered, once the journal is told. A journal write that fails now does
@@ -714,6 +810,9 @@ mod tests {
             lines: Vec::new(),
             total_amount: Default::default(),
             replayed: false,
+            till: sale.till.clone(),
+            cashier: sale.cashier,
+            receipt_no: sale.receipt_no,
         }
     }
 
@@ -769,6 +868,79 @@ mod tests {
         // Still owed to the database as far as the journal knows: sent again, refused again,
         // and then kept as refused for a person.
         assert_eq!(journal.lock().unwrap().pending(), vec![s]);
+    }
+
+    fn till_sale() -> Sale {
+        sale().at_till("T01", None)
+    }
+
+    #[test]
+    fn receipt_numbers_survive_compaction_and_reopening_and_cancelled_ones_are_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let mut j = Journal::open(&path).unwrap();
+        for i in 0..600 {
+            let s = j.record_numbered(&till_sale()).unwrap();
+            assert_eq!(s.receipt_no, Some(i + 1));
+            j.mark_done(s.sale_key, i).unwrap();
+        }
+        // Compacted: far fewer lines than the 1200 written.
+        assert!(j.read_entries().unwrap().len() < 300);
+        assert_eq!(j.last_receipt_no("T01"), 600);
+        let cancelled = j.record_numbered(&till_sale()).unwrap();
+        assert_eq!(cancelled.receipt_no, Some(601));
+        j.cancel(cancelled.sale_key).unwrap();
+        assert_eq!(j.last_receipt_no("T01"), 600);
+        let queued = j.record_numbered(&till_sale()).unwrap();
+        assert_eq!(queued.receipt_no, Some(601));
+        // Another till counts on its own; a sale from no till has no number.
+        assert_eq!(
+            j.record_numbered(&sale().at_till("T02", None))
+                .unwrap()
+                .receipt_no,
+            Some(1)
+        );
+        assert_eq!(j.record_numbered(&sale()).unwrap().receipt_no, None);
+        drop(j);
+        let mut j = Journal::open(&path).unwrap();
+        assert_eq!(j.last_receipt_no("T01"), 601);
+        assert_eq!(
+            j.record_numbered(&till_sale()).unwrap().receipt_no,
+            Some(602)
+        );
+        // A refused queued sale keeps its number (the customer has the receipt).
+        j.mark_refused(queued.sale_key, "no longer sold".into())
+            .unwrap();
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.last_receipt_no("T01"), 602);
+        assert_eq!(j.refused()[0].sale.receipt_no, Some(601));
+    }
+
+    #[test]
+    fn a_journal_line_written_before_receipt_numbers_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let line = concat!(
+            r#"{"op":"sale","sale":{"sale_key":"0195e0b8-0000-7000-8000-000000000001","#,
+            r#""supermarket_id":"SMKT001","customer":{"kind":"new","user_id":"#,
+            r#""0c000000-0000-4000-8000-000000000001"},"product_ids":[1],"#,
+            r#""expected_total":"1.20","sold_at":"2026-11-30T10:00:00Z"}}"#,
+            "\n"
+        );
+        fs::write(&path, line).unwrap();
+        let j = Journal::open(&path).unwrap();
+        let pending = j.pending();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (
+                pending[0].till.as_deref(),
+                pending[0].cashier,
+                pending[0].receipt_no
+            ),
+            (None, None, None)
+        );
+        assert_eq!(j.repair(), None);
     }
 
     #[test]
