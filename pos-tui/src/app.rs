@@ -9,12 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, Offset, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
 use store_core::domain::cashier::{Cashier, CashierCredential};
 use store_core::domain::catalog::{Catalog, CustomerSummary, Product};
 use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::domain::time_zone::Tz;
 use store_core::error::CheckoutError;
 use store_core::retry::RetryPolicy;
 use store_core::till::journal::{DrainReport, Outcome, RefusedSale};
@@ -77,39 +78,6 @@ impl std::ops::Add<chrono::Duration> for Clock {
             since_start,
         }
     }
-}
-
-/// A time zone: the UTC offset in force at an instant. Asked for each timestamp shown, so a DST
-/// change shows at once; injected, so tests need not depend on the machine's zone.
-pub type TimeZone = fn(DateTime<Utc>) -> FixedOffset;
-
-/// The machine's time zone (`TZ`, else /etc/localtime), with its DST rules.
-pub fn system_time_zone(at: DateTime<Utc>) -> FixedOffset {
-    at.with_timezone(&Local).offset().fix()
-}
-
-/// The state's time zone. Two are equal when they are the same function (merged or duplicated
-/// functions can only make a redraw more or less, never a wrong screen).
-#[derive(Clone, Copy)]
-pub struct Zone(pub TimeZone);
-
-impl PartialEq for Zone {
-    fn eq(&self, other: &Zone) -> bool {
-        std::ptr::fn_addr_eq(self.0, other.0)
-    }
-}
-
-impl Eq for Zone {}
-
-impl fmt::Debug for Zone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Zone")
-    }
-}
-
-/// UTC, for tests and for tills that keep UTC.
-pub fn utc(_: DateTime<Utc>) -> FixedOffset {
-    Utc.fix()
 }
 
 /// Where new ids come from: a first-time customer's id and a sale's key.
@@ -460,7 +428,7 @@ pub struct State {
     /// Monotonic time of the last tick (since start), for scheduling.
     pub since_start: Duration,
     /// For the times shown (receipts, searches, refused sales).
-    pub time_zone: Zone,
+    pub time_zone: Tz,
     /// New customer ids and sale keys.
     pub ids: Ids,
     pub db: DbState,
@@ -634,13 +602,13 @@ impl State {
         db_name: String,
         wanted_branch: Option<String>,
         ids: Ids,
-        time_zone: TimeZone,
+        time_zone: Tz,
         till: String,
     ) -> State {
         State {
             now: clock.wall,
             since_start: clock.since_start,
-            time_zone: Zone(time_zone),
+            time_zone,
             ids,
             db: DbState::Connecting,
             db_name,
@@ -673,9 +641,9 @@ impl State {
         }
     }
 
-    /// `at` on the till's clock.
-    pub fn local(&self, at: DateTime<Utc>) -> DateTime<FixedOffset> {
-        at.with_timezone(&(self.time_zone.0)(at))
+    /// `at` on the chain's clock (the `timezone` setting).
+    pub fn local(&self, at: DateTime<Utc>) -> DateTime<Tz> {
+        at.with_timezone(&self.time_zone)
     }
 
     /// The database is not known to answer: searches cannot run, sales are queued.

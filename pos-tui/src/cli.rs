@@ -13,6 +13,8 @@ use icash_cli::docs::{Entry, Manual, entries};
 pub struct Args {
     #[command(flatten)]
     pub database: icash_cli::args::DatabaseArgs,
+    #[command(flatten)]
+    pub zone: icash_cli::args::ZoneArgs,
     /// The branch to work at (e.g. SMKT002); without it the till asks at start.
     #[arg(long, value_name = "ID", env = "ICASH_SUPERMARKET")]
     pub supermarket: Option<String>,

@@ -10,7 +10,7 @@ use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use icash_cli::ExitStatus;
-use pos_tui::app::{Clock, Ids, Msg, State, system_time_zone, update};
+use pos_tui::app::{Clock, Ids, Msg, State, update};
 use pos_tui::cli::{Args, MANUAL};
 use pos_tui::effects::{Runner, journal_status, read_roster, roster_path, spawn_catalog_listener};
 use pos_tui::view::view;
@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         database_url: args.database.database_url.clone(),
         supermarket: args.supermarket.clone(),
         till: args.till.clone(),
+        timezone: args.zone.timezone.clone(),
         ..Given::default()
     }) {
         Ok(settings) => settings,
@@ -99,6 +100,7 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         database_url,
         supermarket,
         till,
+        timezone,
         ..
     } = settings;
     let journal_path = match args.journal {
@@ -129,7 +131,7 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let clock = || Clock {
-        wall: chrono::Local::now().naive_local(),
+        wall: chrono::Utc::now().with_timezone(&timezone).naive_local(),
         since_start: started.elapsed(),
     };
     let mut state = State::new(
@@ -137,7 +139,7 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         store.describe().to_string(),
         supermarket,
         Ids::system(),
-        system_time_zone,
+        timezone,
         till.clone(),
     );
     tracing::info!(%till, cashiers = stored_roster.len(), "till");

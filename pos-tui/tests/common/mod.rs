@@ -3,10 +3,11 @@
 
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pos_tui::app::{Clock, Effect, Ids, Msg, State, update, utc};
+use pos_tui::app::{Clock, Effect, Ids, Msg, State, update};
 use rust_decimal::Decimal;
 use store_core::domain::cashier::{Cashier, CashierCredential};
 use store_core::domain::catalog::{Branch, Catalog, Product};
+use store_core::domain::time_zone::Tz;
 
 /// The till's clocks at start, at noon (add a `chrono::Duration` to let time pass).
 pub fn noon() -> Clock {
@@ -64,7 +65,7 @@ pub fn till(db_name: &str, wanted_branch: Option<&str>) -> State {
         db_name.into(),
         wanted_branch.map(Into::into),
         Ids::counting(),
-        utc,
+        Tz::UTC,
         "T01".into(),
     )
 }
