@@ -384,11 +384,14 @@ async fn the_journal_command_lists_resends_and_exports_and_refuses_a_journal_in_
     assert_eq!(
         stdout(&out).trim_end(),
         "line,op,sale_key,supermarket_id,user_id,new_customer,product_ids,till_total,sold_at,\
-         purchase_id,reason,at"
+         purchase_id,reason,at,till,cashier,receipt_no"
     );
     let out = store_core(home.path(), &["journal", "export", "--journal", path_arg]);
     let header = stdout(&out).lines().next().unwrap().to_string();
-    assert!(header.ends_with(",reason,at"), "{header}");
+    assert!(
+        header.ends_with(",reason,at,till,cashier,receipt_no"),
+        "{header}"
+    );
 
     let out = store_core(
         home.path(),

@@ -11,7 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use store_core::db::store::ConnectOptions;
-use store_core::domain::checkout::Sale;
+use store_core::domain::checkout::{Sale, receipt_number};
 use store_core::domain::export::SpreadsheetCsv;
 use store_core::till::journal::{
     Entry, Journal, RefusedSale, SetAsideSale, drain, quarantine_path,
@@ -145,8 +145,16 @@ fn list(journal: &Journal, json: bool) -> anyhow::Result<()> {
 
 fn describe(sale: &Sale) -> String {
     let products: Vec<String> = sale.product_ids.iter().map(i32::to_string).collect();
+    let receipt = match (&sale.till, sale.receipt_no) {
+        (Some(till), Some(n)) => format!("  receipt {}", receipt_number(till, n)),
+        _ => String::new(),
+    };
+    let cashier = sale
+        .cashier
+        .map(|c| format!("  cashier {c}"))
+        .unwrap_or_default();
     format!(
-        "sale {}  {}  {}  customer {}{}  products {}  till total {}",
+        "sale {}  {}  {}  customer {}{}  products {}  till total {}{receipt}{cashier}",
         sale.sale_key,
         sale.sold_at
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
@@ -233,7 +241,7 @@ async fn resend(
     Ok(())
 }
 
-const EXPORT_COLUMNS: [&str; 12] = [
+const EXPORT_COLUMNS: [&str; 15] = [
     "line",
     "op",
     "sale_key",
@@ -246,13 +254,16 @@ const EXPORT_COLUMNS: [&str; 12] = [
     "purchase_id",
     "reason",
     "at",
+    "till",
+    "cashier",
+    "receipt_no",
 ];
 
 /// One journal entry as a CSV row (columns: `EXPORT_COLUMNS`); columns that do not apply to the
 /// entry are empty. Product ids are space-separated; `at` is when the refusal, resend or setting
-/// aside was written.
-fn export_row(line: u64, entry: &Entry) -> [String; 12] {
-    let mut row: [String; 12] = Default::default();
+/// aside was written; a `receipt_numbers` entry fills `till` and `receipt_no` (the counter).
+fn export_row(line: u64, entry: &Entry) -> [String; 15] {
+    let mut row: [String; 15] = Default::default();
     row[0] = line.to_string();
     row[1] = entry.op().to_string();
     row[2] = entry.sale_key().map(|k| k.to_string()).unwrap_or_default();
@@ -269,9 +280,16 @@ fn export_row(line: u64, entry: &Entry) -> [String; 12] {
                 .map(|t| t.to_string())
                 .unwrap_or_default();
             row[8] = sale.sold_at.as_ref().map(rfc3339).unwrap_or_default();
+            row[12] = sale.till.clone().unwrap_or_default();
+            row[13] = sale.cashier.map(|c| c.to_string()).unwrap_or_default();
+            row[14] = sale.receipt_no.map(|n| n.to_string()).unwrap_or_default();
         }
         Entry::Done { purchase_id, .. } => row[9] = purchase_id.to_string(),
-        Entry::Cancelled { .. } | Entry::ReceiptNumbers { .. } => {}
+        Entry::Cancelled { .. } => {}
+        Entry::ReceiptNumbers { till, last } => {
+            row[12] = till.clone();
+            row[14] = last.to_string();
+        }
         Entry::Refused { reason, at, .. } => {
             row[10] = reason.clone();
             row[11] = at.as_ref().map(rfc3339).unwrap_or_default();
@@ -331,5 +349,25 @@ mod tests {
         assert_eq!(&row[0], "7");
         assert_eq!(&row[1], "set_aside");
         assert_eq!(&row[10], "'=HYPERLINK(\"http://evil.example\")");
+    }
+
+    #[test]
+    fn a_sale_at_a_till_exports_its_till_cashier_and_number() {
+        let mut sale = Sale::open(
+            "SMKT001",
+            store_core::domain::checkout::CustomerChoice::New(Uuid::nil()),
+        )
+        .at_till("T03", Some(7));
+        sale.receipt_no = Some(124);
+        let row = export_row(1, &Entry::Sale { sale: sale.clone() });
+        assert_eq!(&row[12..], ["T03", "7", "124"]);
+        assert!(describe(&sale).ends_with("  receipt T03-000124  cashier 7"));
+        let counter = Entry::ReceiptNumbers {
+            till: "T03".into(),
+            last: 200,
+        };
+        let row = export_row(2, &counter);
+        assert_eq!((&row[1][..], &row[2][..]), ("receipt_numbers", ""));
+        assert_eq!(&row[12..], ["T03", "", "200"]);
     }
 }
