@@ -94,7 +94,8 @@ pub enum Msg {
         page: usize,
         result: Result<Vec<LoyalBuyer>, String>,
     },
-    Branches(Result<Vec<String>, String>),
+    /// The branches, each with its own time zone if it has one.
+    Branches(Result<Vec<(String, Option<Tz>)>, String>),
     Exported(Result<ExportDone, String>),
 }
 
@@ -265,7 +266,7 @@ pub struct State {
     pub listener_error: Option<String>,
     pub message: Option<Message>,
     pub help: Option<Help>,
-    pub branches: Vec<String>,
+    pub branches: Vec<(String, Option<Tz>)>,
     pub size: (u16, u16),
     pub loyal: LoyalList,
     pub trend_bucket: TrendBucket,
@@ -364,8 +365,9 @@ impl State {
             && self.waiting_for_database() == other.waiting_for_database()
     }
 
-    /// The branches `b` cycles through: the catalog's, or those seen in the figures.
-    pub fn branch_ids(&self) -> Vec<String> {
+    /// The branches `b` cycles through, with their own time zones: the catalog's, or those
+    /// seen in the figures.
+    pub fn branch_ids(&self) -> Vec<(String, Option<Tz>)> {
         if !self.branches.is_empty() {
             return self.branches.clone();
         }
@@ -375,7 +377,7 @@ impl State {
                 s.dashboard
                     .branches
                     .iter()
-                    .map(|b| b.supermarket_id.clone())
+                    .map(|b| (b.supermarket_id.clone(), b.timezone))
                     .collect()
             })
             .unwrap_or_default()
@@ -561,13 +563,19 @@ impl State {
                     return;
                 }
                 let ids = self.branch_ids();
-                self.filter.supermarket_id = match &self.filter.supermarket_id {
+                let next = match &self.filter.supermarket_id {
                     None => ids.first().cloned(),
                     Some(current) => {
-                        let i = ids.iter().position(|b| b == current);
+                        let i = ids.iter().position(|(b, _)| b == current);
                         i.and_then(|i| ids.get(i + 1)).cloned()
                     }
                 };
+                // A branch with a time zone of its own is seen in its days.
+                self.filter.zone = next
+                    .as_ref()
+                    .and_then(|(_, zone)| *zone)
+                    .unwrap_or(self.settings.zone);
+                self.filter.supermarket_id = next.map(|(id, _)| id);
                 self.selection_changed();
             }
             Action::CyclePeriod => {

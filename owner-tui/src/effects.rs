@@ -98,7 +98,11 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                     let client = Lease::new(store.client().await?, &store);
                     let catalog = store_core::domain::catalog::load_catalog(&*client).await?;
                     client.release();
-                    Ok(catalog.branches.into_iter().map(|b| b.id).collect())
+                    Ok(catalog
+                        .branches
+                        .into_iter()
+                        .map(|b| (b.id, b.timezone))
+                        .collect())
                 },
                 |outcome| Msg::Branches(flatten("branches", outcome)),
             );

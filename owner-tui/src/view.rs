@@ -104,7 +104,7 @@ pub fn render(frame: &mut Frame, state: &State) {
             top_products::render(frame, &shown.dashboard.top_products, areas.top);
             loyal::render(frame, state, &shown.dashboard, areas.loyal);
             revenue::render(frame, &shown.dashboard, areas.revenue);
-            trend::render(frame, shown, state.settings.zone, areas.trend);
+            trend::render(frame, shown, shown.dashboard.filter.zone, areas.trend);
         }
         None => waiting::render(frame, state, areas.body),
     }

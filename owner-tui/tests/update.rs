@@ -88,7 +88,7 @@ fn branch_and_period_filters_cycle_and_query_with_the_right_filter() {
     let mut state = connected_state(dashboard(100, 10));
     update(
         &mut state,
-        Msg::Branches(Ok(vec!["SMKT001".into(), "SMKT002".into()])),
+        Msg::Branches(Ok(vec![("SMKT001".into(), None), ("SMKT002".into(), None)])),
     );
     let mut t = 1_000;
     let mut step = |state: &mut owner_tui::app::State, action: Action| {
@@ -127,6 +127,36 @@ fn branch_and_period_filters_cycle_and_query_with_the_right_filter() {
     );
     // The figures on screen are those of the selection.
     assert_eq!(state.shown.as_ref().unwrap().dashboard.filter, state.filter);
+}
+
+#[test]
+fn a_branch_with_its_own_time_zone_is_seen_in_its_days() {
+    use store_core::domain::time_zone::Tz;
+    let mut state = connected_state(dashboard(100, 10));
+    state.settings.zone = Tz::Europe__Paris;
+    update(
+        &mut state,
+        Msg::Branches(Ok(vec![
+            ("SMKT001".into(), None),
+            ("SMKT002".into(), Some(Tz::Asia__Tokyo)),
+        ])),
+    );
+    let mut zones = Vec::new();
+    for t in [1_300, 1_600, 1_900] {
+        tick(&mut state, t);
+        let effects = act(&mut state, Action::CycleBranch);
+        let filter = only_refresh(&effects).0;
+        zones.push((filter.supermarket_id.clone(), filter.zone));
+        answer(&mut state, &effects, 50);
+    }
+    assert_eq!(
+        zones,
+        [
+            (Some("SMKT001".into()), Tz::Europe__Paris),
+            (Some("SMKT002".into()), Tz::Asia__Tokyo),
+            (None, Tz::Europe__Paris),
+        ]
+    );
 }
 
 #[test]

@@ -641,9 +641,14 @@ impl State {
         }
     }
 
-    /// `at` on the chain's clock (the `timezone` setting).
+    /// `at` on the till's clock: its branch's own time zone if it has one, else the chain's
+    /// (the `timezone` setting).
     pub fn local(&self, at: DateTime<Utc>) -> DateTime<Tz> {
-        at.with_timezone(&self.time_zone)
+        let branch_zone = self
+            .branch
+            .as_deref()
+            .and_then(|id| self.catalog.as_ref()?.find_branch(id)?.timezone);
+        at.with_timezone(&branch_zone.unwrap_or(self.time_zone))
     }
 
     /// The database is not known to answer: searches cannot run, sales are queued.

@@ -235,6 +235,39 @@ fn receipt_with_till_cashier_and_number() {
 }
 
 #[test]
+fn a_receipt_shows_the_time_on_its_branchs_own_clock() {
+    let mut state = selling_as_cashier();
+    press(&mut state, "n1\r");
+    let sale = submit(&mut state);
+    let branch = sale.supermarket_id.clone();
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Recorded(numbered_receipt(&sale, 7))),
+        },
+    );
+    // 12:00:05 UTC is on the chain's clock (UTC here) until the branch keeps Tokyo's (+09:00).
+    assert!(
+        render(&state, 80, 24).contains("12:00:05"),
+        "{}",
+        render(&state, 80, 24)
+    );
+    let catalog = state.catalog.as_mut().unwrap();
+    let own = catalog
+        .branches
+        .iter_mut()
+        .find(|b| b.id == branch)
+        .unwrap();
+    own.timezone = Some(store_core::domain::time_zone::Tz::Asia__Tokyo);
+    let screen = render(&state, 80, 24);
+    assert!(
+        screen.contains("21:00:05") && !screen.contains("12:00:05"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn sign_in_number() {
     let mut state = loaded_with_cashiers();
     press(&mut state, "1");

@@ -244,3 +244,51 @@ async fn today_begins_at_midnight_on_the_chains_clock() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_branchs_own_zone_is_read_with_its_figures_and_an_unknown_one_is_the_chains() {
+    let db = fresh_db().await;
+    seed::seed(
+        &db.store,
+        &options(&around_the_clock_changes(), Tz::Europe__Paris),
+    )
+    .await
+    .unwrap();
+    let client = db.store.client().await.unwrap();
+    // Written behind the functions' back: a name this program's zone database lacks.
+    client
+        .batch_execute(
+            "UPDATE supermarket SET timezone = 'Asia/Tokyo' WHERE id = 'SMKT001'; \
+             UPDATE supermarket SET timezone = 'Mars/Olympus' WHERE id = 'SMKT002'",
+        )
+        .await
+        .unwrap();
+    let dashboard = analytics::dashboard(&client, &Filter::default(), 3, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        dashboard
+            .branches
+            .into_iter()
+            .map(|b| (b.supermarket_id, b.timezone))
+            .collect::<Vec<_>>(),
+        vec![
+            ("SMKT001".to_string(), Some(Tz::Asia__Tokyo)),
+            ("SMKT002".to_string(), None)
+        ]
+    );
+    let catalog = store_core::domain::catalog::load_catalog(&client)
+        .await
+        .unwrap();
+    assert_eq!(
+        catalog
+            .branches
+            .into_iter()
+            .map(|b| (b.id, b.timezone))
+            .collect::<Vec<_>>(),
+        vec![
+            ("SMKT001".to_string(), Some(Tz::Asia__Tokyo)),
+            ("SMKT002".to_string(), None)
+        ]
+    );
+}

@@ -175,10 +175,7 @@ pub async fn run_branch(action: BranchAction) -> anyhow::Result<()> {
                     "{:<12} {:<32} {}",
                     input::printable(&b.id),
                     input::printable(&b.name),
-                    b.timezone
-                        .as_deref()
-                        .map(input::printable)
-                        .unwrap_or("(chain's time zone)".into())
+                    b.timezone.map_or("(chain's time zone)", |zone| zone.name())
                 );
             }
             if branches.is_empty() {

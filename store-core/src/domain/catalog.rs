@@ -7,14 +7,16 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::input;
+use crate::domain::time_zone::{self, Tz};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Branch {
     pub id: String,
     pub name: String,
-    /// The branch's IANA time zone; None: the chain's.
-    pub timezone: Option<String>,
+    /// The branch's IANA time zone; None: the chain's (and for a stored name this program's
+    /// time zone database does not know).
+    pub timezone: Option<Tz>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -73,7 +75,9 @@ pub async fn load_catalog(client: &impl GenericClient) -> Result<Catalog> {
             Ok(Branch {
                 id: r.try_get(0)?,
                 name: r.try_get(1)?,
-                timezone: r.try_get(2)?,
+                timezone: r
+                    .try_get::<_, Option<String>>(2)?
+                    .and_then(|name| time_zone::parse(&name).ok()),
             })
         })
         .collect::<Result<_>>()?;
@@ -181,7 +185,10 @@ pub async fn add_branch(
 ) -> Result<()> {
     let id = input::branch_id(id).map_err(Error::Invalid)?;
     let name = branch_name(name)?;
-    let timezone = timezone.map(str::trim);
+    let timezone = timezone
+        .map(|name| time_zone::parse(name).map(|zone| zone.name()))
+        .transpose()
+        .map_err(Error::Invalid)?;
     client.execute(ADD_BRANCH, &[&id, &name, &timezone]).await?;
     Ok(())
 }
