@@ -366,7 +366,7 @@ impl State {
     }
 
     /// The branches `b` cycles through, with their own time zones: the catalog's, or those
-    /// seen in the figures.
+    /// seen in the figures (in the chain's zone: the figures do not say).
     pub fn branch_ids(&self) -> Vec<(String, Option<Tz>)> {
         if !self.branches.is_empty() {
             return self.branches.clone();
@@ -377,7 +377,7 @@ impl State {
                 s.dashboard
                     .branches
                     .iter()
-                    .map(|b| (b.supermarket_id.clone(), b.timezone))
+                    .map(|b| (b.supermarket_id.clone(), None))
                     .collect()
             })
             .unwrap_or_default()

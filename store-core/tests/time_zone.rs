@@ -246,7 +246,7 @@ async fn today_begins_at_midnight_on_the_chains_clock() {
 }
 
 #[tokio::test]
-async fn a_branchs_own_zone_is_read_with_its_figures_and_an_unknown_one_is_the_chains() {
+async fn a_branchs_own_zone_is_read_with_the_catalog_and_an_unknown_one_is_the_chains() {
     let db = fresh_db().await;
     seed::seed(
         &db.store,
@@ -263,20 +263,6 @@ async fn a_branchs_own_zone_is_read_with_its_figures_and_an_unknown_one_is_the_c
         )
         .await
         .unwrap();
-    let dashboard = analytics::dashboard(&client, &Filter::default(), 3, 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        dashboard
-            .branches
-            .into_iter()
-            .map(|b| (b.supermarket_id, b.timezone))
-            .collect::<Vec<_>>(),
-        vec![
-            ("SMKT001".to_string(), Some(Tz::Asia__Tokyo)),
-            ("SMKT002".to_string(), None)
-        ]
-    );
     let catalog = store_core::domain::catalog::load_catalog(&client)
         .await
         .unwrap();

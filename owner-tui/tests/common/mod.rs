@@ -117,7 +117,6 @@ pub fn branch(id: &str, purchases: i64, revenue: &str) -> BranchSales {
         supermarket_id: id.into(),
         purchases,
         revenue: revenue.parse::<Decimal>().unwrap(),
-        timezone: None,
     }
 }
 

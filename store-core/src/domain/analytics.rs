@@ -125,10 +125,6 @@ pub struct BranchSales {
     pub purchases: i64,
     #[serde(with = "rust_decimal::serde::str")]
     pub revenue: Decimal,
-    /// The branch's own time zone, when it has one (`branch add --timezone`): its figures are
-    /// cut into its days, not the chain's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<Tz>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -192,7 +188,7 @@ const TOP_PRODUCTS_FROM_COUNTERS: &str = "SELECT p.id, p.name, t.units, t.rnk FR
      WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
 
 const BRANCHES_FROM_COUNTERS: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int8, \
-       coalesce(sum(t.revenue), 0)::numeric, s.timezone \
+       coalesce(sum(t.revenue), 0)::numeric \
      FROM supermarket s LEFT JOIN stat_branch_totals t ON t.supermarket_id = s.id \
      GROUP BY s.id ORDER BY s.id";
 
@@ -213,7 +209,7 @@ const TOP_PRODUCTS_FROM_BRANCH_COUNTERS: &str = "SELECT p.id, p.name, t.units, t
      WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
 
 const BRANCH_FROM_COUNTERS: &str = "SELECT s.id, coalesce(t.purchases, 0)::int8, \
-       coalesce(t.revenue, 0)::numeric, s.timezone \
+       coalesce(t.revenue, 0)::numeric \
      FROM supermarket s LEFT JOIN stat_branch_totals t ON t.supermarket_id = s.id \
      WHERE s.id = $1";
 
@@ -238,7 +234,7 @@ const TOP_PRODUCTS_FROM_ROWS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM (
      JOIN product p ON p.id = t.product_id \
      WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
 
-const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(pu.total_amount), 0)::numeric, s.timezone \
+const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(pu.total_amount), 0)::numeric \
      FROM supermarket s LEFT JOIN purchase pu ON pu.supermarket_id = s.id \
        AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
      WHERE ($1::text IS NULL OR s.id = $1) \
@@ -752,14 +748,10 @@ fn top_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<TopProduct>> {
 fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<BranchSales>> {
     rows.iter()
         .map(|r| {
-            // A zone this program does not know (a newer time zone database on the server)
-            // is the chain's, never an error.
-            let timezone: Option<String> = r.try_get(3)?;
             Ok(BranchSales {
                 supermarket_id: r.try_get(0)?,
                 purchases: r.try_get(1)?,
                 revenue: r.try_get(2)?,
-                timezone: timezone.and_then(|name| time_zone::parse(&name).ok()),
             })
         })
         .collect()

@@ -185,10 +185,7 @@ pub async fn add_branch(
 ) -> Result<()> {
     let id = input::branch_id(id).map_err(Error::Invalid)?;
     let name = branch_name(name)?;
-    let timezone = timezone
-        .map(|name| time_zone::parse(name).map(|zone| zone.name()))
-        .transpose()
-        .map_err(Error::Invalid)?;
+    let timezone = timezone.map(str::trim);
     client.execute(ADD_BRANCH, &[&id, &name, &timezone]).await?;
     Ok(())
 }
