@@ -26,6 +26,37 @@ pub struct FileConfig {
     pub min_purchases: Option<i32>,
     /// owner-tui's periodic refresh, in seconds.
     pub refresh_secs: Option<u64>,
+    /// `store-core serve`'s `[api]` table.
+    pub api: Option<ApiFileConfig>,
+}
+
+/// The `[api]` table of the configuration file (`store-core serve`). The tokens are secrets:
+/// a file that holds one should be readable by its owner only (`chmod 600`).
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFileConfig {
+    /// Like `--listen`.
+    pub listen: Option<String>,
+    /// Like `ICASH_API_CLERK_TOKEN`.
+    pub clerk_token: Option<String>,
+    /// Like `ICASH_API_OWNER_TOKEN`.
+    pub owner_token: Option<String>,
+    /// Like `--tls-cert` and `--tls-key` (PEM files).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for ApiFileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |token: &Option<String>| token.as_ref().map(|_| "<secret>");
+        f.debug_struct("ApiFileConfig")
+            .field("listen", &self.listen)
+            .field("clerk_token", &secret(&self.clerk_token))
+            .field("owner_token", &secret(&self.owner_token))
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .finish()
+    }
 }
 
 impl FileConfig {
@@ -176,6 +207,7 @@ mod tests {
             supermarket: Some("SMKT002".into()),
             min_purchases: min,
             refresh_secs: refresh,
+            api: None,
         }
     }
 
