@@ -54,15 +54,39 @@ async fn serve(args: &[&str]) -> Api {
 }
 
 async fn serve_on(db: TestDb, args: &[&str], http: reqwest::Client, scheme: &str) -> Api {
+    serve_configured(db, args, http, scheme, None).await
+}
+
+/// With `config`, the configuration file holds it and the tokens' variables are unset.
+async fn serve_configured(
+    db: TestDb,
+    args: &[&str],
+    http: reqwest::Client,
+    scheme: &str,
+    config: Option<&str>,
+) -> Api {
     let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_store-core"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_store-core"));
+    command.arg("serve");
+    match config {
+        Some(text) => {
+            std::fs::write(home.path().join("config.toml"), text).unwrap();
+            command
+                .env_remove("ICASH_API_CLERK_TOKEN")
+                .env_remove("ICASH_API_OWNER_TOKEN");
+        }
+        None => {
+            command
+                .env("ICASH_API_CLERK_TOKEN", CLERK)
+                .env("ICASH_API_OWNER_TOKEN", OWNER)
+                .args(["--listen", "127.0.0.1:0"]);
+        }
+    }
+    let mut child = command
         .args(args)
         .env("DATABASE_URL", &db.url)
         .env("ICASH_HOME", home.path())
         .env("ICASH_CONFIG", home.path().join("config.toml"))
-        .env("ICASH_API_CLERK_TOKEN", CLERK)
-        .env("ICASH_API_OWNER_TOKEN", OWNER)
         .env_remove("MIN_PURCHASES")
         .env_remove("ICASH_API_LISTEN")
         .stdout(Stdio::piped())
@@ -929,4 +953,30 @@ async fn sales_run_as_icash_clerk_and_analytics_as_icash_owner_and_no_database_t
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = answer(api.get("/readyz", None).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_config_files_api_table_gives_the_address_the_tokens_and_the_threshold() {
+    let config = format!(
+        "min_purchases = 1000\n[api]\nlisten = \"127.0.0.1:0\"\nowner_token = \"{OWNER}\"\n"
+    );
+    let api = serve_configured(demo_db().await, &[], http_client(), "http", Some(&config)).await;
+    let (status, body) = answer(
+        api.get("/dashboard/analytics", Some(OWNER))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["loyal_buyers"], json!([]), "the file's threshold");
+    // No clerk token anywhere: the clerk's endpoints are closed.
+    let refused = answer(
+        api.get("/cashier/catalog", Some(CLERK))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_problem(&refused, 401, "Authorization");
 }

@@ -134,7 +134,7 @@ pub enum Command {
         #[arg(long, default_value_t = 0.6, value_parser = finite_in_range(0.0, 1.0))]
         returning: f64,
     },
-    /// Measure analytics, checkout and seeding, each beside its baseline. Runs on a throwaway
+    /// Measure analytics, checkout, seeding and the HTTP API, each beside its baseline. Runs on a throwaway
     /// server unless --database-url names one (then in scratch databases it drops after).
     Bench {
         #[command(flatten)]

@@ -366,4 +366,29 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn the_api_table_is_read_and_its_tokens_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "min_purchases = 4\n[api]\nlisten = \"0.0.0.0:8001\"\nclerk_token = \"c-secret\"\n",
+        )
+        .unwrap();
+        let api = FileConfig::load_from(&path).unwrap().api.unwrap();
+        assert_eq!(api.listen.as_deref(), Some("0.0.0.0:8001"));
+        assert_eq!(api.clerk_token.as_deref(), Some("c-secret"));
+        let shown = format!("{api:?}");
+        assert!(
+            !shown.contains("c-secret") && shown.contains("<secret>"),
+            "{shown}"
+        );
+        std::fs::write(&path, "[api]\ntoken = \"x\"\n").unwrap();
+        let err = FileConfig::load_from(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}:2: config:", path.display())),
+            "{err}"
+        );
+    }
 }
