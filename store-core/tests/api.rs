@@ -366,7 +366,7 @@ async fn every_bad_purchase_is_refused_with_the_field_and_nothing_is_written() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_problem(&answer(response).await, 413, "body");
     assert_eq!(api.purchases().await, before, "nothing was written");
 }
 

@@ -105,6 +105,9 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::map_response(
+            problem::every_error_a_problem,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -144,6 +144,35 @@ impl IntoResponse for Problem {
     }
 }
 
+/// Any error answer not already a problem (the body limit's 413, the timeout's 503, ...) made
+/// one, so that every error a client sees has the same shape.
+pub async fn every_error_a_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json");
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+            status,
+            format!("the body is larger than {} KiB", super::BODY_LIMIT / 1024),
+        )
+        .at("body"),
+        StatusCode::SERVICE_UNAVAILABLE => Problem::new(
+            status,
+            format!(
+                "the answer took longer than {} s",
+                super::REQUEST_TIMEOUT.as_secs()
+            ),
+        ),
+        _ => Problem::new(status, status.canonical_reason().unwrap_or("error")),
+    }
+    .into_response()
+}
+
 /// A query string that is not `name=value&...`.
 pub fn bad_query(rejection: axum::extract::rejection::QueryRejection) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, rejection.body_text()).at("query")
