@@ -304,22 +304,43 @@ async fn run_on(
         target: format!("> {SEED_API_RATE}/s"),
         met: http.per_second > SEED_API_RATE as f64,
     });
-    progress("api: GET /dashboard/analytics");
-    let (endpoint, report) = api_analytics_time(&api, &large).await?;
-    figures.push(Figure {
-        scenario: format!("API dashboard/analytics at {} purchases", options.purchases),
-        measured: format!(
-            "median {:.2} ms, p99 {:.2} ms",
-            endpoint.median_ms, endpoint.p99_ms
-        ),
-        baseline: format!(
-            "library analytics::report median {:.2} ms, p99 {:.2} ms",
-            report.median_ms, report.p99_ms
-        ),
-        ratio: endpoint.median_ms / report.median_ms,
-        target: "(reported)".into(),
-        met: true,
-    });
+    // The seed's analytics lists every loyal buyer; /v1's lists a page and counts the rest.
+    let client = large.client().await?;
+    for path in [
+        "/dashboard/analytics?min_purchases=3",
+        "/v1/analytics?min_purchases=3&loyal_limit=50",
+    ] {
+        progress(&format!("api: GET {path}"));
+        let (endpoint, size) = endpoint_time(&api, path).await?;
+        let (what, library) = if path.starts_with("/v1") {
+            let t = library_time(|| dashboard_from_counters(&client, 3, 50)).await?;
+            ("library analytics::dashboard", t)
+        } else {
+            let t = library_time(|| store_core::domain::analytics::report(&client, 3)).await?;
+            ("library analytics::report", t)
+        };
+        figures.push(Figure {
+            scenario: format!(
+                "API {} at {} purchases",
+                path.split('?').next().unwrap_or(path),
+                options.purchases
+            ),
+            measured: format!(
+                "median {:.2} ms, p99 {:.2} ms ({:.0} KiB an answer)",
+                endpoint.median_ms,
+                endpoint.p99_ms,
+                size as f64 / 1024.0
+            ),
+            baseline: format!(
+                "{what} median {:.2} ms, p99 {:.2} ms",
+                library.median_ms, library.p99_ms
+            ),
+            ratio: endpoint.median_ms / library.median_ms,
+            target: "(reported)".into(),
+            met: true,
+        });
+    }
+    drop(client);
     api.running
         .shut_down()
         .await
@@ -706,13 +727,13 @@ async fn api_round(
     Ok((all.len() as u64, started.elapsed(), all))
 }
 
-/// `GET /dashboard/analytics` (every loyal buyer, as the seed answered) beside the library's
-/// `analytics::report`, which does the same reads without HTTP and JSON.
-async fn api_analytics_time(api: &ApiServer, store: &Store) -> Result<(Timing, Timing)> {
-    const SAMPLES: usize = 40;
-    let url = format!("{}/dashboard/analytics?min_purchases=3", api.base);
-    let mut endpoint = Vec::with_capacity(SAMPLES);
-    for i in 0..SAMPLES + 3 {
+/// `GET path` with the owner's token, `ANALYTICS_SAMPLES` times after a few warm-up calls:
+/// the latencies and the size of the last answer.
+async fn endpoint_time(api: &ApiServer, path: &str) -> Result<(Timing, usize)> {
+    let url = format!("{}{path}", api.base);
+    let mut samples = Vec::with_capacity(ANALYTICS_SAMPLES);
+    let mut size = 0;
+    for i in 0..ANALYTICS_SAMPLES + 3 {
         let t = Instant::now();
         let response = api
             .http
@@ -722,26 +743,34 @@ async fn api_analytics_time(api: &ApiServer, store: &Store) -> Result<(Timing, T
             .await
             .map_err(http_error)?;
         let status = response.status();
-        response.bytes().await.map_err(http_error)?;
+        size = response.bytes().await.map_err(http_error)?.len();
         if !status.is_success() {
-            return Err(Error::Invalid(format!(
-                "bench: analytics answered {status}"
-            )));
+            return Err(Error::Invalid(format!("bench: {path} answered {status}")));
         }
         if i >= 3 {
-            endpoint.push(t.elapsed());
+            samples.push(t.elapsed());
         }
     }
-    let client = store.client().await?;
-    let mut library = Vec::with_capacity(SAMPLES);
-    for i in 0..SAMPLES + 3 {
+    Ok((timing(samples), size))
+}
+
+const ANALYTICS_SAMPLES: usize = 40;
+
+/// The same reads through the library, without HTTP and JSON.
+async fn library_time<F, Fut, T>(mut read: F) -> Result<Timing>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut samples = Vec::with_capacity(ANALYTICS_SAMPLES);
+    for i in 0..ANALYTICS_SAMPLES + 3 {
         let t = Instant::now();
-        store_core::domain::analytics::report(&client, 3).await?;
+        read().await?;
         if i >= 3 {
-            library.push(t.elapsed());
+            samples.push(t.elapsed());
         }
     }
-    Ok((timing(endpoint), timing(library)))
+    Ok(timing(samples))
 }
 
 fn timing(mut samples: Vec<Duration>) -> Timing {
