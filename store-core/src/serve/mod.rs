@@ -24,6 +24,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use store_core::Store;
 use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -108,6 +109,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(
             problem::every_error_a_problem,
         ))
+        // A panic in a handler is a 500 like any failure of ours, its message only logged.
+        .layer(CatchPanicLayer::custom(problem::panicked))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -173,6 +173,16 @@ pub async fn every_error_a_problem(response: Response) -> Response {
     .into_response()
 }
 
+/// The answer to a handler's panic: the panic's message goes to the log only.
+pub fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    Problem::internal(&format!("a handler panicked: {message}")).into_response()
+}
+
 /// A query string that is not `name=value&...`.
 pub fn bad_query(rejection: axum::extract::rejection::QueryRejection) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, rejection.body_text()).at("query")
@@ -189,6 +199,16 @@ mod tests {
         ));
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("SELECT") && !p.detail.contains("purchase"));
+    }
+
+    #[test]
+    fn a_panic_is_a_plain_500() {
+        let response = panicked(Box::new("index out of bounds: SELECT * FROM customer"));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
     }
 
     #[test]
