@@ -22,6 +22,8 @@ struct Api {
     base: String,
     http: reqwest::Client,
     db: TestDb,
+    /// What the server wrote on stderr so far.
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
     _home: tempfile::TempDir,
 }
 
@@ -90,9 +92,18 @@ async fn serve_configured(
         .env_remove("MIN_PURCHASES")
         .env_remove("ICASH_API_LISTEN")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("running store-core serve");
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (errors, written) = (child.stderr.take().unwrap(), stderr.clone());
+    std::thread::spawn(move || {
+        for line in BufReader::new(errors).lines() {
+            let line = line.unwrap_or_default();
+            eprintln!("serve: {line}");
+            written.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -116,6 +127,7 @@ async fn serve_configured(
         base: format!("{scheme}://{host}"),
         http,
         db,
+        stderr,
         _home: home,
     }
 }
@@ -559,6 +571,17 @@ async fn each_role_reaches_only_its_endpoints_and_no_token_reaches_only_health()
 #[tokio::test]
 async fn open_roles_let_tokenless_requests_act_with_those_roles_only() {
     let api = serve(&["--open", "clerk"]).await;
+    // Written before it listens; the reader thread may still be on its way.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let warned = loop {
+        let text = api.stderr.lock().unwrap().clone();
+        if text.contains("private network") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(warned.contains("warning: --open clerk"), "{warned}");
+    assert!(!warned.contains("--open owner"), "{warned}");
     let (status, _) = answer(api.get("/cashier/catalog", None).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     let got = answer(
