@@ -11,4 +11,6 @@ COPY --from=build /src/data /app/data
 WORKDIR /app
 USER icash
 ENV ICASH_HOME=/home/icash/.local/share/icash
+# store-core serve (compose: --listen 0.0.0.0:8001).
+EXPOSE 8001
 CMD ["store-core", "--help"]

@@ -24,6 +24,10 @@ use std::sync::Arc;
 #[allow(dead_code)]
 #[path = "../src/cli/mod.rs"]
 mod cli;
+// The bench (in `cli`) measures the HTTP API, so its sources come along.
+#[allow(dead_code)]
+#[path = "../src/serve/mod.rs"]
+mod serve;
 
 use cli::bench::checkout_side_by_side;
 use store_core::db::schema::SCHEMA_SQL;

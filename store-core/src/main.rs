@@ -2,6 +2,7 @@
 //! the shell, with `--json` output for scripts.
 
 mod cli;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use clap::{CommandFactory, Parser};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use cli::NEW_CUSTOMER_FROM_SALE_KEY;
 use cli::args::{Cli, Command, DbAction, MANUAL};
 use cli::generate::{self, GenerateOptions};
 use cli::simulate::{self, SimulateOptions, SimulateStats};
@@ -29,7 +31,7 @@ use store_core::domain::time_zone;
 use store_core::import::CsvSource;
 use store_core::paths::icash_home;
 use store_core::seed::{self, SeedOptions};
-use store_core::settings::{DEFAULT_MIN_PURCHASES, Given, Settings};
+use store_core::settings::{DEFAULT_MIN_PURCHASES, FileConfig, Given, Settings};
 use store_core::startup::{self, DemoData};
 use store_core::{ConnectOptions, Store};
 
@@ -74,11 +76,13 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
     let given = Given {
         database_url: cli.command.database_url().and_then(|url| url.clone()),
         min_purchases: match &cli.command {
-            Command::Analytics { min_purchases, .. } => *min_purchases,
+            Command::Analytics { min_purchases, .. } | Command::Serve { min_purchases, .. } => {
+                *min_purchases
+            }
             _ => None,
         },
         timezone: match &cli.command {
-            Command::Seed { zone, .. } => zone.timezone.clone(),
+            Command::Seed { zone, .. } | Command::Serve { zone, .. } => zone.timezone.clone(),
             _ => None,
         },
         ..Given::default()
@@ -99,6 +103,14 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
     }
     match &mut cli.command {
         Command::Analytics { min_purchases, .. } => *min_purchases = Some(settings.min_purchases),
+        Command::Serve {
+            min_purchases,
+            zone,
+            ..
+        } => {
+            *min_purchases = Some(settings.min_purchases);
+            zone.timezone = Some(settings.timezone.name().to_string());
+        }
         Command::Seed { zone, .. } => zone.timezone = Some(settings.timezone.name().to_string()),
         _ => {}
     }
@@ -429,6 +441,74 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("wrote {} man pages into {}", written.len(), dir.display());
             Ok(())
         }
+        Command::Serve {
+            database,
+            zone,
+            owner_database_url,
+            listen,
+            open,
+            tls_cert,
+            tls_key,
+            min_purchases,
+            wait,
+        } => {
+            let file = FileConfig::load_from(&store_core::paths::config_file_path()?)?
+                .api
+                .unwrap_or_default();
+            let listen = match (listen, &file.listen) {
+                (Some(listen), _) => listen,
+                (None, Some(text)) => text.parse().map_err(|e| {
+                    anyhow!("the config file's [api] listen = {text:?}: {e} (want HOST:PORT)")
+                })?,
+                (None, None) => serve::DEFAULT_LISTEN.parse()?,
+            };
+            let token = |variable: &str, from_file: &Option<String>| {
+                std::env::var(variable)
+                    .ok()
+                    .filter(|t| !t.is_empty())
+                    .or_else(|| from_file.clone())
+            };
+            let access = serve::auth::Access::new(
+                token("ICASH_API_CLERK_TOKEN", &file.clerk_token),
+                token("ICASH_API_OWNER_TOKEN", &file.owner_token),
+                open,
+            );
+            let tls = match (tls_cert.or(file.tls_cert), tls_key.or(file.tls_key)) {
+                (Some(cert), Some(key)) => Some(serve::TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => bail!("a TLS certificate needs its key and a key its certificate"),
+            };
+            let open_store = |database_url: Option<String>| {
+                let options = ConnectOptions {
+                    database_url,
+                    wait: Duration::from_secs(wait),
+                    max_size: serve::POOL_SIZE,
+                    application_name: "store-core serve".into(),
+                };
+                async move { startup::open(&options).await }
+            };
+            let store = open_store(database.database_url).await?;
+            let owner_store = match owner_database_url.filter(|url| !url.trim().is_empty()) {
+                Some(url) => Some(
+                    open_store(Some(url))
+                        .await
+                        .context("--owner-database-url")?,
+                ),
+                None => None,
+            };
+            let options = serve::ServeOptions {
+                owner_store,
+                listen,
+                access,
+                tls,
+                min_purchases: min_purchases.unwrap_or(DEFAULT_MIN_PURCHASES),
+                zone: match zone.timezone.as_deref() {
+                    Some(name) => time_zone::parse(name).map_err(anyhow::Error::msg)?,
+                    None => time_zone::machine_zone(),
+                },
+            };
+            serve::run(store, options, interrupted()).await
+        }
         Command::Catalog { database, json } => {
             let store = connect(&database.database_url, Duration::ZERO).await?;
             let catalog = catalog::load_catalog(&store.client().await?).await?;
@@ -492,9 +572,6 @@ async fn print_simulation(stats: Arc<SimulateStats>) {
         previous = recorded;
     }
 }
-
-/// The UUIDv5 namespace of the new customers `purchase --user new --sale-key K` makes.
-const NEW_CUSTOMER_FROM_SALE_KEY: Uuid = Uuid::from_u128(0x8e1f_3c2a_6b4d_4f0e_9a57_1c2d_3e4f_5a6b);
 
 fn build_sale(
     catalog: &Catalog,

@@ -94,6 +94,7 @@ fn man_dir_writes_a_complete_page_for_every_command() {
         "-purchase",
         "-roles",
         "-seed",
+        "-serve",
         "-simulate",
     ]
     .iter()
@@ -112,6 +113,17 @@ fn man_dir_writes_a_complete_page_for_every_command() {
         page[start..end].to_string()
     };
     assert!(environment("store-core-seed.1").contains("DATABASE_URL"));
+    for variable in [
+        "ICASH_API_CLERK_TOKEN",
+        "ICASH_API_OWNER_TOKEN",
+        "ICASH_API_LISTEN",
+        "ICASH_API_OWNER_DATABASE_URL",
+    ] {
+        assert!(
+            environment("store-core-serve.1").contains(variable),
+            "{variable}"
+        );
+    }
     assert!(environment("store-core-journal-resend.1").contains("PGHOST"));
     assert!(!environment("store-core-generate.1").contains("DATABASE_URL"));
     assert!(!environment("store-core-db-status.1").contains("DATABASE_URL"));

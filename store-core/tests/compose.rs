@@ -133,6 +133,35 @@ fn the_jobs_run_commands_store_core_accepts() {
 }
 
 #[test]
+fn the_api_sells_as_the_clerk_reads_as_the_owner_and_takes_its_tokens_from_the_environment() {
+    let compose = compose_file();
+    let api = &compose["services"]["api"];
+    let env = &api["environment"];
+    assert_eq!(env["PGUSER"].as_str(), Some(CLERK_ROLE));
+    assert_eq!(
+        required_variable(env["PGPASSWORD"].as_str().unwrap()),
+        Some("ICASH_CLERK_PASSWORD")
+    );
+    let owner = env["ICASH_API_OWNER_DATABASE_URL"].as_str().unwrap();
+    assert!(
+        owner.contains(&format!("user={OWNER_ROLE} "))
+            && owner.contains("password=${ICASH_OWNER_PASSWORD:?"),
+        "{owner}"
+    );
+    for token in ["ICASH_API_CLERK_TOKEN", "ICASH_API_OWNER_TOKEN"] {
+        assert_eq!(
+            required_variable(env[token].as_str().unwrap_or_default()),
+            Some(token)
+        );
+    }
+    assert_eq!(
+        api["depends_on"]["seed"]["condition"].as_str(),
+        Some("service_completed_successfully")
+    );
+    assert_compose_command_accepted("api", "store-core", env!("CARGO_BIN_EXE_store-core"));
+}
+
+#[test]
 fn the_image_runs_as_a_non_root_user() {
     let dockerfile =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile")).unwrap();

@@ -5,6 +5,10 @@
 #[allow(dead_code)]
 #[path = "../src/cli/mod.rs"]
 mod cli;
+// The bench (in `cli`) measures the HTTP API, so its sources come along.
+#[allow(dead_code)]
+#[path = "../src/serve/mod.rs"]
+mod serve;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

@@ -141,7 +141,7 @@ pub enum Command {
         #[arg(long, default_value_t = 0.6, value_parser = finite_in_range(0.0, 1.0))]
         returning: f64,
     },
-    /// Measure analytics, checkout and seeding, each beside its baseline. Runs on a throwaway
+    /// Measure analytics, checkout, seeding and the HTTP API, each beside its baseline. Runs on a throwaway
     /// server unless --database-url names one (then in scratch databases it drops after).
     Bench {
         #[command(flatten)]
@@ -198,6 +198,56 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the HTTP API: the seed system's endpoints (/cashier, /dashboard) and /v1, with
+    /// bearer tokens per role (ICASH_API_CLERK_TOKEN, ICASH_API_OWNER_TOKEN or the config
+    /// file's [api] table). SIGTERM or Ctrl-C shuts it down gracefully.
+    Serve {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        zone: ZoneArgs,
+        /// Another connection string for the analytics endpoints, so that each role's requests
+        /// run with that role's rights: --database-url as icash_clerk, this as icash_owner.
+        /// Default: the same connection for both.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "ICASH_API_OWNER_DATABASE_URL",
+            hide_env_values = true
+        )]
+        owner_database_url: Option<String>,
+        /// The address to listen on. Default: the config file's [api] listen, then
+        /// 127.0.0.1:8001.
+        #[arg(long, value_name = "ADDR", env = "ICASH_API_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Let requests without a token act with these roles (clerk, owner; comma-separated),
+        /// for the seed system's web pages, which send none. Only on a private network.
+        #[arg(long, value_name = "ROLES", value_delimiter = ',')]
+        open: Vec<crate::serve::auth::Role>,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "ICASH_API_TLS_CERT",
+            requires = "tls_key"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "ICASH_API_TLS_KEY",
+            requires = "tls_cert"
+        )]
+        tls_key: Option<PathBuf>,
+        /// Purchases that make a loyal buyer when a request names none. Default:
+        /// MIN_PURCHASES, then the config file's `min_purchases`, then 3.
+        #[arg(long, env = "MIN_PURCHASES", value_parser = clap::value_parser!(i32).range(1..))]
+        min_purchases: Option<i32>,
+        /// Keep trying to reach the database for up to this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 0)]
+        wait: u64,
+    },
     /// A till's journal of sales (while no till holds it): list, resend, export.
     Journal {
         #[command(subcommand)]
@@ -232,7 +282,8 @@ impl Command {
             | Command::Simulate { database, .. }
             | Command::Bench { database, .. }
             | Command::Roles { database, .. }
-            | Command::Catalog { database, .. } => Some(&mut database.database_url),
+            | Command::Catalog { database, .. }
+            | Command::Serve { database, .. } => Some(&mut database.database_url),
             Command::Journal {
                 action: JournalAction::Resend { database, .. },
             } => Some(&mut database.database_url),
@@ -273,6 +324,12 @@ pub const MANUAL: Manual = Manual {
         entries::ICASH_CONFIG,
         entries::XDG,
         entries::RUST_LOG_TO_STDERR,
+        Entry {
+            name: "ICASH_API_CLERK_TOKEN, ICASH_API_OWNER_TOKEN",
+            text: "serve: the bearer tokens of the clerk role (sells, reads the catalog) and the \
+                   owner role (reads analytics); else the config file's [api] clerk_token and \
+                   owner_token. Without one, that role needs --open.",
+        },
     ],
     files: &[
         entries::CONFIG_FILE,
@@ -321,6 +378,7 @@ mod tests {
             "bench",
             "roles",
             "catalog",
+            "serve",
             "journal resend",
             "branch add",
             "branch rename",

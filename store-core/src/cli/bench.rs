@@ -282,6 +282,70 @@ async fn run_on(
         });
     }
 
+    // 4. The HTTP API beside the library, on the same database.
+    progress(&format!(
+        "api: POST /cashier/create_purchase, {API_CLIENTS} clients"
+    ));
+    let api = ApiServer::start(&large).await?;
+    let (http, library) =
+        api_side_by_side(&api, &large, &catalog, &known, API_CLIENTS, options.seconds).await?;
+    let ratio = http.per_second / library.per_second;
+    figures.push(Figure {
+        scenario: format!("API create_purchase, {API_CLIENTS} clients"),
+        measured: format!(
+            "{:.0} purchases/s, p50 {:.2} ms, p99 {:.2} ms",
+            http.per_second, http.p50_ms, http.p99_ms
+        ),
+        baseline: format!(
+            "library checkout {:.0}/s, p50 {:.2} ms, p99 {:.2} ms (seed system: {SEED_API_RATE}/s)",
+            library.per_second, library.p50_ms, library.p99_ms
+        ),
+        ratio,
+        target: format!("> {SEED_API_RATE}/s"),
+        met: http.per_second > SEED_API_RATE as f64,
+    });
+    // The seed's analytics lists every loyal buyer; /v1's lists a page and counts the rest.
+    let client = large.client().await?;
+    for path in [
+        "/dashboard/analytics?min_purchases=3",
+        "/v1/analytics?min_purchases=3&loyal_limit=50",
+    ] {
+        progress(&format!("api: GET {path}"));
+        let (endpoint, size) = endpoint_time(&api, path).await?;
+        let (what, library) = if path.starts_with("/v1") {
+            let t = library_time(|| dashboard_from_counters(&client, 3, 50)).await?;
+            ("library analytics::dashboard", t)
+        } else {
+            let t = library_time(|| store_core::domain::analytics::report(&client, 3)).await?;
+            ("library analytics::report", t)
+        };
+        figures.push(Figure {
+            scenario: format!(
+                "API {} at {} purchases",
+                path.split('?').next().unwrap_or(path),
+                options.purchases
+            ),
+            measured: format!(
+                "median {:.2} ms, p99 {:.2} ms ({:.0} KiB an answer)",
+                endpoint.median_ms,
+                endpoint.p99_ms,
+                size as f64 / 1024.0
+            ),
+            baseline: format!(
+                "{what} median {:.2} ms, p99 {:.2} ms",
+                library.median_ms, library.p99_ms
+            ),
+            ratio: endpoint.median_ms / library.median_ms,
+            target: "(reported)".into(),
+            met: true,
+        });
+    }
+    drop(client);
+    api.running
+        .shut_down()
+        .await
+        .map_err(|e| Error::Invalid(format!("{e:#}")))?;
+
     // The counters after concurrent checkouts are spread over stripes: measure again.
     let small_time = dashboard_time(&small).await?;
     let large_time = dashboard_time(&large).await?;
@@ -526,4 +590,194 @@ fn lines(catalog: &Catalog, sale: &Sale) -> (Vec<i32>, Vec<Decimal>) {
         .filter_map(|id| catalog.product(*id))
         .map(|p| (p.id, p.unit_price))
         .unzip()
+}
+
+/// What the seed system's API did on this machine (purchases/s through its create_purchase).
+const SEED_API_RATE: u32 = 568;
+/// Concurrent HTTP clients for the API figure.
+const API_CLIENTS: usize = 16;
+const BENCH_TOKEN: &str = "bench-token";
+
+/// `store-core serve` in this process, on a free port of 127.0.0.1.
+struct ApiServer {
+    running: crate::serve::Running,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl ApiServer {
+    async fn start(store: &Store) -> Result<ApiServer> {
+        let options = crate::serve::ServeOptions {
+            owner_store: None,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            access: crate::serve::auth::Access::new(
+                Some(BENCH_TOKEN.into()),
+                Some(BENCH_TOKEN.into()),
+                vec![],
+            ),
+            tls: None,
+            min_purchases: 3,
+            zone: store_core::domain::time_zone::Tz::UTC,
+        };
+        let running = crate::serve::start(store.clone(), options)
+            .await
+            .map_err(|e| Error::Invalid(format!("bench: starting the API: {e:#}")))?;
+        let base = format!("http://{}", running.address);
+        // reqwest's rustls comes without a crypto provider (the bench speaks plain HTTP, but
+        // the client is built with TLS support all the same).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| Error::Invalid(format!("bench: an HTTP client: {e}")))?;
+        Ok(ApiServer {
+            running,
+            http,
+            base,
+        })
+    }
+}
+
+fn http_error(e: reqwest::Error) -> Error {
+    Error::Invalid(format!("bench: the API: {e}"))
+}
+
+/// Purchases per second through `POST /cashier/create_purchase` and through the library's
+/// checkout, `clients` at once, in alternating rounds (returned in that order: API, library).
+async fn api_side_by_side(
+    api: &ApiServer,
+    store: &Store,
+    catalog: &Catalog,
+    known: &Arc<Vec<uuid::Uuid>>,
+    clients: usize,
+    seconds: f64,
+) -> Result<(Throughput, Throughput)> {
+    let round = Duration::try_from_secs_f64((seconds / 2.0).max(0.5))
+        .map_err(|_| Error::Invalid(format!("bench: {seconds} s is not a usable duration")))?;
+    let mut http = (0u64, Duration::ZERO, Vec::new());
+    let mut library = (0u64, Duration::ZERO, Vec::new());
+    for through_api in [true, false, true, false] {
+        let (count, elapsed, latencies) = if through_api {
+            api_round(api, catalog, known, clients, round).await?
+        } else {
+            run_round(store, catalog, known, clients, round, Mode::Checkout).await?
+        };
+        let acc = if through_api { &mut http } else { &mut library };
+        acc.0 += count;
+        acc.1 += elapsed;
+        acc.2.extend(latencies);
+    }
+    Ok((throughput(http), throughput(library)))
+}
+
+async fn api_round(
+    api: &ApiServer,
+    catalog: &Catalog,
+    known: &Arc<Vec<uuid::Uuid>>,
+    clients: usize,
+    length: Duration,
+) -> Result<(u64, Duration, Vec<Duration>)> {
+    let started = Instant::now();
+    let deadline = started + length;
+    let mut tasks = tokio::task::JoinSet::new();
+    let url = format!("{}/cashier/create_purchase", api.base);
+    for client in 0..clients {
+        let (http, url, catalog, known) = (
+            api.http.clone(),
+            url.clone(),
+            catalog.clone(),
+            known.clone(),
+        );
+        tasks.spawn(async move {
+            let mut rng = StdRng::seed_from_u64(1000 + client as u64);
+            let branch = catalog.branches[client % catalog.branches.len()].id.clone();
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let sale = random_sale(&mut rng, &catalog, &branch, &known, 0.6);
+                let (_, prices) = lines(&catalog, &sale);
+                let total: Decimal = prices.iter().copied().sum();
+                let body = serde_json::json!({
+                    "supermarket_id": sale.supermarket_id,
+                    "user_id": sale.customer.user_id(),
+                    "items_list": sale.product_ids,
+                    "total_amount": total.to_string(),
+                });
+                let t = Instant::now();
+                let response = http
+                    .post(&url)
+                    .bearer_auth(BENCH_TOKEN)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(http_error)?;
+                if response.status() != reqwest::StatusCode::CREATED {
+                    let status = response.status();
+                    let text = response.text().await.unwrap_or_default();
+                    return Err(Error::Invalid(format!(
+                        "bench: create_purchase answered {status}: {text}"
+                    )));
+                }
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, Error>(latencies)
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        all.extend(joined.map_err(|e| Error::Invalid(e.to_string()))??);
+    }
+    Ok((all.len() as u64, started.elapsed(), all))
+}
+
+/// `GET path` with the owner's token, `ANALYTICS_SAMPLES` times after a few warm-up calls:
+/// the latencies and the size of the last answer.
+async fn endpoint_time(api: &ApiServer, path: &str) -> Result<(Timing, usize)> {
+    let url = format!("{}{path}", api.base);
+    let mut samples = Vec::with_capacity(ANALYTICS_SAMPLES);
+    let mut size = 0;
+    for i in 0..ANALYTICS_SAMPLES + 3 {
+        let t = Instant::now();
+        let response = api
+            .http
+            .get(&url)
+            .bearer_auth(BENCH_TOKEN)
+            .send()
+            .await
+            .map_err(http_error)?;
+        let status = response.status();
+        size = response.bytes().await.map_err(http_error)?.len();
+        if !status.is_success() {
+            return Err(Error::Invalid(format!("bench: {path} answered {status}")));
+        }
+        if i >= 3 {
+            samples.push(t.elapsed());
+        }
+    }
+    Ok((timing(samples), size))
+}
+
+const ANALYTICS_SAMPLES: usize = 40;
+
+/// The same reads through the library, without HTTP and JSON.
+async fn library_time<F, Fut, T>(mut read: F) -> Result<Timing>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut samples = Vec::with_capacity(ANALYTICS_SAMPLES);
+    for i in 0..ANALYTICS_SAMPLES + 3 {
+        let t = Instant::now();
+        read().await?;
+        if i >= 3 {
+            samples.push(t.elapsed());
+        }
+    }
+    Ok(timing(samples))
+}
+
+fn timing(mut samples: Vec<Duration>) -> Timing {
+    samples.sort();
+    Timing {
+        median_ms: ms(samples[samples.len() / 2]),
+        p99_ms: ms(samples[samples.len() * 99 / 100]),
+    }
 }

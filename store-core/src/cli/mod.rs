@@ -9,3 +9,8 @@ pub mod catalog;
 pub mod generate;
 pub mod journal;
 pub mod simulate;
+
+/// The UUIDv5 namespace of the new customers `purchase --user new --sale-key K` (and the API's
+/// `"user": "new"` with an `Idempotency-Key`) make.
+pub const NEW_CUSTOMER_FROM_SALE_KEY: uuid::Uuid =
+    uuid::Uuid::from_u128(0x8e1f_3c2a_6b4d_4f0e_9a57_1c2d_3e4f_5a6b);

@@ -31,6 +31,37 @@ pub struct FileConfig {
     pub timezone: Option<String>,
     /// The till's id (pos-tui `--till`).
     pub till: Option<String>,
+    /// `store-core serve`'s `[api]` table.
+    pub api: Option<ApiFileConfig>,
+}
+
+/// The `[api]` table of the configuration file (`store-core serve`). The tokens are secrets:
+/// a file that holds one should be readable by its owner only (`chmod 600`).
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFileConfig {
+    /// Like `--listen`.
+    pub listen: Option<String>,
+    /// Like `ICASH_API_CLERK_TOKEN`.
+    pub clerk_token: Option<String>,
+    /// Like `ICASH_API_OWNER_TOKEN`.
+    pub owner_token: Option<String>,
+    /// Like `--tls-cert` and `--tls-key` (PEM files).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for ApiFileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |token: &Option<String>| token.as_ref().map(|_| "<secret>");
+        f.debug_struct("ApiFileConfig")
+            .field("listen", &self.listen)
+            .field("clerk_token", &secret(&self.clerk_token))
+            .field("owner_token", &secret(&self.owner_token))
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .finish()
+    }
 }
 
 impl FileConfig {
@@ -249,6 +280,7 @@ mod tests {
             refresh_secs: refresh,
             timezone: Some("Europe/Paris".into()),
             till: Some("T02".into()),
+            api: None,
         }
     }
 
@@ -479,5 +511,30 @@ mod tests {
         assert_eq!(till_from_host(&"x".repeat(40)), "x".repeat(32));
         // Whatever the machine is called, the default is a valid id.
         assert!(till_id(&default_till()).is_ok(), "{}", default_till());
+    }
+
+    #[test]
+    fn the_api_table_is_read_and_its_tokens_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "min_purchases = 4\n[api]\nlisten = \"0.0.0.0:8001\"\nclerk_token = \"c-secret\"\n",
+        )
+        .unwrap();
+        let api = FileConfig::load_from(&path).unwrap().api.unwrap();
+        assert_eq!(api.listen.as_deref(), Some("0.0.0.0:8001"));
+        assert_eq!(api.clerk_token.as_deref(), Some("c-secret"));
+        let shown = format!("{api:?}");
+        assert!(
+            !shown.contains("c-secret") && shown.contains("<secret>"),
+            "{shown}"
+        );
+        std::fs::write(&path, "[api]\ntoken = \"x\"\n").unwrap();
+        let err = FileConfig::load_from(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}:2: config:", path.display())),
+            "{err}"
+        );
     }
 }
