@@ -89,6 +89,7 @@ async fn serve_configured(
         .env("DATABASE_URL", &db.url)
         .env("ICASH_HOME", home.path())
         .env("ICASH_CONFIG", home.path().join("config.toml"))
+        .env("ICASH_TIMEZONE", "Europe/Paris")
         .env_remove("MIN_PURCHASES")
         .env_remove("ICASH_API_LISTEN")
         .stdout(Stdio::piped())
@@ -765,7 +766,7 @@ async fn v1_answers_in_the_command_lines_shapes_and_as_its_openapi_document_says
     .await;
     assert_eq!(
         one["filter"],
-        json!({"supermarket_id": "SMKT002", "period": "last30_days"})
+        json!({"supermarket_id": "SMKT002", "period": "last30_days", "zone": "Europe/Paris"})
     );
     assert_eq!(one["min_purchases"], 1);
     assert!(one["loyal_page"].as_array().unwrap().len() <= 2);

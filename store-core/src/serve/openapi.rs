@@ -70,6 +70,9 @@ pub struct CatalogSchema {
 pub struct BranchSchema {
     id: String,
     name: String,
+    /// The branch's own IANA time zone; null: the chain's.
+    #[schema(example = "Europe/Paris")]
+    timezone: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -107,6 +110,12 @@ pub struct ReceiptSchema {
     total_amount: String,
     /// This sale key had been recorded before: this is that purchase, not a new one.
     replayed: bool,
+    /// The till that sold it (null for sales not made at a till, such as the API's).
+    till: Option<String>,
+    /// The signed-in cashier's number, if the chain records cashiers.
+    cashier: Option<i32>,
+    /// The till's gapless receipt number (printed `T03-000124`).
+    receipt_no: Option<i64>,
 }
 
 #[derive(ToSchema)]
@@ -139,6 +148,9 @@ pub struct FilterSchema {
     supermarket_id: Option<String>,
     #[schema(example = "all_time")]
     period: String,
+    /// The IANA time zone the period's days are cut in.
+    #[schema(example = "Europe/Paris")]
+    zone: String,
 }
 
 #[derive(ToSchema)]
