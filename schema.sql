@@ -63,7 +63,9 @@ CREATE INDEX customer_by_purchases ON public.customer (purchases DESC, user_id)
 CREATE TABLE public.cashier (
     number integer PRIMARY KEY CHECK (number > 0),
     name text NOT NULL CHECK (name <> '' AND name = btrim(name) AND length(name) <= 64),
-    pin_hash text CHECK (pin_hash LIKE '$argon2%'),
+    -- Only hashes with the costs store-core's hash_pin uses (domain/cashier.rs): a till checks
+    -- a PIN with the hash's own costs, so a costlier one would stall or abort it.
+    pin_hash text CHECK (pin_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'),
     -- Readable by those who may not read the hash.
     has_pin boolean GENERATED ALWAYS AS (pin_hash IS NOT NULL) STORED,
     added_at timestamptz NOT NULL DEFAULT now(),
@@ -86,7 +88,7 @@ CREATE TABLE public.purchase (
     -- sales from no till (`store-core simulate`, the bench).
     till text CHECK (till ~ '^[A-Za-z0-9_-]{1,32}$'),
     cashier integer REFERENCES public.cashier (number),
-    receipt_no bigint CHECK (receipt_no > 0),
+    receipt_no bigint CHECK (receipt_no BETWEEN 1 AND 999999999999),
     CONSTRAINT purchase_receipt_needs_till CHECK (receipt_no IS NULL OR till IS NOT NULL)
 );
 CREATE INDEX purchase_by_time ON public.purchase (created_at);
@@ -181,7 +183,9 @@ CREATE TABLE public.stat_branch_hourly (
 --   cashier is the foreign key's error (23503 on purchase_supermarket_id_fkey or
 --   purchase_cashier_fkey).
 -- p_till, p_cashier, p_receipt_no: the till, the signed-in cashier and the till's receipt
--- number (NULL for a sale from no till, such as `store-core simulate`).
+-- number (NULL for a sale from no till, such as `store-core simulate`). p_queued: a sale the
+-- till queued while offline and sends late (its drain): paid already, so a product retired
+-- since is no refusal (ICP04 is for a sale the cashier can still change).
 -- new_customer: this purchase made the customer's row (a replay: it is the customer's first).
 -- A new customer's row is created with 0 purchases; fold_purchases() counts the sale.
 CREATE FUNCTION public.record_purchase(
@@ -194,7 +198,8 @@ CREATE FUNCTION public.record_purchase(
     p_created_at timestamptz,
     p_till text DEFAULT NULL,
     p_cashier integer DEFAULT NULL,
-    p_receipt_no bigint DEFAULT NULL
+    p_receipt_no bigint DEFAULT NULL,
+    p_queued boolean DEFAULT false
 ) RETURNS TABLE (
     purchase_id bigint,
     supermarket_id text,
@@ -242,8 +247,10 @@ BEGIN
         SELECT count(*)::int AS n, sum(pr.unit_price)::numeric(12, 2) AS total,
                array_agg(pr.id ORDER BY pr.id) AS ids, array_agg(pr.name ORDER BY pr.id) AS names,
                array_agg(pr.unit_price ORDER BY pr.id) AS prices,
-               -- A product retired after the sale happened (an offline sale sent late) is sold.
-               count(*) FILTER (WHERE pr.retired_at <= v_created_at)::int AS retired
+               -- A product retired after the sale happened, or since a queued sale was paid,
+               -- is sold.
+               count(*) FILTER (WHERE NOT p_queued AND pr.retired_at <= v_created_at)::int
+                   AS retired
         FROM public.product pr WHERE pr.id = ANY (p_product_ids)
     ), valid AS (
         SELECT l.* FROM lines l
@@ -383,7 +390,8 @@ BEGIN
         SELECT 1 FROM public.purchase p WHERE p.till = p_till AND p.receipt_no = p_receipt_no
     ) THEN
         RAISE EXCEPTION 'receipt number %-% is already the number of another sale at till %; this sale was not recorded',
-            p_till, pg_catalog.lpad(p_receipt_no::text, 6, '0'), p_till
+            p_till, pg_catalog.lpad(p_receipt_no::text,
+                             greatest(6, pg_catalog.length(p_receipt_no::text)), '0'), p_till
             USING ERRCODE = 'ICK03';
     END IF;
     -- Valid, yet not written and not found: a concurrent call with this key has not committed.
@@ -649,7 +657,7 @@ BEGIN
 END;
 $$;
 
-REVOKE EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.last_receipt_no(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.cashier_roster() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.add_branch(text, text, text) FROM PUBLIC;
@@ -669,7 +677,7 @@ DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_clerk') THEN
         GRANT SELECT ON public.schema_migration, public.schema_version TO icash_clerk;
-        GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint) TO icash_clerk;
+        GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean) TO icash_clerk;
         GRANT EXECUTE ON FUNCTION public.last_receipt_no(text), public.cashier_roster() TO icash_clerk;
     END IF;
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_owner') THEN
@@ -696,7 +704,7 @@ ALTER TABLE public.customer_branch OWNER TO icash_app;
 ALTER TABLE public.stat_branch_histogram OWNER TO icash_app;
 ALTER TABLE public.stat_branch_product_units OWNER TO icash_app;
 ALTER TABLE public.stat_branch_hourly OWNER TO icash_app;
-ALTER FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint) OWNER TO icash_app;
+ALTER FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean) OWNER TO icash_app;
 ALTER FUNCTION public.last_receipt_no(text) OWNER TO icash_app;
 ALTER FUNCTION public.cashier_roster() OWNER TO icash_app;
 ALTER FUNCTION public.add_branch(text, text, text) OWNER TO icash_app;

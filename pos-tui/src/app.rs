@@ -1658,6 +1658,9 @@ pub fn explain(e: &CheckoutError) -> String {
         CheckoutError::ReceiptNumberTaken(reason) => {
             format!("{reason}. Not charged: call the office.")
         }
+        CheckoutError::ReceiptNumberOutOfRange(reason) => {
+            format!("{reason}. Not charged: call the office.")
+        }
         CheckoutError::UnknownCustomer(_) => {
             "This customer is not known: choose another (c) or a new customer (n).".into()
         }

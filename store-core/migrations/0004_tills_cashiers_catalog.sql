@@ -11,7 +11,9 @@
 CREATE TABLE public.cashier (
     number integer PRIMARY KEY CHECK (number > 0),
     name text NOT NULL CHECK (name <> '' AND name = btrim(name) AND length(name) <= 64),
-    pin_hash text CHECK (pin_hash LIKE '$argon2%'),
+    -- Only hashes with the costs store-core's hash_pin uses (domain/cashier.rs): a till checks
+    -- a PIN with the hash's own costs, so a costlier one would stall or abort it.
+    pin_hash text CHECK (pin_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'),
     -- Readable by those who may not read the hash.
     has_pin boolean GENERATED ALWAYS AS (pin_hash IS NOT NULL) STORED,
     added_at timestamptz NOT NULL DEFAULT now(),
@@ -24,7 +26,7 @@ ALTER TABLE public.supermarket ADD COLUMN timezone text
 ALTER TABLE public.purchase
     ADD COLUMN till text CONSTRAINT purchase_till_check CHECK (till ~ '^[A-Za-z0-9_-]{1,32}$'),
     ADD COLUMN cashier integer CONSTRAINT purchase_cashier_fkey REFERENCES public.cashier (number),
-    ADD COLUMN receipt_no bigint CONSTRAINT purchase_receipt_no_check CHECK (receipt_no > 0),
+    ADD COLUMN receipt_no bigint CONSTRAINT purchase_receipt_no_check CHECK (receipt_no BETWEEN 1 AND 999999999999),
     ADD CONSTRAINT purchase_receipt_needs_till CHECK (receipt_no IS NULL OR till IS NOT NULL);
 -- Unique per till among the numbers that exist (history has none: no index entry).
 CREATE UNIQUE INDEX purchase_by_till_receipt ON public.purchase (till, receipt_no)
@@ -48,7 +50,9 @@ DROP FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numer
 --   cashier is the foreign key's error (23503 on purchase_supermarket_id_fkey or
 --   purchase_cashier_fkey).
 -- p_till, p_cashier, p_receipt_no: the till, the signed-in cashier and the till's receipt
--- number (NULL for a sale from no till, such as `store-core simulate`).
+-- number (NULL for a sale from no till, such as `store-core simulate`). p_queued: a sale the
+-- till queued while offline and sends late (its drain): paid already, so a product retired
+-- since is no refusal (ICP04 is for a sale the cashier can still change).
 -- new_customer: this purchase made the customer's row (a replay: it is the customer's first).
 -- A new customer's row is created with 0 purchases; fold_purchases() counts the sale.
 CREATE FUNCTION public.record_purchase(
@@ -61,7 +65,8 @@ CREATE FUNCTION public.record_purchase(
     p_created_at timestamptz,
     p_till text DEFAULT NULL,
     p_cashier integer DEFAULT NULL,
-    p_receipt_no bigint DEFAULT NULL
+    p_receipt_no bigint DEFAULT NULL,
+    p_queued boolean DEFAULT false
 ) RETURNS TABLE (
     purchase_id bigint,
     supermarket_id text,
@@ -109,8 +114,10 @@ BEGIN
         SELECT count(*)::int AS n, sum(pr.unit_price)::numeric(12, 2) AS total,
                array_agg(pr.id ORDER BY pr.id) AS ids, array_agg(pr.name ORDER BY pr.id) AS names,
                array_agg(pr.unit_price ORDER BY pr.id) AS prices,
-               -- A product retired after the sale happened (an offline sale sent late) is sold.
-               count(*) FILTER (WHERE pr.retired_at <= v_created_at)::int AS retired
+               -- A product retired after the sale happened, or since a queued sale was paid,
+               -- is sold.
+               count(*) FILTER (WHERE NOT p_queued AND pr.retired_at <= v_created_at)::int
+                   AS retired
         FROM public.product pr WHERE pr.id = ANY (p_product_ids)
     ), valid AS (
         SELECT l.* FROM lines l
@@ -250,7 +257,8 @@ BEGIN
         SELECT 1 FROM public.purchase p WHERE p.till = p_till AND p.receipt_no = p_receipt_no
     ) THEN
         RAISE EXCEPTION 'receipt number %-% is already the number of another sale at till %; this sale was not recorded',
-            p_till, pg_catalog.lpad(p_receipt_no::text, 6, '0'), p_till
+            p_till, pg_catalog.lpad(p_receipt_no::text,
+                             greatest(6, pg_catalog.length(p_receipt_no::text)), '0'), p_till
             USING ERRCODE = 'ICK03';
     END IF;
     -- Valid, yet not written and not found: a concurrent call with this key has not committed.
@@ -400,7 +408,7 @@ BEGIN
 END;
 $$;
 
-REVOKE EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.last_receipt_no(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.cashier_roster() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.add_branch(text, text, text) FROM PUBLIC;
@@ -417,7 +425,7 @@ REVOKE EXECUTE ON FUNCTION public.retire_cashier(integer) FROM PUBLIC;
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_clerk') THEN
-        GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint) TO icash_clerk;
+        GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean) TO icash_clerk;
         GRANT EXECUTE ON FUNCTION public.last_receipt_no(text), public.cashier_roster() TO icash_clerk;
     END IF;
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_owner') THEN
@@ -427,7 +435,7 @@ END
 $$;
 
 ALTER TABLE public.cashier OWNER TO icash_app;
-ALTER FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint) OWNER TO icash_app;
+ALTER FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean) OWNER TO icash_app;
 ALTER FUNCTION public.last_receipt_no(text) OWNER TO icash_app;
 ALTER FUNCTION public.cashier_roster() OWNER TO icash_app;
 ALTER FUNCTION public.add_branch(text, text, text) OWNER TO icash_app;

@@ -187,10 +187,17 @@ pub enum CheckoutError {
     RetiredProduct(String),
     #[error("unknown cashier number {0}: sign in again")]
     UnknownCashier(i32),
-    /// The till's receipt number is another sale's already (a till whose journal was replaced
-    /// without aligning its numbers).
+    /// The till's receipt number is another sale's already (two tills sharing an id, a journal
+    /// replaced while it held unsent numbers, another program numbering this till's sales).
+    /// Not the sale's fault: the journal renumbers the sale from the database's numbers and
+    /// sends it again ([`crate::till::journal`]); a sale still colliding stays queued.
     #[error("{0}")]
     ReceiptNumberTaken(String),
+    /// The sale's receipt number is outside 1 ..= [`crate::domain::checkout::MAX_RECEIPT_NO`]
+    /// (only a damaged or hand-edited journal holds one): refused, so that a queued sale
+    /// holding it is kept for a person rather than blocking the queue.
+    #[error("{0}")]
+    ReceiptNumberOutOfRange(String),
     #[error("a product appears more than once; a purchase holds one unit of each product")]
     DuplicateProduct,
     #[error("the cart is empty: add at least one product")]
@@ -229,7 +236,7 @@ impl CheckoutError {
                 | CheckoutError::UnknownProduct(_)
                 | CheckoutError::RetiredProduct(_)
                 | CheckoutError::UnknownCashier(_)
-                | CheckoutError::ReceiptNumberTaken(_)
+                | CheckoutError::ReceiptNumberOutOfRange(_)
                 | CheckoutError::DuplicateProduct
                 | CheckoutError::EmptyCart
                 | CheckoutError::UnknownCustomer(_)

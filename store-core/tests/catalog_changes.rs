@@ -431,3 +431,101 @@ async fn the_embedded_default_owner_changes_the_catalog_through_the_same_functio
         Some("America/New_York")
     );
 }
+
+#[tokio::test]
+async fn a_product_retired_while_a_till_is_offline_does_not_refuse_its_queued_sales() {
+    use std::sync::{Arc, Mutex};
+    use store_core::till::journal::{Journal, Outcome, drain, submit_durably};
+
+    let db = demo_with_roles().await;
+    let owner = db.store.client().await.unwrap();
+    let clerk = store_as(CLERK_ROLE, &db.name);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Arc::new(Mutex::new(
+        Journal::open(dir.path().join("till.journal")).unwrap(),
+    ));
+    // Retired while the till is offline: its catalog still sells it, after the retirement.
+    assert!(catalog::set_product_retired(&owner, 2, true).await.unwrap());
+    let config: tokio_postgres::Config = "host=127.0.0.1 port=1 user=nobody".parse().unwrap();
+    let nowhere = Store::from_config(config, "nowhere".into(), 1).unwrap();
+    let paid = sale(&[1, 2]).at_till("T01", None);
+    let queued = match submit_durably(&nowhere, &journal, &paid).await {
+        Ok(Outcome::Queued(queued)) => queued,
+        got => panic!("not queued: {got:?}"),
+    };
+    assert!(queued.sold_at.is_some());
+
+    // A cashier at a till is still told.
+    assert!(matches!(
+        submit_durably(&clerk, &journal, &sale(&[2]).at_till("T01", None)).await,
+        Err(CheckoutError::RetiredProduct(_))
+    ));
+    // The queued, paid sale is recorded when the till is back.
+    let report = drain(&clerk, &journal).await.unwrap();
+    assert_eq!(
+        (
+            report.sent,
+            report.refused,
+            report.still_pending,
+            report.stopped
+        ),
+        (1, 0, 0, None)
+    );
+    let lines: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM purchase p JOIN purchase_product pp ON pp.purchase_id = p.id \
+             WHERE p.sale_key = $1",
+            &[&queued.sale_key],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(lines, 2);
+    // The clerk may say so only through the function's own argument, in one call.
+    let till = clerk.client().await.unwrap();
+    till.query(
+        "SELECT * FROM record_purchase(gen_random_uuid(), 'SMKT001', gen_random_uuid(), true, \
+         ARRAY[2], NULL, NULL, NULL, NULL, NULL, true)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let live = till
+        .query(
+            "SELECT * FROM record_purchase(gen_random_uuid(), 'SMKT001', gen_random_uuid(), \
+             true, ARRAY[2], NULL, NULL, NULL, NULL, NULL, false)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(live.code().map(|c| c.code()), Some("ICP04"));
+}
+
+#[tokio::test]
+async fn only_pin_hashes_with_the_costs_store_core_uses_are_stored() {
+    let db = demo_with_roles().await;
+    let manager = store_as(MANAGER_ROLE, &db.name);
+    let client = manager.client().await.unwrap();
+    let real = cashier::hash_pin("1234").unwrap();
+    let tail = real.strip_prefix(cashier::PIN_HASH_PREFIX).unwrap();
+    for hostile in [
+        format!("$argon2id$v=19$m=4294967295,t=2,p=1${tail}"),
+        format!("$argon2id$v=19$m=19456,t=4294967295,p=1${tail}"),
+        format!("$argon2i$v=19$m=19456,t=2,p=1${tail}"),
+        "$argon2".to_string(),
+    ] {
+        let e = client
+            .execute("SELECT add_cashier(20, 'Mallory', $1)", &[&hostile])
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::CHECK_VIOLATION), "{hostile}");
+    }
+    client
+        .execute("SELECT add_cashier(20, 'Ada', $1)", &[&real])
+        .await
+        .unwrap();
+    let roster = cashier::load_roster(&store_as(CLERK_ROLE, &db.name).client().await.unwrap())
+        .await
+        .unwrap();
+    assert!(roster[0].needs_pin() && roster[0].verify_pin("1234"));
+}

@@ -83,7 +83,7 @@ async fn assert_gained_nothing(db: &TestDb, role: &str) {
 }
 
 const SALE: &str = "SELECT * FROM record_purchase(gen_random_uuid(), 'SMKT001', \
-     gen_random_uuid(), true, ARRAY[1, 2], NULL, NULL, NULL, NULL, NULL)";
+     gen_random_uuid(), true, ARRAY[1, 2], NULL, NULL, NULL, NULL, NULL, false)";
 
 #[tokio::test]
 async fn everything_belongs_to_a_role_that_cannot_log_in_and_no_definer_path_is_open() {

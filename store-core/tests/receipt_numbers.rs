@@ -7,10 +7,12 @@ use store_core::Store;
 use store_core::db::roles::{CLERK_ROLE, RolePasswords, create_roles};
 use store_core::domain::cashier;
 use store_core::domain::catalog;
-use store_core::domain::checkout::{CustomerChoice, Sale, last_receipt_no, record_purchase};
+use store_core::domain::checkout::{
+    CustomerChoice, MAX_RECEIPT_NO, Sale, last_receipt_no, record_purchase,
+};
 use store_core::error::CheckoutError;
 use store_core::seed::{self, SeedOptions};
-use store_core::till::journal::{Journal, Outcome, SharedJournal, drain, submit_durably};
+use store_core::till::journal::{Entry, Journal, Outcome, SharedJournal, drain, submit_durably};
 use store_testkit::{TestDb, fresh_db, server};
 
 async fn demo_db() -> TestDb {
@@ -163,7 +165,8 @@ async fn a_replay_keeps_its_number_and_another_sale_cannot_take_it() {
     other.receipt_no = Some(41);
     match record_purchase(&client, &other).await {
         Err(e @ CheckoutError::ReceiptNumberTaken(_)) => {
-            assert!(e.is_business_refusal());
+            // Not the sale's fault: a till renumbers it rather than refusing a paid sale.
+            assert!(!e.is_business_refusal());
             let text = e.to_string();
             assert!(
                 text.contains("receipt number T03-000041 is already the number of another sale"),
@@ -240,4 +243,223 @@ async fn sales_from_no_till_have_no_number_and_an_unknown_cashier_is_refused() {
     assert!(numbers_in_database(&db).await.is_empty());
     // Its number was given back.
     assert_eq!(recorded(&till, &journal, &at_till(&[1])).await, 1);
+}
+
+/// The sale entries a journal file holds for `sale_key`, with their receipt numbers.
+fn numbers_written(journal: &SharedJournal, sale_key: uuid::Uuid) -> Vec<Option<i64>> {
+    journal
+        .lock()
+        .unwrap()
+        .read_entries()
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, entry)| match entry {
+            Entry::Sale { sale } if sale.sale_key == sale_key => Some(sale.receipt_no),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_taken_receipt_number_is_renumbered_from_the_database_and_the_sale_recorded() {
+    let db = demo_db().await;
+    let till = clerk(&db);
+    let dir = tempfile::tempdir().unwrap();
+    // Two tills given the same id, each with its own journal.
+    let one = shared(Journal::open(dir.path().join("one.journal")).unwrap());
+    let other = shared(Journal::open(dir.path().join("other.journal")).unwrap());
+    assert_eq!(recorded(&till, &one, &at_till(&[1])).await, 1);
+
+    // The other till gives 1 too: the database has it, so the sale becomes 2 and is recorded.
+    let sale = at_till(&[2]);
+    assert_eq!(recorded(&till, &other, &sale).await, 2);
+    // The new number is in the journal, after the one it replaces.
+    assert_eq!(numbers_written(&other, sale.sale_key), [Some(1), Some(2)]);
+    assert_eq!(other.lock().unwrap().pending_count(), 0);
+    assert_eq!(recorded(&till, &other, &at_till(&[3])).await, 3);
+    // And the first till, whose next number 2 is taken now, continues after the database's.
+    assert_eq!(recorded(&till, &one, &at_till(&[4])).await, 4);
+    assert_eq!(
+        numbers_in_database(&db).await,
+        (1..=4).map(|n| (n, Some(7))).collect::<Vec<_>>()
+    );
+
+    // Offline, the other till queues 4 (its journal knows 3): the drain renumbers it to 5.
+    let queued = match submit_durably(&offline(), &other, &at_till(&[5])).await {
+        Ok(Outcome::Queued(sale)) => sale,
+        got => panic!("not queued: {got:?}"),
+    };
+    assert_eq!(queued.receipt_no, Some(4));
+    let report = drain(&till, &other).await.unwrap();
+    assert_eq!(
+        (
+            report.sent,
+            report.refused,
+            report.still_pending,
+            report.stopped
+        ),
+        (1, 0, 0, None)
+    );
+    assert_eq!(numbers_written(&other, queued.sale_key), [Some(4), Some(5)]);
+    let recorded_as: i64 = db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT receipt_no FROM purchase WHERE sale_key = $1",
+            &[&queued.sale_key],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded_as, 5);
+}
+
+/// Makes the database's last_receipt_no answer `sql` (standing for a number taken by another
+/// sale between the till's reading it and sending again).
+async fn last_receipt_no_answers(db: &TestDb, sql: &str) {
+    db.store
+        .client()
+        .await
+        .unwrap()
+        .batch_execute(&format!(
+            "CREATE OR REPLACE FUNCTION public.last_receipt_no(p_till text) RETURNS bigint \
+             LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp \
+             AS $$ {sql} $$"
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_sale_whose_new_number_is_taken_too_stays_queued_and_is_never_refused() {
+    let db = demo_db().await;
+    let till = clerk(&db);
+    let client = till.client().await.unwrap();
+    for n in [1, 2] {
+        let mut s = at_till(&[1]);
+        s.receipt_no = Some(n);
+        record_purchase(&client, &s).await.unwrap();
+    }
+    last_receipt_no_answers(&db, "SELECT 0::bigint").await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = shared(Journal::open(dir.path().join("till.journal")).unwrap());
+    let sale = at_till(&[3]);
+    // 1 is taken, and so is 2, its new number: kept, queued, not cancelled.
+    match submit_durably(&till, &journal, &sale).await {
+        Ok(Outcome::Queued(queued)) => assert_eq!(queued.receipt_no, Some(2)),
+        got => panic!("not queued: {got:?}"),
+    }
+    assert_eq!(journal.lock().unwrap().pending()[0].receipt_no, Some(2));
+    // The drain renumbers it to 3, which another sale took first: the round stops, the sale
+    // waits, nothing is refused.
+    let mut s = at_till(&[1]);
+    s.receipt_no = Some(3);
+    record_purchase(&client, &s).await.unwrap();
+    let report = drain(&till, &journal).await.unwrap();
+    assert_eq!(
+        (report.sent, report.refused, report.still_pending),
+        (0, 0, 1)
+    );
+    assert!(
+        matches!(report.stopped, Some(CheckoutError::ReceiptNumberTaken(_))),
+        "{report:?}"
+    );
+    assert!(journal.lock().unwrap().refused().is_empty());
+
+    // Once the database answers its real last number, the next drain records it after it.
+    last_receipt_no_answers(
+        &db,
+        "SELECT coalesce(max(p.receipt_no), 0) FROM public.purchase p WHERE p.till = p_till",
+    )
+    .await;
+    let report = drain(&till, &journal).await.unwrap();
+    assert_eq!(
+        (report.sent, report.refused, report.still_pending),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        numbers_written(&journal, sale.sale_key),
+        [Some(1), Some(2), Some(3), Some(4)]
+    );
+    assert_eq!(recorded(&till, &journal, &at_till(&[4])).await, 5);
+}
+
+#[tokio::test]
+async fn a_taken_number_of_seven_digits_is_shown_whole() {
+    let db = demo_db().await;
+    let client = clerk(&db).client().await.unwrap();
+    let mut first = at_till(&[1]);
+    first.receipt_no = Some(1_234_567);
+    assert_eq!(
+        record_purchase(&client, &first)
+            .await
+            .unwrap()
+            .receipt_number()
+            .as_deref(),
+        Some("T03-1234567")
+    );
+    let mut other = at_till(&[2]);
+    other.receipt_no = first.receipt_no;
+    match record_purchase(&client, &other).await {
+        Err(CheckoutError::ReceiptNumberTaken(text)) => assert!(
+            text.contains("receipt number T03-1234567 is already the number of another sale"),
+            "{text}"
+        ),
+        got => panic!("{got:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_number_out_of_bounds_is_refused_clearly_and_does_not_block_the_queue() {
+    let db = demo_db().await;
+    let till = clerk(&db);
+    let client = till.client().await.unwrap();
+    for number in [MAX_RECEIPT_NO + 1, i64::MAX, 0, -1] {
+        let mut s = at_till(&[1]);
+        s.receipt_no = Some(number);
+        match record_purchase(&client, &s).await {
+            Err(e @ CheckoutError::ReceiptNumberOutOfRange(_)) => {
+                assert!(e.is_business_refusal());
+                let text = e.to_string();
+                assert!(
+                    text.contains(&format!("receipt number {number} is out of range"))
+                        && text.contains("from 1 to 999999999999"),
+                    "{text}"
+                );
+            }
+            got => panic!("{number}: {got:?}"),
+        }
+    }
+    let mut highest = at_till(&[1]);
+    highest.receipt_no = Some(MAX_RECEIPT_NO);
+    record_purchase(&client, &highest).await.unwrap();
+
+    // A journal holding such a number (written by hand, or by a damaged till) is drained: that
+    // sale is kept as refused for a person, the next one is sent.
+    let dir = tempfile::tempdir().unwrap();
+    let journal = shared(Journal::open(dir.path().join("till.journal")).unwrap());
+    let mut bad = Sale::open("SMKT001", CustomerChoice::new_customer()).at_till("T05", Some(7));
+    bad.product_ids = vec![1];
+    bad.receipt_no = Some(MAX_RECEIPT_NO + 1);
+    let mut good = bad.clone();
+    good.sale_key = uuid::Uuid::now_v7();
+    good.receipt_no = Some(1);
+    journal.lock().unwrap().record(&bad).unwrap();
+    journal.lock().unwrap().record(&good).unwrap();
+    let report = drain(&till, &journal).await.unwrap();
+    assert_eq!(
+        (
+            report.sent,
+            report.refused,
+            report.still_pending,
+            report.stopped
+        ),
+        (1, 1, 0, None)
+    );
+    assert_eq!(
+        journal.lock().unwrap().refused()[0].sale.sale_key,
+        bad.sale_key
+    );
 }

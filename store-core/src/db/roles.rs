@@ -38,7 +38,7 @@ GRANT USAGE ON SCHEMA public TO icash_clerk, icash_owner, icash_manager;
 GRANT SELECT ON public.product, public.supermarket, public.customer, public.schema_migration,
     public.schema_version TO icash_clerk;
 GRANT EXECUTE ON FUNCTION
-    public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint),
+    public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean),
     public.last_receipt_no(text),
     public.cashier_roster()
     TO icash_clerk;

@@ -2,9 +2,11 @@
 //! an argon2 hash (a PHC string). Cashiers are retired, never deleted, so that every sale keeps
 //! naming its cashier. An empty roster means the chain records no cashiers (tills skip sign-in).
 
-use argon2::Argon2;
+use std::fmt;
+
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
@@ -19,12 +21,33 @@ pub struct Cashier {
 }
 
 /// A cashier who may sign in, with what checks their PIN. Serialisable, so that a till can keep
-/// the last roster it loaded and sign cashiers in while the database is unreachable.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// the last roster it loaded and sign cashiers in while the database is unreachable. Its Debug
+/// form never shows the PIN's hash.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CashierCredential {
     pub cashier: Cashier,
     #[serde(default)]
     pin_hash: Option<String>,
+}
+
+impl fmt::Debug for CashierCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CashierCredential")
+            .field("cashier", &self.cashier)
+            .field("pin_hash", &self.pin_hash.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// How every PIN hash begins: the algorithm, version and costs [`hash_pin`] uses. The cashier
+/// table's CHECK (migration 0004) holds the same prefix, and [`CashierCredential::verify_pin`]
+/// refuses any other: argon2 verifies with the costs written in the hash, so a stored hash with
+/// a huge memory or time cost would abort or stall the till that checks it.
+pub const PIN_HASH_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+/// The hasher of PINs: argon2id with the crate's recommended costs (those of [`PIN_HASH_PREFIX`]).
+fn pin_hasher() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
 }
 
 impl CashierCredential {
@@ -34,15 +57,22 @@ impl CashierCredential {
 
     /// Whether `pin` is this cashier's PIN (always true for a cashier without one). Slow on
     /// purpose (argon2): call it off the input path (an effect, `spawn_blocking`). A stored
-    /// hash that cannot be read matches no PIN.
+    /// hash that cannot be read, or that was not made as [`hash_pin`] makes them (other costs:
+    /// see [`PIN_HASH_PREFIX`]), matches no PIN.
     pub fn verify_pin(&self, pin: &str) -> bool {
         let Some(stored) = &self.pin_hash else {
             return true;
         };
+        if !stored.starts_with(PIN_HASH_PREFIX) {
+            tracing::warn!(
+                cashier = self.cashier.number,
+                "the stored PIN hash was not made by store-core (its algorithm or costs are not \
+                 {PIN_HASH_PREFIX}...): no PIN matches it; set the cashier's PIN again"
+            );
+            return false;
+        }
         match PasswordHash::new(stored) {
-            Ok(hash) => Argon2::default()
-                .verify_password(pin.as_bytes(), &hash)
-                .is_ok(),
+            Ok(hash) => pin_hasher().verify_password(pin.as_bytes(), &hash).is_ok(),
             Err(e) => {
                 tracing::warn!(
                     cashier = self.cashier.number,
@@ -66,7 +96,7 @@ pub fn check_pin(pin: &str) -> std::result::Result<&str, String> {
 /// The PIN's argon2 hash as a PHC string (with a fresh salt): what the database keeps.
 pub fn hash_pin(pin: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    pin_hasher()
         .hash_password(pin.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|e| Error::Invalid(format!("the PIN could not be hashed: {e}")))
@@ -202,6 +232,54 @@ mod tests {
         ada.pin_hash = Some("not a hash".into());
         assert!(!ada.verify_pin("not a hash"));
         assert!(!ada.verify_pin(""));
+    }
+
+    #[test]
+    fn pin_hashes_have_the_one_prefix_the_database_checks() {
+        let hash = hash_pin("1234").unwrap();
+        assert!(hash.starts_with(PIN_HASH_PREFIX), "{hash}");
+        let migration = include_str!("../../migrations/0004_tills_cashiers_catalog.sql");
+        assert!(
+            migration.contains(&format!("CHECK (pin_hash LIKE '{PIN_HASH_PREFIX}%')")),
+            "the cashier table's CHECK pins another prefix"
+        );
+    }
+
+    #[test]
+    fn a_stored_hash_with_other_costs_matches_nothing_and_is_not_run() {
+        // A valid PHC string with costs no till could afford (4 TiB of memory, 2^32-1 passes):
+        // running it would abort or stall the till.
+        let real = hash_pin("1234").unwrap();
+        let tail = real.strip_prefix(PIN_HASH_PREFIX).unwrap();
+        let mut ada = credential(None);
+        for costs in [
+            "m=4294967295,t=2,p=1",
+            "m=19456,t=4294967295,p=1",
+            "m=19456,t=2,p=255",
+        ] {
+            ada.pin_hash = Some(format!("$argon2id$v=19${costs}${tail}"));
+            assert!(PasswordHash::new(ada.pin_hash.as_deref().unwrap()).is_ok());
+            assert!(!ada.verify_pin("1234"), "{costs}");
+        }
+        ada.pin_hash = Some(format!("$argon2i$v=19$m=19456,t=2,p=1${tail}"));
+        assert!(!ada.verify_pin("1234"));
+        ada.pin_hash = Some(real);
+        assert!(ada.verify_pin("1234"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_pin_hash() {
+        let ada = credential(Some("4321"));
+        let hash = ada.pin_hash.clone().unwrap();
+        let shown = format!("{ada:?} {:#?}", vec![ada.clone()]);
+        assert!(
+            !shown.contains(&hash) && !shown.contains("argon2"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("Ada") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -88,6 +88,10 @@ impl Sale {
     }
 }
 
+/// The highest receipt number a till may give (the purchase table's CHECK holds the same bound):
+/// twelve digits, so that a number never overflows nor prints wider than a receipt allows.
+pub const MAX_RECEIPT_NO: i64 = 999_999_999_999;
+
 /// A receipt number as printed: `{till}-{receipt_no:06}`, e.g. `T03-000124`.
 pub fn receipt_number(till: &str, receipt_no: i64) -> String {
     format!("{till}-{receipt_no:06}")
@@ -131,7 +135,16 @@ impl Receipt {
 
 const RECORD_PURCHASE: &str = "SELECT purchase_id, supermarket_id, user_id, new_customer, \
      created_at, total_amount, replayed, product_ids, product_names, unit_prices, till, cashier, \
-     receipt_no FROM public.record_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+     receipt_no FROM public.record_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// How a sale reaches the checkout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sending {
+    /// While the cashier is there to change it: a retired product is refused (ICP04).
+    Live,
+    /// From the till's journal, late: paid already, so a product retired since is sold.
+    Queued,
+}
 
 /// Records `sale` on one connection, or inside a transaction the caller commits. One round trip
 /// (the statement is prepared once per connection). The receipt is the purchase as the
@@ -139,6 +152,24 @@ const RECORD_PURCHASE: &str = "SELECT purchase_id, supermarket_id, user_id, new_
 pub async fn record_purchase(
     client: &impl deadpool_postgres::GenericClient,
     sale: &Sale,
+) -> Result<Receipt, CheckoutError> {
+    record(client, sale, Sending::Live).await
+}
+
+/// Records a sale the till queued while offline and sends late ([`crate::till::journal::drain`]):
+/// like [`record_purchase`], except that a product retired since is no refusal (the customer
+/// has paid).
+pub async fn record_queued_purchase(
+    client: &impl deadpool_postgres::GenericClient,
+    sale: &Sale,
+) -> Result<Receipt, CheckoutError> {
+    record(client, sale, Sending::Queued).await
+}
+
+async fn record(
+    client: &impl deadpool_postgres::GenericClient,
+    sale: &Sale,
+    sending: Sending,
 ) -> Result<Receipt, CheckoutError> {
     if sale.product_ids.is_empty() {
         return Err(CheckoutError::EmptyCart);
@@ -161,6 +192,7 @@ pub async fn record_purchase(
                 &sale.till,
                 &sale.cashier,
                 &sale.receipt_no,
+                &(sending == Sending::Queued),
             ],
         )
         .await
@@ -215,11 +247,20 @@ const UNAVAILABLE_RETRY: RetryPolicy =
 /// Records `sale` through the pool, retrying what is safe to retry (the sale key makes every
 /// retry idempotent): a serialisation conflict or a connection lost mid-flight.
 pub async fn submit(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError> {
+    submit_as(store, sale, Sending::Live).await
+}
+
+/// [`submit`] for a sale the till queued while offline ([`record_queued_purchase`]).
+pub async fn submit_queued(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError> {
+    submit_as(store, sale, Sending::Queued).await
+}
+
+async fn submit_as(store: &Store, sale: &Sale, sending: Sending) -> Result<Receipt, CheckoutError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let result = match store.client().await {
-            Ok(client) => record_purchase(&client, sale).await,
+            Ok(client) => record(&client, sale, sending).await,
             Err(e) => Err(CheckoutError::Unavailable(e.to_string())),
         };
         match result {
@@ -257,6 +298,14 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
             CheckoutError::UnknownCashier(sale.cashier.unwrap_or_default())
         }
         "ICK03" => CheckoutError::ReceiptNumberTaken(db.message().to_string()),
+        "23514" if db.constraint() == Some("purchase_receipt_no_check") => {
+            CheckoutError::ReceiptNumberOutOfRange(format!(
+                "receipt number {} is out of range (a till numbers its receipts from 1 to \
+                 {MAX_RECEIPT_NO}); this sale was not recorded",
+                sale.receipt_no
+                    .map_or_else(|| "(none)".to_string(), |n| n.to_string())
+            ))
+        }
         "ICP02" => CheckoutError::DuplicateProduct,
         "ICP03" => CheckoutError::EmptyCart,
         "ICC01" => CheckoutError::UnknownCustomer(sale.customer.user_id()),

@@ -13,7 +13,12 @@
 //! the highest number of any sale the journal wrote for that till and did not cancel (a sale
 //! refused while the cashier is there gives its number back to the next one). A
 //! `receipt_numbers` entry keeps the counter across compaction and records an alignment with
-//! the database ([`Journal::align_receipt_numbers`]).
+//! the database ([`Journal::align_receipt_numbers`]). A sale submitted again (after a timeout)
+//! keeps the number it was given. When the database already holds a sale's number at its till
+//! (two tills sharing an id, a journal replaced while it held unsent numbers, another program
+//! numbering the till), the journal aligns with the database and renumbers that sale (a new
+//! `sale` entry with the same key), then sends it once more; a sale still colliding stays
+//! queued. Numbers run from 1 to [`MAX_RECEIPT_NO`]; a stored number beyond that is ignored.
 //!
 //! A damaged file never stops the till: an unfinished last line (no `\n`) and any unreadable
 //! line are moved, bytes intact, to a quarantine file beside the journal, the journal is
@@ -32,7 +37,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::store::Store;
-use crate::domain::checkout::{Receipt, Sale, submit};
+use crate::domain::checkout::{
+    MAX_RECEIPT_NO, Receipt, Sale, last_receipt_no, submit, submit_queued,
+};
 use crate::error::CheckoutError;
 use crate::error::{Error, Result};
 
@@ -275,9 +282,16 @@ impl Journal {
         };
         match entry {
             Entry::Sale { sale } => {
-                self.forget(key);
                 self.set_aside.retain(|s| s.sale.sale_key != key);
-                self.queue(sale);
+                // Written again while pending (renumbered, or submitted again): it keeps its
+                // place in the queue.
+                match self.pending.values_mut().find(|s| s.sale_key == key) {
+                    Some(pending) => *pending = sale,
+                    None => {
+                        self.refused.retain(|r| r.sale.sale_key != key);
+                        self.queue(sale);
+                    }
+                }
             }
             Entry::Done { .. } => {
                 if let Some((till, number)) = self.receipt_of(key) {
@@ -311,6 +325,14 @@ impl Journal {
     }
 
     fn raise_receipt_floor(&mut self, till: &str, number: i64) {
+        if number > MAX_RECEIPT_NO {
+            tracing::warn!(
+                till,
+                number,
+                "ignoring a receipt number beyond {MAX_RECEIPT_NO} in the journal"
+            );
+            return;
+        }
         let floor = self.receipt_floor.entry(till.to_string()).or_default();
         *floor = (*floor).max(number);
     }
@@ -333,7 +355,10 @@ impl Journal {
             .chain(self.refused.iter().map(|r| &r.sale))
             .chain(self.set_aside.iter().map(|s| &s.sale))
             .filter(|s| s.till.as_deref() == Some(till))
-            .filter_map(|s| s.receipt_no);
+            .filter_map(|s| s.receipt_no)
+            // No database holds such a number (a damaged or hand-edited journal): ignored, so
+            // that it cannot stop the till numbering its sales.
+            .filter(|n| *n <= MAX_RECEIPT_NO);
         held.chain(self.receipt_floor.get(till).copied())
             .max()
             .unwrap_or(0)
@@ -341,8 +366,15 @@ impl Journal {
 
     /// Raises the receipt counter of `till` to the database's highest number for it (from
     /// [`crate::domain::checkout::last_receipt_no`]), for a journal that is new on an existing
-    /// till; never lowers it. Written durably when it changes anything.
+    /// till; never lowers it. Written durably when it changes anything. A number beyond
+    /// [`MAX_RECEIPT_NO`] is refused (no database holds one).
     pub fn align_receipt_numbers(&mut self, till: &str, last_in_database: i64) -> Result<()> {
+        if last_in_database > MAX_RECEIPT_NO {
+            return Err(Error::Invalid(format!(
+                "till {till}: the database's last receipt number {last_in_database} is beyond \
+                 the highest a till gives ({MAX_RECEIPT_NO}); receipt numbers not aligned"
+            )));
+        }
         if last_in_database <= self.last_receipt_no(till) {
             return Ok(());
         }
@@ -355,15 +387,67 @@ impl Journal {
         )
     }
 
+    /// The number the next sale at `till` gets; an error once every number is used.
+    fn next_receipt_no(&self, till: &str) -> Result<i64> {
+        let last = self.last_receipt_no(till);
+        last.checked_add(1)
+            .filter(|n| *n <= MAX_RECEIPT_NO)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "till {till} has given receipt number {last}, the highest there is \
+                     ({MAX_RECEIPT_NO}): give this till a new id (--till)"
+                ))
+            })
+    }
+
     /// Makes `sale` durable like [`Journal::record`], first giving a sale made at a till (and
-    /// not numbered yet) the till's next receipt number. Returns the sale as written.
+    /// not numbered yet) a receipt number: the one it holds already if this sale key is in the
+    /// journal still (submitted again after a timeout, or after a cancel that was not written),
+    /// else the till's next. Returns the sale as written.
     pub fn record_numbered(&mut self, sale: &Sale) -> Result<Sale> {
         let mut sale = sale.clone();
         if let (Some(till), None) = (&sale.till, sale.receipt_no) {
-            sale.receipt_no = Some(self.last_receipt_no(till) + 1);
+            let held = self
+                .receipt_of(sale.sale_key)
+                .filter(|(held_at, _)| held_at == till)
+                .map(|(_, number)| number);
+            sale.receipt_no = Some(match held {
+                Some(number) => number,
+                None => self.next_receipt_no(till)?,
+            });
         }
         self.record(&sale)?;
         Ok(sale)
+    }
+
+    /// A pending sale whose receipt number the database holds for another sale: aligns the
+    /// till's numbers with the database's last one, then gives the sale the next number (a new
+    /// `sale` entry, same key, written durably). Returns the sale as now written; None when the
+    /// sale is not pending or was made at no till.
+    pub fn renumber(&mut self, sale_key: Uuid, last_in_database: i64) -> Result<Option<Sale>> {
+        let Some(mut sale) = self
+            .pending
+            .values()
+            .find(|s| s.sale_key == sale_key)
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        let Some(till) = sale.till.clone() else {
+            return Ok(None);
+        };
+        self.align_receipt_numbers(&till, last_in_database)?;
+        let taken = sale.receipt_no;
+        sale.receipt_no = Some(self.next_receipt_no(&till)?);
+        tracing::warn!(
+            %sale_key,
+            till,
+            taken = ?taken,
+            number = ?sale.receipt_no,
+            "receipt number already held by another sale in the database: sale renumbered"
+        );
+        self.record(&sale)?;
+        Ok(Some(sale))
     }
 
     fn queue(&mut self, sale: Sale) {
@@ -602,7 +686,9 @@ fn with_journal<T>(
 }
 
 /// Submits a sale through the journal: written durably first (with its sale time and, for a
-/// sale made at a till, the till's next receipt number), then sent.
+/// sale made at a till, the till's next receipt number), then sent. A receipt number the
+/// database holds already is replaced by the next free one and the sale sent again (once); the
+/// outcome carries the sale or receipt with the number it was given.
 /// A business refusal ([`CheckoutError::is_business_refusal`]) takes it off the journal and
 /// returns the error, for the cashier to fix the sale; any other failure leaves it queued. A
 /// sale the journal cannot take is not sent ([`CheckoutError::Journal`]).
@@ -619,8 +705,73 @@ pub async fn submit_durably(
             .await
             .map_err(|e| CheckoutError::Journal(e.to_string()))??
     };
-    let result = submit(store, &sale).await;
+    let (sale, result) = match submit(store, &sale).await {
+        Err(CheckoutError::ReceiptNumberTaken(reason)) => {
+            renumber_and_send(store, journal, sale, reason, Sending::Live).await
+        }
+        result => (sale, result),
+    };
     settle(journal, &sale, result)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    Live,
+    Queued,
+}
+
+/// After the database said `sale`'s receipt number is another sale's: reads the till's last
+/// number from the database, renumbers the sale in the journal ([`Journal::renumber`]) and
+/// sends it once more. Returns the sale as the journal holds it now and what the second send
+/// answered; if the sale could not be renumbered (the database or the journal failing), the
+/// sale unchanged and the collision, which leaves it queued.
+async fn renumber_and_send(
+    store: &Store,
+    journal: &SharedJournal,
+    sale: Sale,
+    collision: String,
+    sending: Sending,
+) -> (Sale, std::result::Result<Receipt, CheckoutError>) {
+    let taken = Err(CheckoutError::ReceiptNumberTaken(collision));
+    let Some(till) = sale.till.clone() else {
+        return (sale, taken);
+    };
+    let last = match store.client().await {
+        Ok(client) => last_receipt_no(&client, &till).await,
+        Err(e) => Err(e),
+    };
+    let last = match last {
+        Ok(last) => last,
+        Err(e) => {
+            tracing::warn!(sale_key = %sale.sale_key, "receipt number taken; the database's last number could not be read ({e}): the sale stays queued");
+            return (sale, taken);
+        }
+    };
+    let renumbered = {
+        let journal = journal.clone();
+        let key = sale.sale_key;
+        tokio::task::spawn_blocking(move || with_journal(&journal, |j| j.renumber(key, last)))
+            .await
+            .map_err(|e| Error::Invalid(e.to_string()))
+            .and_then(|r| r)
+    };
+    let renumbered = match renumbered {
+        Ok(Some(renumbered)) => renumbered,
+        Ok(None) => return (sale, taken),
+        Err(e) => {
+            tracing::warn!(sale_key = %sale.sale_key, "receipt number taken; the sale could not be renumbered ({e}): it stays queued");
+            return (sale, taken);
+        }
+    };
+    let result = match sending {
+        Sending::Live => submit(store, &renumbered).await,
+        Sending::Queued => {
+            let mut sent = renumbered.clone();
+            sent.expected_total = None;
+            submit_queued(store, &sent).await
+        }
+    };
+    (renumbered, result)
 }
 
 /// Writes the sale durably (numbered, if made at a till) before it is sent; if that fails it
@@ -684,13 +835,24 @@ pub struct DrainReport {
 /// business refusal marks a sale refused; at any other failure the round stops and the rest
 /// waits for the next one. Queued sales are recorded at the database's current prices (the
 /// till's total is not re-checked: the customer has paid and the sale must not be refused for a
-/// price change made while the till was offline).
+/// price change made while the till was offline, nor for a product retired since: see
+/// [`crate::domain::checkout::record_queued_purchase`]). A receipt number the database holds
+/// already is renumbered and sent again once ([`Journal::renumber`]); still colliding, the
+/// round stops with the sale queued.
 pub async fn drain(store: &Store, journal: &SharedJournal) -> Result<DrainReport> {
     let pending = with_journal(journal, |j| Ok(j.pending()))?;
     let mut report = DrainReport::default();
-    for mut sale in pending {
-        let till_total = sale.expected_total.take();
-        match submit(store, &sale).await {
+    for sale in pending {
+        let till_total = sale.expected_total;
+        let mut sent = sale.clone();
+        sent.expected_total = None;
+        let (sale, result) = match submit_queued(store, &sent).await {
+            Err(CheckoutError::ReceiptNumberTaken(reason)) => {
+                renumber_and_send(store, journal, sale, reason, Sending::Queued).await
+            }
+            result => (sale, result),
+        };
+        match result {
             Ok(receipt) => {
                 if till_total.is_some_and(|t| t != receipt.total_amount) {
                     tracing::warn!(
@@ -915,6 +1077,110 @@ mod tests {
         let j = Journal::open(&path).unwrap();
         assert_eq!(j.last_receipt_no("T01"), 602);
         assert_eq!(j.refused()[0].sale.receipt_no, Some(601));
+    }
+
+    #[test]
+    fn a_sale_submitted_again_keeps_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let mut j = Journal::open(&path).unwrap();
+        let first = till_sale();
+        assert_eq!(j.record_numbered(&first).unwrap().receipt_no, Some(1));
+        // Submitted again after a timeout (the caller's copy has no number): still 1.
+        assert_eq!(j.record_numbered(&first).unwrap().receipt_no, Some(1));
+        let second = j.record_numbered(&till_sale()).unwrap();
+        assert_eq!(second.receipt_no, Some(2));
+        // Refused while queued, then submitted again: its number, not a new one.
+        j.mark_refused(first.sale_key, "no longer sold".into())
+            .unwrap();
+        assert_eq!(j.record_numbered(&first).unwrap().receipt_no, Some(1));
+        assert_eq!(j.pending_count(), 2);
+        drop(j);
+        let mut j = Journal::open(&path).unwrap();
+        assert_eq!(j.record_numbered(&first).unwrap().receipt_no, Some(1));
+        assert_eq!(j.record_numbered(&till_sale()).unwrap().receipt_no, Some(3));
+    }
+
+    #[test]
+    fn a_renumbered_sale_keeps_its_place_and_its_new_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        let mut j = Journal::open(&path).unwrap();
+        let mut first = till_sale();
+        first.expected_total = Some(rust_decimal::Decimal::new(120, 2));
+        let first = j.record_numbered(&first).unwrap();
+        let second = j.record_numbered(&till_sale()).unwrap();
+        // The database holds numbers up to 5 for this till: the first sale becomes 6.
+        let renumbered = j.renumber(first.sale_key, 5).unwrap().unwrap();
+        assert_eq!(renumbered.receipt_no, Some(6));
+        assert_eq!(renumbered.expected_total, first.expected_total);
+        let order = |j: &Journal| {
+            j.pending()
+                .iter()
+                .map(|s| (s.sale_key, s.receipt_no))
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![(first.sale_key, Some(6)), (second.sale_key, Some(2))];
+        assert_eq!(order(&j), expected);
+        // Cancelled later, 6 is given back but never 1 to 5 (the database has them).
+        j.cancel(first.sale_key).unwrap();
+        drop(j);
+        let mut j = Journal::open(&path).unwrap();
+        assert_eq!(order(&j), vec![(second.sale_key, Some(2))]);
+        assert_eq!(j.record_numbered(&till_sale()).unwrap().receipt_no, Some(6));
+        // Only pending sales made at a till are renumbered.
+        assert_eq!(j.renumber(first.sale_key, 9).unwrap(), None);
+        let plain = sale();
+        j.record(&plain).unwrap();
+        assert_eq!(j.renumber(plain.sale_key, 9).unwrap(), None);
+    }
+
+    #[test]
+    fn receipt_numbers_stop_at_the_bound_with_a_clear_error_and_never_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.journal");
+        // Numbers no database holds (a damaged or hand-edited journal) are ignored.
+        let mut hostile = till_sale();
+        hostile.receipt_no = Some(i64::MAX);
+        let lines = [
+            Entry::ReceiptNumbers {
+                till: "T01".into(),
+                last: i64::MAX,
+            },
+            Entry::Sale { sale: hostile },
+        ];
+        fs::write(
+            &path,
+            lines.iter().flat_map(Entry::line).collect::<Vec<u8>>(),
+        )
+        .unwrap();
+        let mut j = Journal::open(&path).unwrap();
+        assert_eq!(j.last_receipt_no("T01"), 0);
+        assert_eq!(j.record_numbered(&till_sale()).unwrap().receipt_no, Some(1));
+
+        let err = j
+            .align_receipt_numbers("T01", MAX_RECEIPT_NO + 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("beyond the highest a till gives (999999999999)"),
+            "{err}"
+        );
+        assert_eq!(j.last_receipt_no("T01"), 1);
+
+        j.align_receipt_numbers("T01", MAX_RECEIPT_NO - 1).unwrap();
+        let last = j.record_numbered(&till_sale()).unwrap();
+        assert_eq!(last.receipt_no, Some(MAX_RECEIPT_NO));
+        let before = j.pending_count();
+        let err = j.record_numbered(&till_sale()).unwrap_err().to_string();
+        assert!(
+            err.contains("has given receipt number 999999999999, the highest there is"),
+            "{err}"
+        );
+        // Not written; the journal still works.
+        assert_eq!(j.pending_count(), before);
+        j.mark_done(last.sale_key, 1).unwrap();
+        assert_eq!(j.renumber(last.sale_key, 0).unwrap(), None);
     }
 
     #[test]
