@@ -104,6 +104,7 @@ impl Problem {
             CheckoutError::RetiredProduct(_) => Problem::invalid("items_list", message),
             CheckoutError::UnknownCustomer(_) => Problem::invalid("user_id", message),
             CheckoutError::UnknownCashier(_) => Problem::invalid("cashier", message),
+            CheckoutError::ReceiptNumberOutOfRange(_) => Problem::invalid("receipt_no", message),
             CheckoutError::ReceiptNumberTaken(_) => {
                 Problem::new(StatusCode::CONFLICT, message).at("receipt_no")
             }
