@@ -167,13 +167,21 @@ const UNAVAILABLE_RETRY: RetryPolicy =
     RetryPolicy::new(Duration::from_millis(100), Duration::from_millis(100));
 
 /// Records `sale` through the pool, retrying what is safe to retry (the sale key makes every
-/// retry idempotent): a serialisation conflict or a connection lost mid-flight.
+/// retry idempotent): a serialisation conflict or a connection lost mid-flight. A connection
+/// that failed so (lost, or to a server that became read-only) is not given back to the pool:
+/// the next one is made afresh, to whichever host is the primary now.
 pub async fn submit(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let result = match store.client().await {
-            Ok(client) => record_purchase(&client, sale).await,
+            Ok(client) => {
+                let result = record_purchase(&client, sale).await;
+                if matches!(result, Err(CheckoutError::Unavailable(_))) {
+                    drop(deadpool_postgres::Object::take(client));
+                }
+                result
+            }
             Err(e) => Err(CheckoutError::Unavailable(e.to_string())),
         };
         match result {
@@ -213,6 +221,12 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
         },
         // Serialisation failure, deadlock: safe to retry with the same key.
         "40001" | "40P01" => CheckoutError::Conflict(db.message().to_string()),
+        // A read-only server (a standby, or a primary demoted by a failover): the primary is
+        // elsewhere now, and the sale waits for it.
+        _ if crate::error::is_read_only_server(e) => CheckoutError::Unavailable(format!(
+            "the server is read-only (a standby, or a failover in progress): {}",
+            describe_db_error(e)
+        )),
         _ if crate::error::is_connection_error(e) => {
             CheckoutError::Unavailable(describe_db_error(e))
         }
