@@ -142,6 +142,30 @@ async fn the_standby_dashboard_adds_the_queue_and_equals_a_recount_on_the_primar
         .unwrap()
         .get(0);
     assert_eq!(still_queued, queued);
+    // `store-core fold`, on the primary, empties the queue; the standby's figures stay the same.
+    let before_fold = analytics::dashboard(&reader, &Filter::default(), 2, 50)
+        .await
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_store-core"))
+        .args(["fold", "--database-url", &pair.url()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("folded {queued} queued sales")
+    );
+    wait_for_replay(&primary, &standby).await;
+    let after_fold = analytics::dashboard(&reader, &Filter::default(), 2, 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        Dashboard {
+            generated_at: before_fold.generated_at,
+            ..after_fold
+        },
+        before_fold
+    );
     let report = analytics::report(&reader, 2).await.unwrap();
     let recount = analytics::dashboard_from_rows(&recounter, &Filter::default(), 2, i64::MAX)
         .await

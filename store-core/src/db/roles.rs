@@ -1,6 +1,7 @@
 //! Least privilege: a clerk role that can read the catalog and customers and record purchases
-//! (through `record_purchase` only), and an owner role that can only read (and fold the queued
-//! sales into the counters). The tables and functions belong to `icash_app` (see the
+//! (through `record_purchase` only), and an owner role that can only read: it executes nothing
+//! that writes (its dashboards add the queued sales to the counters read-only; `store-core fold`
+//! folds them, as the tables' owner). The tables and functions belong to `icash_app` (see the
 //! migrations), which nobody logs in as.
 
 use deadpool_postgres::GenericClient;
@@ -33,8 +34,6 @@ GRANT SELECT ON public.product, public.supermarket, public.customer, public.sche
     public.schema_version TO icash_clerk;
 GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz) TO icash_clerk;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
--- Folding queued sales into the counters writes only derived figures; readers need it.
-GRANT EXECUTE ON FUNCTION public.fold_purchases(integer) TO icash_owner;
 ";
 
 /// CONNECT for the two roles; no temporary objects for anyone but superusers and the
