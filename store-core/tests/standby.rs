@@ -106,6 +106,8 @@ async fn the_standby_dashboard_adds_the_queue_and_equals_a_recount_on_the_primar
         analytics::fold_where_allowed(&reader).await.unwrap(),
         Counters::WithQueue
     );
+    assert!(analytics::standby_lag(&reader).await.unwrap().is_some());
+    assert_eq!(analytics::standby_lag(&recounter).await.unwrap(), None);
     for filter in filters() {
         for min in [1, 2, 3] {
             let (on_standby, trend) =

@@ -912,6 +912,31 @@ fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<BranchSales>> {
         .collect()
 }
 
+/// What a dashboard reading a hot standby shows about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StandbyLag {
+    /// How far the standby's figures are behind the primary's, in milliseconds: 0 when it has
+    /// replayed everything it received, else the age of the last transaction it replayed.
+    pub lag_ms: i64,
+}
+
+// A standby that has replayed all it received is current, however long ago the primary last
+// committed; otherwise its figures are as old as the last transaction it replayed.
+const STANDBY_LAG: &str = "SELECT pg_is_in_recovery(), CASE \
+       WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
+       ELSE coalesce((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::int8, 0) \
+     END";
+
+/// None on a primary; on a hot standby, how far behind it is.
+pub async fn standby_lag(client: &impl GenericClient) -> Result<Option<StandbyLag>> {
+    let statement = client.prepare_cached(STANDBY_LAG).await?;
+    let row = client.query_one(&statement, &[]).await?;
+    let in_recovery: bool = row.try_get(0)?;
+    Ok(in_recovery.then(|| StandbyLag {
+        lag_ms: row.try_get::<_, i64>(1).unwrap_or(0).max(0),
+    }))
+}
+
 /// The answer of `store-core analytics --json`, in the original API's names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
