@@ -353,7 +353,12 @@ fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
 
 /// The subset of libpq's environment variables that tokio-postgres does not read itself.
 fn config_from_libpq_env() -> Result<ConnectSettings> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    config_from_libpq_vars(|name| std::env::var(name).ok())
+}
+
+/// `config_from_libpq_env` over any source of variables (an empty one counts as unset).
+fn config_from_libpq_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<ConnectSettings> {
+    let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
     let mut config = tokio_postgres::Config::new();
     match var("PGHOST").or_else(|| var("PGHOSTADDR")) {
         Some(hosts) => {
@@ -398,7 +403,12 @@ fn config_from_libpq_env() -> Result<ConnectSettings> {
     if let Some(app) = var("PGAPPNAME") {
         config.application_name(&app);
     }
-    let mode = sslmode_from_env()?;
+    let mode = match var("PGSSLMODE") {
+        Some(mode) => mode
+            .parse()
+            .map_err(|e| Error::BadDatabaseUrl(format!("PGSSLMODE: {e}")))?,
+        None => SslMode::Prefer,
+    };
     config.ssl_mode(mode.for_tokio_postgres());
     let settings = ConnectSettings {
         config,
@@ -591,6 +601,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("target_session_attrs"), "{err}");
+    }
+
+    #[test]
+    fn the_libpq_variables_may_list_a_port_per_host_and_ask_for_the_primary() {
+        use tokio_postgres::config::TargetSessionAttrs;
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let s = config_from_libpq_vars(vars(&[
+            ("PGHOST", "db-a,db-b"),
+            ("PGPORT", "5432,5433"),
+            ("PGUSER", "icash_clerk"),
+            ("PGDATABASE", "icash"),
+            ("PGTARGETSESSIONATTRS", "read-write"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.get_hosts(),
+            &[Host::Tcp("db-a".into()), Host::Tcp("db-b".into())]
+        );
+        assert_eq!(s.get_ports(), &[5432, 5433]);
+        assert_eq!(s.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
+        let s = config_from_libpq_vars(vars(&[("PGHOST", "db"), ("PGPORT", "6432")])).unwrap();
+        assert_eq!(s.get_ports(), &[6432]);
+        assert_eq!(s.get_target_session_attrs(), TargetSessionAttrs::Any);
+        let err = config_from_libpq_vars(vars(&[("PGHOST", "db"), ("PGPORT", "5432,x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PGPORT") && err.contains("\"x\""), "{err}");
+        let err = config_from_libpq_vars(vars(&[("PGTARGETSESSIONATTRS", "primary")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PGTARGETSESSIONATTRS"), "{err}");
     }
 
     #[test]
