@@ -35,6 +35,7 @@ fn full_state(width: u16, height: u16) -> State {
                 dashboard: d,
                 trend,
                 bucket: TrendBucket::Day,
+                standby: None,
             })),
         },
     );

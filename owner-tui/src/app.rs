@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use store_core::domain::analytics::{
-    Dashboard, Filter, LoyalBuyer, TopProduct, TrendBucket, TrendPoint,
+    Dashboard, Filter, LoyalBuyer, StandbyLag, TopProduct, TrendBucket, TrendPoint,
 };
 use store_core::domain::time_zone::Tz;
 
@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub dashboard: Dashboard,
     pub trend: Vec<TrendPoint>,
     pub bucket: TrendBucket,
+    /// Read from a hot standby this far behind the primary; None on the primary.
+    pub standby: Option<StandbyLag>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

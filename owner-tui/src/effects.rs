@@ -46,11 +46,13 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                         bucket,
                     )
                     .await?;
+                    let standby = analytics::standby_lag(&*client).await?;
                     client.release();
                     Ok(Box::new(Snapshot {
                         dashboard,
                         trend,
                         bucket,
+                        standby,
                     }))
                 },
                 move |outcome| Msg::Refreshed {

@@ -88,6 +88,7 @@ fn header_after(state: &mut State, generated_at: DateTime<Utc>) -> String {
                 dashboard: d,
                 trend: Vec::new(),
                 bucket: store_core::domain::analytics::TrendBucket::Day,
+                standby: None,
             })),
         },
     );

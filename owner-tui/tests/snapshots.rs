@@ -50,6 +50,7 @@ async fn from_db(store: &store_core::Store, filter: &Filter) -> Snapshot {
         dashboard,
         trend,
         bucket: TrendBucket::Day,
+        standby: None,
     }
 }
 
@@ -107,12 +108,33 @@ fn ties_at_rank_three_show_every_tied_product() {
             dashboard: d,
             trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
             bucket: TrendBucket::Day,
+            standby: None,
         },
     );
     let terminal = draw(&state);
     let screen = terminal.backend().to_string();
     assert!(screen.contains("=3 bread") && screen.contains("=3 apples"));
     insta::assert_snapshot!("ties_at_rank_three", terminal.backend());
+}
+
+/// On a hot standby the header says so, with how far behind the primary it is.
+#[test]
+fn a_dashboard_on_a_standby_shows_it_and_its_lag() {
+    let d = dashboard(1_000, 120);
+    let mut state = connected_state(d.clone());
+    show(
+        &mut state,
+        Snapshot {
+            dashboard: d,
+            trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
+            bucket: TrendBucket::Day,
+            standby: Some(store_core::domain::analytics::StandbyLag { lag_ms: 340 }),
+        },
+    );
+    let terminal = draw(&state);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("STANDBY lag 0.3 s"), "{screen}");
+    insta::assert_snapshot!("standby", terminal.backend());
 }
 
 /// Names from the database are drawn escaped: a right-to-left override or a control character
@@ -134,6 +156,7 @@ fn stored_names_with_bidi_and_control_characters_are_drawn_escaped() {
             dashboard: d,
             trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
             bucket: TrendBucket::Day,
+            standby: None,
         },
     );
     let screen = draw(&state).backend().to_string();
@@ -235,6 +258,7 @@ fn the_sales_chart_uses_its_whole_width_when_days_are_grouped() {
             dashboard: d,
             trend: trend_days(&counts),
             bucket: TrendBucket::Day,
+            standby: None,
         },
     );
     let terminal = draw(&state);
@@ -260,6 +284,7 @@ fn a_short_range_is_stretched_over_the_chart() {
             dashboard: d,
             trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
             bucket: TrendBucket::Day,
+            standby: None,
         },
     );
     let screen = draw(&state).backend().to_string();
@@ -328,6 +353,7 @@ fn busy_state() -> State {
             dashboard: d,
             trend,
             bucket: TrendBucket::Day,
+            standby: None,
         },
     );
     state

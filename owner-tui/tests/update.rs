@@ -33,6 +33,7 @@ fn answer(state: &mut owner_tui::app::State, effects: &[Effect], unique: i64) {
                         dashboard: d,
                         trend: Vec::new(),
                         bucket: *bucket,
+                        standby: None,
                     })),
                 },
             );
@@ -188,6 +189,7 @@ fn frozen_figures_do_not_change_until_unfrozen() {
                 dashboard: dashboard(222, 10),
                 trend: Vec::new(),
                 bucket: TrendBucket::Day,
+                standby: None,
             })),
         },
     );
@@ -556,6 +558,7 @@ fn the_screen_is_redrawn_only_when_something_drawn_changed() {
                 dashboard: dashboard(101, 10),
                 trend: Vec::new(),
                 bucket: TrendBucket::Day,
+                standby: None,
             })),
         },
     );

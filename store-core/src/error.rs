@@ -110,7 +110,7 @@ impl Error {
     pub fn is_connection_problem(&self) -> bool {
         match self {
             Error::Unreachable { .. } | Error::Pool(_) => true,
-            Error::Db(e) => is_connection_error(e),
+            Error::Db(e) => is_connection_error(e) || is_read_only_server(e),
             Error::Checkout(c) => c.is_connection_problem(),
             _ => false,
         }
@@ -173,6 +173,13 @@ pub fn is_connection_error(e: &tokio_postgres::Error) -> bool {
         }
         None => true,
     }
+}
+
+/// True when the server refused a write because it is read-only (SQLSTATE 25006): a hot
+/// standby, or a primary demoted by a failover. The connection works but is no use for writing:
+/// drop it and connect again (`target_session_attrs=read-write` then finds the primary).
+pub fn is_read_only_server(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION)
 }
 
 /// Why a sale was not recorded (the checkout's refusal, or the database's failure).

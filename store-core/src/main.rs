@@ -408,6 +408,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Fold { database, every } => {
+            let store = connect(&database.database_url, Duration::ZERO).await?;
+            let Some(every) = every else {
+                let folded = analytics::fold(&store.client().await?).await?;
+                println!("folded {folded} queued sales");
+                return Ok(());
+            };
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+                // A failover or a restart passes: the next round connects again.
+                let round = async { analytics::fold(&store.client().await?).await };
+                match round.await {
+                    Ok(0) => {}
+                    Ok(folded) => println!("folded {folded} queued sales"),
+                    Err(e) => eprintln!("folding failed, trying again in {every:?}: {e:#}"),
+                }
+            }
+        }
         Command::Roles {
             database,
             clerk_password,

@@ -78,6 +78,7 @@ fn man_dir_writes_a_complete_page_for_every_command() {
         "-db-status",
         "-db-stop",
         "-db-url",
+        "-fold",
         "-generate",
         "-journal",
         "-journal-export",

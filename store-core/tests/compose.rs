@@ -162,6 +162,48 @@ fn the_api_sells_as_the_clerk_reads_as_the_owner_and_takes_its_tokens_from_the_e
 }
 
 #[test]
+fn a_fold_service_keeps_the_queue_short_and_the_standby_is_an_optional_profile() {
+    let compose = compose_file();
+    let services = &compose["services"];
+    assert_eq!(
+        store_testkit::compose_command("fold"),
+        ["store-core", "fold", "--every", "1"]
+    );
+    assert_compose_command_accepted("fold", "store-core", env!("CARGO_BIN_EXE_store-core"));
+    let superuser = services["db"]["environment"]["POSTGRES_USER"].as_str();
+    assert_eq!(
+        services["fold"]["environment"]["PGUSER"].as_str(),
+        superuser,
+        "the fold runs as the tables' owner"
+    );
+    for service in ["standby", "owner-standby"] {
+        let profiles: Vec<&str> = services[service]["profiles"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("{service} has profiles"))
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(profiles, ["standby"], "{service}");
+    }
+    assert_eq!(
+        services["standby"]["image"].as_str(),
+        services["db"]["image"].as_str()
+    );
+    let copy = services["standby"]["command"][2].as_str().unwrap();
+    assert!(
+        copy.contains("pg_basebackup -h db") && copy.contains(" -R "),
+        "{copy}"
+    );
+    let owner = &services["owner-standby"]["environment"];
+    assert_eq!(owner["PGHOST"].as_str(), Some("standby"));
+    assert_eq!(owner["PGUSER"].as_str(), Some(OWNER_ROLE));
+    assert!(
+        services["owner"]["profiles"].is_badvalue(),
+        "owner stays on by default"
+    );
+}
+
+#[test]
 fn the_image_runs_as_a_non_root_user() {
     let dockerfile =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile")).unwrap();

@@ -107,6 +107,81 @@ async fn the_owner_reads_everything_and_writes_nothing() {
         .unwrap();
 }
 
+/// icash_owner may execute no function that writes (fold_purchases included); its dashboard on
+/// the primary is as exact as before, from the counters plus the queue, and reading leaves the
+/// queue to `store-core fold` (the tables' owner).
+#[tokio::test]
+async fn the_owner_executes_nothing_that_writes_and_its_figures_stay_exact() {
+    let db = fresh_db().await;
+    seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
+    create_roles(&db.store.client().await.unwrap(), RolePasswords::default())
+        .await
+        .unwrap();
+    let admin = db.store.client().await.unwrap();
+    let executable: Vec<String> = admin
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p \
+             JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname = 'public' AND has_function_privilege('icash_owner', p.oid, 'EXECUTE')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        executable,
+        Vec::<String>::new(),
+        "the owner may execute these"
+    );
+
+    for _ in 0..5 {
+        let mut sale = Sale::open("SMKT002", CustomerChoice::new_customer());
+        sale.product_ids = vec![3, 4];
+        record_purchase(&admin, &sale).await.unwrap();
+    }
+    let owner = store_as(OWNER_ROLE, &db.name);
+    let client = owner.client().await.unwrap();
+    assert!(
+        denied(
+            client
+                .execute("SELECT public.fold_purchases(10)", &[])
+                .await
+        ),
+        "the owner folded"
+    );
+    assert_eq!(
+        analytics::fold_where_allowed(&client).await.unwrap(),
+        analytics::Counters::WithQueue
+    );
+    for branch in [None, Some("SMKT002")] {
+        let filter = analytics::Filter {
+            supermarket_id: branch.map(String::from),
+            ..analytics::Filter::default()
+        };
+        let dashboard = analytics::dashboard(&client, &filter, 2, 50).await.unwrap();
+        let recount = analytics::dashboard_from_rows(&admin, &filter, 2, 50)
+            .await
+            .unwrap();
+        assert_eq!(
+            analytics::Dashboard {
+                generated_at: recount.generated_at,
+                ..dashboard
+            },
+            recount,
+            "{branch:?}"
+        );
+    }
+    let queued: i64 = admin
+        .query_one("SELECT count(*) FROM purchase_unfolded", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 5, "reading folded the queue");
+    assert_eq!(analytics::fold(&admin).await.unwrap(), 5);
+}
+
 /// A deployment of the previous program (schema version 2) whose roles were set up then keeps
 /// working through the migration that recreates the checkout and fold functions.
 #[tokio::test]

@@ -4,6 +4,9 @@
 
 #[cfg(feature = "pty")]
 pub mod pty;
+pub mod standby;
+
+pub use standby::StandbyPair;
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;

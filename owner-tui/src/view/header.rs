@@ -35,6 +35,12 @@ fn header_text(state: &State, columns: usize) -> String {
     if state.is_frozen() {
         marks.push_str("FROZEN ");
     }
+    if let Some(standby) = state.shown.as_ref().and_then(|s| s.standby) {
+        marks.push_str(&format!(
+            "STANDBY lag {:.1} s ",
+            standby.lag_ms as f64 / 1000.0
+        ));
+    }
     let right_forms = match &state.shown {
         Some(s) => {
             let time = state

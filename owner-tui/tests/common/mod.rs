@@ -48,6 +48,7 @@ pub fn connected_state(dashboard: Dashboard) -> State {
                 dashboard,
                 trend: Vec::new(),
                 bucket,
+                standby: None,
             })),
         },
     );

@@ -126,6 +126,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fold the queued sales into the analytics counters, once or every SECS seconds until
+    /// Ctrl-C. Run it against the primary, as a role that may fold (the database's owner), when
+    /// dashboards read a hot standby or run as icash_owner, which do not fold: it keeps the
+    /// queue they add to every read short.
+    Fold {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Fold again every this many seconds (0.05 to 3600) until Ctrl-C; once without it.
+        #[arg(long, value_name = "SECS", value_parser = parse_fold_interval)]
+        every: Option<std::time::Duration>,
+    },
     /// Keep making realistic purchases through the real checkout path until Ctrl-C.
     Simulate {
         #[command(flatten)]
@@ -280,6 +291,7 @@ impl Command {
             | Command::Purchase { database, .. }
             | Command::Analytics { database, .. }
             | Command::Simulate { database, .. }
+            | Command::Fold { database, .. }
             | Command::Bench { database, .. }
             | Command::Roles { database, .. }
             | Command::Catalog { database, .. }
@@ -342,8 +354,35 @@ pub const MANUAL: Manual = Manual {
     ],
 };
 
+/// `--every`: seconds, from 0.05 to 3600 (a trailing `s` is allowed: `1s`).
+fn parse_fold_interval(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .trim_end_matches('s')
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.05..=3600.0).contains(&secs) {
+        return Err(format!("{text} s is outside 0.05 to 3600 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_fold_interval_is_seconds_within_bounds() {
+        use std::time::Duration;
+        assert_eq!(super::parse_fold_interval("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(super::parse_fold_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(
+            super::parse_fold_interval("0.25"),
+            Ok(Duration::from_millis(250))
+        );
+        assert!(super::parse_fold_interval("0").is_err());
+        assert!(super::parse_fold_interval("soon").is_err());
+        assert!(super::parse_fold_interval("7200").is_err());
+    }
+
     use clap::CommandFactory;
 
     use super::Cli;
@@ -374,6 +413,7 @@ mod tests {
             "seed",
             "purchase",
             "analytics",
+            "fold",
             "simulate",
             "bench",
             "roles",

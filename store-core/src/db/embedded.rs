@@ -440,6 +440,100 @@ impl LocalServer {
         Ok(true)
     }
 
+    /// Creates this server as a hot standby of `primary` (running, reached on its socket):
+    /// `pg_basebackup -R` copies it and writes the replication settings, then this server's own
+    /// socket, port and settings are written after the copied ones (the later line wins). A
+    /// standby never waits for standbys of its own, even after a promotion.
+    pub fn create_standby_of(&self, primary: &LocalServer) -> Result<()> {
+        self.check_reachable_by_server()?;
+        let data = self.data_dir();
+        if data.join("PG_VERSION").exists() {
+            return Err(self.fail(format!("{} holds a cluster already", data.display())));
+        }
+        for dir in [data.clone(), self.socket_dir()] {
+            fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io(format!("securing {}", dir.display()), e))?;
+            self.give_to_server_user(&dir)?;
+        }
+        let mut args = vec![
+            "-D".to_string(),
+            data.to_string_lossy().into_owned(),
+            "-h".into(),
+            primary.socket_dir().to_string_lossy().into_owned(),
+            "-p".into(),
+            primary.port.to_string(),
+            "-U".into(),
+            SUPERUSER.into(),
+            "-R".into(),
+            "-X".into(),
+            "stream".into(),
+            "--checkpoint=fast".into(),
+        ];
+        if self.no_sync {
+            args.push("--no-sync".into());
+        }
+        let out = self.run(&self.companion_binary("pg_basebackup"), &args)?;
+        if !out.status.success() {
+            return Err(self.fail(format!(
+                "pg_basebackup failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let socket = self.socket_dir().to_string_lossy().replace('\'', "''");
+        let mut lines = format!(
+            "\n# written by store-core for the standby\nlisten_addresses = ''\n\
+             unix_socket_directories = '{socket}'\nport = {}\nhot_standby = on\n\
+             synchronous_standby_names = ''\n",
+            self.port
+        );
+        for (k, v) in &self.settings {
+            lines.push_str(&format!("{k} = {v}\n"));
+        }
+        OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .and_then(|mut conf| conf.write_all(lines.as_bytes()))
+            .map_err(|e| Error::io("writing the standby's postgresql.conf", e))?;
+        Ok(())
+    }
+
+    /// A PostgreSQL program beside the server's own: in the bindir, or beside the file `pg_ctl`
+    /// links to (a bindir of links, such as /usr/local/bin, may hold only the three the
+    /// embedded server needs).
+    fn companion_binary(&self, name: &str) -> PathBuf {
+        let here = self.bindir.join(name);
+        if here.is_file() {
+            return here;
+        }
+        fs::canonicalize(self.bindir.join("pg_ctl"))
+            .ok()
+            .and_then(|pg_ctl| Some(pg_ctl.parent()?.join(name)))
+            .filter(|p| p.is_file())
+            .unwrap_or(here)
+    }
+
+    /// Promotes a hot standby to a primary, waiting until it accepts writes.
+    pub fn promote(&self) -> Result<()> {
+        let out = self.pg_ctl(&[
+            "promote",
+            "-D",
+            &self.data_dir().to_string_lossy(),
+            "-w",
+            "-t",
+            "60",
+            "-s",
+        ])?;
+        if !out.status.success() {
+            return Err(self.fail(format!(
+                "pg_ctl promote failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
+    }
+
     fn pg_ctl(&self, args: &[&str]) -> Result<Output> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         self.run(&self.bindir.join("pg_ctl"), &args)

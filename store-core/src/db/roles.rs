@@ -1,7 +1,8 @@
 //! Least privilege: a clerk role that can read the catalog and customers and record purchases
-//! (through `record_purchase` only), an owner role that can only read (and fold the queued
-//! sales into the counters), and a manager role that changes the catalog and the cashiers
-//! (through their SECURITY DEFINER functions only). The tables and functions belong to
+//! (through `record_purchase` only), an owner role that can only read: it executes nothing
+//! that writes (its dashboards add the queued sales to the counters read-only; `store-core fold`
+//! folds them, as the tables' owner), and a manager role that changes the catalog and the
+//! cashiers (through their SECURITY DEFINER functions only). The tables and functions belong to
 //! `icash_app` (see the migrations), which nobody logs in as. Nobody but the clerk's roster
 //! function reads the cashiers' PIN hashes.
 
@@ -46,8 +47,6 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
 -- The cashiers, but not their PIN hashes.
 REVOKE SELECT ON public.cashier FROM icash_owner;
 GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_owner;
--- Folding queued sales into the counters writes only derived figures; readers need it.
-GRANT EXECUTE ON FUNCTION public.fold_purchases(integer) TO icash_owner;
 -- The manager reads the catalog and the cashiers (not their PIN hashes) and changes them
 -- through these functions only.
 GRANT SELECT ON public.product, public.supermarket, public.schema_migration,

@@ -238,6 +238,13 @@ fn preprocess_url(prefix: &str, rest: &str) -> Result<Preprocessed> {
                 "sslmode" => out.sslmode = Some(String::from_utf8_lossy(&value).into_owned()),
                 "sslrootcert" => out.sslrootcert = Some(path_from_bytes(value)),
                 "password" => out.password = Some(value),
+                // libpq reads `host=/a,/b` as two hosts; tokio-postgres takes one host per
+                // `host` parameter in a URL's query, so each gets its own.
+                "host" => kept.extend(value.split(|b| *b == b',').map(|host| {
+                    let host =
+                        percent_encoding::percent_encode(host, percent_encoding::NON_ALPHANUMERIC);
+                    format!("{raw_key}={host}")
+                })),
                 _ => kept.push(format!("{raw_key}={raw_value}")),
             }
         }
@@ -346,7 +353,12 @@ fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
 
 /// The subset of libpq's environment variables that tokio-postgres does not read itself.
 fn config_from_libpq_env() -> Result<ConnectSettings> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    config_from_libpq_vars(|name| std::env::var(name).ok())
+}
+
+/// `config_from_libpq_env` over any source of variables (an empty one counts as unset).
+fn config_from_libpq_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<ConnectSettings> {
+    let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
     let mut config = tokio_postgres::Config::new();
     match var("PGHOST").or_else(|| var("PGHOSTADDR")) {
         Some(hosts) => {
@@ -358,8 +370,27 @@ fn config_from_libpq_env() -> Result<ConnectSettings> {
             config.host("/var/run/postgresql");
         }
     }
-    if let Some(port) = var("PGPORT").and_then(|p| p.parse().ok()) {
-        config.port(port);
+    // One port for every host, or one per host, as libpq reads PGHOST and PGPORT.
+    if let Some(ports) = var("PGPORT") {
+        for port in ports.split(',') {
+            let port = port.trim().parse().map_err(|_| {
+                Error::BadDatabaseUrl(format!("PGPORT: {port:?} is not a port number"))
+            })?;
+            config.port(port);
+        }
+    }
+    if let Some(attrs) = var("PGTARGETSESSIONATTRS") {
+        use tokio_postgres::config::TargetSessionAttrs;
+        config.target_session_attrs(match attrs.as_str() {
+            "any" => TargetSessionAttrs::Any,
+            "read-write" => TargetSessionAttrs::ReadWrite,
+            "read-only" => TargetSessionAttrs::ReadOnly,
+            other => {
+                return Err(Error::BadDatabaseUrl(format!(
+                    "PGTARGETSESSIONATTRS: {other:?} is not one of any, read-write, read-only"
+                )));
+            }
+        });
     }
     let user = var("PGUSER")
         .or_else(|| var("USER"))
@@ -372,7 +403,12 @@ fn config_from_libpq_env() -> Result<ConnectSettings> {
     if let Some(app) = var("PGAPPNAME") {
         config.application_name(&app);
     }
-    let mode = sslmode_from_env()?;
+    let mode = match var("PGSSLMODE") {
+        Some(mode) => mode
+            .parse()
+            .map_err(|e| Error::BadDatabaseUrl(format!("PGSSLMODE: {e}")))?,
+        None => SslMode::Prefer,
+    };
     config.ssl_mode(mode.for_tokio_postgres());
     let settings = ConnectSettings {
         config,
@@ -385,25 +421,42 @@ fn config_from_libpq_env() -> Result<ConnectSettings> {
     Ok(settings)
 }
 
+/// `postgresql://user@host:port/db`; with several hosts, each with its port
+/// (`h1:5432,h2:5433`) and the session it looks for (`?target_session_attrs=read-write`).
 pub fn describe_config(c: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::TargetSessionAttrs;
+    let ports = c.get_ports();
+    // tokio-postgres gives a single port to every host, else one port per host.
+    let port_of = |i: usize| match ports {
+        [] => 5432,
+        [only] => *only,
+        many => many.get(i).copied().unwrap_or(5432),
+    };
     let hosts: Vec<String> = c
         .get_hosts()
         .iter()
-        .map(|h| match h {
-            Host::Tcp(name) => name.clone(),
-            Host::Unix(path) => path.display().to_string(),
+        .enumerate()
+        .map(|(i, h)| {
+            let name = match h {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            };
+            format!("{name}:{}", port_of(i))
         })
         .collect();
-    let port = c.get_ports().first().copied().unwrap_or(5432);
+    let session = match c.get_target_session_attrs() {
+        TargetSessionAttrs::ReadWrite => "?target_session_attrs=read-write",
+        TargetSessionAttrs::ReadOnly => "?target_session_attrs=read-only",
+        _ => "",
+    };
     format!(
-        "postgresql://{}@{}:{}/{}",
+        "postgresql://{}@{}/{}{session}",
         c.get_user().unwrap_or(""),
         if hosts.is_empty() {
-            "localhost".to_string()
+            format!("localhost:{}", port_of(0))
         } else {
             hosts.join(",")
         },
-        port,
         c.get_dbname().unwrap_or("")
     )
 }
@@ -436,6 +489,13 @@ mod tests {
         // Nothing to take out: unchanged.
         let url = "postgresql://postgres@/icash?host=%2Ftmp%2Fx&port=5432";
         assert_eq!(preprocess(url).unwrap().rest, url);
+        // Several hosts in one `host` parameter: one parameter each.
+        let pre =
+            preprocess("postgresql://postgres@/icash?host=/tmp/a,%2Ftmp%2Fb&port=5432").unwrap();
+        assert_eq!(
+            pre.rest,
+            "postgresql://postgres@/icash?host=%2Ftmp%2Fa&host=%2Ftmp%2Fb&port=5432"
+        );
     }
 
     #[test]
@@ -490,6 +550,95 @@ mod tests {
         assert!(err.contains("Unix socket"), "{err}");
         assert!(parse_connect_settings("host=/run/postgresql dbname=icash sslmode=prefer").is_ok());
         assert!(parse_connect_settings("host=/run/postgresql,db.example sslmode=require").is_ok());
+    }
+
+    #[test]
+    fn several_hosts_and_the_session_they_look_for_survive_both_forms() {
+        use tokio_postgres::config::TargetSessionAttrs;
+        let url = parse_connect_settings(
+            "postgresql://clerk:pw@db-a:5432,db-b:5433/icash?target_session_attrs=read-write&sslmode=require",
+        )
+        .unwrap();
+        let pairs = parse_connect_settings(
+            "host=db-a,db-b port=5432,5433 user=clerk password=pw dbname=icash \
+             target_session_attrs=read-write sslmode=require",
+        )
+        .unwrap();
+        for s in [&url, &pairs] {
+            assert_eq!(
+                s.get_hosts(),
+                &[Host::Tcp("db-a".into()), Host::Tcp("db-b".into())]
+            );
+            assert_eq!(s.get_ports(), &[5432, 5433]);
+            assert_eq!(s.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
+            assert_eq!(s.tls.mode, SslMode::Require);
+            assert_eq!(s.get_password(), Some(&b"pw"[..]));
+            assert_eq!(
+                describe_config(s),
+                "postgresql://clerk@db-a:5432,db-b:5433/icash?target_session_attrs=read-write"
+            );
+        }
+        // Two Unix sockets (a local primary and standby), in the query string of a URL.
+        let sockets = parse_connect_settings(
+            "postgresql://postgres@/icash?host=%2Ftmp%2Fa,%2Ftmp%2Fb&port=5432&target_session_attrs=read-write",
+        )
+        .unwrap();
+        assert_eq!(
+            sockets.get_hosts(),
+            &[
+                Host::Unix(PathBuf::from("/tmp/a")),
+                Host::Unix(PathBuf::from("/tmp/b"))
+            ]
+        );
+        assert_eq!(
+            describe_config(&sockets),
+            "postgresql://postgres@/tmp/a:5432,/tmp/b:5432/icash?target_session_attrs=read-write"
+        );
+        // One host reads as before.
+        let one = parse_connect_settings("postgresql://u@h/d").unwrap();
+        assert_eq!(describe_config(&one), "postgresql://u@h:5432/d");
+        let err = parse_connect_settings("host=a,b target_session_attrs=primary")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("target_session_attrs"), "{err}");
+    }
+
+    #[test]
+    fn the_libpq_variables_may_list_a_port_per_host_and_ask_for_the_primary() {
+        use tokio_postgres::config::TargetSessionAttrs;
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let s = config_from_libpq_vars(vars(&[
+            ("PGHOST", "db-a,db-b"),
+            ("PGPORT", "5432,5433"),
+            ("PGUSER", "icash_clerk"),
+            ("PGDATABASE", "icash"),
+            ("PGTARGETSESSIONATTRS", "read-write"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.get_hosts(),
+            &[Host::Tcp("db-a".into()), Host::Tcp("db-b".into())]
+        );
+        assert_eq!(s.get_ports(), &[5432, 5433]);
+        assert_eq!(s.get_target_session_attrs(), TargetSessionAttrs::ReadWrite);
+        let s = config_from_libpq_vars(vars(&[("PGHOST", "db"), ("PGPORT", "6432")])).unwrap();
+        assert_eq!(s.get_ports(), &[6432]);
+        assert_eq!(s.get_target_session_attrs(), TargetSessionAttrs::Any);
+        let err = config_from_libpq_vars(vars(&[("PGHOST", "db"), ("PGPORT", "5432,x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PGPORT") && err.contains("\"x\""), "{err}");
+        let err = config_from_libpq_vars(vars(&[("PGTARGETSESSIONATTRS", "primary")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PGTARGETSESSIONATTRS"), "{err}");
     }
 
     #[test]

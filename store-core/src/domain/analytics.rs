@@ -213,6 +213,103 @@ const BRANCH_FROM_COUNTERS: &str = "SELECT s.id, coalesce(t.purchases, 0)::int8,
      FROM supermarket s LEFT JOIN stat_branch_totals t ON t.supermarket_id = s.id \
      WHERE s.id = $1";
 
+// --- The counters plus the sales still queued, read only: exact where nothing can be written
+// (a hot standby, a role without the right to fold). Cost: the counters' plus the queue's. ---
+
+const BUYERS_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
+       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY p.user_id), \
+     moves AS (SELECT coalesce(c.purchases, 0) AS old, q.n FROM queued q \
+       LEFT JOIN customer c ON c.user_id = q.user_id), \
+     histogram AS (SELECT purchases AS k, customers AS d FROM stat_customer_histogram \
+       UNION ALL SELECT old, -1 FROM moves WHERE old > 0 \
+       UNION ALL SELECT old + n, 1 FROM moves) \
+     SELECT coalesce(sum(d), 0)::int8, coalesce(sum(d) FILTER (WHERE k >= $1::int4), 0)::int8 FROM histogram";
+
+// The first $2 + $3 customers not in the queue (by the counters' index) and every queued
+// customer hold the page: a customer not queued keeps their place among the others.
+const LOYAL_PAGE_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
+       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY p.user_id), \
+     candidates AS ( \
+       (SELECT c.user_id, c.purchases::int8 AS n FROM customer c \
+        WHERE c.purchases >= $1::int4 AND c.purchases > 0 \
+          AND NOT EXISTS (SELECT 1 FROM queued q WHERE q.user_id = c.user_id) \
+        ORDER BY c.purchases DESC, c.user_id LIMIT $2::int8 + $3::int8) \
+       UNION ALL \
+       SELECT q.user_id, (coalesce(c.purchases, 0) + q.n)::int8 FROM queued q \
+       LEFT JOIN customer c ON c.user_id = q.user_id WHERE coalesce(c.purchases, 0) + q.n >= $1) \
+     SELECT user_id, n FROM candidates ORDER BY n DESC, user_id LIMIT $2 OFFSET $3";
+
+const TOP_PRODUCTS_WITH_QUEUE: &str = "WITH units AS (SELECT product_id, sum(units)::int8 AS units FROM ( \
+         SELECT product_id, units FROM stat_product_units \
+         UNION ALL SELECT pp.product_id, count(*) FROM purchase_unfolded u \
+         JOIN purchase_product pp ON pp.purchase_id = u.purchase_id GROUP BY pp.product_id) a \
+       GROUP BY product_id) \
+     SELECT p.id, p.name, t.units, t.rnk FROM ( \
+       SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk FROM units WHERE units > 0) t \
+     JOIN product p ON p.id = t.product_id \
+     WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
+
+const BRANCHES_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int8, \
+       coalesce(sum(t.revenue), 0)::numeric \
+     FROM supermarket s LEFT JOIN ( \
+       SELECT supermarket_id, purchases, revenue FROM stat_branch_totals \
+       UNION ALL SELECT p.supermarket_id, count(*), sum(p.total_amount) FROM purchase_unfolded u \
+       JOIN purchase p ON p.id = u.purchase_id GROUP BY p.supermarket_id) t ON t.supermarket_id = s.id \
+     GROUP BY s.id ORDER BY s.id";
+
+const TREND_WITH_QUEUE: &str = "SELECT date_trunc($3, hour, $4) AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
+     FROM ( \
+       SELECT supermarket_id, hour, purchases, revenue FROM stat_branch_hourly \
+       UNION ALL SELECT p.supermarket_id, date_trunc('hour', p.created_at, 'UTC'), count(*), sum(p.total_amount) \
+       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY 1, 2) h \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) \
+     GROUP BY bucket ORDER BY bucket";
+
+const BUYERS_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
+       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id \
+       WHERE p.supermarket_id = $1 GROUP BY p.user_id), \
+     moves AS (SELECT coalesce(cb.purchases, 0) AS old, q.n FROM queued q \
+       LEFT JOIN customer_branch cb ON cb.supermarket_id = $1 AND cb.user_id = q.user_id), \
+     histogram AS (SELECT purchases AS k, customers AS d FROM stat_branch_histogram WHERE supermarket_id = $1 \
+       UNION ALL SELECT old, -1 FROM moves WHERE old > 0 \
+       UNION ALL SELECT old + n, 1 FROM moves) \
+     SELECT coalesce(sum(d), 0)::int8, coalesce(sum(d) FILTER (WHERE k >= $2::int4), 0)::int8 FROM histogram";
+
+const LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
+       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id \
+       WHERE p.supermarket_id = $1 GROUP BY p.user_id), \
+     candidates AS ( \
+       (SELECT cb.user_id, cb.purchases::int8 AS n FROM customer_branch cb \
+        WHERE cb.supermarket_id = $1 AND cb.purchases >= $2::int4 \
+          AND NOT EXISTS (SELECT 1 FROM queued q WHERE q.user_id = cb.user_id) \
+        ORDER BY cb.purchases DESC, cb.user_id LIMIT $3::int8 + $4::int8) \
+       UNION ALL \
+       SELECT q.user_id, (coalesce(cb.purchases, 0) + q.n)::int8 FROM queued q \
+       LEFT JOIN customer_branch cb ON cb.supermarket_id = $1 AND cb.user_id = q.user_id \
+       WHERE coalesce(cb.purchases, 0) + q.n >= $2) \
+     SELECT user_id, n FROM candidates ORDER BY n DESC, user_id LIMIT $3 OFFSET $4";
+
+const TOP_PRODUCTS_FROM_BRANCH_WITH_QUEUE: &str = "WITH units AS (SELECT product_id, sum(units)::int8 AS units FROM ( \
+         SELECT product_id, units FROM stat_branch_product_units WHERE supermarket_id = $1 \
+         UNION ALL SELECT pp.product_id, count(*) FROM purchase_unfolded u \
+         JOIN purchase p ON p.id = u.purchase_id \
+         JOIN purchase_product pp ON pp.purchase_id = u.purchase_id \
+         WHERE p.supermarket_id = $1 GROUP BY pp.product_id) a \
+       GROUP BY product_id) \
+     SELECT p.id, p.name, t.units, t.rnk FROM ( \
+       SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk FROM units WHERE units > 0) t \
+     JOIN product p ON p.id = t.product_id \
+     WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
+
+const BRANCH_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int8, \
+       coalesce(sum(t.revenue), 0)::numeric \
+     FROM supermarket s LEFT JOIN ( \
+       SELECT supermarket_id, purchases, revenue FROM stat_branch_totals WHERE supermarket_id = $1 \
+       UNION ALL SELECT p.supermarket_id, count(*), sum(p.total_amount) FROM purchase_unfolded u \
+       JOIN purchase p ON p.id = u.purchase_id WHERE p.supermarket_id = $1 GROUP BY p.supermarket_id) t \
+       ON t.supermarket_id = s.id \
+     WHERE s.id = $1 GROUP BY s.id";
+
 // --- Raw rows: any filter, and the recount that proves the counters exact. ---
 // $1: branch or NULL for all; $2: first instant or NULL for all time.
 
@@ -352,30 +449,72 @@ async fn branch_counters_dashboard(
         client,
         filter,
         min,
-        [
-            BUYERS_FROM_BRANCH_COUNTERS,
-            LOYAL_PAGE_FROM_BRANCH_COUNTERS,
-            TOP_PRODUCTS_FROM_BRANCH_COUNTERS,
-            BRANCH_FROM_COUNTERS,
-        ],
+        CounterQueries {
+            folded: [
+                BUYERS_FROM_BRANCH_COUNTERS,
+                LOYAL_PAGE_FROM_BRANCH_COUNTERS,
+                TOP_PRODUCTS_FROM_BRANCH_COUNTERS,
+                BRANCH_FROM_COUNTERS,
+            ],
+            with_queue: [
+                BUYERS_FROM_BRANCH_WITH_QUEUE,
+                LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE,
+                TOP_PRODUCTS_FROM_BRANCH_WITH_QUEUE,
+                BRANCH_WITH_QUEUE,
+            ],
+        },
         [
             &[&branch, &min],
             &[&branch, &min, &loyal_page_size, &first_page],
             &[&branch],
             &[&branch],
         ],
-        unit.map(|_| (trend_from_counters(zone), &trend_params[..])),
+        unit.map(|_| (zone, &trend_params[..])),
     )
     .await
 }
 
-/// The trend query of the counter dashboards: the hourly counters, or the rows for a zone whose
-/// days are not whole UTC hours.
-fn trend_from_counters(zone: Tz) -> &'static str {
-    if time_zone::days_are_whole_utc_hours(zone) {
-        TREND
-    } else {
-        TREND_FROM_ROWS
+/// The trend query of the counter dashboards: the hourly counters (plus the queue when they
+/// could not be folded), or the rows for a zone whose days are not whole UTC hours.
+fn trend_from_counters(zone: Tz, counters: Counters) -> &'static str {
+    match (time_zone::days_are_whole_utc_hours(zone), counters) {
+        (false, _) => TREND_FROM_ROWS,
+        (true, Counters::Folded) => TREND,
+        (true, Counters::WithQueue) => TREND_WITH_QUEUE,
+    }
+}
+
+/// The four counter queries (buyers, loyal page, top products, branches): for counters just
+/// folded, and for counters that the queue must be added to.
+struct CounterQueries {
+    folded: [&'static str; 4],
+    with_queue: [&'static str; 4],
+}
+
+/// What a reader may take the counters for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counters {
+    /// Folded just now: exact as they are.
+    Folded,
+    /// Not folded, because nothing may be written here (a hot standby) or this role may not
+    /// fold: exact once the still-queued sales are added, which every read then does.
+    WithQueue,
+}
+
+/// Folds the queued sales if this server and role may ([`fold`]); on a read-only server
+/// (SQLSTATE 25006) or for a role without EXECUTE on `fold_purchases` (42501), nothing is
+/// written and the reads add the queue instead.
+pub async fn fold_where_allowed(client: &impl GenericClient) -> Result<Counters> {
+    use tokio_postgres::error::SqlState;
+    match fold(client).await {
+        Ok(_) => Ok(Counters::Folded),
+        Err(Error::Db(e))
+            if crate::error::is_read_only_server(&e)
+                || e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) =>
+        {
+            Ok(Counters::WithQueue)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -408,19 +547,27 @@ async fn counters_dashboard(
         client,
         Filter::everything_in(zone),
         min,
-        [
-            BUYERS_FROM_COUNTERS,
-            LOYAL_PAGE_FROM_CUSTOMERS,
-            TOP_PRODUCTS_FROM_COUNTERS,
-            BRANCHES_FROM_COUNTERS,
-        ],
+        CounterQueries {
+            folded: [
+                BUYERS_FROM_COUNTERS,
+                LOYAL_PAGE_FROM_CUSTOMERS,
+                TOP_PRODUCTS_FROM_COUNTERS,
+                BRANCHES_FROM_COUNTERS,
+            ],
+            with_queue: [
+                BUYERS_WITH_QUEUE,
+                LOYAL_PAGE_WITH_QUEUE,
+                TOP_PRODUCTS_WITH_QUEUE,
+                BRANCHES_WITH_QUEUE,
+            ],
+        },
         [&[&min], &[&min, &loyal_page_size, &first_page], &[], &[]],
-        unit.map(|_| (trend_from_counters(zone), &trend_params[..])),
+        unit.map(|_| (zone, &trend_params[..])),
     )
     .await
 }
 
-/// Folds, then runs the four counter queries (buyers and loyal count, loyal page, top
+/// Folds (or, where it may not, adds the queue to every counter read), then runs the four counter queries (buyers and loyal count, loyal page, top
 /// products, branches), and `trend` if given, in one snapshot: each prepared once per
 /// connection, and the transaction's start, the queries and its end all sent together (one
 /// round trip).
@@ -428,11 +575,16 @@ async fn dashboard_from_counter_queries(
     client: &impl GenericClient,
     filter: Filter,
     min_purchases: i32,
-    queries: [&str; 4],
+    queries: CounterQueries,
     params: [&[&(dyn ToSql + Sync)]; 4],
-    trend: Option<SnapshotQuery<'_>>,
+    trend: Option<(Tz, &[&(dyn ToSql + Sync)])>,
 ) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
-    fold(client).await?;
+    let counters = fold_where_allowed(client).await?;
+    let queries = match counters {
+        Counters::Folded => queries.folded,
+        Counters::WithQueue => queries.with_queue,
+    };
+    let trend = trend.map(|(zone, params)| (trend_from_counters(zone, counters), params));
     let now = Utc::now();
     let (buyers, loyal, top, branches, trend) =
         read_in_one_snapshot(client, queries, params, trend).await?;
@@ -576,14 +728,15 @@ pub async fn loyal_buyers_page(
     limit: i64,
 ) -> Result<Vec<LoyalBuyer>> {
     let min = min_purchases.max(1);
+    // The counters plus whatever was queued since the screen's fold: read only, and exact.
     let rows = if filter.is_everything() {
         client
-            .query(LOYAL_PAGE_FROM_CUSTOMERS, &[&min, &limit, &offset])
+            .query(LOYAL_PAGE_WITH_QUEUE, &[&min, &limit, &offset])
             .await?
     } else if let (Some(branch), Period::AllTime) = (&filter.supermarket_id, filter.period) {
         client
             .query(
-                LOYAL_PAGE_FROM_BRANCH_COUNTERS,
+                LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE,
                 &[branch, &min, &limit, &offset],
             )
             .await?
@@ -618,17 +771,19 @@ pub async fn each_loyal_buyer(
     let min = min_purchases.max(1);
     let no_limit: Option<i64> = None;
     let rows = if filter.is_everything() {
-        fold(client).await?;
+        let query = match fold_where_allowed(client).await? {
+            Counters::Folded => LOYAL_PAGE_FROM_CUSTOMERS,
+            Counters::WithQueue => LOYAL_PAGE_WITH_QUEUE,
+        };
         let params: [&(dyn ToSql + Sync); 3] = [&min, &no_limit, &0i64];
-        client
-            .query_raw(LOYAL_PAGE_FROM_CUSTOMERS, params.iter().copied())
-            .await?
+        client.query_raw(query, params.iter().copied()).await?
     } else if let (Some(branch), Period::AllTime) = (&filter.supermarket_id, filter.period) {
-        fold(client).await?;
+        let query = match fold_where_allowed(client).await? {
+            Counters::Folded => LOYAL_PAGE_FROM_BRANCH_COUNTERS,
+            Counters::WithQueue => LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE,
+        };
         let params: [&(dyn ToSql + Sync); 4] = [branch, &min, &no_limit, &0i64];
-        client
-            .query_raw(LOYAL_PAGE_FROM_BRANCH_COUNTERS, params.iter().copied())
-            .await?
+        client.query_raw(query, params.iter().copied()).await?
     } else {
         let since = filter.since(Utc::now());
         let branch = filter.supermarket_id.as_deref();
@@ -677,11 +832,11 @@ pub async fn trend(
     filter: &Filter,
     bucket: TrendBucket,
 ) -> Result<Vec<TrendPoint>> {
-    fold(client).await?;
+    let counters = fold_where_allowed(client).await?;
     let since = filter.since(Utc::now());
     let rows = client
         .query(
-            trend_from_counters(filter.zone),
+            trend_from_counters(filter.zone, counters),
             &[
                 &filter.supermarket_id.as_deref(),
                 &since,
@@ -755,6 +910,31 @@ fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<BranchSales>> {
             })
         })
         .collect()
+}
+
+/// What a dashboard reading a hot standby shows about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StandbyLag {
+    /// How far the standby's figures are behind the primary's, in milliseconds: 0 when it has
+    /// replayed everything it received, else the age of the last transaction it replayed.
+    pub lag_ms: i64,
+}
+
+// A standby that has replayed all it received is current, however long ago the primary last
+// committed; otherwise its figures are as old as the last transaction it replayed.
+const STANDBY_LAG: &str = "SELECT pg_is_in_recovery(), CASE \
+       WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
+       ELSE coalesce((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::int8, 0) \
+     END";
+
+/// None on a primary; on a hot standby, how far behind it is.
+pub async fn standby_lag(client: &impl GenericClient) -> Result<Option<StandbyLag>> {
+    let statement = client.prepare_cached(STANDBY_LAG).await?;
+    let row = client.query_one(&statement, &[]).await?;
+    let in_recovery: bool = row.try_get(0)?;
+    Ok(in_recovery.then(|| StandbyLag {
+        lag_ms: row.try_get::<_, i64>(1).unwrap_or(0).max(0),
+    }))
 }
 
 /// The answer of `store-core analytics --json`, in the original API's names.

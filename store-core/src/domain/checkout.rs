@@ -245,7 +245,9 @@ const UNAVAILABLE_RETRY: RetryPolicy =
     RetryPolicy::new(Duration::from_millis(100), Duration::from_millis(100));
 
 /// Records `sale` through the pool, retrying what is safe to retry (the sale key makes every
-/// retry idempotent): a serialisation conflict or a connection lost mid-flight.
+/// retry idempotent): a serialisation conflict or a connection lost mid-flight. A connection
+/// that failed so (lost, or to a server that became read-only) is not given back to the pool:
+/// the next one is made afresh, to whichever host is the primary now.
 pub async fn submit(store: &Store, sale: &Sale) -> Result<Receipt, CheckoutError> {
     submit_as(store, sale, Sending::Live).await
 }
@@ -260,7 +262,13 @@ async fn submit_as(store: &Store, sale: &Sale, sending: Sending) -> Result<Recei
     loop {
         attempt += 1;
         let result = match store.client().await {
-            Ok(client) => record(&client, sale, sending).await,
+            Ok(client) => {
+                let result = record(&client, sale, sending).await;
+                if matches!(result, Err(CheckoutError::Unavailable(_))) {
+                    drop(deadpool_postgres::Object::take(client));
+                }
+                result
+            }
             Err(e) => Err(CheckoutError::Unavailable(e.to_string())),
         };
         match result {
@@ -317,6 +325,12 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
         },
         // Serialisation failure, deadlock: safe to retry with the same key.
         "40001" | "40P01" => CheckoutError::Conflict(db.message().to_string()),
+        // A read-only server (a standby, or a primary demoted by a failover): the primary is
+        // elsewhere now, and the sale waits for it.
+        _ if crate::error::is_read_only_server(e) => CheckoutError::Unavailable(format!(
+            "the server is read-only (a standby, or a failover in progress): {}",
+            describe_db_error(e)
+        )),
         _ if crate::error::is_connection_error(e) => {
             CheckoutError::Unavailable(describe_db_error(e))
         }
