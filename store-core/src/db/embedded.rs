@@ -332,13 +332,7 @@ impl LocalServer {
                 socket_file.display()
             )));
         }
-        for dir in [data.clone(), self.socket_dir()] {
-            fs::create_dir_all(&dir)
-                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::io(format!("securing {}", dir.display()), e))?;
-            self.give_to_server_user(&dir)?;
-        }
+        self.make_private_dirs(&data)?;
         let mut args = vec![
             "-D".to_string(),
             data.to_string_lossy().into_owned(),
@@ -450,13 +444,7 @@ impl LocalServer {
         if data.join("PG_VERSION").exists() {
             return Err(self.fail(format!("{} holds a cluster already", data.display())));
         }
-        for dir in [data.clone(), self.socket_dir()] {
-            fs::create_dir_all(&dir)
-                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::io(format!("securing {}", dir.display()), e))?;
-            self.give_to_server_user(&dir)?;
-        }
+        self.make_private_dirs(&data)?;
         let mut args = vec![
             "-D".to_string(),
             data.to_string_lossy().into_owned(),
@@ -552,6 +540,18 @@ impl LocalServer {
         }
         cmd.output()
             .map_err(|e| Error::io(format!("running {}", program.display()), e))
+    }
+
+    /// The data and socket directories, created 0700 and owned by the server's user.
+    fn make_private_dirs(&self, data: &Path) -> Result<()> {
+        for dir in [data.to_path_buf(), self.socket_dir()] {
+            fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io(format!("securing {}", dir.display()), e))?;
+            self.give_to_server_user(&dir)?;
+        }
+        Ok(())
     }
 
     /// As root, hands `path` to the account the server runs as.

@@ -101,6 +101,15 @@ pub fn query_int(
     }
 }
 
+/// The `min_purchases` parameter (at least 1), or the server's threshold when absent.
+pub fn min_purchases(
+    query: &std::collections::HashMap<String, String>,
+    default: i32,
+) -> Result<i32, Problem> {
+    let n = query_int(query, "min_purchases", default.into(), 1..=i32::MAX.into())?;
+    Ok(i32::try_from(n).expect("within the range checked"))
+}
+
 /// The request's body, or a problem saying why it could not be read (too large: 413).
 pub fn bytes(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,

@@ -283,12 +283,7 @@ pub async fn analytics(
 ) -> Result<Json<SeedAnalytics>, Problem> {
     state.access.require(&headers, Role::Owner)?;
     let Query(query) = query.map_err(bad_query)?;
-    let min_purchases = body::query_int(
-        &query,
-        "min_purchases",
-        state.min_purchases.into(),
-        1..=i32::MAX.into(),
-    )? as i32;
+    let min_purchases = body::min_purchases(&query, state.min_purchases)?;
     let client = state.owner_client().await?;
     let report = analytics::report(&client, min_purchases)
         .await

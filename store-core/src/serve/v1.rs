@@ -213,12 +213,7 @@ pub async fn analytics(
 ) -> Result<Json<Dashboard>, Problem> {
     state.access.require(&headers, Role::Owner)?;
     let Query(query) = query.map_err(bad_query)?;
-    let min_purchases = body::query_int(
-        &query,
-        "min_purchases",
-        state.min_purchases.into(),
-        1..=i32::MAX.into(),
-    )? as i32;
+    let min_purchases = body::min_purchases(&query, state.min_purchases)?;
     let loyal_limit = body::query_int(&query, "loyal_limit", 50, 0..=10_000)?;
     let period = match query.get("period").map(|p| p.trim()) {
         None | Some("all_time") => Period::AllTime,
