@@ -436,6 +436,9 @@ pub struct State {
     pub db_name: String,
     /// The last catalog loaded (kept while reloads fail).
     pub catalog: Option<Catalog>,
+    /// The catalog on hand is the one an earlier run kept beside the journal, at this time:
+    /// none has been loaded from the database yet this run.
+    pub catalog_kept_at: Option<DateTime<Utc>>,
     pub catalog_load: CatalogLoad,
     /// Failed loads in a row, for the back-off.
     pub catalog_failures: u32,
@@ -550,6 +553,10 @@ pub enum Msg {
     StoredRoster(Vec<CashierCredential>),
     /// Writing the roster beside the journal worked, or not.
     RosterSaved(Result<(), String>),
+    /// The catalog kept beside the journal by an earlier run (at start, before any load).
+    StoredCatalog(KeptCatalog),
+    /// Writing the catalog beside the journal worked, or not.
+    CatalogSaved(Result<(), String>),
     /// The journal's receipt numbers were raised to the database's, or not.
     ReceiptNumbersAligned(Result<(), String>),
     /// The answer to PIN check `attempt`: right or wrong, or the check failed.
@@ -557,6 +564,13 @@ pub enum Msg {
         attempt: u64,
         result: Result<bool, String>,
     },
+}
+
+/// The last catalog a till loaded, as kept beside its journal, and when it was kept.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeptCatalog {
+    pub kept_at: DateTime<Utc>,
+    pub catalog: Catalog,
 }
 
 /// Work for effects.rs; results come back as `Msg`s.
@@ -584,6 +598,9 @@ pub enum Effect {
     },
     /// Keep the roster beside the journal (for signing in while the database is away).
     SaveRoster(Vec<CashierCredential>),
+    /// Keep the catalog beside the journal, stamped with the time it is written (for selling
+    /// after a start while the database is away).
+    SaveCatalog(Box<Catalog>),
     /// Raise the journal's next receipt number above the database's highest for this till.
     AlignReceiptNumbers {
         last_in_database: i64,
@@ -613,6 +630,7 @@ impl State {
             db: DbState::Connecting,
             db_name,
             catalog: None,
+            catalog_kept_at: None,
             catalog_load: CatalogLoad::Due(clock.since_start),
             catalog_failures: 0,
             branch: None,
@@ -997,6 +1015,20 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
             effects
         }
         Msg::StoredRoster(roster) => roster_arrived(state, roster, false),
+        Msg::StoredCatalog(kept) => {
+            stored_catalog(state, kept);
+            vec![]
+        }
+        Msg::CatalogSaved(result) => {
+            if let Err(e) = result {
+                tracing::warn!("the catalog could not be kept beside the journal: {e}");
+                state.error(format!(
+                    "the catalog could not be kept beside the journal ({e}): after a restart, \
+                     the till sells only once the database answers"
+                ));
+            }
+            vec![]
+        }
         Msg::RosterSaved(result) => {
             if let Err(e) = result {
                 tracing::warn!("the roster could not be kept beside the journal: {e}");
@@ -1483,7 +1515,9 @@ fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<
     match result {
         Ok(catalog) => {
             let reconnected = state.db != DbState::Connected;
+            effects.push(Effect::SaveCatalog(Box::new(catalog.clone())));
             state.catalog = Some(catalog);
+            state.catalog_kept_at = None;
             state.db = DbState::Connected;
             if reconnected {
                 effects.extend(drain(state));
@@ -1524,6 +1558,33 @@ fn catalog_loaded(state: &mut State, result: Result<Catalog, DbFailure>) -> Vec<
         effects.extend(load_catalog(state));
     }
     effects
+}
+
+/// The catalog an earlier run kept, used until the database answers: the branch can be chosen
+/// and products sold (the sales are queued). A branch asked for at start that the kept catalog
+/// lacks waits for the live one.
+fn stored_catalog(state: &mut State, kept: KeptCatalog) {
+    if state.catalog.is_some() {
+        return;
+    }
+    tracing::info!(kept_at = %kept.kept_at, "using the catalog kept beside the journal");
+    state.catalog = Some(kept.catalog);
+    state.catalog_kept_at = Some(kept.kept_at);
+    let wanted = match &state.screen {
+        Screen::Branch(choice) if state.branch.is_none() => choice.wanted.clone(),
+        _ => None,
+    };
+    if let Some(wanted) = wanted
+        && state
+            .catalog
+            .as_ref()
+            .is_some_and(|c| c.has_branch(&wanted))
+    {
+        if let Screen::Branch(choice) = &mut state.screen {
+            choice.wanted = None;
+        }
+        start_shift(state, wanted);
+    }
 }
 
 fn start_shift(state: &mut State, branch: String) {

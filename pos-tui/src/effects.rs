@@ -22,7 +22,8 @@ use tui_runtime::effect::run_bounded;
 use tui_runtime::{Failure, Lease, spawn_effect};
 
 use crate::app::{
-    DbFailure, Effect, JournalStatus, Msg, RefusedAction, SEARCH_DEBOUNCE_MS, SEARCH_LIMIT,
+    DbFailure, Effect, JournalStatus, KeptCatalog, Msg, RefusedAction, SEARCH_DEBOUNCE_MS,
+    SEARCH_LIMIT,
 };
 
 /// Longest wait for a sale to be written; past it the sale is queued if the journal has it,
@@ -55,6 +56,8 @@ pub struct Runner {
     till: String,
     /// Where the roster is kept (`roster_path`).
     roster_path: PathBuf,
+    /// Where the catalog is kept (`catalog_path`).
+    catalog_path: PathBuf,
     /// The health probe's last answer: a submission made while the database is known to be
     /// unreachable waits only `OFFLINE_SUBMIT_TIMEOUT` before the sale is queued.
     reachable: Arc<AtomicBool>,
@@ -112,6 +115,7 @@ impl Runner {
         tx: UnboundedSender<Msg>,
         till: String,
         roster_path: PathBuf,
+        catalog_path: PathBuf,
     ) -> Runner {
         Runner {
             store,
@@ -119,6 +123,7 @@ impl Runner {
             tx,
             till,
             roster_path,
+            catalog_path,
             reachable: Arc::new(AtomicBool::new(true)),
         }
     }
@@ -163,6 +168,21 @@ impl Runner {
                     QUERY_TIMEOUT,
                     blocking(move || write_roster(&path, &roster).map_err(|e| e.to_string())),
                     |outcome| Msg::RosterSaved(outcome.unwrap_or_else(|f| Err(f.to_string()))),
+                );
+            }
+            Effect::SaveCatalog(catalog) => {
+                let path = self.catalog_path.clone();
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    blocking(move || {
+                        let kept = KeptCatalog {
+                            kept_at: chrono::Utc::now(),
+                            catalog: *catalog,
+                        };
+                        write_catalog(&path, &kept).map_err(|e| e.to_string())
+                    }),
+                    |outcome| Msg::CatalogSaved(outcome.unwrap_or_else(|f| Err(f.to_string()))),
                 );
             }
             Effect::AlignReceiptNumbers { last_in_database } => {
@@ -388,6 +408,34 @@ pub fn read_roster(path: &Path) -> Result<Vec<CashierCredential>, String> {
 /// temporary file beside it, synced, then renamed over it, so a crash leaves the old or the
 /// new roster, never half of one.
 pub fn write_roster(path: &Path, roster: &[CashierCredential]) -> std::io::Result<()> {
+    write_private_json(path, &roster)
+}
+
+/// Where the catalog is kept: beside the journal, its name with `.catalog.json`
+/// (`pos-journal.jsonl` -> `pos-journal.catalog.json`).
+pub fn catalog_path(journal: &Path) -> PathBuf {
+    journal.with_extension("catalog.json")
+}
+
+/// The catalog an earlier run kept (None: none kept).
+pub fn read_catalog(path: &Path) -> Result<Option<KeptCatalog>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Keeps `kept` at `path`, the way the roster is kept (`write_roster`).
+pub fn write_catalog(path: &Path, kept: &KeptCatalog) -> std::io::Result<()> {
+    write_private_json(path, kept)
+}
+
+/// `value` as JSON at `path`, readable by this user only: written to a temporary file beside
+/// it, synced, then renamed over it, so a crash leaves the old or the new file, never half.
+fn write_private_json(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
     let temporary = path.with_extension("json.new");
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -397,7 +445,7 @@ pub fn write_roster(path: &Path, roster: &[CashierCredential]) -> std::io::Resul
         .open(&temporary)?;
     // Also when a temporary file was left behind with other rights.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    serde_json::to_writer(&mut file, roster)?;
+    serde_json::to_writer(&mut file, value)?;
     file.flush()?;
     file.sync_all()?;
     std::fs::rename(&temporary, path)
@@ -507,6 +555,77 @@ mod tests {
         std::fs::write(&path, "not a roster").unwrap();
         let err = read_roster(&path).unwrap_err();
         assert!(err.contains("till.roster.json"), "{err}");
+    }
+
+    #[test]
+    fn the_catalog_is_kept_beside_the_journal_for_this_user_only_and_read_back() {
+        use rust_decimal::Decimal;
+        use store_core::domain::catalog::{Branch, Catalog, Product};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = catalog_path(&dir.path().join("till.jsonl"));
+        assert_eq!(path, dir.path().join("till.catalog.json"));
+        // None kept yet.
+        assert_eq!(read_catalog(&path).unwrap(), None);
+        let kept = KeptCatalog {
+            kept_at: "2025-03-14T11:02:00Z".parse().unwrap(),
+            catalog: Catalog {
+                branches: vec![
+                    Branch {
+                        id: "SMKT001".into(),
+                        name: "Harbour Road".into(),
+                        timezone: Some("Europe/Lisbon".parse().unwrap()),
+                    },
+                    Branch {
+                        id: "SMKT002".into(),
+                        name: "Old Town".into(),
+                        timezone: None,
+                    },
+                ],
+                products: vec![Product {
+                    id: 1,
+                    name: "milk".into(),
+                    unit_price: Decimal::new(150, 2),
+                }],
+            },
+        };
+        write_catalog(&path, &kept).unwrap();
+        assert_eq!(read_catalog(&path).unwrap(), Some(kept.clone()));
+        // Exact: the price as a decimal string, the time zone by its name.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(r#""unit_price":"1.50""#) && text.contains(r#""Europe/Lisbon""#),
+            "{text}"
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        // Written again over an older one, no temporary file left.
+        let empty = KeptCatalog {
+            catalog: Catalog::default(),
+            ..kept
+        };
+        write_catalog(&path, &empty).unwrap();
+        assert_eq!(read_catalog(&path).unwrap(), Some(empty));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_malformed_kept_catalog_is_an_error_naming_the_file_never_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = catalog_path(&dir.path().join("till.jsonl"));
+        let malformed = [
+            "not a catalog",
+            "",
+            r#"{"kept_at":"2025-03-14T11:02:00Z"}"#,
+            r#"{"kept_at":"yesterday","catalog":{"branches":[],"products":[]}}"#,
+            r#"{"kept_at":"2025-03-14T11:02:00Z","catalog":{"branches":[],"products":[{"id":1,"name":"milk","unit_price":1.5e400}]}}"#,
+            r#"{"kept_at":"2025-03-14T11:02:00Z","catalog":{"branches":[{"id":"S","name":"n","timezone":"Mars/Olympus"}],"products":[]}}"#,
+        ];
+        for text in malformed {
+            std::fs::write(&path, text).unwrap();
+            let err = read_catalog(&path).unwrap_err();
+            assert!(err.contains("till.catalog.json"), "{text}: {err}");
+        }
     }
 
     #[test]

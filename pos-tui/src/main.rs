@@ -12,7 +12,10 @@ use futures_util::StreamExt;
 use icash_cli::ExitStatus;
 use pos_tui::app::{Clock, Ids, Msg, State, update};
 use pos_tui::cli::{Args, MANUAL};
-use pos_tui::effects::{Runner, journal_status, read_roster, roster_path, spawn_catalog_listener};
+use pos_tui::effects::{
+    Runner, catalog_path, journal_status, read_catalog, read_roster, roster_path,
+    spawn_catalog_listener,
+};
 use pos_tui::view::view;
 use store_core::db::target::DbTarget;
 use store_core::settings::{Given, Settings};
@@ -125,6 +128,15 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
             Vec::new()
         }
     };
+    // And the catalog it kept: the till sells (queuing the sales) before the database answers.
+    let catalog_path = catalog_path(&journal_path);
+    let stored_catalog = match read_catalog(&catalog_path) {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::warn!(path = %catalog_path.display(), "the kept catalog is not used: {e}");
+            None
+        }
+    };
 
     let store = open_store(database_url).await?;
     tracing::info!(database = store.describe(), "pos-tui starting");
@@ -144,6 +156,9 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
     );
     tracing::info!(%till, cashiers = stored_roster.len(), "till");
     update(&mut state, Msg::StoredRoster(stored_roster));
+    if let Some(kept) = stored_catalog {
+        update(&mut state, Msg::StoredCatalog(kept));
+    }
     state.no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     // Sales left waiting by an earlier run are sent from the first tick on.
     update(&mut state, Msg::Journal(journal_status(&journal)));
@@ -155,6 +170,7 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         tx.clone(),
         till,
         roster_path,
+        catalog_path,
     );
     spawn_catalog_listener(store.clone(), tx.clone());
     runner.spawn_health_probe();

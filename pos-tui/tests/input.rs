@@ -258,6 +258,7 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
                 | Effect::ResendRefused(_)
                 | Effect::SetAsideRefused { .. }
                 | Effect::SaveRoster(_)
+                | Effect::SaveCatalog(_)
                 | Effect::AlignReceiptNumbers { .. } => {}
             }
         }

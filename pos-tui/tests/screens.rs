@@ -96,6 +96,42 @@ fn branch_choice_while_the_database_is_down() {
     snapshot("branch_choice_database_down", &state);
 }
 
+/// A till started while the database is away, selling from the catalog an earlier run kept:
+/// the branch choice, and a sale with a queued one waiting (the status bar says offline, and
+/// when the catalog was kept).
+#[test]
+fn selling_from_the_kept_catalog_while_the_database_is_down() {
+    let mut state = till("db", None);
+    update(
+        &mut state,
+        Msg::StoredCatalog(pos_tui::app::KeptCatalog {
+            kept_at: Utc.with_ymd_and_hms(2025, 3, 14, 11, 2, 0).unwrap(),
+            catalog: catalog(),
+        }),
+    );
+    update(&mut state, Msg::Tick(noon()));
+    update(
+        &mut state,
+        Msg::CatalogLoaded(Err(DbFailure {
+            message: "cannot reach the database at postgresql://till@db:5432/icash within 5 s"
+                .into(),
+            connection: true,
+        })),
+    );
+    snapshot("branch_choice_kept_catalog_offline", &state);
+    press(&mut state, "2");
+    press(&mut state, "n1\r3\r");
+    update(
+        &mut state,
+        Msg::Journal(JournalStatus {
+            pending: 1,
+            refused: vec![],
+            warning: None,
+        }),
+    );
+    snapshot("sale_kept_catalog_offline", &state);
+}
+
 #[test]
 fn empty_sale() {
     snapshot_every_size("empty_sale", &selling());

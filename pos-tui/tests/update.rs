@@ -7,7 +7,8 @@ use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pos_tui::app::{
     BranchChoice, CatalogLoad, DRAIN_EVERY, DbFailure, DbState, DrainRound, Effect, Input,
-    LineStatus, Message, Msg, Overlay, Question, RefusedAction, Screen, SignIn, State, update,
+    KeptCatalog, LineStatus, Message, Msg, Overlay, Question, RefusedAction, Screen, SignIn, State,
+    update,
 };
 use pos_tui::keymap::Mode;
 use store_core::domain::catalog::CustomerSummary;
@@ -634,8 +635,8 @@ fn the_catalog_is_refreshed_every_minute_and_on_notice() {
     let mut dearer = catalog();
     dearer.products[2].unit_price = price(320);
     assert_eq!(
-        update(&mut state, Msg::CatalogLoaded(Ok(dearer))),
-        vec![Effect::LoadCatalog]
+        update(&mut state, Msg::CatalogLoaded(Ok(dearer.clone()))),
+        vec![Effect::SaveCatalog(Box::new(dearer)), Effect::LoadCatalog]
     );
     assert_eq!(state.product(3).unwrap().unit_price, price(320));
     update(&mut state, Msg::CatalogLoaded(Ok(catalog())));
@@ -856,13 +857,13 @@ fn sales_left_in_the_journal_are_sent_at_start_and_on_reconnect_but_not_during_a
     state.drain = DrainRound::Running; // a round already running is not doubled
     assert_eq!(
         update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
-        vec![]
+        vec![Effect::SaveCatalog(Box::new(catalog()))]
     );
     state.drain = DrainRound::Due(state.since_start);
     update(&mut state, Msg::CatalogLoaded(Err(offline())));
     assert_eq!(
         update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
-        vec![Effect::Drain]
+        vec![Effect::SaveCatalog(Box::new(catalog())), Effect::Drain]
     );
 
     // No round starts while a sale is being written (it may be the newest queued one).
@@ -1786,4 +1787,112 @@ fn a_retired_product_refused_by_the_database_is_explained_and_the_catalog_reload
     let draft = state.draft().unwrap().clone();
     assert_eq!(state.line_status(&draft, 2), LineStatus::Retired);
     assert_eq!(press(&mut state, "s"), vec![]);
+}
+
+// ---- the catalog kept beside the journal ----
+
+/// The catalog an earlier run kept at 11:02 on the test day.
+fn kept_catalog() -> KeptCatalog {
+    KeptCatalog {
+        kept_at: Utc.with_ymd_and_hms(2025, 3, 14, 11, 2, 0).unwrap(),
+        catalog: catalog(),
+    }
+}
+
+#[test]
+fn a_till_started_offline_sells_from_the_kept_catalog_and_queues_the_sale() {
+    let mut state = till("db", None);
+    assert_eq!(
+        update(&mut state, Msg::StoredCatalog(kept_catalog())),
+        vec![]
+    );
+    assert_eq!(state.catalog, Some(catalog()));
+    assert_eq!(state.catalog_kept_at, Some(kept_catalog().kept_at));
+    // The database does not answer: the kept catalog stays, and the cashier sells from it.
+    assert_eq!(
+        update(&mut state, Msg::Tick(noon())),
+        vec![Effect::LoadCatalog]
+    );
+    assert_eq!(
+        update(&mut state, Msg::CatalogLoaded(Err(offline()))),
+        vec![]
+    );
+    assert!(matches!(state.db, DbState::Reconnecting(_)));
+    assert_eq!(state.catalog, Some(catalog()));
+    assert!(state.screen.is_branch_choice(), "{:?}", state.screen);
+    press(&mut state, "2");
+    assert_eq!(state.branch.as_deref(), Some("SMKT002"));
+    assert_eq!(state.branch_name(), Some("Old Town"));
+    press(&mut state, "n1\r3\r");
+    assert_eq!(cart(&state), [1, 3]);
+    assert_eq!(state.total(), price(450));
+    let sale = submitted_sale(press(&mut state, "s"));
+    assert_eq!(sale.supermarket_id, "SMKT002");
+    assert_eq!(sale.product_ids, [1, 3]);
+    let mut saved = sale.clone();
+    saved.sold_at = Some(Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 1).unwrap());
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Queued(saved.clone())),
+        },
+    );
+    let Screen::Queued(queued) = &state.screen else {
+        panic!("expected the queued receipt, got {:?}", state.screen);
+    };
+    assert_eq!(queued.sale, saved);
+    assert_eq!(queued.total, price(450));
+    assert_eq!(state.pending_sales, 1);
+    assert_eq!(state.catalog_kept_at, Some(kept_catalog().kept_at));
+
+    // The database answers: its catalog replaces the kept one (and is kept in turn), and the
+    // queued sale is sent.
+    let mut live = catalog();
+    live.products[0].unit_price = price(175);
+    assert_eq!(
+        update(&mut state, Msg::CatalogLoaded(Ok(live.clone()))),
+        vec![Effect::SaveCatalog(Box::new(live.clone())), Effect::Drain]
+    );
+    assert_eq!(state.catalog, Some(live));
+    assert_eq!(state.catalog_kept_at, None);
+    assert_eq!(state.db, DbState::Connected);
+}
+
+#[test]
+fn the_kept_catalog_starts_the_shift_at_the_branch_asked_for_if_it_has_it() {
+    let mut state = till("db", Some("SMKT003"));
+    update(&mut state, Msg::StoredCatalog(kept_catalog()));
+    assert_eq!(state.branch.as_deref(), Some("SMKT003"));
+    assert!(state.screen.is_sale(), "{:?}", state.screen);
+
+    // A branch the kept catalog does not have waits for the live catalog.
+    let mut state = till("db", Some("SMKT009"));
+    update(&mut state, Msg::StoredCatalog(kept_catalog()));
+    assert_eq!(state.branch, None);
+    assert!(state.screen.is_branch_choice(), "{:?}", state.screen);
+    update(&mut state, Msg::Tick(noon()));
+    let mut live = catalog();
+    live.branches[2].id = "SMKT009".into();
+    update(&mut state, Msg::CatalogLoaded(Ok(live)));
+    assert_eq!(state.branch.as_deref(), Some("SMKT009"));
+}
+
+#[test]
+fn a_kept_catalog_never_replaces_a_loaded_one_and_a_failed_keep_is_said() {
+    let mut state = loaded();
+    let mut older = catalog();
+    older.products.truncate(2);
+    update(
+        &mut state,
+        Msg::StoredCatalog(KeptCatalog {
+            catalog: older,
+            ..kept_catalog()
+        }),
+    );
+    assert_eq!(state.catalog, Some(catalog()));
+    assert_eq!(state.catalog_kept_at, None);
+
+    update(&mut state, Msg::CatalogSaved(Err("disk full".into())));
+    assert!(error_text(&state).contains("could not be kept beside the journal (disk full)"));
 }

@@ -38,10 +38,13 @@ pub fn render_message(state: &State, theme: &Theme, frame: &mut Frame, area: Rec
 }
 
 pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let kept = state.catalog_kept_at.is_some();
     let db = match (&state.db, state.pending_sales > 0) {
         // "offline: N sales waiting" follows and says it.
         (DbState::Connected, true) => " ● ",
         (_, true) => " ○ ",
+        // Selling from the kept catalog: what the cashier needs to know is that it is offline.
+        (_, false) if kept && state.db != DbState::Connected => " ○ offline │ ",
         (DbState::Connected, false) => " ● connected │ ",
         (DbState::Connecting, false) => " ○ connecting… │ ",
         (DbState::Reconnecting(_), false) => " ○ RECONNECTING… │ ",
@@ -53,6 +56,8 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         width.saturating_sub(db.width()),
     )
     .unwrap_or_default();
+    let kept_catalog = kept_catalog_text(state, width.saturating_sub(db.width() + journal.width()));
+    let journal = format!("{journal}{kept_catalog}");
     // Who is signed in: number and name, else the number alone.
     let cashier = state
         .cashier
@@ -95,6 +100,25 @@ pub fn render(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Span::styled(clock, theme.bar()),
     ]);
     frame.render_widget(Paragraph::new(line).style(theme.bar()), area);
+}
+
+/// When the catalog on hand was kept, while it is the one kept beside the journal: its time,
+/// and its day too when that is not today.
+fn kept_catalog_text(state: &State, room: usize) -> String {
+    let Some(kept_at) = state.catalog_kept_at else {
+        return String::new();
+    };
+    let local = state.local(kept_at);
+    let at = if local.date_naive() == state.now.date() {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%-d %b %H:%M").to_string()
+    };
+    first_fitting(
+        [format!("catalog from {at} │ "), format!("catalog {at} │ ")],
+        room,
+    )
+    .unwrap_or_default()
 }
 
 /// What the journal holds, for the status bar; `short`: for a narrow terminal.

@@ -77,9 +77,10 @@ pub fn loaded() -> State {
         update(&mut state, Msg::Tick(noon())),
         vec![Effect::LoadCatalog]
     );
+    // The catalog is kept beside the journal (for a start while the database is away).
     assert_eq!(
         update(&mut state, Msg::CatalogLoaded(Ok(catalog()))),
-        vec![]
+        vec![Effect::SaveCatalog(Box::new(catalog()))]
     );
     state
 }

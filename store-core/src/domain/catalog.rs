@@ -3,14 +3,16 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::input;
 use crate::domain::time_zone::{self, Tz};
 use crate::error::{Error, Result};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Branches, products and catalogs also read back from JSON (a till keeps its last catalog
+/// beside its journal): prices as decimal strings, time zones by their IANA names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Branch {
     pub id: String,
     pub name: String,
@@ -19,7 +21,7 @@ pub struct Branch {
     pub timezone: Option<Tz>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub id: i32,
     pub name: String,
@@ -27,7 +29,7 @@ pub struct Product {
     pub unit_price: Decimal,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalog {
     pub branches: Vec<Branch>,
     pub products: Vec<Product>,
