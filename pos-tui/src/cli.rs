@@ -57,6 +57,12 @@ pub const MANUAL: Manual = Manual {
                    offline can still sign in the cashiers it has seen.",
         },
         Entry {
+            name: "$ICASH_HOME/pos-journal.catalog.json",
+            text: "Beside the journal (its name with .catalog.json): the branches and products \
+                   of the last catalog loaded from the database and when (mode 0600), so that \
+                   a till started offline can still sell; unreadable, it is ignored (logged).",
+        },
+        Entry {
             name: "$ICASH_HOME/logs/pos-tui.log.YYYY-MM-DD",
             text: "The log, rotated daily, seven days kept; never written to the screen.",
         },

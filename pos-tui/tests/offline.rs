@@ -1,6 +1,7 @@
 //! Fault tests: the till keeps selling when the database stops, and what it sold offline reaches
 //! the database exactly once, even though the till was killed (SIGKILL) before it could send it;
-//! a damaged journal does not stop the till, and every sale it can read is still sent.
+//! a damaged journal does not stop the till, and every sale it can read is still sent; a till
+//! started while the database is away sells from the catalog an earlier run kept.
 
 mod pty;
 
@@ -126,6 +127,90 @@ fn a_sale_made_offline_survives_a_killed_till_and_lands_exactly_once() {
     let journal = Journal::open(&journal).expect("the journal, free again");
     assert_eq!(journal.pending_count(), 0);
     assert!(journal.refused().is_empty());
+}
+
+#[test]
+fn a_till_started_while_the_database_is_away_sells_from_the_kept_catalog() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pg = PrivateServer::start();
+    let store = runtime.block_on(async {
+        let store = pg.store().await;
+        seed(&store, &SeedOptions::demo())
+            .await
+            .expect("seeding the demo data");
+        store
+    });
+    let home = tempfile::tempdir().unwrap();
+    let journal = home.path().join("till.jsonl");
+    let journal_arg = journal.to_str().unwrap();
+    let kept = home.path().join("till.catalog.json");
+    let url = pg.url();
+
+    // Once online: the catalog it loads is kept beside the journal.
+    let mut till = Till::start(&url, home.path(), &["--journal", journal_arg]);
+    till.wait_for("SMKT003");
+    let deadline = Instant::now() + DEADLINE;
+    while !kept.exists() {
+        assert!(Instant::now() < deadline, "the catalog was never kept");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    till.send("q");
+    assert!(till.wait_exit().success());
+
+    // The database is away when the till starts again: it sells from the kept catalog.
+    pg.server.stop(true).expect("stopping the database");
+    let mut till = Till::start(&url, home.path(), &["--journal", journal_arg]);
+    let screen = till.wait_for("catalog from");
+    assert!(
+        screen.contains("offline") && screen.contains("SMKT003"),
+        "{screen}"
+    );
+    till.send("2");
+    till.wait_for("Customer: not chosen");
+    till.send("n");
+    let screen = till.wait_for("Customer: NEW");
+    let customer = uuid_after(&screen, "Customer: NEW");
+    till.send("1\r");
+    till.wait_for("Cart: 1 item(s)");
+    till.send("3\r");
+    till.wait_for("Cart: 2 item(s)");
+    till.send("s");
+    let screen = till.wait_for("SAVED OFFLINE");
+    assert!(
+        screen.contains("milk") && screen.contains("eggs") && screen.contains("SMKT002"),
+        "{screen}"
+    );
+    till.wait_for("offline: 1 sale waiting");
+
+    // The database comes back: the live catalog replaces the kept one and the sale is sent.
+    pg.server.start().expect("starting the database again");
+    till.wait_for("1 queued sale(s) sent to the database");
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let found = purchases_of(&runtime, &store, customer);
+        if found == vec![vec![1, 3]] {
+            break;
+        }
+        assert!(found.is_empty(), "not exactly one purchase: {found:?}");
+        assert!(Instant::now() < deadline, "the queued sale never arrived");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let deadline = Instant::now() + DEADLINE;
+    while till.screen().contains("catalog from") {
+        assert!(
+            Instant::now() < deadline,
+            "the kept catalog was never replaced:\n{}",
+            till.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    till.send("q");
+    assert!(till.wait_exit().success());
+
+    // Once, and nothing left owed.
+    assert_eq!(purchases_of(&runtime, &store, customer), vec![vec![1, 3]]);
+    let journal = Journal::open(&journal).expect("the journal, free again");
+    assert_eq!(journal.pending_count(), 0);
 }
 
 #[test]
