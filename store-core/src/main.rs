@@ -496,6 +496,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 token("ICASH_API_OWNER_TOKEN", &file.owner_token),
                 open,
             );
+            if access.tokens_are_shared() {
+                anyhow::bail!(
+                    "the clerk's and the owner's tokens are the same (ICASH_API_CLERK_TOKEN, \
+                     ICASH_API_OWNER_TOKEN or the config file's [api] clerk_token and owner_token): \
+                     either would open both roles; give each role its own token"
+                );
+            }
             let tls = match (tls_cert.or(file.tls_cert), tls_key.or(file.tls_key)) {
                 (Some(cert), Some(key)) => Some(serve::TlsFiles { cert, key }),
                 (None, None) => None,

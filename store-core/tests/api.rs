@@ -1007,3 +1007,37 @@ async fn the_config_files_api_table_gives_the_address_the_tokens_and_the_thresho
     .await;
     assert_problem(&refused, 401, "Authorization");
 }
+
+#[tokio::test]
+async fn the_same_token_for_both_roles_is_refused_at_start() {
+    let db = demo_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_store-core"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ICASH_API_CLERK_TOKEN", CLERK)
+        .env("ICASH_API_OWNER_TOKEN", CLERK)
+        .env("DATABASE_URL", &db.url)
+        .env("ICASH_HOME", home.path())
+        .env("ICASH_CONFIG", home.path().join("config.toml"))
+        .env_remove("ICASH_API_LISTEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running store-core serve");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve started with the same token for both roles");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!status.success());
+    assert!(stderr.contains("tokens are the same"), "{stderr}");
+    assert!(!stderr.contains(CLERK), "the token is not echoed: {stderr}");
+}

@@ -1,8 +1,10 @@
-//! Who may do what: a bearer token per role, compared in constant time; `--open` lets
+//! Who may do what: a bearer token per role, compared in constant time (as SHA-256 digests,
+//! so neither the content nor the length of a token shows in the time taken); `--open` lets
 //! requests without a token act with the roles it names.
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::problem::Problem;
@@ -26,8 +28,9 @@ impl Role {
 /// The tokens the server knows and the roles open to requests without one.
 #[derive(Clone, Default)]
 pub struct Access {
-    clerk_token: Option<Vec<u8>>,
-    owner_token: Option<Vec<u8>>,
+    /// The tokens' SHA-256 digests: a presented token is compared digest to digest.
+    clerk_token: Option<[u8; 32]>,
+    owner_token: Option<[u8; 32]>,
     open: Vec<Role>,
 }
 
@@ -39,7 +42,10 @@ impl Access {
         owner_token: Option<String>,
         open: Vec<Role>,
     ) -> Access {
-        let token = |t: Option<String>| t.filter(|t| !t.trim().is_empty()).map(String::into_bytes);
+        let token = |t: Option<String>| {
+            t.filter(|t| !t.trim().is_empty())
+                .map(|t| digest(t.as_bytes()))
+        };
         Access {
             clerk_token: token(clerk_token),
             owner_token: token(owner_token),
@@ -55,10 +61,19 @@ impl Access {
         self.token(role).is_some()
     }
 
-    fn token(&self, role: Role) -> Option<&[u8]> {
+    /// True when the clerk's and the owner's tokens are the same: each would then open both
+    /// roles, which `serve` refuses.
+    pub fn tokens_are_shared(&self) -> bool {
+        match (&self.clerk_token, &self.owner_token) {
+            (Some(clerk), Some(owner)) => bool::from(clerk.ct_eq(owner)),
+            _ => false,
+        }
+    }
+
+    fn token(&self, role: Role) -> Option<&[u8; 32]> {
         match role {
-            Role::Clerk => self.clerk_token.as_deref(),
-            Role::Owner => self.owner_token.as_deref(),
+            Role::Clerk => self.clerk_token.as_ref(),
+            Role::Owner => self.owner_token.as_ref(),
         }
     }
 
@@ -89,12 +104,12 @@ impl Access {
                 let (scheme, token) = v.split_once(' ')?;
                 scheme
                     .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim().as_bytes())
+                    .then(|| digest(token.trim().as_bytes()))
             })
             .ok_or_else(Problem::unauthorized)?;
         let holds = |role: Role| {
             self.token(role)
-                .is_some_and(|known| bool::from(known.ct_eq(presented)))
+                .is_some_and(|known| bool::from(known.ct_eq(&presented)))
         };
         if roles.iter().any(|r| holds(*r)) {
             Ok(())
@@ -104,6 +119,10 @@ impl Access {
             Err(Problem::unauthorized())
         }
     }
+}
+
+fn digest(token: &[u8]) -> [u8; 32] {
+    Sha256::digest(token).into()
 }
 
 #[cfg(test)]
@@ -163,5 +182,14 @@ mod tests {
                 .status,
             401
         );
+    }
+
+    #[test]
+    fn the_same_token_for_both_roles_is_noticed() {
+        let shared = Access::new(Some("same".into()), Some("same".into()), vec![]);
+        assert!(shared.tokens_are_shared());
+        let distinct = Access::new(Some("clerk".into()), Some("owner".into()), vec![]);
+        assert!(!distinct.tokens_are_shared());
+        assert!(!Access::new(Some("clerk".into()), None, vec![]).tokens_are_shared());
     }
 }
