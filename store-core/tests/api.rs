@@ -842,6 +842,24 @@ async fn a_sale_is_delivered_as_a_server_sent_event() {
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let mut buffer = String::new();
     next_event(&mut stream, &mut buffer, "ready").await;
+    // Any role may notify on the channel: what is not a sale's notice is dropped, and a sale's
+    // is written anew with only its two fields.
+    let notifier = api.db.store.client().await.unwrap();
+    for payload in [
+        "not json",
+        r#"{"purchase_id": "1", "supermarket_id": "SMKT001"}"#,
+        r#"{"purchase_id": 1, "supermarket_id": "SMKT001", "forged": true}"#,
+    ] {
+        notifier
+            .execute("SELECT pg_notify('icash_purchase', $1)", &[&payload])
+            .await
+            .unwrap();
+    }
+    let forged = next_event(&mut stream, &mut buffer, "purchase").await;
+    assert_eq!(
+        forged,
+        json!({"purchase_id": 1, "supermarket_id": "SMKT001"})
+    );
     let (status, sold) = api.create(sale(json!([4]), json!(6.5))).await;
     assert_eq!(status, StatusCode::CREATED, "{sold}");
     let event = next_event(&mut stream, &mut buffer, "purchase").await;

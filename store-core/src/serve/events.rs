@@ -3,8 +3,9 @@
 //!
 //! Events: `ready` (the listener is in place: from now on no sale is missed; sent first, and
 //! again after the server reconnected to the database, when a client should refresh),
-//! `purchase` (`{"purchase_id", "supermarket_id"}`; at most one per database session per
-//! 200 ms, so a client refreshes on it rather than counting them), `catalog`
+//! `purchase` (`{"purchase_id", "supermarket_id"}`, or `{}` when the server reads a standby,
+//! which only sees that sales arrived; at most one per database session per 200 ms, so a
+//! client refreshes on it rather than counting them; a notice that is not a sale's is dropped), `catalog`
 //! (`{"table"}`: products, prices or branches changed) and `lagged` (this client fell behind
 //! and missed some events: refresh).
 
@@ -51,7 +52,7 @@ impl LiveEvent {
             LISTENING => Some(LiveEvent::ready()),
             PURCHASE_CHANNEL => Some(LiveEvent {
                 name: "purchase",
-                data: notice.payload,
+                data: purchase_data(&notice.payload)?,
             }),
             CATALOG_CHANNEL => Some(LiveEvent {
                 name: "catalog",
@@ -60,6 +61,29 @@ impl LiveEvent {
             _ => None,
         }
     }
+}
+
+/// What a sale's notice says, as the checkout's trigger writes it.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct PurchaseNotice {
+    purchase_id: i64,
+    supermarket_id: String,
+}
+
+/// A purchase event's data from a notice's payload. Any role may `pg_notify` on the channel,
+/// so the payload is read and written anew, never relayed: a payload that is not a purchase's
+/// is dropped. A standby's notice has no payload (it only sees that sales were replayed): `{}`.
+fn purchase_data(payload: &str) -> Option<String> {
+    if payload.is_empty() {
+        return Some("{}".into());
+    }
+    let notice: PurchaseNotice = serde_json::from_str(payload).ok()?;
+    let branch_is_an_id = store_core::domain::input::branch_id(&notice.supermarket_id)
+        .is_ok_and(|id| id == notice.supermarket_id);
+    if !branch_is_an_id {
+        return None;
+    }
+    serde_json::to_string(&notice).ok()
 }
 
 /// What the handlers subscribe to.
@@ -184,4 +208,37 @@ pub async fn events(
         .take_until(stopping)
         .map(|e| Ok(Event::default().event(e.name).data(e.data)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn purchase(payload: &str) -> Option<String> {
+        LiveEvent::from_notice(Notice {
+            channel: PURCHASE_CHANNEL.into(),
+            payload: payload.into(),
+        })
+        .map(|e| e.data)
+    }
+
+    #[test]
+    fn a_purchase_notice_is_read_and_written_anew_and_anything_else_dropped() {
+        assert_eq!(
+            purchase(r#"{"purchase_id": 7, "supermarket_id": "SMKT001", "x": "<script>"}"#)
+                .as_deref(),
+            Some(r#"{"purchase_id":7,"supermarket_id":"SMKT001"}"#)
+        );
+        assert_eq!(purchase("").as_deref(), Some("{}"));
+        assert_eq!(purchase("not json"), None);
+        assert_eq!(
+            purchase(r#"{"purchase_id": "7", "supermarket_id": "S"}"#),
+            None
+        );
+        assert_eq!(
+            purchase(r#"{"purchase_id": 7, "supermarket_id": "a b\nevent: x"}"#),
+            None
+        );
+        assert_eq!(purchase(r#"{"purchase_id": 7}"#), None);
+    }
 }
