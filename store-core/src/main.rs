@@ -515,7 +515,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     max_size: serve::POOL_SIZE,
                     application_name: "store-core serve".into(),
                 };
-                async move { startup::open(&options).await }
+                async move {
+                    let store = startup::open(&options).await?;
+                    Ok::<_, anyhow::Error>(serve::with_statement_timeout(&store)?)
+                }
             };
             let store = open_store(database.database_url).await?;
             let owner_store = match owner_database_url.filter(|url| !url.trim().is_empty()) {

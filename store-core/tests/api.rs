@@ -1059,3 +1059,42 @@ async fn the_same_token_for_both_roles_is_refused_at_start() {
     assert!(stderr.contains("tokens are the same"), "{stderr}");
     assert!(!stderr.contains(CLERK), "the token is not echoed: {stderr}");
 }
+
+#[tokio::test]
+async fn a_query_that_runs_too_long_is_cancelled_by_the_database_before_the_request_times_out() {
+    let api = serve(&[]).await;
+    let mut locker = api.db.store.client().await.unwrap();
+    let holding = locker.transaction().await.unwrap();
+    holding
+        .batch_execute("LOCK TABLE product IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    // Waits on the lock until the statement timeout (25 s) cancels it, before the request's
+    // own 30 s; without one the query would wait on after the request was answered.
+    let response = api
+        .get("/v1/catalog", Some(CLERK))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("database took longer than 25 s"),
+        "{body}"
+    );
+    let waiting: i64 = holding
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = 'store-core serve' AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(waiting, 0, "the server's query still waits");
+    holding.rollback().await.unwrap();
+}

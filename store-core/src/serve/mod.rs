@@ -45,6 +45,27 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Database connections the server keeps.
 pub const POOL_SIZE: usize = 16;
+/// The longest a statement of the server's may run: the server cancels it, shorter than
+/// [`REQUEST_TIMEOUT`] so that the query ends before its request is answered 503 (a query
+/// whose request is dropped is otherwise not cancelled).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// The same store over connections whose statements end after [`STATEMENT_TIMEOUT`]
+/// (`options=-c statement_timeout=…`, added to those the connection string gives).
+pub fn with_statement_timeout(store: &Store) -> store_core::Result<Store> {
+    let mut settings = store.config().clone();
+    let timeout = format!("-c statement_timeout={}s", STATEMENT_TIMEOUT.as_secs());
+    let options = match settings.config.get_options() {
+        Some(given) if !given.trim().is_empty() => format!("{given} {timeout}"),
+        _ => timeout,
+    };
+    settings.config.options(&options);
+    Store::from_settings(
+        settings,
+        store.describe().to_string(),
+        store.pool().status().max_size,
+    )
+}
 
 #[derive(Clone)]
 pub struct AppState {

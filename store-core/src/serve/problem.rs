@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use store_core::error::{CheckoutError, Error};
+use tokio_postgres::error::SqlState;
 
 /// One problem. `type` is always `about:blank` (the status code and title say it all), so the
 /// title is the status's own phrase, as RFC 9457 asks for that type.
@@ -81,12 +82,30 @@ impl Problem {
         )
     }
 
-    /// A library error met while reading: the database away is 503, bad input 422, anything
-    /// else 500.
+    /// A library error met while reading: the database away, a read cancelled by a standby's
+    /// replay or by the statement timeout is 503, bad input 422, anything else 500.
     pub fn from_error(error: &Error, field: &str) -> Problem {
         match error {
             Error::Invalid(message) => Problem::invalid(field, message.clone()),
             Error::Checkout(c) => Problem::from_checkout(c),
+            Error::Db(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => {
+                tracing::warn!("query cancelled: {e}");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the database took longer than {} s to answer; try again later",
+                        super::STATEMENT_TIMEOUT.as_secs()
+                    ),
+                )
+            }
+            // A standby cancels a read that conflicts with the replay (a serialization
+            // failure or a deadlock): the same read succeeds when tried again.
+            Error::Db(e)
+                if e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+                    || e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) =>
+            {
+                Problem::unavailable(e)
+            }
             e if e.is_connection_problem() => Problem::unavailable(e),
             e => Problem::internal(e),
         }
