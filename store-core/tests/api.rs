@@ -1098,3 +1098,60 @@ async fn a_query_that_runs_too_long_is_cancelled_by_the_database_before_the_requ
     assert_eq!(waiting, 0, "the server's query still waits");
     holding.rollback().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = serve(&[]).await;
+    let address = api.base.strip_prefix("http://").unwrap();
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // The server closes it after its header read timeout (10 s); an unbounded server never.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(30), slow.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "the connection is still open with its headers unfinished"
+    );
+    let (status, _) = answer(api.get("/healthz", None).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn event_streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_place() {
+    const MAX_EVENT_STREAMS: usize = 256;
+    let api = serve(&[]).await;
+    let mut streams = Vec::new();
+    for _ in 0..MAX_EVENT_STREAMS {
+        let stream = api.get("/v1/events", Some(OWNER)).send().await.unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        streams.push(stream);
+    }
+    let refused = answer(api.get("/v1/events", Some(OWNER)).send().await.unwrap()).await;
+    assert_eq!(refused.0, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.1);
+    assert!(
+        refused.1["detail"]
+            .as_str()
+            .unwrap()
+            .contains("event streams are open"),
+        "{}",
+        refused.1
+    );
+    // Other requests are still served.
+    let (status, _) = answer(api.get("/v1/catalog", Some(OWNER)).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    drop(streams.pop());
+    let reopened = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let stream = api.get("/v1/events", Some(OWNER)).send().await.unwrap();
+            if stream.status() == StatusCode::OK {
+                return stream;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(reopened.is_ok(), "a closed stream's place is not freed");
+}

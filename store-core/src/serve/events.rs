@@ -10,16 +10,17 @@
 //! and missed some events: refresh).
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use store_core::db::live::{self, CATALOG_CHANNEL, LISTENING, Notice, PURCHASE_CHANNEL};
 use store_core::db::target::ConnectSettings;
 use store_core::retry::RetryPolicy;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 
 use super::AppState;
 use super::auth::Role;
@@ -29,6 +30,9 @@ const CHANNELS: &[&str] = &[PURCHASE_CHANNEL, CATALOG_CHANNEL];
 
 /// Events buffered per client before it counts as lagging.
 pub const BUFFERED_EVENTS: usize = 256;
+
+/// Event streams open at once; one more is answered 503.
+pub const MAX_EVENT_STREAMS: usize = 256;
 
 /// The waits between attempts to listen again after the connection was lost.
 const RELISTEN: RetryPolicy = RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(5));
@@ -92,6 +96,8 @@ pub struct Relay {
     events: broadcast::Sender<LiveEvent>,
     listening: watch::Receiver<bool>,
     stop: watch::Receiver<bool>,
+    /// A permit per open stream.
+    streams: Arc<Semaphore>,
 }
 
 impl Relay {
@@ -104,6 +110,7 @@ impl Relay {
             events: events.clone(),
             listening,
             stop: stop.clone(),
+            streams: Arc::new(Semaphore::new(MAX_EVENT_STREAMS)),
         };
         tokio::spawn(async move {
             let mut failures = 0;
@@ -179,6 +186,7 @@ async fn listen_once(
     responses(
         (status = 200, content_type = "text/event-stream", description = "events `ready`, `purchase`, `catalog`, `lagged`"),
         (status = 401, body = Problem),
+        (status = 503, body = Problem, description = "too many event streams are open"),
     ),
     security(("bearer" = [])))]
 pub async fn events(
@@ -188,6 +196,18 @@ pub async fn events(
     state
         .access
         .require_any(&headers, &[Role::Clerk, Role::Owner])?;
+    let permit = state
+        .relay
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            tracing::warn!("{MAX_EVENT_STREAMS} event streams open already: one more refused");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{MAX_EVENT_STREAMS} event streams are open already; try again later"),
+            )
+        })?;
     let (listening, receiver) = state.relay.subscribe();
     let first = listening.then(LiveEvent::ready);
     let live = futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -206,7 +226,11 @@ pub async fn events(
     let stream = futures_util::stream::iter(first)
         .chain(live)
         .take_until(stopping)
-        .map(|e| Ok(Event::default().event(e.name).data(e.data)));
+        .map(move |e| {
+            // The stream holds its permit until it ends.
+            let _open = &permit;
+            Ok(Event::default().event(e.name).data(e.data))
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 

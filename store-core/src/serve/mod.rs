@@ -22,6 +22,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use store_core::Store;
 use store_core::domain::time_zone::Tz;
 use tokio::sync::watch;
@@ -45,6 +46,12 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Database connections the server keeps.
 pub const POOL_SIZE: usize = 16;
+/// How long a client may take to send a request's headers (and how long a kept-alive
+/// connection may sit idle before its next request) before the server closes it.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; one more is closed at once (the descriptors stay bounded
+/// whatever the clients do).
+pub const MAX_CONNECTIONS: usize = 512;
 /// The longest a statement of the server's may run: the server cancels it, shorter than
 /// [`REQUEST_TIMEOUT`] so that the query ends before its request is answered 503 (a query
 /// whose request is dropped is otherwise not cancelled).
@@ -200,11 +207,22 @@ pub async fn start(store: Store, options: ServeOptions) -> anyhow::Result<Runnin
     let server = match &options.tls {
         Some(files) => {
             let config = tls_config(files)?;
-            let server = axum_server::bind_rustls(listen, config).handle(handle.clone());
+            let acceptor = CappedAcceptor::new(
+                axum_server::tls_rustls::RustlsAcceptor::new(config),
+                &handle,
+            );
+            let mut server = axum_server::bind(listen)
+                .acceptor(acceptor)
+                .handle(handle.clone());
+            bound_slow_clients(server.http_builder());
             tokio::spawn(async move { server.serve(app).await })
         }
         None => {
-            let server = axum_server::bind(listen).handle(handle.clone());
+            let acceptor = CappedAcceptor::new(axum_server::accept::DefaultAcceptor, &handle);
+            let mut server = axum_server::bind(listen)
+                .acceptor(acceptor)
+                .handle(handle.clone());
+            bound_slow_clients(server.http_builder());
             tokio::spawn(async move { server.serve(app).await })
         }
     };
@@ -222,6 +240,57 @@ pub async fn start(store: Store, options: ServeOptions) -> anyhow::Result<Runnin
         stop_events,
         server,
     })
+}
+
+/// axum-server builds hyper's connection builder without a timer, and without one hyper
+/// ignores its header read timeout: a client sending its headers a byte at a time would hold
+/// its connection for ever (the request timeout only starts once the headers are read).
+fn bound_slow_clients(builder: &mut hyper_util::server::conn::auto::Builder<TokioExecutor>) {
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+}
+
+/// Closes a connection at once when [`MAX_CONNECTIONS`] are being served already (the
+/// handle counts them, this one included), else hands it to `inner` (TLS or none).
+#[derive(Clone)]
+struct CappedAcceptor<A> {
+    inner: A,
+    handle: axum_server::Handle,
+}
+
+impl<A> CappedAcceptor<A> {
+    fn new(inner: A, handle: &axum_server::Handle) -> CappedAcceptor<A> {
+        CappedAcceptor {
+            inner,
+            handle: handle.clone(),
+        }
+    }
+}
+
+impl<A, I, S> axum_server::accept::Accept<I, S> for CappedAcceptor<A>
+where
+    A: axum_server::accept::Accept<I, S>,
+{
+    type Stream = A::Stream;
+    type Service = A::Service;
+    type Future = futures_util::future::Either<
+        std::future::Ready<std::io::Result<(A::Stream, A::Service)>>,
+        A::Future,
+    >;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        use futures_util::future::Either;
+        if self.handle.connection_count() > MAX_CONNECTIONS {
+            tracing::warn!("{MAX_CONNECTIONS} connections open already: one more closed");
+            return Either::Left(std::future::ready(Err(std::io::Error::other(
+                "too many connections",
+            ))));
+        }
+        Either::Right(self.inner.accept(stream, service))
+    }
 }
 
 /// `store-core serve`: serves until `shutdown` resolves (to the signal's name), then shuts
