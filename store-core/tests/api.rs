@@ -1155,3 +1155,30 @@ async fn event_streams_beyond_the_cap_are_refused_and_a_closed_one_frees_its_pla
     .await;
     assert!(reopened.is_ok(), "a closed stream's place is not freed");
 }
+
+#[tokio::test]
+async fn a_flood_of_readiness_probes_takes_one_connection_not_one_each() {
+    let api = serve(&[]).await;
+    let probes = (0..64).map(|_| async {
+        let (status, body) = answer(api.get("/readyz", None).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    });
+    futures_util::future::join_all(probes).await;
+    // Pooled connections stay open once made: their count is how many the probes held at once.
+    let connections: i64 = api
+        .db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'store-core serve'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // One pooled connection and the events' listening one (and, at most, the start's check
+    // of the schema, closing); a probe each would fill the pool's 16.
+    assert!(connections <= 3, "{connections} connections for the probes");
+}

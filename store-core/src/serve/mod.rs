@@ -6,7 +6,7 @@
 pub mod auth;
 mod body;
 pub mod events;
-mod health;
+pub mod health;
 mod openapi;
 pub mod problem;
 pub mod seed_compat;
@@ -87,6 +87,8 @@ pub struct AppState {
     pub min_purchases: i32,
     /// The chain's time zone: where "today" begins for the period filters.
     pub zone: Tz,
+    /// `/readyz`'s last look at the database.
+    pub readiness: Arc<health::Readiness>,
 }
 
 impl AppState {
@@ -199,6 +201,7 @@ pub async fn start(store: Store, options: ServeOptions) -> anyhow::Result<Runnin
         relay,
         min_purchases: options.min_purchases,
         zone: options.zone,
+        readiness: Arc::default(),
     })
     .into_make_service();
     let handle = axum_server::Handle::new();
