@@ -998,3 +998,44 @@ async fn a_sale_committed_just_after_the_fold_is_on_the_dashboard() {
     assert_eq!(dashboard.unique_buyers, recount.unique_buyers);
     assert_eq!(dashboard.top_products, recount.top_products);
 }
+
+/// A server that refuses writes as read-only refuses them on every pooled connection: after a
+/// refusal, none of them is kept, so that the next sale connects again (and, with several
+/// hosts, looks for the primary).
+#[tokio::test]
+async fn a_read_only_refusal_empties_the_pool() {
+    let db = demo_db().await;
+    {
+        let admin = deadpool_postgres::Object::take(db.store.client().await.unwrap());
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} SET default_transaction_read_only = on",
+                db.name
+            ))
+            .await
+            .unwrap();
+    }
+    let idle = futures_util::future::join_all((0..4).map(|_| db.store.client())).await;
+    for client in &idle {
+        let read_only: String = client
+            .as_ref()
+            .unwrap()
+            .query_one("SHOW default_transaction_read_only", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(read_only, "on");
+    }
+    drop(idle);
+    assert_eq!(db.store.pool().status().size, 4);
+    let refused = checkout::submit(
+        &db.store,
+        &sale("SMKT001", CustomerChoice::new_customer(), &[1]),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(CheckoutError::Unavailable(ref m)) if m.contains("read-only")),
+        "{refused:?}"
+    );
+    assert_eq!(db.store.pool().status().size, 0);
+}

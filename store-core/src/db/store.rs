@@ -23,6 +23,9 @@ pub struct ConnectOptions {
     /// Connections in the pool.
     pub max_size: usize,
     pub application_name: String,
+    /// With several hosts and no `target_session_attrs`, look for the read-write one: for
+    /// programs that write, like `fold`, which a standby listed first would refuse forever.
+    pub primary_only: bool,
 }
 
 impl Default for ConnectOptions {
@@ -32,6 +35,7 @@ impl Default for ConnectOptions {
             wait: Duration::ZERO,
             max_size: 8,
             application_name: "icash".into(),
+            primary_only: false,
         }
     }
 }
@@ -68,6 +72,13 @@ impl Store {
             DbTarget::Embedded(home) => crate::db::embedded::embedded_settings(home)?,
         };
         settings.application_name(&options.application_name);
+        if options.primary_only
+            && settings.get_hosts().len() > 1
+            && settings.get_target_session_attrs()
+                == tokio_postgres::config::TargetSessionAttrs::Any
+        {
+            settings.target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite);
+        }
         if settings.get_connect_timeout().is_none() {
             settings.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -235,6 +246,14 @@ impl Store {
 
     pub async fn client(&self) -> Result<Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// Gives up `client` and every idle connection of the pool, after the server refused a
+    /// write as read-only or the connection was lost: the others most likely reach the same
+    /// server (a standby, a demoted primary, one that is gone), and new ones look again.
+    pub fn discard(&self, client: Object) {
+        drop(Object::take(client));
+        self.pool.retain(|_, _| false);
     }
 
     pub fn pool(&self) -> &Pool {
@@ -411,6 +430,38 @@ mod tests {
         assert_eq!(
             config.get_tcp_user_timeout(),
             Some(&Duration::from_secs(20))
+        );
+    }
+
+    #[test]
+    fn a_program_that_writes_looks_for_the_primary_among_several_hosts() {
+        use tokio_postgres::config::TargetSessionAttrs;
+        let attrs = |url: &str, primary_only: bool| {
+            let target = DbTarget::resolve(Some(url)).unwrap();
+            let options = ConnectOptions {
+                primary_only,
+                ..ConnectOptions::default()
+            };
+            Store::unconnected(&target, &options)
+                .unwrap()
+                .config()
+                .get_target_session_attrs()
+        };
+        let two_hosts = "host=db-a,db-b dbname=icash";
+        assert_eq!(attrs(two_hosts, true), TargetSessionAttrs::ReadWrite);
+        assert_eq!(attrs(two_hosts, false), TargetSessionAttrs::Any);
+        // One host: whatever it is, it is the one asked for.
+        assert_eq!(
+            attrs("host=db-a dbname=icash", true),
+            TargetSessionAttrs::Any
+        );
+        // Asked for explicitly: kept.
+        assert_eq!(
+            attrs(
+                "host=db-a,db-b dbname=icash target_session_attrs=read-only",
+                true
+            ),
+            TargetSessionAttrs::ReadOnly
         );
     }
 }
