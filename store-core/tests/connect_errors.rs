@@ -251,3 +251,38 @@ async fn a_refused_port_is_a_connection_problem_reported_with_the_real_time() {
         "{text}"
     );
 }
+
+/// A column that does not decode is the program's mistake, not a lost connection (which would
+/// be answered "unavailable, try again" forever); a refused connection still is one.
+#[tokio::test]
+async fn a_value_that_does_not_decode_is_not_a_lost_connection() {
+    let db = store_testkit::fresh_db().await;
+    let client = db.store.client().await.unwrap();
+    let row = client.query_one("SELECT 'x'::text", &[]).await.unwrap();
+    let decode = row.try_get::<_, i32>(0).unwrap_err();
+    assert!(!store_core::error::is_connection_error(&decode), "{decode}");
+    // The connection is still good.
+    client.query_one("SELECT 1", &[]).await.unwrap();
+
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host("127.0.0.1")
+        .port(closed_port)
+        .user("nobody")
+        .dbname("nothing")
+        .connect_timeout(Duration::from_secs(5));
+    let refused = tokio::time::timeout(TEST_BOUND, config.connect(tokio_postgres::NoTls))
+        .await
+        .expect("a refused connection comes back")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        store_core::error::is_connection_error(&refused),
+        "{refused}"
+    );
+}
