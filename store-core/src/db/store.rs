@@ -11,8 +11,30 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 const REACH_RETRY: RetryPolicy =
     RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(2));
 
-/// How long one attempt to get a connection may take before it is a clear error.
+/// How long waiting for a free connection of the pool, or recycling one, may take before it is
+/// a clear error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long tokio-postgres may spend connecting to each address in turn (the connection
+/// string's `connect_timeout` if it has one): short, so that a first host that drops packets
+/// leaves time for the next.
+pub const ADDRESS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long one attempt to connect may take as a whole: every listed address in turn, each
+/// with its own timeout, plus a second for the session's start. A bound as short as one
+/// address's timeout would never reach the second host when the first drops packets.
+pub fn connect_deadline(config: &tokio_postgres::Config) -> Duration {
+    let addresses = config
+        .get_hosts()
+        .len()
+        .max(config.get_hostaddrs().len())
+        .max(1);
+    let per_address = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(ADDRESS_CONNECT_TIMEOUT);
+    per_address * u32::try_from(addresses).unwrap_or(u32::MAX) + Duration::from_secs(1)
+}
 
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -79,9 +101,6 @@ impl Store {
         {
             settings.target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite);
         }
-        if settings.get_connect_timeout().is_none() {
-            settings.connect_timeout(CONNECT_TIMEOUT);
-        }
         Store::from_settings(settings, target.describe(), options.max_size)
     }
 
@@ -103,6 +122,7 @@ impl Store {
         max_size: usize,
     ) -> Result<Store> {
         notice_dead_links(&mut settings.config);
+        let create = connect_deadline(&settings.config);
         let manager = Manager::from_config(
             settings.config.clone(),
             settings.connector()?,
@@ -115,7 +135,7 @@ impl Store {
             .runtime(Runtime::Tokio1)
             .timeouts(Timeouts {
                 wait: Some(CONNECT_TIMEOUT),
-                create: Some(CONNECT_TIMEOUT),
+                create: Some(create),
                 recycle: Some(CONNECT_TIMEOUT),
             })
             .build()
@@ -140,9 +160,10 @@ impl Store {
                     Err(e) => self.classify(e).await,
                 },
                 Err(deadpool_postgres::PoolError::Backend(e)) => self.classify(e).await,
-                Err(deadpool_postgres::PoolError::Timeout(_)) => {
-                    Failure::Transient(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
-                }
+                Err(deadpool_postgres::PoolError::Timeout(_)) => Failure::Transient(format!(
+                    "no answer within {} s",
+                    connect_deadline(&self.settings.config).as_secs()
+                )),
                 Err(e) => Failure::Transient(e.to_string()),
             };
             let reason = match failure {
@@ -275,8 +296,12 @@ impl Store {
 
 /// TCP keepalives after 5 s idle, every second, and a 5 s limit on unacknowledged data, so a
 /// link that drops packets without a reset is noticed in seconds rather than the system's
-/// default of about two hours. Values given in the connection string are kept.
+/// default of about two hours; and [`ADDRESS_CONNECT_TIMEOUT`] per address. Values given in
+/// the connection string are kept.
 fn notice_dead_links(config: &mut tokio_postgres::Config) {
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(ADDRESS_CONNECT_TIMEOUT);
+    }
     // tokio-postgres's own default idle time: nothing chose one.
     const DEFAULT_KEEPALIVES_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
     if !config.get_keepalives() {
@@ -389,11 +414,12 @@ pub async fn connect_one(settings: impl Into<ConnectSettings>) -> Result<tokio_p
     let mut settings: ConnectSettings = settings.into();
     notice_dead_links(&mut settings.config);
     let tls = settings.connector()?;
-    let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, settings.config.connect(tls))
+    let deadline = connect_deadline(&settings.config);
+    let (client, connection) = tokio::time::timeout(deadline, settings.config.connect(tls))
         .await
         .map_err(|_| Error::Unreachable {
             target: describe_config(&settings.config),
-            elapsed: CONNECT_TIMEOUT,
+            elapsed: deadline,
             reason: "timed out".into(),
         })??;
     tokio::spawn(async move {
