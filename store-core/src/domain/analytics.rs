@@ -844,15 +844,19 @@ fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<BranchSales>> {
 /// What a dashboard reading a hot standby shows about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct StandbyLag {
-    /// How far the standby's figures are behind the primary's, in milliseconds: 0 when it has
-    /// replayed everything it received, else the age of the last transaction it replayed.
+    /// How far the standby's figures are behind the primary's, in milliseconds: 0 when it
+    /// streams from the primary and has replayed everything it received, else the age of the
+    /// last transaction it replayed.
     pub lag_ms: i64,
 }
 
-// A standby that has replayed all it received is current, however long ago the primary last
-// committed; otherwise its figures are as old as the last transaction it replayed.
-const STANDBY_LAG: &str = "SELECT pg_is_in_recovery(), CASE \
-       WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
+// A standby that streams from the primary and has replayed all it received is current, however
+// long ago the primary last committed; otherwise its figures are as old as the last transaction
+// it replayed. Without a WAL receiver (replication cut: no row in pg_stat_wal_receiver, which
+// any role may see) the last received position stays as it was, so it would look current.
+const STANDBY_LAG: &str = "SELECT pg_catalog.pg_is_in_recovery(), CASE \
+       WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_wal_receiver) \
+         AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
        ELSE coalesce((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::int8, 0) \
      END";
 
