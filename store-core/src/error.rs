@@ -171,7 +171,15 @@ pub fn is_connection_error(e: &tokio_postgres::Error) -> bool {
                 || (c.starts_with("53")
                     && db.parsed_severity() == Some(tokio_postgres::error::Severity::Fatal))
         }
-        None => true,
+        // Not the server's word: the transport failed (an io error underneath: refused, reset,
+        // timed out) or no answer came in time. A value that does not decode (FromSql), or any
+        // other client-side refusal, leaves the connection working: retrying it as "lost"
+        // would fail the same way forever.
+        None => {
+            e.to_string().starts_with("timeout waiting for server")
+                || std::iter::successors(std::error::Error::source(e), |inner| inner.source())
+                    .any(|inner| inner.is::<std::io::Error>())
+        }
     }
 }
 

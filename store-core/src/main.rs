@@ -409,7 +409,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Fold { database, every } => {
-            let store = connect(&database.database_url, Duration::ZERO).await?;
+            let store = startup::open(&ConnectOptions {
+                database_url: database.database_url.clone(),
+                application_name: "store-core".into(),
+                primary_only: true,
+                ..ConnectOptions::default()
+            })
+            .await?;
             let Some(every) = every else {
                 let folded = analytics::fold(&store.client().await?).await?;
                 println!("folded {folded} queued sales");
@@ -423,7 +429,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     _ = tokio::signal::ctrl_c() => return Ok(()),
                 }
                 // A failover or a restart passes: the next round connects again.
-                let round = async { analytics::fold(&store.client().await?).await };
+                let round = async {
+                    let client = store.client().await?;
+                    let folded = analytics::fold(&client).await;
+                    if let Err(store_core::Error::Db(e)) = &folded
+                        && (store_core::error::is_read_only_server(e)
+                            || store_core::error::is_connection_error(e))
+                    {
+                        store.discard(client);
+                    }
+                    folded
+                };
                 match round.await {
                     Ok(0) => {}
                     Ok(folded) => println!("folded {folded} queued sales"),
@@ -514,6 +530,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     wait: Duration::from_secs(wait),
                     max_size: serve::POOL_SIZE,
                     application_name: "store-core serve".into(),
+                    ..ConnectOptions::default()
                 };
                 async move {
                     let store = startup::open(&options).await?;

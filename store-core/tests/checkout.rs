@@ -936,3 +936,106 @@ async fn fold_purchases_folds_at_most_its_batch_and_fold_repeats_until_the_queue
     );
     assert_eq!(left, 0);
 }
+
+/// A sale committed after a dashboard's fold commits and before its snapshot starts is in the
+/// queue, not in the counters: the dashboard must still count it. dblink (a second session,
+/// from a trigger on the fold's DELETE) commits such a sale while the fold is running, a moment
+/// the test could not otherwise reach; the fold's own statement cannot see it.
+#[tokio::test]
+async fn a_sale_committed_just_after_the_fold_is_on_the_dashboard() {
+    let db = demo_db().await;
+    let client = db.store.client().await.unwrap();
+    let dblink_target = db.url.replace('\'', "\\'");
+    client
+        .batch_execute(
+            "CREATE EXTENSION dblink;
+             CREATE TABLE test_sale_during_fold (pending boolean);
+             INSERT INTO test_sale_during_fold VALUES (true);",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    client
+        .batch_execute(&format!(
+            "CREATE FUNCTION test_sale_during_fold() RETURNS trigger
+             LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+             DECLARE taken bigint;
+             BEGIN
+                 WITH t AS (DELETE FROM public.test_sale_during_fold RETURNING 1)
+                 SELECT count(*) INTO taken FROM t;
+                 IF taken > 0 THEN
+                     PERFORM * FROM public.dblink('{dblink_target}',
+                         'SELECT count(*) FROM public.record_purchase(gen_random_uuid(),
+                            ''SMKT001'', gen_random_uuid(), true, ARRAY[1], NULL, NULL)')
+                         AS sold(n int8);
+                 END IF;
+                 RETURN NULL;
+             END $$;
+             CREATE TRIGGER test_sale_during_fold AFTER DELETE ON public.purchase_unfolded
+                 FOR EACH STATEMENT EXECUTE FUNCTION test_sale_during_fold();"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    // One queued sale, so that the fold has something to delete.
+    checkout::submit(
+        &db.store,
+        &sale("SMKT002", CustomerChoice::new_customer(), &[2]),
+    )
+    .await
+    .unwrap();
+    let before = purchases(&db).await;
+    let dashboard = analytics::dashboard_from_counters(&client, 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        purchases(&db).await,
+        before + 1,
+        "the trigger's sale landed"
+    );
+    let recount = analytics::dashboard_from_rows(&client, &Filter::default(), 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(dashboard.branches, recount.branches);
+    assert_eq!(dashboard.unique_buyers, recount.unique_buyers);
+    assert_eq!(dashboard.top_products, recount.top_products);
+}
+
+/// A server that refuses writes as read-only refuses them on every pooled connection: after a
+/// refusal, none of them is kept, so that the next sale connects again (and, with several
+/// hosts, looks for the primary).
+#[tokio::test]
+async fn a_read_only_refusal_empties_the_pool() {
+    let db = demo_db().await;
+    {
+        let admin = deadpool_postgres::Object::take(db.store.client().await.unwrap());
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {} SET default_transaction_read_only = on",
+                db.name
+            ))
+            .await
+            .unwrap();
+    }
+    let idle = futures_util::future::join_all((0..4).map(|_| db.store.client())).await;
+    for client in &idle {
+        let read_only: String = client
+            .as_ref()
+            .unwrap()
+            .query_one("SHOW default_transaction_read_only", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(read_only, "on");
+    }
+    drop(idle);
+    assert_eq!(db.store.pool().status().size, 4);
+    let refused = checkout::submit(
+        &db.store,
+        &sale("SMKT001", CustomerChoice::new_customer(), &[1]),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(CheckoutError::Unavailable(ref m)) if m.contains("read-only")),
+        "{refused:?}"
+    );
+    assert_eq!(db.store.pool().status().size, 0);
+}

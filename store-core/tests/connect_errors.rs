@@ -251,3 +251,77 @@ async fn a_refused_port_is_a_connection_problem_reported_with_the_real_time() {
         "{text}"
     );
 }
+
+/// A column that does not decode is the program's mistake, not a lost connection (which would
+/// be answered "unavailable, try again" forever); a refused connection still is one.
+#[tokio::test]
+async fn a_value_that_does_not_decode_is_not_a_lost_connection() {
+    let db = store_testkit::fresh_db().await;
+    let client = db.store.client().await.unwrap();
+    let row = client.query_one("SELECT 'x'::text", &[]).await.unwrap();
+    let decode = row.try_get::<_, i32>(0).unwrap_err();
+    assert!(!store_core::error::is_connection_error(&decode), "{decode}");
+    // The connection is still good.
+    client.query_one("SELECT 1", &[]).await.unwrap();
+
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host("127.0.0.1")
+        .port(closed_port)
+        .user("nobody")
+        .dbname("nothing")
+        .connect_timeout(Duration::from_secs(5));
+    let refused = tokio::time::timeout(TEST_BOUND, config.connect(tokio_postgres::NoTls))
+        .await
+        .expect("a refused connection comes back")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        store_core::error::is_connection_error(&refused),
+        "{refused}"
+    );
+}
+
+/// A first host that drops the connection's packets (a partition) leaves time for the second:
+/// each address gets its own short timeout, and the attempt as a whole has time for all of
+/// them. The blackhole is a listener whose queue of one is full: the kernel ignores the SYN.
+#[tokio::test]
+async fn a_blackholed_first_host_leaves_time_for_the_second() {
+    let blackhole = tokio::net::TcpSocket::new_v4().unwrap();
+    blackhole.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let address = blackhole.local_addr().unwrap();
+    let blackhole = blackhole.listen(0).unwrap();
+    let _queued = tokio::net::TcpStream::connect(address).await.unwrap();
+    let ignored = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await;
+    assert!(ignored.is_err(), "the blackhole answered: {ignored:?}");
+
+    let real = server().url(ROLE, PASSWORD, "postgres");
+    let real_host = real.split('@').nth(1).unwrap();
+    let both = format!(
+        "postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{},{real_host}",
+        address.port()
+    );
+    let store = tokio::time::timeout(TEST_BOUND, Store::connect(&options(both, Duration::ZERO)))
+        .await
+        .expect("the attempt is bounded")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port: String = store
+        .client()
+        .await
+        .unwrap()
+        .query_one("SHOW port", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(real_host, format!("127.0.0.1:{port}/postgres"));
+    drop(blackhole);
+}

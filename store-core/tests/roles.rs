@@ -235,3 +235,60 @@ async fn roles_set_up_before_the_migration_keep_their_rights_after_it() {
         .await
         .expect("the owner still folds after the migration");
 }
+
+/// The password reaches the server only as a SCRAM verifier computed by the client: with the
+/// session asking the server to hash as md5, a cleartext password would be stored as md5.
+#[tokio::test]
+async fn role_passwords_are_sent_as_scram_verifiers() {
+    let db = fresh_db().await;
+    // A pool of its own, so that the session setting goes with it.
+    let admin = Store::from_config(server().server.config(&db.name), "admin".into(), 1)
+        .unwrap()
+        .client()
+        .await
+        .unwrap();
+    admin
+        .batch_execute("SET password_encryption = 'md5'")
+        .await
+        .unwrap();
+    let password = "a-password-for-the-manager";
+    create_roles(
+        &admin,
+        RolePasswords {
+            manager: Some(password),
+            ..RolePasswords::default()
+        },
+    )
+    .await
+    .unwrap();
+    let stored: String = admin
+        .query_one(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+            &[&store_core::db::roles::MANAGER_ROLE],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(stored.starts_with("SCRAM-SHA-256$4096:"), "{stored}");
+    assert!(!stored.contains(password));
+}
+
+/// Large objects are creatable by PUBLIC by default; the read-only owner must not create any.
+#[tokio::test]
+async fn the_owner_cannot_create_large_objects() {
+    let db = fresh_db().await;
+    create_roles(&db.store.client().await.unwrap(), RolePasswords::default())
+        .await
+        .unwrap();
+    let owner = store_as(OWNER_ROLE, &db.name).client().await.unwrap();
+    for statement in [
+        "SELECT pg_catalog.lo_create(0)::int8",
+        "SELECT pg_catalog.lo_creat(-1)::int8",
+        "SELECT pg_catalog.lo_from_bytea(0, '\\x00'::bytea)::int8",
+    ] {
+        assert!(
+            denied(owner.execute(statement, &[]).await),
+            "{statement} was allowed"
+        );
+    }
+}

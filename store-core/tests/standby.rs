@@ -238,3 +238,49 @@ async fn a_sale_committed_on_the_primary_shows_on_the_standby_dashboard() {
     );
     listener.abort();
 }
+
+/// A standby whose replication is cut keeps its last received position, so "replayed all it
+/// received" would read as current forever: without a WAL receiver its lag is the age of the
+/// last transaction it replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_cut_from_its_primary_is_not_shown_as_current() {
+    let pair = StandbyPair::start().await;
+    let primary = pair.store().await;
+    seed::seed(&primary, &SeedOptions::demo()).await.unwrap();
+    sell(&primary, 3, 7).await;
+    let standby = owner_on(&pair.standby_url()).await;
+    wait_for_replay(&primary, &standby).await;
+    let reader = standby.client().await.unwrap();
+    assert_eq!(
+        analytics::standby_lag(&reader).await.unwrap(),
+        Some(analytics::StandbyLag { lag_ms: 0 }),
+        "streaming and caught up"
+    );
+
+    let admin = store_core::db::store::connect_one(&pair.standby.config("postgres"))
+        .await
+        .unwrap();
+    for statement in [
+        "ALTER SYSTEM SET primary_conninfo = ''",
+        "SELECT pg_reload_conf()",
+    ] {
+        admin.batch_execute(statement).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let receiving: bool = admin
+            .query_one("SELECT EXISTS (SELECT 1 FROM pg_stat_wal_receiver)", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if !receiving {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the WAL receiver did not stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // At least this long since the last replayed transaction, by construction.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let lag = analytics::standby_lag(&reader).await.unwrap().unwrap();
+    assert!(lag.lag_ms >= 50, "{lag:?}");
+}

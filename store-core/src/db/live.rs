@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
 
-use crate::db::store::CONNECT_TIMEOUT;
+use crate::db::store::{ADDRESS_CONNECT_TIMEOUT, connect_deadline};
 use crate::db::target::ConnectSettings;
 use crate::error::{Error, Result};
 
@@ -48,16 +48,19 @@ pub async fn listen(
     channels: &[&str],
     notices: mpsc::UnboundedSender<Notice>,
 ) -> Result<()> {
-    let settings: ConnectSettings = settings.into();
+    let mut settings: ConnectSettings = settings.into();
+    if settings.get_connect_timeout().is_none() {
+        settings.connect_timeout(ADDRESS_CONNECT_TIMEOUT);
+    }
     let tls = settings.connector()?;
-    let (client, mut connection) =
-        tokio::time::timeout(CONNECT_TIMEOUT, settings.config.connect(tls))
-            .await
-            .map_err(|_| Error::Unreachable {
-                target: crate::db::target::describe_config(&settings.config),
-                elapsed: CONNECT_TIMEOUT,
-                reason: "timed out".into(),
-            })??;
+    let deadline = connect_deadline(&settings.config);
+    let (client, mut connection) = tokio::time::timeout(deadline, settings.config.connect(tls))
+        .await
+        .map_err(|_| Error::Unreachable {
+            target: crate::db::target::describe_config(&settings.config),
+            elapsed: deadline,
+            reason: "timed out".into(),
+        })??;
     let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
     let in_recovery: bool = drive(&mut messages, client.query_one(IN_RECOVERY, &[]))
         .await?

@@ -61,12 +61,18 @@ GRANT EXECUTE ON FUNCTION
     public.add_cashier(integer, text, text),
     public.retire_cashier(integer)
     TO icash_manager;
+-- Large objects are writable by PUBLIC by default: a read-only role could still store data.
+-- (From a role that does not own these functions, this is a warning and changes nothing.)
+REVOKE EXECUTE ON FUNCTION pg_catalog.lo_creat(integer), pg_catalog.lo_create(oid),
+    pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC;
 ";
 
 /// CONNECT for the two roles; no temporary objects for anyone but superusers and the
 /// database's owner (a temporary object is how a caller shadows a type or a table).
 const DATABASE_GRANTS: &str = "SELECT format('GRANT CONNECT ON DATABASE %1$I TO icash_clerk, icash_owner, icash_manager; \
      REVOKE TEMPORARY ON DATABASE %1$I FROM PUBLIC', current_database())";
+/// `$2` is a SCRAM verifier computed here, never the password itself: the statement is logged
+/// by tokio-postgres at debug level and by servers with `log_statement = ddl`.
 const SET_PASSWORD: &str = "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)";
 
 /// Waits before trying the grants again when another database's run changed the roles.
@@ -106,9 +112,10 @@ pub async fn create_roles(client: &impl GenericClient, passwords: RolePasswords<
         (MANAGER_ROLE, passwords.manager),
     ] {
         if let Some(password) = password {
+            let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
             // Utility statements take no parameters: the server quotes the literal.
             let statement: String = client
-                .query_one(SET_PASSWORD, &[&role, &password])
+                .query_one(SET_PASSWORD, &[&role, &verifier])
                 .await?
                 .try_get(0)?;
             client.batch_execute(&statement).await?;

@@ -11,8 +11,30 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 const REACH_RETRY: RetryPolicy =
     RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(2));
 
-/// How long one attempt to get a connection may take before it is a clear error.
+/// How long waiting for a free connection of the pool, or recycling one, may take before it is
+/// a clear error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long tokio-postgres may spend connecting to each address in turn (the connection
+/// string's `connect_timeout` if it has one): short, so that a first host that drops packets
+/// leaves time for the next.
+pub const ADDRESS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long one attempt to connect may take as a whole: every listed address in turn, each
+/// with its own timeout, plus a second for the session's start. A bound as short as one
+/// address's timeout would never reach the second host when the first drops packets.
+pub fn connect_deadline(config: &tokio_postgres::Config) -> Duration {
+    let addresses = config
+        .get_hosts()
+        .len()
+        .max(config.get_hostaddrs().len())
+        .max(1);
+    let per_address = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(ADDRESS_CONNECT_TIMEOUT);
+    per_address * u32::try_from(addresses).unwrap_or(u32::MAX) + Duration::from_secs(1)
+}
 
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -23,6 +45,9 @@ pub struct ConnectOptions {
     /// Connections in the pool.
     pub max_size: usize,
     pub application_name: String,
+    /// With several hosts and no `target_session_attrs`, look for the read-write one: for
+    /// programs that write, like `fold`, which a standby listed first would refuse forever.
+    pub primary_only: bool,
 }
 
 impl Default for ConnectOptions {
@@ -32,6 +57,7 @@ impl Default for ConnectOptions {
             wait: Duration::ZERO,
             max_size: 8,
             application_name: "icash".into(),
+            primary_only: false,
         }
     }
 }
@@ -68,8 +94,12 @@ impl Store {
             DbTarget::Embedded(home) => crate::db::embedded::embedded_settings(home)?,
         };
         settings.application_name(&options.application_name);
-        if settings.get_connect_timeout().is_none() {
-            settings.connect_timeout(CONNECT_TIMEOUT);
+        if options.primary_only
+            && settings.get_hosts().len() > 1
+            && settings.get_target_session_attrs()
+                == tokio_postgres::config::TargetSessionAttrs::Any
+        {
+            settings.target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite);
         }
         Store::from_settings(settings, target.describe(), options.max_size)
     }
@@ -92,6 +122,7 @@ impl Store {
         max_size: usize,
     ) -> Result<Store> {
         notice_dead_links(&mut settings.config);
+        let create = connect_deadline(&settings.config);
         let manager = Manager::from_config(
             settings.config.clone(),
             settings.connector()?,
@@ -104,7 +135,7 @@ impl Store {
             .runtime(Runtime::Tokio1)
             .timeouts(Timeouts {
                 wait: Some(CONNECT_TIMEOUT),
-                create: Some(CONNECT_TIMEOUT),
+                create: Some(create),
                 recycle: Some(CONNECT_TIMEOUT),
             })
             .build()
@@ -129,9 +160,10 @@ impl Store {
                     Err(e) => self.classify(e).await,
                 },
                 Err(deadpool_postgres::PoolError::Backend(e)) => self.classify(e).await,
-                Err(deadpool_postgres::PoolError::Timeout(_)) => {
-                    Failure::Transient(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
-                }
+                Err(deadpool_postgres::PoolError::Timeout(_)) => Failure::Transient(format!(
+                    "no answer within {} s",
+                    connect_deadline(&self.settings.config).as_secs()
+                )),
                 Err(e) => Failure::Transient(e.to_string()),
             };
             let reason = match failure {
@@ -237,6 +269,14 @@ impl Store {
         Ok(self.pool.get().await?)
     }
 
+    /// Gives up `client` and every idle connection of the pool, after the server refused a
+    /// write as read-only or the connection was lost: the others most likely reach the same
+    /// server (a standby, a demoted primary, one that is gone), and new ones look again.
+    pub fn discard(&self, client: Object) {
+        drop(Object::take(client));
+        self.pool.retain(|_, _| false);
+    }
+
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
@@ -256,8 +296,12 @@ impl Store {
 
 /// TCP keepalives after 5 s idle, every second, and a 5 s limit on unacknowledged data, so a
 /// link that drops packets without a reset is noticed in seconds rather than the system's
-/// default of about two hours. Values given in the connection string are kept.
+/// default of about two hours; and [`ADDRESS_CONNECT_TIMEOUT`] per address. Values given in
+/// the connection string are kept.
 fn notice_dead_links(config: &mut tokio_postgres::Config) {
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(ADDRESS_CONNECT_TIMEOUT);
+    }
     // tokio-postgres's own default idle time: nothing chose one.
     const DEFAULT_KEEPALIVES_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
     if !config.get_keepalives() {
@@ -370,11 +414,12 @@ pub async fn connect_one(settings: impl Into<ConnectSettings>) -> Result<tokio_p
     let mut settings: ConnectSettings = settings.into();
     notice_dead_links(&mut settings.config);
     let tls = settings.connector()?;
-    let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, settings.config.connect(tls))
+    let deadline = connect_deadline(&settings.config);
+    let (client, connection) = tokio::time::timeout(deadline, settings.config.connect(tls))
         .await
         .map_err(|_| Error::Unreachable {
             target: describe_config(&settings.config),
-            elapsed: CONNECT_TIMEOUT,
+            elapsed: deadline,
             reason: "timed out".into(),
         })??;
     tokio::spawn(async move {
@@ -411,6 +456,38 @@ mod tests {
         assert_eq!(
             config.get_tcp_user_timeout(),
             Some(&Duration::from_secs(20))
+        );
+    }
+
+    #[test]
+    fn a_program_that_writes_looks_for_the_primary_among_several_hosts() {
+        use tokio_postgres::config::TargetSessionAttrs;
+        let attrs = |url: &str, primary_only: bool| {
+            let target = DbTarget::resolve(Some(url)).unwrap();
+            let options = ConnectOptions {
+                primary_only,
+                ..ConnectOptions::default()
+            };
+            Store::unconnected(&target, &options)
+                .unwrap()
+                .config()
+                .get_target_session_attrs()
+        };
+        let two_hosts = "host=db-a,db-b dbname=icash";
+        assert_eq!(attrs(two_hosts, true), TargetSessionAttrs::ReadWrite);
+        assert_eq!(attrs(two_hosts, false), TargetSessionAttrs::Any);
+        // One host: whatever it is, it is the one asked for.
+        assert_eq!(
+            attrs("host=db-a dbname=icash", true),
+            TargetSessionAttrs::Any
+        );
+        // Asked for explicitly: kept.
+        assert_eq!(
+            attrs(
+                "host=db-a,db-b dbname=icash target_session_attrs=read-only",
+                true
+            ),
+            TargetSessionAttrs::ReadOnly
         );
     }
 }

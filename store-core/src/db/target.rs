@@ -194,11 +194,14 @@ fn preprocess(s: &str) -> Result<Preprocessed> {
     preprocess_key_values(s)
 }
 
-/// The URL form, split as tokio-postgres splits it: credentials up to the first `@`, then the
-/// query after the first `?`.
+/// The URL form: credentials up to the first `@` of the authority (before the first `/` or
+/// `?`, so that `?password=p@ss` is not read as credentials), then the query after the first
+/// `?`. What is kept has no `@` after the authority, since tokio-postgres splits at the first
+/// `@` anywhere.
 fn preprocess_url(prefix: &str, rest: &str) -> Result<Preprocessed> {
     let mut out = Preprocessed::default();
-    let (creds, after) = match rest.find('@') {
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (creds, after) = match rest[..authority_end].find('@') {
         Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
         None => (None, rest),
     };
@@ -216,7 +219,7 @@ fn preprocess_url(prefix: &str, rest: &str) -> Result<Preprocessed> {
         rebuilt.push_str(user);
         rebuilt.push('@');
     }
-    rebuilt.push_str(location);
+    rebuilt.push_str(&location.replace('@', "%40"));
     let mut kept = Vec::new();
     if let Some(mut query) = query {
         while !query.is_empty() {
@@ -245,7 +248,7 @@ fn preprocess_url(prefix: &str, rest: &str) -> Result<Preprocessed> {
                         percent_encoding::percent_encode(host, percent_encoding::NON_ALPHANUMERIC);
                     format!("{raw_key}={host}")
                 })),
-                _ => kept.push(format!("{raw_key}={raw_value}")),
+                _ => kept.push(format!("{raw_key}={raw_value}").replace('@', "%40")),
             }
         }
     }
@@ -496,6 +499,31 @@ mod tests {
             pre.rest,
             "postgresql://postgres@/icash?host=%2Ftmp%2Fa&host=%2Ftmp%2Fb&port=5432"
         );
+    }
+
+    #[test]
+    fn an_at_sign_after_the_authority_is_not_a_credentials_separator() {
+        let url = "postgresql://db/icash?password=p@ss";
+        let pre = preprocess(url).unwrap();
+        assert_eq!(pre.rest, "postgresql://db/icash");
+        assert_eq!(pre.password, Some(b"p@ss".to_vec()));
+        let settings = parse_connect_settings(url).unwrap();
+        assert_eq!(settings.get_user(), None);
+        assert_eq!(
+            settings.get_hosts(),
+            &[tokio_postgres::config::Host::Tcp("db".into())]
+        );
+        assert_eq!(settings.get_password(), Some(&b"p@ss"[..]));
+        assert_eq!(describe_config(&settings), "postgresql://@db:5432/icash");
+        // Another parameter's `@` reaches tokio-postgres encoded, not as a separator.
+        let settings =
+            parse_connect_settings("postgresql://db/icash?application_name=a@b").unwrap();
+        assert_eq!(settings.get_application_name(), Some("a@b"));
+        assert_eq!(settings.get_user(), None);
+        // Credentials before the host still are.
+        let settings = parse_connect_settings("postgresql://ann:pw@db/icash").unwrap();
+        assert_eq!(settings.get_user(), Some("ann"));
+        assert_eq!(settings.get_password(), Some(&b"pw"[..]));
     }
 
     #[test]

@@ -171,50 +171,10 @@ pub const FOLD_BATCH: i32 = 10_000;
 const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 const END_SNAPSHOT: &str = "COMMIT";
 
-const BUYERS_FROM_COUNTERS: &str = "SELECT coalesce(sum(customers), 0)::int8, \
-     coalesce(sum(customers) FILTER (WHERE purchases >= $1), 0)::int8 \
-     FROM stat_customer_histogram";
-
-// Ordered by the columns themselves (not the cast), and with the partial index's own
-// condition spelled out, so that customer_by_purchases serves it under any plan.
-const LOYAL_PAGE_FROM_CUSTOMERS: &str = "SELECT c.user_id, c.purchases::int8 FROM customer c \
-     WHERE c.purchases >= $1 AND c.purchases > 0 \
-     ORDER BY c.purchases DESC, c.user_id LIMIT $2 OFFSET $3";
-
-const TOP_PRODUCTS_FROM_COUNTERS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
-       SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk \
-       FROM stat_product_units WHERE units > 0) t \
-     JOIN product p ON p.id = t.product_id \
-     WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
-
-const BRANCHES_FROM_COUNTERS: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int8, \
-       coalesce(sum(t.revenue), 0)::numeric \
-     FROM supermarket s LEFT JOIN stat_branch_totals t ON t.supermarket_id = s.id \
-     GROUP BY s.id ORDER BY s.id";
-
-// --- One branch's counters (all time). $1: the branch. ---
-
-const BUYERS_FROM_BRANCH_COUNTERS: &str = "SELECT coalesce(sum(customers), 0)::int8, \
-     coalesce(sum(customers) FILTER (WHERE purchases >= $2), 0)::int8 \
-     FROM stat_branch_histogram WHERE supermarket_id = $1";
-
-const LOYAL_PAGE_FROM_BRANCH_COUNTERS: &str = "SELECT cb.user_id, cb.purchases::int8 \
-     FROM customer_branch cb WHERE cb.supermarket_id = $1 AND cb.purchases >= $2 \
-     ORDER BY cb.purchases DESC, cb.user_id LIMIT $3 OFFSET $4";
-
-const TOP_PRODUCTS_FROM_BRANCH_COUNTERS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
-       SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk \
-       FROM stat_branch_product_units WHERE supermarket_id = $1 AND units > 0) t \
-     JOIN product p ON p.id = t.product_id \
-     WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
-
-const BRANCH_FROM_COUNTERS: &str = "SELECT s.id, coalesce(t.purchases, 0)::int8, \
-       coalesce(t.revenue, 0)::numeric \
-     FROM supermarket s LEFT JOIN stat_branch_totals t ON t.supermarket_id = s.id \
-     WHERE s.id = $1";
-
-// --- The counters plus the sales still queued, read only: exact where nothing can be written
-// (a hot standby, a role without the right to fold). Cost: the counters' plus the queue's. ---
+// --- The counters plus the sales still queued, read only: exact whether or not a fold just ran
+// (a sale may commit between a fold's commit and the reader's snapshot), and where nothing can
+// be written (a hot standby, a role without the right to fold). Cost: the counters' plus the
+// queue's, which a fold just emptied where it could. ---
 
 const BUYERS_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
        FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY p.user_id), \
@@ -337,13 +297,6 @@ const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(
      WHERE ($1::text IS NULL OR s.id = $1) \
      GROUP BY s.id ORDER BY s.id";
 
-// The counters keep UTC hours: cut into the days of a zone whose offsets are whole hours, they
-// add up exactly (see time_zone::days_are_whole_utc_hours; other zones read the rows).
-const TREND: &str = "SELECT date_trunc($3, hour, $4) AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
-     FROM stat_branch_hourly \
-     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) \
-     GROUP BY bucket ORDER BY bucket";
-
 // The trend over the rows themselves, for the views that read rows: bounded by the same instant
 // as their other figures, so the chart and the totals agree.
 const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, $4) AS bucket, count(*)::int8, \
@@ -449,20 +402,12 @@ async fn branch_counters_dashboard(
         client,
         filter,
         min,
-        CounterQueries {
-            folded: [
-                BUYERS_FROM_BRANCH_COUNTERS,
-                LOYAL_PAGE_FROM_BRANCH_COUNTERS,
-                TOP_PRODUCTS_FROM_BRANCH_COUNTERS,
-                BRANCH_FROM_COUNTERS,
-            ],
-            with_queue: [
-                BUYERS_FROM_BRANCH_WITH_QUEUE,
-                LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE,
-                TOP_PRODUCTS_FROM_BRANCH_WITH_QUEUE,
-                BRANCH_WITH_QUEUE,
-            ],
-        },
+        [
+            BUYERS_FROM_BRANCH_WITH_QUEUE,
+            LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE,
+            TOP_PRODUCTS_FROM_BRANCH_WITH_QUEUE,
+            BRANCH_WITH_QUEUE,
+        ],
         [
             &[&branch, &min],
             &[&branch, &min, &loyal_page_size, &first_page],
@@ -474,21 +419,16 @@ async fn branch_counters_dashboard(
     .await
 }
 
-/// The trend query of the counter dashboards: the hourly counters (plus the queue when they
-/// could not be folded), or the rows for a zone whose days are not whole UTC hours.
-fn trend_from_counters(zone: Tz, counters: Counters) -> &'static str {
-    match (time_zone::days_are_whole_utc_hours(zone), counters) {
-        (false, _) => TREND_FROM_ROWS,
-        (true, Counters::Folded) => TREND,
-        (true, Counters::WithQueue) => TREND_WITH_QUEUE,
+/// The trend query of the counter dashboards: the hourly counters plus the queue (they keep UTC
+/// hours: cut into the days of a zone whose offsets are whole hours, they add up exactly, see
+/// time_zone::days_are_whole_utc_hours), or the rows for a zone whose days are not whole UTC
+/// hours.
+fn trend_from_counters(zone: Tz) -> &'static str {
+    if time_zone::days_are_whole_utc_hours(zone) {
+        TREND_WITH_QUEUE
+    } else {
+        TREND_FROM_ROWS
     }
-}
-
-/// The four counter queries (buyers, loyal page, top products, branches): for counters just
-/// folded, and for counters that the queue must be added to.
-struct CounterQueries {
-    folded: [&'static str; 4],
-    with_queue: [&'static str; 4],
 }
 
 /// What a reader may take the counters for.
@@ -547,44 +487,34 @@ async fn counters_dashboard(
         client,
         Filter::everything_in(zone),
         min,
-        CounterQueries {
-            folded: [
-                BUYERS_FROM_COUNTERS,
-                LOYAL_PAGE_FROM_CUSTOMERS,
-                TOP_PRODUCTS_FROM_COUNTERS,
-                BRANCHES_FROM_COUNTERS,
-            ],
-            with_queue: [
-                BUYERS_WITH_QUEUE,
-                LOYAL_PAGE_WITH_QUEUE,
-                TOP_PRODUCTS_WITH_QUEUE,
-                BRANCHES_WITH_QUEUE,
-            ],
-        },
+        [
+            BUYERS_WITH_QUEUE,
+            LOYAL_PAGE_WITH_QUEUE,
+            TOP_PRODUCTS_WITH_QUEUE,
+            BRANCHES_WITH_QUEUE,
+        ],
         [&[&min], &[&min, &loyal_page_size, &first_page], &[], &[]],
         unit.map(|_| (zone, &trend_params[..])),
     )
     .await
 }
 
-/// Folds (or, where it may not, adds the queue to every counter read), then runs the four counter queries (buyers and loyal count, loyal page, top
-/// products, branches), and `trend` if given, in one snapshot: each prepared once per
+/// Folds where it may (so that the queue stays short), then runs the four counter queries
+/// (buyers and loyal count, loyal page, top products, branches), and `trend` if given, in one
+/// snapshot. The queries always add the queue: a sale committed between the fold's commit and
+/// the snapshot is in the queue, not yet in the counters. In one snapshot: each prepared once per
 /// connection, and the transaction's start, the queries and its end all sent together (one
 /// round trip).
 async fn dashboard_from_counter_queries(
     client: &impl GenericClient,
     filter: Filter,
     min_purchases: i32,
-    queries: CounterQueries,
+    queries: [&str; 4],
     params: [&[&(dyn ToSql + Sync)]; 4],
     trend: Option<(Tz, &[&(dyn ToSql + Sync)])>,
 ) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
-    let counters = fold_where_allowed(client).await?;
-    let queries = match counters {
-        Counters::Folded => queries.folded,
-        Counters::WithQueue => queries.with_queue,
-    };
-    let trend = trend.map(|(zone, params)| (trend_from_counters(zone, counters), params));
+    fold_where_allowed(client).await?;
+    let trend = trend.map(|(zone, params)| (trend_from_counters(zone), params));
     let now = Utc::now();
     let (buyers, loyal, top, branches, trend) =
         read_in_one_snapshot(client, queries, params, trend).await?;
@@ -771,19 +701,18 @@ pub async fn each_loyal_buyer(
     let min = min_purchases.max(1);
     let no_limit: Option<i64> = None;
     let rows = if filter.is_everything() {
-        let query = match fold_where_allowed(client).await? {
-            Counters::Folded => LOYAL_PAGE_FROM_CUSTOMERS,
-            Counters::WithQueue => LOYAL_PAGE_WITH_QUEUE,
-        };
+        // Folded or not, the queue is added: a sale may commit just after the fold.
+        fold_where_allowed(client).await?;
         let params: [&(dyn ToSql + Sync); 3] = [&min, &no_limit, &0i64];
-        client.query_raw(query, params.iter().copied()).await?
+        client
+            .query_raw(LOYAL_PAGE_WITH_QUEUE, params.iter().copied())
+            .await?
     } else if let (Some(branch), Period::AllTime) = (&filter.supermarket_id, filter.period) {
-        let query = match fold_where_allowed(client).await? {
-            Counters::Folded => LOYAL_PAGE_FROM_BRANCH_COUNTERS,
-            Counters::WithQueue => LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE,
-        };
+        fold_where_allowed(client).await?;
         let params: [&(dyn ToSql + Sync); 4] = [branch, &min, &no_limit, &0i64];
-        client.query_raw(query, params.iter().copied()).await?
+        client
+            .query_raw(LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE, params.iter().copied())
+            .await?
     } else {
         let since = filter.since(Utc::now());
         let branch = filter.supermarket_id.as_deref();
@@ -832,11 +761,11 @@ pub async fn trend(
     filter: &Filter,
     bucket: TrendBucket,
 ) -> Result<Vec<TrendPoint>> {
-    let counters = fold_where_allowed(client).await?;
+    fold_where_allowed(client).await?;
     let since = filter.since(Utc::now());
     let rows = client
         .query(
-            trend_from_counters(filter.zone, counters),
+            trend_from_counters(filter.zone),
             &[
                 &filter.supermarket_id.as_deref(),
                 &since,
@@ -915,15 +844,19 @@ fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<BranchSales>> {
 /// What a dashboard reading a hot standby shows about it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct StandbyLag {
-    /// How far the standby's figures are behind the primary's, in milliseconds: 0 when it has
-    /// replayed everything it received, else the age of the last transaction it replayed.
+    /// How far the standby's figures are behind the primary's, in milliseconds: 0 when it
+    /// streams from the primary and has replayed everything it received, else the age of the
+    /// last transaction it replayed.
     pub lag_ms: i64,
 }
 
-// A standby that has replayed all it received is current, however long ago the primary last
-// committed; otherwise its figures are as old as the last transaction it replayed.
-const STANDBY_LAG: &str = "SELECT pg_is_in_recovery(), CASE \
-       WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
+// A standby that streams from the primary and has replayed all it received is current, however
+// long ago the primary last committed; otherwise its figures are as old as the last transaction
+// it replayed. Without a WAL receiver (replication cut: no row in pg_stat_wal_receiver, which
+// any role may see) the last received position stays as it was, so it would look current.
+const STANDBY_LAG: &str = "SELECT pg_catalog.pg_is_in_recovery(), CASE \
+       WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_wal_receiver) \
+         AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 \
        ELSE coalesce((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::int8, 0) \
      END";
 

@@ -265,7 +265,7 @@ async fn submit_as(store: &Store, sale: &Sale, sending: Sending) -> Result<Recei
             Ok(client) => {
                 let result = record(&client, sale, sending).await;
                 if matches!(result, Err(CheckoutError::Unavailable(_))) {
-                    drop(deadpool_postgres::Object::take(client));
+                    store.discard(client);
                 }
                 result
             }
