@@ -186,14 +186,19 @@ const BUYERS_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n
      SELECT coalesce(sum(d), 0)::int8, coalesce(sum(d) FILTER (WHERE k >= $1::int4), 0)::int8 FROM histogram";
 
 // The first $2 + $3 customers not in the queue (by the counters' index) and every queued
-// customer hold the page: a customer not queued keeps their place among the others.
+// customer hold the page: a customer not queued keeps their place among the others. The index
+// is read in order for as many more rows as customers are queued, then the queued ones are left
+// out: an anti-join over the whole table would cost as much as the table (7 ms at 100k sales).
 const LOYAL_PAGE_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
        FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY p.user_id), \
      candidates AS ( \
-       (SELECT c.user_id, c.purchases::int8 AS n FROM customer c \
-        WHERE c.purchases >= $1::int4 AND c.purchases > 0 \
-          AND NOT EXISTS (SELECT 1 FROM queued q WHERE q.user_id = c.user_id) \
-        ORDER BY c.purchases DESC, c.user_id LIMIT $2::int8 + $3::int8) \
+       (SELECT c.user_id, c.purchases::int8 AS n FROM ( \
+          SELECT c.user_id, c.purchases FROM customer c \
+          WHERE c.purchases >= $1::int4 AND c.purchases > 0 \
+          ORDER BY c.purchases DESC, c.user_id \
+          LIMIT (SELECT CASE WHEN $2::int8 + $3::int8 > 4000000000000000000 THEN NULL \
+                             ELSE $2::int8 + $3::int8 + count(*) END FROM queued)) c \
+        WHERE NOT EXISTS (SELECT 1 FROM queued q WHERE q.user_id = c.user_id)) \
        UNION ALL \
        SELECT q.user_id, (coalesce(c.purchases, 0) + q.n)::int8 FROM queued q \
        LEFT JOIN customer c ON c.user_id = q.user_id WHERE coalesce(c.purchases, 0) + q.n >= $1) \
@@ -239,10 +244,13 @@ const LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_i
        FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id \
        WHERE p.supermarket_id = $1 GROUP BY p.user_id), \
      candidates AS ( \
-       (SELECT cb.user_id, cb.purchases::int8 AS n FROM customer_branch cb \
-        WHERE cb.supermarket_id = $1 AND cb.purchases >= $2::int4 \
-          AND NOT EXISTS (SELECT 1 FROM queued q WHERE q.user_id = cb.user_id) \
-        ORDER BY cb.purchases DESC, cb.user_id LIMIT $3::int8 + $4::int8) \
+       (SELECT cb.user_id, cb.purchases::int8 AS n FROM ( \
+          SELECT cb.user_id, cb.purchases FROM customer_branch cb \
+          WHERE cb.supermarket_id = $1 AND cb.purchases >= $2::int4 \
+          ORDER BY cb.purchases DESC, cb.user_id \
+          LIMIT (SELECT CASE WHEN $3::int8 + $4::int8 > 4000000000000000000 THEN NULL \
+                             ELSE $3::int8 + $4::int8 + count(*) END FROM queued)) cb \
+        WHERE NOT EXISTS (SELECT 1 FROM queued q WHERE q.user_id = cb.user_id)) \
        UNION ALL \
        SELECT q.user_id, (coalesce(cb.purchases, 0) + q.n)::int8 FROM queued q \
        LEFT JOIN customer_branch cb ON cb.supermarket_id = $1 AND cb.user_id = q.user_id \
