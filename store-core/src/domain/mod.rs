@@ -8,5 +8,6 @@ pub mod catalog;
 pub mod checkout;
 pub mod export;
 pub mod input;
+pub mod receipt_text;
 pub mod sale_time;
 pub mod time_zone;
