@@ -43,6 +43,10 @@ pub const MAX_REASON_LEN: usize = 120;
 pub const MAX_CASHIER_DIGITS: usize = 9;
 /// Longest PIN accepted.
 pub const MAX_PIN_LEN: usize = 32;
+/// A customer card's id as typed or scanned: a hyphenated UUID.
+pub const CARD_LEN: usize = 36;
+/// The most cash a till takes for one sale, 9999999999.99 (the database keeps numeric(12,2)).
+pub const MAX_TENDERED: Decimal = Decimal::from_parts(3_567_587_327, 232, 0, false, 2);
 
 /// The time a tick brings: the wall clock, only shown, and monotonic time since the till
 /// started, on which every retry is scheduled (a DST change or an NTP step moves the first,
@@ -314,6 +318,8 @@ pub struct Draft {
     pub shown: BTreeMap<i32, Product>,
     /// None until the cashier chose one.
     pub customer: Option<CustomerChoice>,
+    /// A customer card scanned into the code field, being looked up in the database.
+    pub card_check: Option<Uuid>,
     /// The selected cart line.
     pub selected: usize,
     pub input: Input,
@@ -326,6 +332,7 @@ impl Draft {
             products: Vec::new(),
             shown: BTreeMap::new(),
             customer: None,
+            card_check: None,
             selected: 0,
             input: Input::Code(String::new()),
         }
@@ -361,6 +368,14 @@ pub enum Input {
         /// The database cannot be searched: only customers this till has seen confirmed by
         /// the database (`State::vouched`) are offered.
         offline: bool,
+        /// `results` are the answer to the query as it is now (not to an earlier one).
+        fresh: bool,
+        /// Enter was pressed before the results came: a single match is taken when they do.
+        take_single: bool,
+    },
+    /// After `s`: the cash tendered being typed (Enter: cash), or `k` for card.
+    Payment {
+        tendered: String,
     },
     Confirm(Question),
     /// The sale (with the draft's key) is being written: keys are ignored.
@@ -375,6 +390,32 @@ pub enum Question {
     SignOutWithSale,
     /// Prices changed since the lines were added: submit at the new total?
     NewPrices,
+    /// A scanned customer card the database does not know: take it as a new customer's?
+    NewCard(Uuid),
+}
+
+/// How the customer pays, as chosen on the payment screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tender {
+    /// Cash: the amount handed over (None: the exact amount).
+    Cash(Option<Decimal>),
+    Card,
+}
+
+/// Where the till prints its receipts (the printer itself is the effects' business).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrintSetup {
+    /// A printer is set (`--receipt-command` or `--receipt-file`).
+    pub printer: bool,
+    /// The paper's columns, 42 or 48.
+    pub width: usize,
+}
+
+/// A receipt or slip as printed: what it is (for messages) and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Printout {
+    pub what: String,
+    pub text: String,
 }
 
 /// A cart line against the catalog now.
@@ -475,6 +516,14 @@ pub struct State {
     pub pin_attempts: u64,
     /// The journal's receipt numbers were raised to the database's (once per run).
     pub receipt_numbers_aligned: bool,
+    /// The receipt printer, if any, and the paper's width.
+    pub print_setup: PrintSetup,
+    /// The last receipt or slip, for `p`.
+    pub last_printout: Option<Printout>,
+    /// Print jobs started, to match each answer with its job.
+    pub print_jobs: u64,
+    /// How the sale being submitted (or just recorded) is paid: the change shown on its receipt.
+    pub last_tender: Option<Tender>,
     /// Something drawn changed since the screen was last drawn (`take_dirty`).
     redraw: bool,
 }
@@ -564,6 +613,16 @@ pub enum Msg {
         attempt: u64,
         result: Result<bool, String>,
     },
+    /// The customer card `id` looked up: the customer, or None when the database has none.
+    CardLookedUp {
+        id: Uuid,
+        result: Result<Option<CustomerSummary>, DbFailure>,
+    },
+    /// Print job `job` is done, or failed (why).
+    Printed {
+        job: u64,
+        result: Result<(), String>,
+    },
 }
 
 /// The last catalog a till loaded, as kept beside its journal, and when it was kept.
@@ -611,6 +670,13 @@ pub enum Effect {
         credential: Box<CashierCredential>,
         pin: Pin,
     },
+    /// Look up a scanned customer card; answers `CardLookedUp`.
+    LookUpCard(Uuid),
+    /// Print `text` on the receipt printer (bounded in time); answers `Printed`.
+    Print {
+        job: u64,
+        text: String,
+    },
 }
 
 impl State {
@@ -655,6 +721,13 @@ impl State {
             cashier: None,
             pin_attempts: 0,
             receipt_numbers_aligned: false,
+            print_setup: PrintSetup {
+                printer: false,
+                width: store_core::settings::DEFAULT_RECEIPT_WIDTH,
+            },
+            last_printout: None,
+            print_jobs: 0,
+            last_tender: None,
             redraw: true,
         }
     }
@@ -662,11 +735,15 @@ impl State {
     /// `at` on the till's clock: its branch's own time zone if it has one, else the chain's
     /// (the `timezone` setting).
     pub fn local(&self, at: DateTime<Utc>) -> DateTime<Tz> {
-        let branch_zone = self
-            .branch
+        at.with_timezone(&self.zone())
+    }
+
+    /// The till's time zone: its branch's own if it has one, else the chain's.
+    pub fn zone(&self) -> Tz {
+        self.branch
             .as_deref()
-            .and_then(|id| self.catalog.as_ref()?.find_branch(id)?.timezone);
-        at.with_timezone(&branch_zone.unwrap_or(self.time_zone))
+            .and_then(|id| self.catalog.as_ref()?.find_branch(id)?.timezone)
+            .unwrap_or(self.time_zone)
     }
 
     /// The database is not known to answer: searches cannot run, sales are queued.
@@ -763,8 +840,10 @@ impl State {
             Screen::SignIn(SignIn::Pin { .. }) => Mode::Pin,
             Screen::SignIn(SignIn::Checking { .. }) => Mode::CheckingPin,
             Screen::Receipt(_) | Screen::Queued(_) => Mode::Receipt,
-            Screen::Sale(draft) => match draft.input {
-                Input::Code(_) => Mode::Sale,
+            Screen::Sale(draft) => match &draft.input {
+                Input::Code(code) if code.is_empty() => Mode::Sale,
+                Input::Code(_) => Mode::Code,
+                Input::Payment { .. } => Mode::Payment,
                 Input::ProductSearch { .. } => Mode::ProductSearch,
                 Input::CustomerSearch { .. } => Mode::CustomerSearch,
                 Input::Confirm(_) => Mode::Confirm,
@@ -1054,7 +1133,156 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
             pin_checked(state, attempt, result);
             vec![]
         }
+        Msg::CardLookedUp { id, result } => {
+            card_looked_up(state, id, result);
+            vec![]
+        }
+        Msg::Printed { job, result } => {
+            printed(state, job, result);
+            vec![]
+        }
     }
+}
+
+/// Print job `job`'s answer: a failure is said (the sale is recorded whatever the printer does).
+fn printed(state: &mut State, job: u64, result: Result<(), String>) {
+    match result {
+        Ok(()) => tracing::info!(job, "receipt printed"),
+        Err(e) => {
+            tracing::warn!(job, "the receipt printer failed: {e}");
+            let what = state
+                .last_printout
+                .as_ref()
+                .map_or_else(|| "the receipt".to_string(), |p| p.what.clone());
+            state.error(format!(
+                "the receipt printer failed ({e}): {what} was not printed; p prints it again"
+            ));
+        }
+    }
+}
+
+/// Keeps `printout` for `p` and prints it when a printer is set.
+fn print(state: &mut State, printout: Printout) -> Vec<Effect> {
+    let text = printout.text.clone();
+    state.last_printout = Some(printout);
+    if !state.print_setup.printer {
+        return vec![];
+    }
+    state.print_jobs += 1;
+    vec![Effect::Print {
+        job: state.print_jobs,
+        text,
+    }]
+}
+
+/// `p`: the last receipt or slip again.
+fn print_last(state: &mut State) -> Vec<Effect> {
+    let Some(printout) = state.last_printout.clone() else {
+        state.info("there is no receipt to print yet");
+        return vec![];
+    };
+    if !state.print_setup.printer {
+        state.error(
+            "no receipt printer is set: start the till with --receipt-command or --receipt-file \
+             (or receipt_command / receipt_file in the config file)",
+        );
+        return vec![];
+    }
+    state.info(format!("printing {} again…", printout.what));
+    print(state, printout)
+}
+
+/// The name cashier `number` has on the roster.
+fn cashier_name(state: &State, number: i32) -> Option<String> {
+    state.credential(number).map(|c| c.cashier.name.clone())
+}
+
+/// A recorded sale's receipt as printed.
+fn sale_printout(state: &State, receipt: &Receipt) -> Printout {
+    let branch_name = state
+        .name_of_branch(&receipt.supermarket_id)
+        .unwrap_or_default()
+        .to_string();
+    let cashier = receipt.cashier.and_then(|n| cashier_name(state, n));
+    let text = store_core::domain::receipt_text::sale_receipt(
+        receipt,
+        &branch_name,
+        cashier.as_deref(),
+        state.zone(),
+        state.print_setup.width,
+    );
+    let what = match receipt.receipt_number() {
+        Some(number) => format!("receipt {number}"),
+        None => format!("the receipt of purchase #{}", receipt.purchase_id),
+    };
+    Printout { what, text }
+}
+
+/// A scanned card's answer from the database: a returning customer, or a question.
+fn card_looked_up(state: &mut State, id: Uuid, result: Result<Option<CustomerSummary>, DbFailure>) {
+    let Some(draft) = state.draft_mut().filter(|d| d.card_check == Some(id)) else {
+        return;
+    };
+    draft.card_check = None;
+    match result {
+        Ok(Some(customer)) => {
+            draft.customer = Some(CustomerChoice::Returning(id));
+            state.vouched.insert(id);
+            state.db = DbState::Connected;
+            state.info(format!(
+                "returning customer {id} ({} earlier purchases), from the card",
+                customer.purchases
+            ));
+        }
+        Ok(None) => {
+            if matches!(draft.input, Input::Code(_)) {
+                draft.input = Input::Confirm(Question::NewCard(id));
+            }
+            state.db = DbState::Connected;
+            state.error(format!(
+                "customer card {id} is not known: y takes it as a new customer's card, n refuses it"
+            ));
+        }
+        Err(failure) => {
+            if failure.connection {
+                state.db = DbState::Reconnecting(failure.message.clone());
+            }
+            state.error(format!(
+                "customer card {id} could not be checked ({}): scan it again, or find the \
+                 customer (c)",
+                failure.message
+            ));
+        }
+    }
+}
+
+/// A customer card typed or scanned into the code field: the sale's customer when the database
+/// (or this till, offline) knows them, else a question.
+fn card_scanned(state: &mut State, id: Uuid) -> Vec<Effect> {
+    let offline = state.is_offline();
+    let vouched = state.vouched.contains(&id);
+    let Some(draft) = state.draft_mut() else {
+        return vec![];
+    };
+    if draft.customer.map(|c| c.user_id()) == Some(id) {
+        state.info(format!("customer {id} is already this sale's customer"));
+        return vec![];
+    }
+    if vouched {
+        draft.customer = Some(CustomerChoice::Returning(id));
+        state.info(format!("returning customer {id}, from the card"));
+        return vec![];
+    }
+    if offline {
+        state.error(format!(
+            "offline: customer card {id} cannot be checked now; n takes a new customer, or sell \
+             once the database is back"
+        ));
+        return vec![];
+    }
+    draft.card_check = Some(id);
+    state.info(format!("checking customer card {id}…"));
+    vec![Effect::LookUpCard(id)]
 }
 
 /// The roster from the database (`from_database`: kept beside the journal when it changed) or
@@ -1288,7 +1516,8 @@ fn customer_search_due(state: &mut State, seq: u64) -> Vec<Effect> {
     else {
         return vec![];
     };
-    if *current != seq {
+    // Enter may have started this search already (`take_single`).
+    if *current != seq || *searching {
         return vec![];
     }
     match store_core::domain::catalog::uuid_prefix_range(query) {
@@ -1313,6 +1542,8 @@ fn customer_results(state: &mut State, seq: u64, result: Result<Vec<CustomerSumm
         searching,
         query,
         offline,
+        fresh,
+        take_single,
     }) = state.draft_mut().map(|d| &mut d.input)
     else {
         return;
@@ -1321,18 +1552,31 @@ fn customer_results(state: &mut State, seq: u64, result: Result<Vec<CustomerSumm
         return;
     }
     *searching = false;
+    let take = std::mem::take(take_single);
     match result {
         Ok(found) => {
-            let text = if found.is_empty() {
-                format!("no customer id starts with {query}")
-            } else {
-                format!("{} customer(s) start with {query}", found.len())
+            let text = match (found.len(), take) {
+                (0, _) => format!("no customer id starts with {query}"),
+                (n, true) if n > 1 => {
+                    format!("{n} customers start with {query}: choose one (↑↓, Enter)")
+                }
+                (n, _) => format!("{n} customer(s) start with {query}"),
             };
             let ids: Vec<Uuid> = found.iter().map(|c| c.user_id).collect();
+            let single = found.len() == 1;
             *results = found;
             *selected = 0;
+            *fresh = true;
             state.vouched.extend(ids);
             state.db = DbState::Connected;
+            if take && single {
+                pick_result(state);
+                return;
+            }
+            if take && !single {
+                state.error(text);
+                return;
+            }
             state.say(Message::Info(text), Holds::WhileConnected);
         }
         Err(failure) if failure.connection => {
@@ -1651,8 +1895,10 @@ fn submitted(
                 ),
                 Holds::WhileSalesWait,
             );
-            state.screen = Screen::Queued(Box::new(QueuedSale { sale, lines, total }));
-            vec![]
+            let queued = QueuedSale { sale, lines, total };
+            let printout = queued_printout(state, &queued);
+            state.screen = Screen::Queued(Box::new(queued));
+            print(state, printout)
         }
         Ok(Outcome::Recorded(receipt)) => {
             tracing::info!(purchase_id = receipt.purchase_id, %sale_key, total = %receipt.total_amount, replayed = receipt.replayed, "sale recorded");
@@ -1669,8 +1915,9 @@ fn submitted(
             } else {
                 "sale recorded"
             });
+            let printout = sale_printout(state, &receipt);
             state.screen = Screen::Receipt(Box::new(receipt));
-            vec![]
+            print(state, printout)
         }
         Err(e) => {
             tracing::warn!(%sale_key, "sale not recorded: {e}");
@@ -1690,6 +1937,36 @@ fn submitted(
         }
     }
 }
+/// A sale saved offline, printed like a recorded one (its receipt number is the journal's).
+fn queued_printout(state: &State, queued: &QueuedSale) -> Printout {
+    let sale = &queued.sale;
+    let receipt = Receipt {
+        purchase_id: 0,
+        sale_key: sale.sale_key,
+        supermarket_id: sale.supermarket_id.clone(),
+        user_id: sale.customer.user_id(),
+        new_customer: sale.customer.is_new(),
+        created_at: sale
+            .sold_at
+            .unwrap_or_else(|| self::local_to_utc(state.now, state.zone())),
+        lines: queued.lines.clone(),
+        total_amount: queued.total,
+        replayed: false,
+        till: sale.till.clone(),
+        cashier: sale.cashier,
+        receipt_no: sale.receipt_no,
+    };
+    sale_printout(state, &receipt)
+}
+
+/// The till's wall clock (local, naive) as an instant; the earlier of an ambiguous hour.
+fn local_to_utc(now: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    zone.from_local_datetime(&now)
+        .earliest()
+        .map_or_else(|| now.and_utc(), |t| t.with_timezone(&Utc))
+}
+
 /// A checkout failure in the cashier's words: what happened and what to do.
 pub fn explain(e: &CheckoutError) -> String {
     match e {
@@ -1771,11 +2048,10 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
                 vec![]
             }
             Mode::SignIn | Mode::Pin | Mode::CheckingPin => on_sign_in(state, action),
-            Mode::Receipt => {
-                on_receipt(state, action);
-                vec![]
-            }
+            Mode::Receipt => on_receipt(state, action),
             Mode::Sale
+            | Mode::Code
+            | Mode::Payment
             | Mode::ProductSearch
             | Mode::CustomerSearch
             | Mode::Confirm
@@ -1917,10 +2193,13 @@ fn on_branch(state: &mut State, action: Action) {
     }
 }
 
-fn on_receipt(state: &mut State, action: Action) {
+fn on_receipt(state: &mut State, action: Action) -> Vec<Effect> {
     if action == Action::SignOut {
         sign_out(state);
-        return;
+        return vec![];
+    }
+    if action == Action::PrintLast {
+        return print_last(state);
     }
     if let Action::NextSale { first_digit } = action
         && state.branch.is_some()
@@ -1931,6 +2210,7 @@ fn on_receipt(state: &mut State, action: Action) {
             draft.input = Input::Code(c.to_string());
         }
     }
+    vec![]
 }
 
 fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
@@ -1950,10 +2230,7 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Submit => submit(state),
         Action::TypeChar(c) => type_text(state, &c.to_string()),
         Action::DeleteChar => type_text(state, ""),
-        Action::PickResult => {
-            pick_result(state);
-            vec![]
-        }
+        Action::PickResult => pick_result(state),
         Action::CancelSearch => {
             set_input(state, Input::Code(String::new()));
             state.clear_message();
@@ -1964,16 +2241,16 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
             move_cursor(state, action == Action::Up);
             vec![]
         }
-        Action::CodeDigit(c) => {
-            if let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) {
-                if code.len() < MAX_CODE_LEN {
-                    code.push(c);
-                } else {
-                    state.error(format!(
-                        "a product code has at most {MAX_CODE_LEN} digits: Esc erases it"
-                    ));
-                }
-            }
+        Action::CodeDigit(c) | Action::CardChar(c) => {
+            type_code(state, c);
+            vec![]
+        }
+        Action::PrintLast => print_last(state),
+        Action::PayCash => pay(state, true),
+        Action::PayCard => pay(state, false),
+        Action::CancelPayment => {
+            set_input(state, Input::Code(String::new()));
+            state.info("not submitted: the sale is still open (s to pay)");
             vec![]
         }
         Action::CodeBackspace => {
@@ -1987,10 +2264,7 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
             state.clear_message();
             vec![]
         }
-        Action::AddCode => {
-            add_code(state);
-            vec![]
-        }
+        Action::AddCode => add_code(state),
         Action::QuickKey(n) => {
             let id = state
                 .catalog
@@ -2022,6 +2296,8 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
                     results: vec![],
                     searching: false,
                     offline,
+                    fresh: true,
+                    take_single: false,
                 },
             );
             if offline {
@@ -2129,19 +2405,61 @@ fn answer(state: &mut State, yes: bool) -> Vec<Effect> {
         (false, Question::NewPrices) => {
             state.info("not submitted: the marked lines show the new prices (s to submit)")
         }
+        (true, Question::NewCard(id)) => {
+            draft.customer = Some(CustomerChoice::New(id));
+            state.info(format!("new customer {id}, from the card"));
+        }
+        (false, Question::NewCard(id)) => {
+            state.error(format!("customer card {id} refused: not a known customer"));
+        }
         (false, _) => state.clear_message(),
     }
     vec![]
 }
 
-fn add_code(state: &mut State) {
+/// A character of the code field: digits make a product code (at most `MAX_CODE_LEN`); hex
+/// letters and dashes make it a customer card's id (at most `CARD_LEN`).
+fn type_code(state: &mut State, c: char) {
+    let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) else {
+        return;
+    };
+    let card = !c.is_ascii_digit() || code.chars().any(|k| !k.is_ascii_digit());
+    if card && code.len() < CARD_LEN {
+        code.push(c.to_ascii_lowercase());
+    } else if !card && code.len() < MAX_CODE_LEN {
+        code.push(c);
+    } else if card {
+        state.error(format!(
+            "a customer card's id has {CARD_LEN} characters: Esc erases it"
+        ));
+    } else {
+        state.error(format!(
+            "a product code has at most {MAX_CODE_LEN} digits: Esc erases it"
+        ));
+    }
+}
+
+/// Enter on the code field: the product of a product code, or the customer of a card.
+fn add_code(state: &mut State) -> Vec<Effect> {
     let code = match state.draft_mut().map(|d| &mut d.input) {
         Some(Input::Code(code)) => std::mem::take(code),
-        _ => return,
+        _ => return vec![],
     };
     if code.is_empty() {
         state.info("type a product code (or scan it), then Enter");
-        return;
+        return vec![];
+    }
+    if !code.chars().all(|c| c.is_ascii_digit()) {
+        return match card_id(&code) {
+            Some(id) => card_scanned(state, id),
+            None => {
+                state.error(format!(
+                    "{code} is neither a product code (digits) nor a customer card (an id like \
+                     0195a3c4-7b1e-4c9a-9f0e-2d6b8a1c3e5f)"
+                ));
+                vec![]
+            }
+        };
     }
     match code.parse::<i32>().ok().and_then(|id| state.product(id)) {
         Some(product) => {
@@ -2150,6 +2468,16 @@ fn add_code(state: &mut State) {
         }
         None => state.error(format!("unknown product code {code}")),
     }
+    vec![]
+}
+
+/// A customer card's text as an id: a whole hyphenated UUID.
+pub fn card_id(text: &str) -> Option<Uuid> {
+    let text = text.trim();
+    if text.len() != CARD_LEN {
+        return None;
+    }
+    Uuid::try_parse(text).ok()
 }
 
 fn choose_branch(state: &mut State, index: usize) {
@@ -2198,7 +2526,7 @@ fn move_cursor(state: &mut State, up: bool) {
         Input::CustomerSearch {
             selected, results, ..
         } => step(selected, vouched_matches.unwrap_or(results.len()), up),
-        Input::Confirm(_) | Input::Submitting => {}
+        Input::Confirm(_) | Input::Submitting | Input::Payment { .. } => {}
     }
 }
 
@@ -2342,6 +2670,13 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
             }
             vec![]
         }
+        Input::Payment { tendered } => {
+            match edit_tendered(tendered, text) {
+                Ok(()) => state.clear_message(),
+                Err(e) => state.error(e),
+            }
+            vec![]
+        }
         Input::CustomerSearch {
             query,
             seq,
@@ -2349,6 +2684,8 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
             searching,
             results,
             offline,
+            fresh,
+            take_single,
         } => {
             let before = query.clone();
             let result = edit_query(query, text);
@@ -2375,6 +2712,8 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
             }
             *seq += 1;
             *searching = false;
+            *fresh = false;
+            *take_single = false;
             let effects = if query.is_empty() {
                 results.clear();
                 vec![]
@@ -2410,11 +2749,22 @@ fn paste(state: &mut State, text: &str) -> Vec<Effect> {
             }
             vec![]
         }
-        Mode::Sale => {
+        Mode::Payment => {
+            if !text.trim().is_empty() {
+                return type_text(state, text.trim());
+            }
+            vec![]
+        }
+        Mode::Sale | Mode::Code => {
             let digits = text.trim();
             let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) else {
                 return vec![];
             };
+            let pasted_card = code.is_empty().then(|| card_id(digits)).flatten();
+            if let Some(id) = pasted_card {
+                // A whole card pasted (or sent by a scanner in one piece) is taken at once.
+                return card_scanned(state, id);
+            }
             if !digits.is_empty()
                 && digits.chars().all(|c| c.is_ascii_digit())
                 && code.len() + digits.len() <= MAX_CODE_LEN
@@ -2435,9 +2785,9 @@ fn paste(state: &mut State, text: &str) -> Vec<Effect> {
     }
 }
 
-fn pick_result(state: &mut State) {
+fn pick_result(state: &mut State) -> Vec<Effect> {
     let Some(draft) = state.draft_mut() else {
-        return;
+        return vec![];
     };
     match std::mem::replace(&mut draft.input, Input::Code(String::new())) {
         Input::ProductSearch { query, selected } => {
@@ -2457,7 +2807,50 @@ fn pick_result(state: &mut State) {
             results,
             searching,
             offline,
+            fresh,
+            take_single: _,
         } => {
+            if !offline && !query.trim().is_empty() && (searching || !fresh) {
+                // Enter before the results came: they are waited for, and a single match taken.
+                let start = !searching;
+                if start && let Err(e) = store_core::domain::catalog::uuid_prefix_range(&query) {
+                    state.error(e.to_string());
+                    set_input(
+                        state,
+                        Input::CustomerSearch {
+                            query,
+                            selected,
+                            seq,
+                            results,
+                            searching,
+                            offline,
+                            fresh,
+                            take_single: false,
+                        },
+                    );
+                    return vec![];
+                }
+                let prefix = query.clone();
+                set_input(
+                    state,
+                    Input::CustomerSearch {
+                        query,
+                        selected,
+                        seq,
+                        results,
+                        searching: true,
+                        offline,
+                        fresh,
+                        take_single: true,
+                    },
+                );
+                state.info("waiting for the search's results: a single match is taken");
+                return if start {
+                    vec![Effect::SearchCustomers { seq, prefix }]
+                } else {
+                    vec![]
+                };
+            }
             let chosen = if offline {
                 state
                     .vouched_matches(&query)
@@ -2488,6 +2881,8 @@ fn pick_result(state: &mut State) {
                             results,
                             searching,
                             offline,
+                            fresh,
+                            take_single: false,
                         },
                     );
                 }
@@ -2495,6 +2890,7 @@ fn pick_result(state: &mut State) {
         }
         other => set_input(state, other),
     }
+    vec![]
 }
 
 fn submit(state: &mut State) -> Vec<Effect> {
@@ -2557,21 +2953,106 @@ fn submit(state: &mut State) -> Vec<Effect> {
         set_input(state, Input::Confirm(Question::NewPrices));
         return vec![];
     }
-    let Some(draft) = state.draft() else {
+    set_input(
+        state,
+        Input::Payment {
+            tendered: String::new(),
+        },
+    );
+    state.info(format!(
+        "total {}: type the cash tendered and Enter (Enter alone: the exact amount), or k for card",
+        crate::view::money(state.total())
+    ));
+    let _ = (branch, customer);
+    vec![]
+}
+
+/// Enter (cash) or `k` (card) on the payment screen: the sale is written with its payment; cash
+/// less than the total is refused on screen.
+fn pay(state: &mut State, cash: bool) -> Vec<Effect> {
+    let total = state.total();
+    let (Some(branch), Some(draft)) = (state.branch.clone(), state.draft()) else {
         return vec![];
+    };
+    let (Input::Payment { tendered }, Some(customer)) = (&draft.input, draft.customer) else {
+        return vec![];
+    };
+    let tender = if cash {
+        match parse_tendered(tendered) {
+            Ok(None) => Tender::Cash(None),
+            Ok(Some(amount)) if amount < total => {
+                state.error(format!(
+                    "{} is less than the total {}: type at least the total (Enter alone: the \
+                     exact amount)",
+                    crate::view::money(amount),
+                    crate::view::money(total)
+                ));
+                return vec![];
+            }
+            Ok(Some(amount)) => Tender::Cash(Some(amount)),
+            Err(e) => {
+                state.error(e);
+                return vec![];
+            }
+        }
+    } else {
+        Tender::Card
     };
     let sale = Sale {
         sale_key: draft.sale_key,
         supermarket_id: branch,
         customer,
         product_ids: draft.products.clone(),
-        expected_total: Some(state.total()),
+        expected_total: Some(total),
         sold_at: None,
         till: Some(state.till.clone()),
         cashier: state.cashier.as_ref().map(|c| c.number),
         receipt_no: None,
     };
+    state.last_tender = Some(tender);
     set_input(state, Input::Submitting);
     state.info("writing the sale…");
     vec![Effect::Submit(Box::new(sale))]
+}
+
+/// The cash tendered as typed: None when nothing was typed (the exact amount).
+pub fn parse_tendered(typed: &str) -> Result<Option<Decimal>, String> {
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let amount: Decimal = typed
+        .parse()
+        .map_err(|_| format!("{typed} is not an amount: type it like 20 or 20.50"))?;
+    if amount > MAX_TENDERED {
+        return Err(format!(
+            "{typed} is more than a till takes ({MAX_TENDERED})"
+        ));
+    }
+    Ok(Some(amount))
+}
+
+/// Types `text` into the cash tendered (empty: erases): digits, one decimal point (`.` or `,`)
+/// and at most two decimals.
+fn edit_tendered(tendered: &mut String, text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        tendered.pop();
+        return Ok(());
+    }
+    for c in text.chars() {
+        let c = if c == ',' { '.' } else { c };
+        let decimals = tendered.split_once('.').map(|(_, d)| d.len());
+        match (c, decimals) {
+            ('.', None) => tendered.push('.'),
+            ('.', Some(_)) => return Err("the amount already has its decimal point".into()),
+            ('0'..='9', Some(2..)) => {
+                return Err("cash is counted to the cent: two decimals".into());
+            }
+            ('0'..='9', _) if tendered.len() >= 13 => {
+                return Err(format!("at most {MAX_TENDERED} is taken"));
+            }
+            ('0'..='9', _) => tendered.push(c),
+            _ => return Err("type the cash tendered in digits (and . for cents)".into()),
+        }
+    }
+    Ok(())
 }

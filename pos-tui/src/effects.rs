@@ -16,6 +16,7 @@ use store_core::domain::catalog;
 use store_core::domain::checkout::{self, Sale};
 use store_core::error::CheckoutError;
 use store_core::retry::RetryPolicy;
+use store_core::settings::ReceiptPrinter;
 use store_core::till::journal::{self, Outcome, SharedJournal};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tui_runtime::effect::run_bounded;
@@ -37,6 +38,8 @@ const OFFLINE_SUBMIT_TIMEOUT: Duration = Duration::from_secs(3);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest PIN check (argon2 is slow on purpose, but not this slow).
 const PIN_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a receipt printer may take to take a receipt; a command still running then is killed.
+pub const PRINT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the health probe asks, and how long it waits for an answer: together they bound
 /// how long the status bar can say "connected" after the database went away.
 pub const PROBE_EVERY: Duration = Duration::from_millis(500);
@@ -61,6 +64,8 @@ pub struct Runner {
     /// The health probe's last answer: a submission made while the database is known to be
     /// unreachable waits only `OFFLINE_SUBMIT_TIMEOUT` before the sale is queued.
     reachable: Arc<AtomicBool>,
+    /// Where receipts are printed (None: nowhere).
+    printer: Option<ReceiptPrinter>,
 }
 
 /// What the journal holds now.
@@ -125,7 +130,13 @@ impl Runner {
             roster_path,
             catalog_path,
             reachable: Arc::new(AtomicBool::new(true)),
+            printer: None,
         }
+    }
+
+    /// The same runner, printing receipts on `printer`.
+    pub fn with_printer(self, printer: Option<ReceiptPrinter>) -> Runner {
+        Runner { printer, ..self }
     }
 
     pub fn run(&self, effect: Effect) {
@@ -291,6 +302,47 @@ impl Runner {
                     },
                 );
             }
+            Effect::LookUpCard(id) => {
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    async move {
+                        let client = Lease::new(store.client().await?, &store);
+                        // A whole id is its own prefix: at most one customer.
+                        let found = catalog::search_customers(&*client, &id.to_string(), 1).await?;
+                        client.release();
+                        Ok(found.into_iter().find(|c| c.user_id == id))
+                    },
+                    move |outcome| Msg::CardLookedUp {
+                        id,
+                        result: flatten(outcome),
+                    },
+                );
+            }
+            Effect::Print { job, text } => {
+                let Some(printer) = self.printer.clone() else {
+                    let _ = self.tx.send(Msg::Printed {
+                        job,
+                        result: Err("no receipt printer is set".into()),
+                    });
+                    return;
+                };
+                spawn_effect(
+                    &self.tx,
+                    PRINT_TIMEOUT,
+                    async move { print_receipt(&printer, &text).await },
+                    move |outcome| Msg::Printed {
+                        job,
+                        result: match outcome {
+                            Ok(result) => result,
+                            Err(Failure::TimedOut(limit)) => {
+                                Err(format!("no answer within {} s", limit.as_secs()))
+                            }
+                            Err(failure) => Err(failure.to_string()),
+                        },
+                    },
+                );
+            }
             Effect::ResendRefused(sale_key) => {
                 self.handle_refused(sale_key, RefusedAction::Resend, move |j| j.resend(sale_key))
             }
@@ -364,6 +416,59 @@ impl Runner {
                 }
             }
         });
+    }
+}
+
+/// Hands `text` to the printer: on a command's standard input (through `sh -c`; a command that
+/// fails says why, in the first line it wrote to its standard error), or appended to a file or
+/// device. A command still running when the effect's time is up is killed when dropped.
+pub async fn print_receipt(printer: &ReceiptPrinter, text: &str) -> Result<(), String> {
+    match printer {
+        ReceiptPrinter::Command(command) => {
+            use tokio::io::AsyncWriteExt;
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| format!("{command}: {e}"))?;
+            let mut stdin = child.stdin.take().ok_or("the command took no input")?;
+            // A command that exits without reading says so in its exit status, below.
+            let written = stdin.write_all(text.as_bytes()).await;
+            drop(stdin);
+            let output = child
+                .wait_with_output()
+                .await
+                .map_err(|e| format!("{command}: {e}"))?;
+            if !output.status.success() {
+                let said = String::from_utf8_lossy(&output.stderr);
+                let said = said.lines().next().unwrap_or_default().trim();
+                return Err(match (said.is_empty(), output.status.code()) {
+                    (false, _) => format!("{command}: {said}"),
+                    (true, Some(code)) => format!("{command} exited with status {code}"),
+                    (true, None) => format!("{command} was stopped by a signal"),
+                });
+            }
+            written.map_err(|e| format!("{command} did not take the receipt: {e}"))
+        }
+        ReceiptPrinter::File(path) => {
+            let path = path.clone();
+            let text = text.to_string();
+            blocking(move || {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.flush())
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            })
+            .await
+        }
     }
 }
 

@@ -17,6 +17,10 @@ pub enum Mode {
     CheckingPin,
     /// A sale: typing product codes, choosing the customer, editing the cart.
     Sale,
+    /// A sale with a code typed: a product code, or a customer card's id (hex and dashes).
+    Code,
+    /// After `s`: cash (the amount tendered) or card.
+    Payment,
     /// Finding a product by name.
     ProductSearch,
     /// Finding a returning customer by the first characters of their id.
@@ -43,6 +47,8 @@ impl Mode {
             Mode::Pin => "Cashier PIN",
             Mode::CheckingPin => "While the PIN is checked",
             Mode::Sale => "Sale",
+            Mode::Code => "Typing a code or a card",
+            Mode::Payment => "Payment",
             Mode::ProductSearch => "Product search",
             Mode::CustomerSearch => "Customer search",
             Mode::Confirm => "Questions",
@@ -83,6 +89,8 @@ pub enum Command {
     BranchByNumber,
     /// A digit of a product code.
     CodeDigit,
+    /// A hex letter or a dash of a customer card's id.
+    CardChar,
     CodeBackspace,
     /// Add the product whose code was typed.
     AddCode,
@@ -113,6 +121,12 @@ pub enum Command {
     Yes,
     No,
     NextSale,
+    /// Print the last receipt again.
+    PrintLast,
+    /// Cash with the amount typed (none: the exact amount).
+    PayCash,
+    PayCard,
+    CancelPayment,
 }
 
 /// A command with what its key brought: what `update` acts on, never on raw keys.
@@ -137,6 +151,7 @@ pub enum Action {
     /// The branch's number in the list, from 1.
     BranchByNumber(u32),
     CodeDigit(char),
+    CardChar(char),
     CodeBackspace,
     AddCode,
     ClearCode,
@@ -165,6 +180,10 @@ pub enum Action {
     NextSale {
         first_digit: Option<char>,
     },
+    PrintLast,
+    PayCash,
+    PayCard,
+    CancelPayment,
 }
 
 impl Command {
@@ -193,6 +212,7 @@ impl Command {
             Command::ChooseBranch => Action::ChooseBranch,
             Command::BranchByNumber => Action::BranchByNumber(char?.to_digit(10)?),
             Command::CodeDigit => Action::CodeDigit(char.filter(char::is_ascii_digit)?),
+            Command::CardChar => Action::CardChar(char.filter(|c| is_card_char(*c))?),
             Command::CodeBackspace => Action::CodeBackspace,
             Command::AddCode => Action::AddCode,
             Command::ClearCode => Action::ClearCode,
@@ -221,8 +241,17 @@ impl Command {
             Command::NextSale => Action::NextSale {
                 first_digit: char.filter(char::is_ascii_digit),
             },
+            Command::PrintLast => Action::PrintLast,
+            Command::PayCash => Action::PayCash,
+            Command::PayCard => Action::PayCard,
+            Command::CancelPayment => Action::CancelPayment,
         })
     }
+}
+
+/// A letter or dash of a customer id after its first character (`0195a3c4-...`).
+fn is_card_char(c: char) -> bool {
+    matches!(c, 'a'..='f' | 'A'..='F' | '-')
 }
 
 /// Which keys a binding matches.
@@ -236,6 +265,8 @@ pub enum Keys {
     Ctrl(char),
     /// Any digit 0-9.
     Digit,
+    /// A hex letter a-f (either case) or a dash, as in a customer id.
+    CardChar,
     /// F1 to F10.
     FunctionKey,
     /// Any printable character.
@@ -255,6 +286,7 @@ impl Keys {
             (Keys::Char(c), KeyCode::Char(k)) => c == k,
             (Keys::Code(c), k) => c == k,
             (Keys::Digit, KeyCode::Char(k)) => k.is_ascii_digit(),
+            (Keys::CardChar, KeyCode::Char(k)) => is_card_char(k),
             (Keys::FunctionKey, KeyCode::F(n)) => (1..=10).contains(&n),
             (Keys::Printable, KeyCode::Char(k)) => !k.is_control(),
             _ => false,
@@ -438,6 +470,16 @@ const SALE: &[Binding] = &[
         "add the product of the code",
     ),
     h(
+        K::Char('a'),
+        A::CardChar,
+        "a d e f",
+        "start a customer card's id",
+    ),
+    a(K::Char('d'), A::CardChar),
+    a(K::Char('e'), A::CardChar),
+    a(K::Char('f'), A::CardChar),
+    h(K::Char('p'), A::PrintLast, "p", PRINT_DOES),
+    h(
         K::Code(KeyCode::Backspace),
         A::CodeBackspace,
         "Backspace",
@@ -478,6 +520,65 @@ const SALE: &[Binding] = &[
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
+];
+
+/// With a code typed: hex letters and dashes go on typing (a customer card), Enter takes it; every
+/// other key is the sale's.
+const CODE: &[Binding] = &[
+    h(K::Digit, A::CodeDigit, "0-9", "go on typing the code"),
+    h(
+        K::CardChar,
+        A::CardChar,
+        "a-f -",
+        "go on typing a customer card's id",
+    ),
+    h(
+        K::Code(KeyCode::Enter),
+        A::AddCode,
+        "Enter",
+        "add the product, or take the customer card",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::CodeBackspace,
+        "Backspace",
+        "erase a character",
+    ),
+    h(K::Code(KeyCode::Esc), A::ClearCode, "Esc", "erase the code"),
+];
+
+const PAYMENT: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::PayCash,
+        "Enter",
+        "cash; nothing typed: the exact amount",
+        "cash",
+    ),
+    b(K::Char('k'), A::PayCard, "k", "card", "card"),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelPayment,
+        "Esc",
+        "back to the sale",
+        "back",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::DeleteChar,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Digit,
+        A::TypeChar,
+        "0-9 .",
+        "the cash tendered",
+        "tendered",
+    ),
+    a(K::Char('.'), A::TypeChar),
+    a(K::Char(','), A::TypeChar),
+    b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
 ];
 
 const PRODUCT_SEARCH: &[Binding] = &[
@@ -557,8 +658,12 @@ const SUBMITTING: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help
 /// What L does (yes to its question drops the open sale).
 const SIGN_OUT_DOES: &str = "sign out; asks if sale open";
 
+/// What p does.
+const PRINT_DOES: &str = "reprint the last receipt";
+
 const RECEIPT: &[Binding] = &[
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
+    h(K::Char('p'), A::PrintLast, "p", PRINT_DOES),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
     // Said on the receipt itself when the chain records cashiers.
@@ -653,6 +758,8 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Pin => PIN,
         Mode::CheckingPin => CHECKING_PIN,
         Mode::Sale => SALE,
+        Mode::Code => CODE,
+        Mode::Payment => PAYMENT,
         Mode::ProductSearch => PRODUCT_SEARCH,
         Mode::CustomerSearch => CUSTOMER_SEARCH,
         Mode::Confirm => CONFIRM,
@@ -667,6 +774,8 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
 /// The help overlay's sections: a title and the modes whose keys it lists.
 pub const HELP_SECTIONS: &[(&str, &[Mode])] = &[
     ("Sale", &[Mode::Sale]),
+    ("Code typed", &[Mode::Code]),
+    ("Payment (s)", &[Mode::Payment]),
     ("Receipt", &[Mode::Receipt]),
     ("Start of shift", &[Mode::Branch]),
     (
@@ -728,6 +837,8 @@ pub const ALL_MODES: &[Mode] = &[
     Mode::Pin,
     Mode::CheckingPin,
     Mode::Sale,
+    Mode::Code,
+    Mode::Payment,
     Mode::ProductSearch,
     Mode::CustomerSearch,
     Mode::Confirm,
@@ -738,19 +849,31 @@ pub const ALL_MODES: &[Mode] = &[
     Mode::SetAsideReason,
 ];
 
+/// Where a key goes that `mode`'s own table lacks: a code typed leaves the sale's keys working.
+pub fn fallback(mode: Mode) -> Option<Mode> {
+    match mode {
+        Mode::Code => Some(Mode::Sale),
+        _ => None,
+    }
+}
+
 /// The action for `key` in `mode`, if any.
 pub fn resolve(mode: Mode, key: &KeyEvent) -> Option<Action> {
+    let fallback = fallback(mode).map_or(&[][..], bindings);
     GLOBAL
         .iter()
         .chain(bindings(mode))
+        .chain(fallback)
         .find(|binding| binding.keys.matches(key))
         .and_then(|binding| binding.action.with_key(key))
 }
 
 /// The status-bar hints for `mode`: ("keys", "short words").
 pub fn hints(mode: Mode) -> Vec<(&'static str, &'static str)> {
+    let fallback = fallback(mode).map_or(&[][..], bindings);
     bindings(mode)
         .iter()
+        .chain(fallback)
         .filter(|binding| !binding.label.is_empty())
         .filter_map(|binding| binding.hint.map(|hint| (binding.label, hint)))
         .collect()

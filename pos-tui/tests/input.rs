@@ -7,7 +7,10 @@ mod common;
 
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pos_tui::app::{Effect, Input, MAX_CODE_LEN, MAX_SEARCH_LEN, Message, Msg, State, update};
+use pos_tui::app::{
+    CARD_LEN, Effect, Input, MAX_CODE_LEN, MAX_SEARCH_LEN, Message, Msg, State, parse_tendered,
+    update,
+};
 use pos_tui::keymap::Mode;
 use pos_tui::view::view;
 use ratatui::Terminal;
@@ -253,6 +256,18 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
                     attempt,
                     result: Ok(pin.expose() == "1234"),
                 }),
+                Effect::LookUpCard(id) => later.push(Msg::CardLookedUp {
+                    id,
+                    result: Ok(None),
+                }),
+                Effect::Print { job, .. } => later.push(Msg::Printed {
+                    job,
+                    result: if i.is_multiple_of(2) {
+                        Ok(())
+                    } else {
+                        Err("out of paper".into())
+                    },
+                }),
                 Effect::LoadCatalog
                 | Effect::Drain
                 | Effect::ResendRefused(_)
@@ -264,8 +279,25 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
         }
         // Invariants after every message.
         match state.input() {
-            Some(Input::Code(code)) => {
-                assert!(code.len() <= MAX_CODE_LEN && code.chars().all(|c| c.is_ascii_digit()))
+            Some(Input::Code(code)) if code.chars().all(|c| c.is_ascii_digit()) => {
+                assert!(code.len() <= MAX_CODE_LEN, "{code:?}")
+            }
+            Some(Input::Code(card)) => {
+                assert!(card.len() <= CARD_LEN, "{card:?}");
+                assert!(
+                    card.chars()
+                        .all(|c| c.is_ascii_digit() || matches!(c, 'a'..='f' | '-')),
+                    "{card:?}"
+                );
+            }
+            Some(Input::Payment { tendered }) => {
+                assert!(parse_tendered(tendered).is_ok(), "{tendered:?}");
+                assert!(
+                    tendered
+                        .split_once('.')
+                        .is_none_or(|(_, cents)| cents.len() <= 2),
+                    "{tendered:?}"
+                );
             }
             Some(Input::ProductSearch { query, .. } | Input::CustomerSearch { query, .. }) => {
                 assert!(query.chars().count() <= MAX_SEARCH_LEN);
@@ -306,6 +338,8 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
         Mode::Receipt,
         Mode::Help,
         Mode::Branch,
+        Mode::Code,
+        Mode::Payment,
     ] {
         assert!(seen.contains(&mode), "{mode:?} never reached: {seen:?}");
     }

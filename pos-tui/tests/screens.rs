@@ -68,7 +68,7 @@ fn with_cart() -> State {
 }
 
 fn submit(state: &mut State) -> Sale {
-    match press(state, "s").as_slice() {
+    match press(state, "s\r").as_slice() {
         [pos_tui::app::Effect::Submit(sale)] => (**sale).clone(),
         other => panic!("expected a submit, got {other:?}"),
     }

@@ -7,6 +7,7 @@ mod confirm;
 mod customer;
 mod header;
 mod help;
+mod payment;
 mod quick_keys;
 mod receipt;
 mod refused;
