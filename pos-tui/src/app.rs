@@ -738,6 +738,18 @@ impl State {
         at.with_timezone(&self.zone())
     }
 
+    /// The change due for the receipt on screen, when it was paid in cash.
+    pub fn change_due(&self) -> Option<Decimal> {
+        let Screen::Receipt(receipt) = &self.screen else {
+            return None;
+        };
+        match self.last_tender? {
+            Tender::Cash(Some(tendered)) => Some(tendered - receipt.total_amount),
+            Tender::Cash(None) => Some(Decimal::ZERO),
+            Tender::Card => None,
+        }
+    }
+
     /// The till's time zone: its branch's own if it has one, else the chain's.
     pub fn zone(&self) -> Tz {
         self.branch

@@ -5,27 +5,34 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph};
 use rust_decimal::Decimal;
 use tui_big_text::{BigText, PixelSize};
 use tui_runtime::text::number;
 
+use super::money;
 use super::theme::Theme;
-use super::{money, popup};
 use crate::app::{State, parse_tendered};
 
 /// Rows the large digits take (the 8x8 font at half height).
 const BIG_ROWS: u16 = 4;
+/// Rows of the CHANGE box: the digits and its border.
+pub const CHANGE_HEIGHT: u16 = BIG_ROWS + 2;
 
 pub fn render(state: &State, tendered: &str, theme: &Theme, frame: &mut Frame, area: Rect) {
     let total = state.total();
-    let width = area.width.clamp(20, 62);
-    let inner = popup(frame, area, width, 13, " PAYMENT ".into());
+    // In place of the cart and the total: the payment is all the cashier looks at now.
+    frame.render_widget(Clear, area);
+    let block = Block::bordered()
+        .title(" PAYMENT ")
+        .border_style(theme.total());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
     let [total_row, tendered_row, _, change_area, _, keys_row] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
-        Constraint::Length(BIG_ROWS + 2),
+        Constraint::Length(CHANGE_HEIGHT),
         Constraint::Min(0),
         Constraint::Length(1),
     ])

@@ -11,7 +11,7 @@ use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{money, sale, total, widest};
-use crate::app::{QueuedSale, State, cashier_label};
+use crate::app::{QueuedSale, State, Tender, cashier_label};
 use tui_runtime::text::ellipsis;
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S";
@@ -75,6 +75,14 @@ pub fn render_receipt(
         ("Customer", customer),
         ("Sale key", receipt.sale_key.to_string()),
     ]);
+    let change = state.change_due();
+    if let Some(paid) = paid_text(state.last_tender, change) {
+        // The title has the purchase number: its line makes room for the payment's.
+        if number.is_some() {
+            fields.retain(|(name, _)| *name != "Purchase");
+        }
+        fields.push(("Paid", paid));
+    }
     let title = match &number {
         Some(number) => format!(" RECEIPT {number} · purchase #{} ", receipt.purchase_id),
         None => format!(" RECEIPT · purchase #{} ", receipt.purchase_id),
@@ -87,12 +95,27 @@ pub fn render_receipt(
             fields,
             lines: &receipt.lines,
             total: receipt.total_amount,
+            change,
             foot: foot(state),
         },
         theme,
         frame,
         area,
     );
+}
+
+/// How the sale was paid, in words: `cash 10.50, change 4.00`, `card`.
+fn paid_text(tender: Option<Tender>, change: Option<Decimal>) -> Option<String> {
+    Some(match tender? {
+        Tender::Card => "card".to_string(),
+        Tender::Cash(tendered) => {
+            let change = change.unwrap_or_default();
+            match tendered {
+                Some(cash) => format!("cash {}, change {}", money(cash), money(change)),
+                None => "cash, the exact amount".to_string(),
+            }
+        }
+    })
 }
 
 /// A sale saved offline: what the customer bought and paid, and that it will be sent.
@@ -143,6 +166,7 @@ pub fn render_queued(
             fields,
             lines: &queued.lines,
             total: queued.total,
+            change: None,
             foot: foot(state),
         },
         theme,
@@ -157,6 +181,8 @@ struct Slip<'a> {
     fields: Vec<(&'static str, String)>,
     lines: &'a [ReceiptLine],
     total: Decimal,
+    /// The change due (cash), shown large under the total when there is room.
+    change: Option<Decimal>,
     /// What the keys do now (`foot`).
     foot: &'static str,
 }
@@ -231,6 +257,27 @@ fn render_slip(block: Block, mut slip: Slip, theme: &Theme, frame: &mut Frame, a
         }
     } else {
         total_area
+    };
+    // Cash with change: the change is what the cashier reads now, large; the total goes on
+    // one line above it.
+    let change_rows = super::payment::CHANGE_HEIGHT;
+    let total_area = match slip.change.filter(|c| !c.is_zero()) {
+        Some(change)
+            if lines_area.width >= 64
+                && total_area.y + 1 + change_rows <= lines_area.y + lines_area.height =>
+        {
+            let below = Rect {
+                y: total_area.y + 1,
+                height: change_rows,
+                ..total_area
+            };
+            super::payment::render_change(change, theme, frame, below);
+            Rect {
+                height: 1,
+                ..total_area
+            }
+        }
+        _ => total_area,
     };
     total::render(slip.total, theme, frame, total_area);
     frame.render_widget(
