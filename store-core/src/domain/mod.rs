@@ -9,5 +9,7 @@ pub mod checkout;
 pub mod export;
 pub mod input;
 pub mod receipt_text;
+pub mod refund;
 pub mod sale_time;
+pub mod shift;
 pub mod time_zone;
