@@ -14,7 +14,11 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
 use store_core::domain::cashier::{Cashier, CashierCredential};
 use store_core::domain::catalog::{Catalog, CustomerSummary, Product};
-use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::domain::checkout::{CustomerChoice, Payment, Receipt, ReceiptLine, Sale};
+use store_core::domain::refund::{
+    RefundError, RefundRecord, RefundRequest, SoldPurchase, VoidRecord, VoidRequest,
+};
+use store_core::domain::shift::ShiftReport;
 use store_core::domain::time_zone::Tz;
 use store_core::error::CheckoutError;
 use store_core::retry::RetryPolicy;
@@ -209,6 +213,93 @@ pub enum Screen {
     /// The database could not be reached: the sale is saved in the till's journal and will be
     /// sent when the database is back.
     Queued(Box<QueuedSale>),
+    /// A void or refund being prepared: the sale, the lines, the reason, the manager.
+    Undo(Box<Undo>),
+    /// A void or refund written: its slip.
+    UndoDone(Box<UndoDone>),
+}
+
+/// Which undoing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UndoKind {
+    /// The last sale of this shift, whole.
+    Void,
+    /// A sale found by its receipt number, whole or chosen lines.
+    Refund,
+}
+
+/// Where a void or refund is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UndoStep {
+    /// Refund: the receipt number being typed or scanned.
+    ReceiptNumber(String),
+    /// Refund: the sale being looked up (`seq` matches the answer).
+    Looking { seq: u64, typed: String },
+    /// Refund: choosing the lines given back.
+    Lines,
+    /// Typing the reason.
+    Reason,
+    /// Typing the confirming manager's number.
+    ManagerNumber(String),
+    /// Typing the manager's PIN.
+    ManagerPin { manager: Cashier, pin: Pin },
+    /// The PIN is being checked (in an effect); `attempt` matches the answer.
+    Checking { manager: Cashier, attempt: u64 },
+    /// Confirmed: being written to the database.
+    Sending { manager: i32 },
+}
+
+/// A void or refund being prepared. Its key is drawn when it starts and travels with every
+/// sending of it, so a retry can never undo twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undo {
+    pub kind: UndoKind,
+    pub key: Uuid,
+    /// The sale undone (a refund's, once found).
+    pub sold: Option<Box<SoldPurchase>>,
+    /// Refund: the products given back.
+    pub chosen: BTreeSet<i32>,
+    /// Refund: the selected line among those left to refund.
+    pub cursor: usize,
+    pub reason: String,
+    pub step: UndoStep,
+}
+
+impl Undo {
+    /// The lines that may be refunded, in the receipt's order.
+    pub fn refundable(&self) -> Vec<&ReceiptLine> {
+        self.sold
+            .as_deref()
+            .map(SoldPurchase::refundable_lines)
+            .unwrap_or_default()
+    }
+
+    /// What the chosen lines (refund) or the sale (void) come to.
+    pub fn amount(&self) -> Decimal {
+        match (self.kind, self.sold.as_deref()) {
+            (UndoKind::Void, Some(sold)) => sold.receipt.total_amount,
+            (UndoKind::Refund, Some(_)) => self
+                .refundable()
+                .iter()
+                .filter(|l| self.chosen.contains(&l.product_id))
+                .map(|l| l.unit_price)
+                .sum(),
+            (_, None) => Decimal::ZERO,
+        }
+    }
+}
+
+/// A void or refund the database wrote, with the sale it undid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UndoDone {
+    pub done: Undone,
+    pub original: Receipt,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Undone {
+    Void(VoidRecord),
+    Refund(RefundRecord),
 }
 
 impl Screen {
@@ -286,6 +377,8 @@ pub enum Overlay {
         /// The reason being typed to set the selected sale aside.
         set_aside: Option<SetAsideDraft>,
     },
+    /// The shift's figures: running (X) or closed (Z).
+    Report(Box<ShiftReport>),
 }
 
 /// The catalog's next load: running, or due at a monotonic time (like `State::since_start`).
@@ -392,6 +485,8 @@ pub enum Question {
     NewPrices,
     /// A scanned customer card the database does not know: take it as a new customer's?
     NewCard(Uuid),
+    /// `Z`: close the shift? Its figures are final then.
+    CloseShift,
 }
 
 /// How the customer pays, as chosen on the payment screen.
@@ -522,8 +617,12 @@ pub struct State {
     pub last_printout: Option<Printout>,
     /// Print jobs started, to match each answer with its job.
     pub print_jobs: u64,
-    /// How the sale being submitted (or just recorded) is paid: the change shown on its receipt.
+    /// How the sale being submitted (or just recorded) is paid.
     pub last_tender: Option<Tender>,
+    /// The last sale this till recorded in this shift and run: what `V` voids.
+    pub last_sale: Option<Box<Receipt>>,
+    /// Receipt look-ups started, to match each answer with its look-up.
+    pub lookups: u64,
     /// Something drawn changed since the screen was last drawn (`take_dirty`).
     redraw: bool,
 }
@@ -623,6 +722,25 @@ pub enum Msg {
         job: u64,
         result: Result<(), String>,
     },
+    /// Receipt look-up `seq`: the sale, or None when there is none.
+    ReceiptFound {
+        seq: u64,
+        result: Result<Option<SoldPurchase>, DbFailure>,
+    },
+    /// The void with this key, written or not.
+    Voided {
+        key: Uuid,
+        result: Result<VoidRecord, RefundError>,
+    },
+    /// The refund with this key, written or not.
+    Refunded {
+        key: Uuid,
+        result: Result<RefundRecord, RefundError>,
+    },
+    /// The running shift's figures (X).
+    ShiftLoaded(Result<ShiftReport, DbFailure>),
+    /// The shift closed, with its final figures (Z).
+    ShiftClosed(Result<ShiftReport, DbFailure>),
 }
 
 /// The last catalog a till loaded, as kept beside its journal, and when it was kept.
@@ -677,6 +795,22 @@ pub enum Effect {
         job: u64,
         text: String,
     },
+    /// Find a sale by its receipt number (at `till`); answers `ReceiptFound`.
+    FindReceipt {
+        seq: u64,
+        till: String,
+        receipt_no: i64,
+    },
+    /// Void a sale; answers `Voided`.
+    Void(Box<VoidRequest>),
+    /// Refund lines of a sale; answers `Refunded`.
+    Refund(Box<RefundRequest>),
+    /// The running shift's figures; answers `ShiftLoaded`.
+    LoadShift,
+    /// Close the shift; answers `ShiftClosed`.
+    CloseShift {
+        cashier: Option<i32>,
+    },
 }
 
 impl State {
@@ -728,6 +862,8 @@ impl State {
             last_printout: None,
             print_jobs: 0,
             last_tender: None,
+            last_sale: None,
+            lookups: 0,
             redraw: true,
         }
     }
@@ -743,6 +879,10 @@ impl State {
         let Screen::Receipt(receipt) = &self.screen else {
             return None;
         };
+        if receipt.payment_method.is_some() {
+            return receipt.change_due;
+        }
+        // A database that did not say (a replay of a sale from before payments): the till's.
         match self.last_tender? {
             Tender::Cash(Some(tendered)) => Some(tendered - receipt.total_amount),
             Tender::Cash(None) => Some(Decimal::ZERO),
@@ -844,6 +984,7 @@ impl State {
                 set_aside: Some(_), ..
             }) => return Mode::SetAsideReason,
             Some(Overlay::Refused { .. }) => return Mode::Refused,
+            Some(Overlay::Report(_)) => return Mode::Report,
             None => {}
         }
         match &self.screen {
@@ -851,7 +992,17 @@ impl State {
             Screen::SignIn(SignIn::Number(_)) => Mode::SignIn,
             Screen::SignIn(SignIn::Pin { .. }) => Mode::Pin,
             Screen::SignIn(SignIn::Checking { .. }) => Mode::CheckingPin,
-            Screen::Receipt(_) | Screen::Queued(_) => Mode::Receipt,
+            Screen::Receipt(_) | Screen::Queued(_) | Screen::UndoDone(_) => Mode::Receipt,
+            Screen::Undo(undo) => match undo.step {
+                UndoStep::ReceiptNumber(_) => Mode::RefundReceipt,
+                UndoStep::Lines => Mode::RefundLines,
+                UndoStep::Reason => Mode::UndoReason,
+                UndoStep::ManagerNumber(_) => Mode::ManagerNumber,
+                UndoStep::ManagerPin { .. } => Mode::ManagerPin,
+                UndoStep::Looking { .. } | UndoStep::Checking { .. } | UndoStep::Sending { .. } => {
+                    Mode::UndoWorking
+                }
+            },
             Screen::Sale(draft) => match &draft.input {
                 Input::Code(code) if code.is_empty() => Mode::Sale,
                 Input::Code(_) => Mode::Code,
@@ -1142,6 +1293,9 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::PinChecked { attempt, result } => {
+            if matches!(state.screen, Screen::Undo(_)) {
+                return manager_pin_checked(state, attempt, result);
+            }
             pin_checked(state, attempt, result);
             vec![]
         }
@@ -1153,6 +1307,17 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
             printed(state, job, result);
             vec![]
         }
+        Msg::ReceiptFound { seq, result } => {
+            receipt_found(state, seq, result);
+            vec![]
+        }
+        Msg::Voided { key, result } => undone(state, key, result.map(Undone::Void)),
+        Msg::Refunded { key, result } => undone(state, key, result.map(Undone::Refund)),
+        Msg::ShiftLoaded(result) => {
+            shift_report(state, result, false);
+            vec![]
+        }
+        Msg::ShiftClosed(result) => shift_report(state, result, true),
     }
 }
 
@@ -1907,6 +2072,8 @@ fn submitted(
                 ),
                 Holds::WhileSalesWait,
             );
+            // Not in the database yet: it cannot be voided from here (refunded, once sent).
+            state.last_sale = None;
             let queued = QueuedSale { sale, lines, total };
             let printout = queued_printout(state, &queued);
             state.screen = Screen::Queued(Box::new(queued));
@@ -1928,6 +2095,7 @@ fn submitted(
                 "sale recorded"
             });
             let printout = sale_printout(state, &receipt);
+            state.last_sale = Some(Box::new(receipt.clone()));
             state.screen = Screen::Receipt(Box::new(receipt));
             print(state, printout)
         }
@@ -1967,6 +2135,17 @@ fn queued_printout(state: &State, queued: &QueuedSale) -> Printout {
         till: sale.till.clone(),
         cashier: sale.cashier,
         receipt_no: sale.receipt_no,
+        payment_method: sale.payment.as_ref().map(|p| p.method),
+        tendered: sale
+            .payment
+            .as_ref()
+            .filter(|p| p.method == store_core::domain::checkout::PaymentMethod::Cash)
+            .map(|p| p.tendered.unwrap_or(queued.total)),
+        change_due: sale
+            .payment
+            .as_ref()
+            .filter(|p| p.method == store_core::domain::checkout::PaymentMethod::Cash)
+            .map(|p| p.tendered.map_or(Decimal::ZERO, |t| t - queued.total)),
     };
     sale_printout(state, &receipt)
 }
@@ -2066,6 +2245,13 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Mode::SignIn | Mode::Pin | Mode::CheckingPin => on_sign_in(state, action),
             Mode::Receipt => on_receipt(state, action),
+            Mode::Report => on_report(state, action),
+            Mode::RefundReceipt
+            | Mode::RefundLines
+            | Mode::UndoReason
+            | Mode::ManagerNumber
+            | Mode::ManagerPin
+            | Mode::UndoWorking => on_undo(state, action),
             Mode::Sale
             | Mode::Code
             | Mode::Payment
@@ -2218,6 +2404,19 @@ fn on_receipt(state: &mut State, action: Action) -> Vec<Effect> {
     if action == Action::PrintLast {
         return print_last(state);
     }
+    if action == Action::ShiftReport {
+        return load_shift(state);
+    }
+    if matches!(
+        action,
+        Action::StartVoid | Action::StartRefund | Action::CloseShift
+    ) && state.branch.is_some()
+    {
+        // From the receipt (or a slip): the next, empty sale, then what was asked.
+        state.open_sale();
+        state.clear_message();
+        return on_sale(state, action);
+    }
     if let Action::NextSale { first_digit } = action
         && state.branch.is_some()
     {
@@ -2263,6 +2462,16 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::PrintLast => print_last(state),
+        Action::ShiftReport => load_shift(state),
+        Action::CloseShift => ask_close_shift(state),
+        Action::StartVoid => {
+            start_void(state);
+            vec![]
+        }
+        Action::StartRefund => {
+            start_refund(state);
+            vec![]
+        }
         Action::PayCash => pay(state, true),
         Action::PayCard => pay(state, false),
         Action::CancelPayment => {
@@ -2429,6 +2638,13 @@ fn answer(state: &mut State, yes: bool) -> Vec<Effect> {
         (false, Question::NewCard(id)) => {
             state.error(format!("customer card {id} refused: not a known customer"));
         }
+        (true, Question::CloseShift) => {
+            state.info("closing the shift…");
+            return vec![Effect::CloseShift {
+                cashier: state.cashier.as_ref().map(|c| c.number),
+            }];
+        }
+        (false, Question::CloseShift) => state.info("the shift stays open"),
         (false, _) => state.clear_message(),
     }
     vec![]
@@ -3025,7 +3241,10 @@ fn pay(state: &mut State, cash: bool) -> Vec<Effect> {
         till: Some(state.till.clone()),
         cashier: state.cashier.as_ref().map(|c| c.number),
         receipt_no: None,
-        payment: None,
+        payment: Some(match tender {
+            Tender::Cash(tendered) => Payment::cash(tendered),
+            Tender::Card => Payment::card(),
+        }),
     };
     state.last_tender = Some(tender);
     set_input(state, Input::Submitting);
@@ -3073,4 +3292,639 @@ fn edit_tendered(tendered: &mut String, text: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Said when a void, refund or shift report is asked for while the database does not answer.
+pub const NEEDS_THE_DATABASE: &str = "offline: voids, refunds and shift reports need the \
+     database; sales go on (queued) until it is back";
+
+/// What keeps a void or refund from starting now, if anything.
+fn undo_refusal(state: &State, what: &str) -> Option<String> {
+    if state.cart_is_open() {
+        return Some(format!("finish or clear this sale before a {what}"));
+    }
+    if state.is_offline() {
+        return Some(NEEDS_THE_DATABASE.into());
+    }
+    if !state.roster.iter().any(|c| c.is_manager) {
+        return Some(format!(
+            "a {what} needs a manager's confirmation, and no cashier is a manager: add one \
+             with store-core cashier add NUMBER --name NAME --manager --pin"
+        ));
+    }
+    None
+}
+
+/// `V`: the last sale of this shift, voided whole once a manager confirms.
+fn start_void(state: &mut State) {
+    if let Some(refusal) = undo_refusal(state, "void") {
+        state.error(refusal);
+        return;
+    }
+    let Some(receipt) = state.last_sale.clone() else {
+        state.error(
+            "there is no sale of this shift to void at this till: refund a sale by its receipt \
+             number (r)",
+        );
+        return;
+    };
+    let label = receipt_label(&receipt);
+    let total = crate::view::money(receipt.total_amount);
+    state.screen = Screen::Undo(Box::new(Undo {
+        kind: UndoKind::Void,
+        key: state.ids.sale_key(),
+        sold: Some(Box::new(SoldPurchase {
+            receipt: *receipt,
+            voided: None,
+            refunded_product_ids: vec![],
+            refunds: vec![],
+        })),
+        chosen: BTreeSet::new(),
+        cursor: 0,
+        reason: String::new(),
+        step: UndoStep::Reason,
+    }));
+    state.info(format!(
+        "void {label} ({total}): type why, then Enter (Esc cancels)"
+    ));
+}
+
+/// `r`: a sale found by its receipt number, refunded whole or line by line once a manager
+/// confirms.
+fn start_refund(state: &mut State) {
+    if let Some(refusal) = undo_refusal(state, "refund") {
+        state.error(refusal);
+        return;
+    }
+    state.screen = Screen::Undo(Box::new(Undo {
+        kind: UndoKind::Refund,
+        key: state.ids.sale_key(),
+        sold: None,
+        chosen: BTreeSet::new(),
+        cursor: 0,
+        reason: String::new(),
+        step: UndoStep::ReceiptNumber(String::new()),
+    }));
+    state.info(format!(
+        "refund: type or scan the receipt number (like {}), then Enter",
+        store_core::domain::checkout::receipt_number(&state.till, 12)
+    ));
+}
+
+/// How a sale is named on screen and slips: its receipt number, else its purchase number.
+pub fn receipt_label(receipt: &Receipt) -> String {
+    receipt
+        .receipt_number()
+        .unwrap_or_else(|| format!("purchase #{}", receipt.purchase_id))
+}
+
+fn undo_mut(state: &mut State) -> Option<&mut Undo> {
+    match &mut state.screen {
+        Screen::Undo(undo) => Some(undo),
+        _ => None,
+    }
+}
+
+fn cancel_undo(state: &mut State) {
+    let what = match &state.screen {
+        Screen::Undo(undo) if undo.kind == UndoKind::Void => "void",
+        _ => "refund",
+    };
+    state.open_sale();
+    state.info(format!("{what} cancelled: nothing was changed"));
+}
+
+fn on_undo(state: &mut State, action: Action) -> Vec<Effect> {
+    if action == Action::CancelUndo {
+        cancel_undo(state);
+        return vec![];
+    }
+    let till = state.till.clone();
+    let Some(undo) = undo_mut(state) else {
+        return vec![];
+    };
+    match (&mut undo.step, action) {
+        (UndoStep::ReceiptNumber(typed), Action::TypeChar(c)) => {
+            if typed.chars().count() < 40 && !c.is_control() {
+                typed.push(c);
+            }
+        }
+        (UndoStep::ReceiptNumber(typed), Action::DeleteChar) => {
+            typed.pop();
+        }
+        (UndoStep::ReceiptNumber(typed), Action::FindReceipt) => {
+            let typed = typed.trim().to_string();
+            let wanted = match typed.parse::<i64>() {
+                Ok(n) if n > 0 => Some((till, n)),
+                _ => store_core::domain::refund::parse_receipt_number(&typed),
+            };
+            let Some((till, receipt_no)) = wanted else {
+                state.error(format!(
+                    "{} is not a receipt number: type it as printed (like {})",
+                    store_core::domain::input::quote(&typed),
+                    store_core::domain::checkout::receipt_number(&state.till, 12)
+                ));
+                return vec![];
+            };
+            state.lookups += 1;
+            let seq = state.lookups;
+            if let Some(undo) = undo_mut(state) {
+                undo.step = UndoStep::Looking { seq, typed };
+            }
+            state.info(format!(
+                "looking for sale {}…",
+                store_core::domain::checkout::receipt_number(&till, receipt_no)
+            ));
+            return vec![Effect::FindReceipt {
+                seq,
+                till,
+                receipt_no,
+            }];
+        }
+        (UndoStep::Lines, Action::Up | Action::Down) => {
+            let len = undo.refundable().len();
+            step(&mut undo.cursor, len, action == Action::Up);
+        }
+        (UndoStep::Lines, Action::ToggleLine) => {
+            let line = undo.refundable().get(undo.cursor).map(|l| l.product_id);
+            if let Some(id) = line
+                && !undo.chosen.remove(&id)
+            {
+                undo.chosen.insert(id);
+            }
+        }
+        (UndoStep::Lines, Action::AllLines) => {
+            let all: BTreeSet<i32> = undo.refundable().iter().map(|l| l.product_id).collect();
+            undo.chosen = if undo.chosen == all {
+                BTreeSet::new()
+            } else {
+                all
+            };
+        }
+        (UndoStep::Lines, Action::LinesChosen) => {
+            if undo.chosen.is_empty() {
+                state.error("choose the lines given back: Space on each, or a for all of them");
+                return vec![];
+            }
+            let amount = crate::view::money(undo.amount());
+            undo.step = UndoStep::Reason;
+            state.info(format!(
+                "refund {amount}: type why, then Enter (Esc cancels)"
+            ));
+        }
+        (UndoStep::Reason, Action::ReasonChar(c)) => {
+            let result = edit_text(&mut undo.reason, &c.to_string(), MAX_REASON_LEN, "a reason");
+            match result {
+                Ok(()) => state.clear_message(),
+                Err(e) => state.error(e),
+            }
+        }
+        (UndoStep::Reason, Action::ReasonBackspace) => {
+            undo.reason.pop();
+        }
+        (UndoStep::Reason, Action::ReasonDone) => {
+            if undo.reason.trim().is_empty() {
+                state.error("type why, then Enter (Esc cancels)");
+                return vec![];
+            }
+            undo.step = UndoStep::ManagerNumber(String::new());
+            state.info("a manager confirms: the manager's number, then Enter");
+        }
+        (UndoStep::ManagerNumber(number), Action::CodeDigit(c)) => {
+            if number.len() < MAX_CASHIER_DIGITS {
+                number.push(c);
+            }
+        }
+        (UndoStep::ManagerNumber(number), Action::CodeBackspace) => {
+            number.pop();
+        }
+        (UndoStep::ManagerNumber(number), Action::ManagerNumber) => {
+            let typed = std::mem::take(number);
+            manager_number(state, &typed);
+        }
+        (UndoStep::ManagerPin { pin, .. }, Action::TypeChar(c)) => {
+            if pin.len() < MAX_PIN_LEN {
+                pin.0.push(c);
+                state.clear_message();
+            }
+        }
+        (UndoStep::ManagerPin { pin, .. }, Action::DeleteChar) => {
+            pin.0.pop();
+        }
+        (UndoStep::ManagerPin { manager, pin }, Action::CheckPin) => {
+            if pin.is_empty() {
+                state.error("the manager types their PIN, then Enter (Esc cancels)");
+                return vec![];
+            }
+            let pin = std::mem::take(pin);
+            let manager = manager.clone();
+            let Some(credential) = state.credential(manager.number).cloned() else {
+                return vec![];
+            };
+            state.pin_attempts += 1;
+            let attempt = state.pin_attempts;
+            if let Some(undo) = undo_mut(state) {
+                undo.step = UndoStep::Checking { manager, attempt };
+            }
+            state.info("checking the manager's PIN…");
+            return vec![Effect::CheckPin {
+                attempt,
+                credential: Box::new(credential),
+                pin,
+            }];
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// Enter after the manager's number: on to the PIN if they are a manager with a PIN.
+fn manager_number(state: &mut State, typed: &str) {
+    let credential = typed
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| state.credential(n))
+        .cloned();
+    let refusal = match &credential {
+        None if typed.is_empty() => Some("the manager types their number, then Enter".to_string()),
+        None => Some(format!("there is no cashier number {typed}")),
+        Some(c) if !c.is_manager => Some(format!(
+            "cashier {} is not a manager: a manager confirms",
+            cashier_label(&c.cashier)
+        )),
+        Some(c) if !c.needs_pin() => Some(format!(
+            "manager {} has no PIN: a manager confirms with their PIN (store-core cashier pin)",
+            cashier_label(&c.cashier)
+        )),
+        Some(_) => None,
+    };
+    if let Some(refusal) = refusal {
+        state.error(refusal);
+        return;
+    }
+    let Some(credential) = credential else {
+        return;
+    };
+    state.info(format!(
+        "manager {}: type your PIN, then Enter",
+        cashier_label(&credential.cashier)
+    ));
+    if let Some(undo) = undo_mut(state) {
+        undo.step = UndoStep::ManagerPin {
+            manager: credential.cashier,
+            pin: Pin::default(),
+        };
+    }
+}
+
+/// The manager's PIN checked: the void or refund is sent, or the PIN typed again.
+fn manager_pin_checked(
+    state: &mut State,
+    attempt: u64,
+    result: Result<bool, String>,
+) -> Vec<Effect> {
+    let till = state.till.clone();
+    let cashier = state.cashier.as_ref().map(|c| c.number);
+    let Some(undo) = undo_mut(state) else {
+        return vec![];
+    };
+    let UndoStep::Checking {
+        manager,
+        attempt: current,
+    } = &undo.step
+    else {
+        return vec![];
+    };
+    if *current != attempt {
+        return vec![];
+    }
+    let manager = manager.clone();
+    match result {
+        Ok(true) => {
+            let Some(sold) = undo.sold.as_deref() else {
+                return vec![];
+            };
+            let purchase_id = sold.receipt.purchase_id;
+            let reason = undo.reason.trim().to_string();
+            let effect = match undo.kind {
+                UndoKind::Void => Effect::Void(Box::new(VoidRequest {
+                    void_key: undo.key,
+                    purchase_id,
+                    till,
+                    cashier,
+                    manager: manager.number,
+                    reason,
+                })),
+                UndoKind::Refund => Effect::Refund(Box::new(RefundRequest {
+                    refund_key: undo.key,
+                    purchase_id,
+                    product_ids: undo.chosen.iter().copied().collect(),
+                    till,
+                    cashier,
+                    manager: manager.number,
+                    reason,
+                })),
+            };
+            undo.step = UndoStep::Sending {
+                manager: manager.number,
+            };
+            tracing::info!(manager = manager.number, purchase_id, kind = ?undo.kind, "confirmed by a manager");
+            state.info("confirmed: writing it…");
+            vec![effect]
+        }
+        Ok(false) => {
+            tracing::warn!(manager = manager.number, "wrong manager PIN");
+            let label = cashier_label(&manager);
+            undo.step = UndoStep::ManagerPin {
+                manager,
+                pin: Pin::default(),
+            };
+            state.error(format!(
+                "wrong PIN for manager {label}: type it again (Esc cancels)"
+            ));
+            vec![]
+        }
+        Err(e) => {
+            undo.step = UndoStep::ManagerPin {
+                manager,
+                pin: Pin::default(),
+            };
+            state.error(format!("the PIN could not be checked ({e}): type it again"));
+            vec![]
+        }
+    }
+}
+
+/// A refund's sale found (or not) by its receipt number.
+fn receipt_found(state: &mut State, seq: u64, result: Result<Option<SoldPurchase>, DbFailure>) {
+    let typed = match &state.screen {
+        Screen::Undo(undo) => match &undo.step {
+            UndoStep::Looking {
+                seq: current,
+                typed,
+            } if *current == seq => typed.clone(),
+            _ => return,
+        },
+        _ => return,
+    };
+    match &result {
+        Ok(_) => state.db = DbState::Connected,
+        Err(failure) if failure.connection => {
+            state.db = DbState::Reconnecting(failure.message.clone());
+        }
+        Err(_) => {}
+    }
+    let (step, message) = match result {
+        Ok(None) => (
+            UndoStep::ReceiptNumber(typed.clone()),
+            Message::Error(format!("there is no sale with receipt number {typed}")),
+        ),
+        Ok(Some(sold)) => {
+            let label = receipt_label(&sold.receipt);
+            let left = sold.refundable_lines().len();
+            if sold.voided.is_some() {
+                (
+                    UndoStep::ReceiptNumber(typed),
+                    Message::Error(format!(
+                        "sale {label} was voided: there is nothing to refund"
+                    )),
+                )
+            } else if left == 0 {
+                (
+                    UndoStep::ReceiptNumber(typed),
+                    Message::Error(format!("every line of sale {label} was refunded already")),
+                )
+            } else {
+                if let Some(undo) = undo_mut(state) {
+                    undo.sold = Some(Box::new(sold));
+                    undo.chosen.clear();
+                    undo.cursor = 0;
+                }
+                (
+                    UndoStep::Lines,
+                    Message::Info(format!(
+                        "sale {label}: {left} line(s) can be refunded; Space chooses, a all, then \
+                         Enter"
+                    )),
+                )
+            }
+        }
+        Err(failure) if failure.connection => (
+            UndoStep::ReceiptNumber(typed),
+            Message::Error(NEEDS_THE_DATABASE.into()),
+        ),
+        Err(failure) => (
+            UndoStep::ReceiptNumber(typed),
+            Message::Error(format!(
+                "the sale could not be looked up: {}",
+                failure.message
+            )),
+        ),
+    };
+    if let Some(undo) = undo_mut(state) {
+        undo.step = step;
+    }
+    state.say(message, Holds::UntilReplaced);
+}
+
+/// The database's answer to a void or refund: its slip (printed), or why not.
+fn undone(state: &mut State, key: Uuid, result: Result<Undone, RefundError>) -> Vec<Effect> {
+    let Some(undo) =
+        undo_mut(state).filter(|u| u.key == key && matches!(u.step, UndoStep::Sending { .. }))
+    else {
+        tracing::warn!(%key, "an answer for a void or refund that is not being written");
+        return vec![];
+    };
+    match result {
+        Ok(done) => {
+            let Some(sold) = undo.sold.take() else {
+                return vec![];
+            };
+            let original = sold.receipt;
+            state.db = DbState::Connected;
+            let label = receipt_label(&original);
+            let (text, printout) = match &done {
+                Undone::Void(v) => {
+                    if state
+                        .last_sale
+                        .as_ref()
+                        .is_some_and(|s| s.purchase_id == v.purchase_id)
+                    {
+                        state.last_sale = None;
+                    }
+                    tracing::info!(purchase_id = v.purchase_id, amount = %v.amount, replayed = v.replayed, "sale voided");
+                    (
+                        format!(
+                            "sale {label} voided: {} to give back",
+                            crate::view::money(v.amount)
+                        ),
+                        void_printout(state, v, &original),
+                    )
+                }
+                Undone::Refund(r) => {
+                    tracing::info!(purchase_id = r.purchase_id, refund_id = r.refund_id, amount = %r.amount, replayed = r.replayed, "sale refunded");
+                    (
+                        format!(
+                            "refund #{} of sale {label}: {} to give back",
+                            r.refund_id,
+                            crate::view::money(r.amount)
+                        ),
+                        refund_printout(state, r, &original),
+                    )
+                }
+            };
+            state.info(text);
+            state.screen = Screen::UndoDone(Box::new(UndoDone { done, original }));
+            print(state, printout)
+        }
+        Err(e) => {
+            tracing::warn!(%key, "not undone: {e}");
+            if e.is_connection_problem() {
+                // Kept with its key: the manager confirms again and the retry cannot undo twice.
+                undo.step = UndoStep::ManagerNumber(String::new());
+                state.db = DbState::Reconnecting(e.to_string());
+                state.error(format!(
+                    "not written: {e}. Confirm again (manager's number) or Esc"
+                ));
+            } else {
+                state.open_sale();
+                state.error(format!("not done: {e}"));
+            }
+            vec![]
+        }
+    }
+}
+
+fn void_printout(state: &State, v: &VoidRecord, original: &Receipt) -> Printout {
+    let branch_name = state
+        .name_of_branch(&original.supermarket_id)
+        .unwrap_or_default()
+        .to_string();
+    Printout {
+        what: format!("the void slip of {}", receipt_label(original)),
+        text: store_core::domain::receipt_text::void_slip(
+            v,
+            original,
+            &branch_name,
+            state.zone(),
+            state.print_setup.width,
+        ),
+    }
+}
+
+fn refund_printout(state: &State, r: &RefundRecord, original: &Receipt) -> Printout {
+    let branch_name = state
+        .name_of_branch(&original.supermarket_id)
+        .unwrap_or_default()
+        .to_string();
+    Printout {
+        what: format!("the refund slip #{}", r.refund_id),
+        text: store_core::domain::receipt_text::refund_slip(
+            r,
+            original,
+            &branch_name,
+            state.zone(),
+            state.print_setup.width,
+        ),
+    }
+}
+
+/// `X`: the running shift's figures, from the database.
+fn load_shift(state: &mut State) -> Vec<Effect> {
+    if state.is_offline() {
+        state.error(NEEDS_THE_DATABASE);
+        return vec![];
+    }
+    state.info("loading the shift report…");
+    vec![Effect::LoadShift]
+}
+
+/// `Z`: asks before closing the shift.
+fn ask_close_shift(state: &mut State) -> Vec<Effect> {
+    if state.cart_is_open() {
+        state.error("finish or clear this sale before closing the shift");
+        return vec![];
+    }
+    if state.is_offline() {
+        state.error(NEEDS_THE_DATABASE);
+        return vec![];
+    }
+    set_input(state, Input::Confirm(Question::CloseShift));
+    vec![]
+}
+
+/// A shift report arrived: shown over the screen; a closed shift's is printed.
+fn shift_report(
+    state: &mut State,
+    result: Result<ShiftReport, DbFailure>,
+    closed: bool,
+) -> Vec<Effect> {
+    match result {
+        Ok(report) => {
+            state.db = DbState::Connected;
+            let printout = report_printout(state, &report);
+            state.overlay = Some(Overlay::Report(Box::new(report)));
+            if closed {
+                tracing::info!("shift closed");
+                state.last_sale = None;
+                state.info("shift closed: its figures are final; the next sale opens a new shift");
+                return print(state, printout);
+            }
+            state.info("X report: the shift's running figures (p prints them)");
+            vec![]
+        }
+        Err(failure) => {
+            if failure.connection {
+                state.db = DbState::Reconnecting(failure.message.clone());
+            }
+            let what = if closed {
+                "the shift was not closed"
+            } else {
+                "the shift report could not be loaded"
+            };
+            state.error(format!("{what}: {}", failure.message));
+            vec![]
+        }
+    }
+}
+
+fn report_printout(state: &State, report: &ShiftReport) -> Printout {
+    Printout {
+        what: if report.is_closed() {
+            "the Z report".into()
+        } else {
+            "the X report".into()
+        },
+        text: store_core::domain::receipt_text::shift_report_text(
+            report,
+            state.zone(),
+            state.print_setup.width,
+        ),
+    }
+}
+
+fn on_report(state: &mut State, action: Action) -> Vec<Effect> {
+    let Some(Overlay::Report(report)) = &state.overlay else {
+        return vec![];
+    };
+    match action {
+        Action::PrintReport => {
+            let printout = report_printout(state, report);
+            if !state.print_setup.printer {
+                state.last_printout = Some(printout);
+                state.error(
+                    "no receipt printer is set: start the till with --receipt-command or \
+                     --receipt-file (or receipt_command / receipt_file in the config file)",
+                );
+                return vec![];
+            }
+            state.info(format!("printing {}…", printout.what));
+            print(state, printout)
+        }
+        _ => {
+            state.overlay = None;
+            state.clear_message();
+            vec![]
+        }
+    }
 }

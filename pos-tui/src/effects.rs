@@ -14,6 +14,7 @@ use store_core::db::live::{self, CATALOG_CHANNEL, LISTENING};
 use store_core::domain::cashier::{self, CashierCredential};
 use store_core::domain::catalog;
 use store_core::domain::checkout::{self, Sale};
+use store_core::domain::{refund, shift};
 use store_core::error::CheckoutError;
 use store_core::retry::RetryPolicy;
 use store_core::settings::ReceiptPrinter;
@@ -343,6 +344,75 @@ impl Runner {
                     },
                 );
             }
+            Effect::FindReceipt {
+                seq,
+                till,
+                receipt_no,
+            } => {
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    async move {
+                        let client = Lease::new(store.client().await?, &store);
+                        let found = refund::find_by_receipt(&*client, &till, receipt_no).await?;
+                        client.release();
+                        Ok(found)
+                    },
+                    move |outcome| Msg::ReceiptFound {
+                        seq,
+                        result: flatten(outcome),
+                    },
+                );
+            }
+            Effect::Void(request) => {
+                let key = request.void_key;
+                spawn_effect(
+                    &self.tx,
+                    SUBMIT_TIMEOUT,
+                    not_send(move || async move { refund::void_purchase(&store, &request).await }),
+                    move |outcome| Msg::Voided {
+                        key,
+                        result: undo_outcome(outcome),
+                    },
+                );
+            }
+            Effect::Refund(request) => {
+                let key = request.refund_key;
+                spawn_effect(
+                    &self.tx,
+                    SUBMIT_TIMEOUT,
+                    not_send(
+                        move || async move { refund::refund_purchase(&store, &request).await },
+                    ),
+                    move |outcome| Msg::Refunded {
+                        key,
+                        result: undo_outcome(outcome),
+                    },
+                );
+            }
+            Effect::LoadShift => {
+                let till = self.till.clone();
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    async move {
+                        let client = Lease::new(store.client().await?, &store);
+                        let report = shift::current_shift(&*client, &till).await?;
+                        client.release();
+                        Ok(report)
+                    },
+                    move |outcome| Msg::ShiftLoaded(flatten(outcome)),
+                );
+            }
+            Effect::CloseShift { cashier } => {
+                let till = self.till.clone();
+                spawn_effect(
+                    &self.tx,
+                    SUBMIT_TIMEOUT,
+                    async move { shift::close_shift(&store, &till, cashier).await },
+                    move |outcome| Msg::ShiftClosed(flatten(outcome)),
+                );
+            }
             Effect::ResendRefused(sale_key) => {
                 self.handle_refused(sale_key, RefusedAction::Resend, move |j| j.resend(sale_key))
             }
@@ -557,6 +627,35 @@ fn write_private_json(path: &Path, value: &impl serde::Serialize) -> std::io::Re
 }
 
 /// One result from the work's own and the runner's failures.
+/// A future that is not `Send` (store-core's void and refund, whose retry loop holds a borrow
+/// across an await), run to its end on one of tokio's blocking threads; past the effect's time
+/// it finishes there, its answer dropped.
+async fn not_send<T, F>(work: impl FnOnce() -> F + Send + 'static) -> Result<T, refund::RefundError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, refund::RefundError>>,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(work()))
+        .await
+        .unwrap_or_else(|e| {
+            Err(refund::RefundError::Unavailable(format!(
+                "internal error ({e}); see the log"
+            )))
+        })
+}
+
+/// A void's or refund's answer; no answer in time (or a panic) may have written it or not, so it
+/// is retried with the same key, which cannot undo twice.
+fn undo_outcome<T>(
+    outcome: Result<Result<T, refund::RefundError>, Failure>,
+) -> Result<T, refund::RefundError> {
+    match outcome {
+        Ok(result) => result,
+        Err(failure) => Err(refund::RefundError::Unavailable(failure.to_string())),
+    }
+}
+
 fn flatten<T>(outcome: Result<store_core::Result<T>, Failure>) -> Result<T, DbFailure> {
     match outcome {
         Ok(result) => result.map_err(DbFailure::from),

@@ -21,6 +21,20 @@ pub enum Mode {
     Code,
     /// After `s`: cash (the amount tendered) or card.
     Payment,
+    /// A refund: typing or scanning the sale's receipt number.
+    RefundReceipt,
+    /// A refund: choosing the lines given back.
+    RefundLines,
+    /// A void or refund: typing its reason.
+    UndoReason,
+    /// A void or refund: the confirming manager's number.
+    ManagerNumber,
+    /// A void or refund: the manager's PIN.
+    ManagerPin,
+    /// A void or refund is being looked up, checked or written.
+    UndoWorking,
+    /// The shift report (X, or Z once closed) over the screen.
+    Report,
     /// Finding a product by name.
     ProductSearch,
     /// Finding a returning customer by the first characters of their id.
@@ -49,6 +63,13 @@ impl Mode {
             Mode::Sale => "Sale",
             Mode::Code => "Typing a code or a card",
             Mode::Payment => "Payment",
+            Mode::RefundReceipt => "Refund: the receipt number",
+            Mode::RefundLines => "Refund: the lines",
+            Mode::UndoReason => "Void or refund: the reason",
+            Mode::ManagerNumber => "Manager's number",
+            Mode::ManagerPin => "Manager's PIN",
+            Mode::UndoWorking => "While a void or refund is written",
+            Mode::Report => "Shift report",
             Mode::ProductSearch => "Product search",
             Mode::CustomerSearch => "Customer search",
             Mode::Confirm => "Questions",
@@ -127,6 +148,31 @@ pub enum Command {
     PayCash,
     PayCard,
     CancelPayment,
+    /// Void the last sale of this shift (a manager confirms).
+    StartVoid,
+    /// Refund a sale by its receipt number (a manager confirms).
+    StartRefund,
+    /// Leave the void or refund.
+    CancelUndo,
+    /// Look up the receipt number typed.
+    FindReceipt,
+    /// Choose or leave out the selected line.
+    ToggleLine,
+    /// Choose every line left.
+    AllLines,
+    /// The lines are chosen: on to the reason.
+    LinesChosen,
+    /// The reason is typed: on to the manager.
+    ReasonDone,
+    /// The manager's number is typed: on to the PIN.
+    ManagerNumber,
+    /// The running shift report.
+    ShiftReport,
+    /// Close the shift (asks first).
+    CloseShift,
+    /// Print the report on screen.
+    PrintReport,
+    CloseReport,
 }
 
 /// A command with what its key brought: what `update` acts on, never on raw keys.
@@ -184,6 +230,19 @@ pub enum Action {
     PayCash,
     PayCard,
     CancelPayment,
+    StartVoid,
+    StartRefund,
+    CancelUndo,
+    FindReceipt,
+    ToggleLine,
+    AllLines,
+    LinesChosen,
+    ReasonDone,
+    ManagerNumber,
+    ShiftReport,
+    CloseShift,
+    PrintReport,
+    CloseReport,
 }
 
 impl Command {
@@ -245,6 +304,19 @@ impl Command {
             Command::PayCash => Action::PayCash,
             Command::PayCard => Action::PayCard,
             Command::CancelPayment => Action::CancelPayment,
+            Command::StartVoid => Action::StartVoid,
+            Command::StartRefund => Action::StartRefund,
+            Command::CancelUndo => Action::CancelUndo,
+            Command::FindReceipt => Action::FindReceipt,
+            Command::ToggleLine => Action::ToggleLine,
+            Command::AllLines => Action::AllLines,
+            Command::LinesChosen => Action::LinesChosen,
+            Command::ReasonDone => Action::ReasonDone,
+            Command::ManagerNumber => Action::ManagerNumber,
+            Command::ShiftReport => Action::ShiftReport,
+            Command::CloseShift => Action::CloseShift,
+            Command::PrintReport => Action::PrintReport,
+            Command::CloseReport => Action::CloseReport,
         })
     }
 }
@@ -509,7 +581,11 @@ const SALE: &[Binding] = &[
     ),
     a(K::Code(KeyCode::Delete), A::RemoveSelected),
     h(K::Char('-'), A::RemoveLast, "-", "remove the last line"),
-    h(K::Char('X'), A::ClearCart, "X", "clear the cart (asks)"),
+    h(K::Char('C'), A::ClearCart, "C", "clear the cart (asks)"),
+    h(K::Char('V'), A::StartVoid, "V", VOID_DOES),
+    h(K::Char('r'), A::StartRefund, "r", REFUND_DOES),
+    h(K::Char('X'), A::ShiftReport, "X", REPORT_DOES),
+    h(K::Char('Z'), A::CloseShift, "Z", CLOSE_DOES),
     h(
         K::Char('b'),
         A::ChangeBranch,
@@ -579,6 +655,172 @@ const PAYMENT: &[Binding] = &[
     a(K::Char('.'), A::TypeChar),
     a(K::Char(','), A::TypeChar),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
+];
+
+const REFUND_RECEIPT: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::FindReceipt,
+        "Enter",
+        "find the sale",
+        "find",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::DeleteChar,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Printable,
+        A::TypeChar,
+        "T01-000012",
+        "the receipt number (typed or scanned)",
+        "receipt no.",
+    ),
+];
+
+const REFUND_LINES: &[Binding] = &[
+    b(K::Code(KeyCode::Up), A::Up, "↑↓", "choose a line", "move"),
+    a(K::Code(KeyCode::Down), A::Down),
+    b(
+        K::Char(' '),
+        A::ToggleLine,
+        "Space",
+        "give the line back, or not",
+        "give back",
+    ),
+    b(K::Char('a'), A::AllLines, "a", "every line left", "all"),
+    b(
+        K::Code(KeyCode::Enter),
+        A::LinesChosen,
+        "Enter",
+        "refund the lines chosen",
+        "refund",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+];
+
+const UNDO_REASON: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::ReasonDone,
+        "Enter",
+        "the reason is typed",
+        "done",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::ReasonBackspace,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Printable,
+        A::ReasonChar,
+        "letters",
+        "why it is undone",
+        "reason",
+    ),
+];
+
+const MANAGER_NUMBER: &[Binding] = &[
+    b(
+        K::Digit,
+        A::CodeDigit,
+        "0-9",
+        "the manager's number",
+        "number",
+    ),
+    b(
+        K::Code(KeyCode::Enter),
+        A::ManagerNumber,
+        "Enter",
+        "on to the manager's PIN",
+        "PIN",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::CodeBackspace,
+        "Backspace",
+        "erase a digit",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+];
+
+const MANAGER_PIN: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::CheckPin,
+        "Enter",
+        "check the PIN and confirm",
+        "confirm",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::DeleteChar,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Printable,
+        A::TypeChar,
+        "characters",
+        "the manager's PIN (shown as *)",
+        "PIN",
+    ),
+];
+
+const UNDO_WORKING: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help")];
+
+const REPORT: &[Binding] = &[
+    b(
+        K::Char('p'),
+        A::PrintReport,
+        "p",
+        "print the report",
+        "print",
+    ),
+    b(
+        K::Any,
+        A::CloseReport,
+        "other keys",
+        "close the report",
+        "close",
+    ),
 ];
 
 const PRODUCT_SEARCH: &[Binding] = &[
@@ -658,6 +900,12 @@ const SUBMITTING: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help
 /// What L does (yes to its question drops the open sale).
 const SIGN_OUT_DOES: &str = "sign out; asks if sale open";
 
+/// What V, r, X and Z do.
+const VOID_DOES: &str = "void the last sale (manager)";
+const REFUND_DOES: &str = "refund a sale by receipt number (manager)";
+const REPORT_DOES: &str = "the running shift report";
+const CLOSE_DOES: &str = "close the shift, Z report (asks)";
+
 /// What p does.
 const PRINT_DOES: &str = "reprint the last receipt";
 
@@ -665,6 +913,10 @@ const RECEIPT: &[Binding] = &[
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
     h(K::Char('p'), A::PrintLast, "p", PRINT_DOES),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
+    h(K::Char('V'), A::StartVoid, "V", VOID_DOES),
+    h(K::Char('r'), A::StartRefund, "r", REFUND_DOES),
+    h(K::Char('X'), A::ShiftReport, "X", REPORT_DOES),
+    h(K::Char('Z'), A::CloseShift, "Z", CLOSE_DOES),
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
     // Said on the receipt itself when the chain records cashiers.
     a(K::Char('L'), A::SignOut),
@@ -760,6 +1012,13 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Sale => SALE,
         Mode::Code => CODE,
         Mode::Payment => PAYMENT,
+        Mode::RefundReceipt => REFUND_RECEIPT,
+        Mode::RefundLines => REFUND_LINES,
+        Mode::UndoReason => UNDO_REASON,
+        Mode::ManagerNumber => MANAGER_NUMBER,
+        Mode::ManagerPin => MANAGER_PIN,
+        Mode::UndoWorking => UNDO_WORKING,
+        Mode::Report => REPORT,
         Mode::ProductSearch => PRODUCT_SEARCH,
         Mode::CustomerSearch => CUSTOMER_SEARCH,
         Mode::Confirm => CONFIRM,
@@ -791,6 +1050,17 @@ pub const MORE_DOC_SECTIONS: &[(&str, &[Mode])] = &[
     ("Cashier sign-in", &[Mode::SignIn]),
     ("Cashier PIN", &[Mode::Pin]),
     ("Refused list (R)", &[Mode::Refused, Mode::SetAsideReason]),
+    (
+        "Voids (V) and refunds (r)",
+        &[
+            Mode::RefundReceipt,
+            Mode::RefundLines,
+            Mode::UndoReason,
+            Mode::ManagerNumber,
+            Mode::ManagerPin,
+        ],
+    ),
+    ("Shift report (X, Z)", &[Mode::Report]),
     ("Help (?)", &[Mode::Help]),
 ];
 
@@ -839,6 +1109,13 @@ pub const ALL_MODES: &[Mode] = &[
     Mode::Sale,
     Mode::Code,
     Mode::Payment,
+    Mode::RefundReceipt,
+    Mode::RefundLines,
+    Mode::UndoReason,
+    Mode::ManagerNumber,
+    Mode::ManagerPin,
+    Mode::UndoWorking,
+    Mode::Report,
     Mode::ProductSearch,
     Mode::CustomerSearch,
     Mode::Confirm,
@@ -970,6 +1247,13 @@ mod tests {
             if !matches!(
                 mode,
                 Mode::Submitting
+                    | Mode::RefundReceipt
+                    | Mode::RefundLines
+                    | Mode::UndoReason
+                    | Mode::ManagerNumber
+                    | Mode::ManagerPin
+                    | Mode::UndoWorking
+                    | Mode::Report
                     | Mode::SignIn
                     | Mode::Pin
                     | Mode::CheckingPin

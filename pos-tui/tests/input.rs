@@ -15,6 +15,8 @@ use pos_tui::keymap::Mode;
 use pos_tui::view::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use store_core::domain::refund::RefundError;
+use store_core::domain::shift::ShiftReport;
 use store_core::error::CheckoutError;
 use store_core::till::journal::Outcome;
 
@@ -268,6 +270,28 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
                         Err("out of paper".into())
                     },
                 }),
+                Effect::FindReceipt { seq, .. } => later.push(Msg::ReceiptFound {
+                    seq,
+                    result: Ok(None),
+                }),
+                Effect::Void(request) => later.push(Msg::Voided {
+                    key: request.void_key,
+                    result: Err(RefundError::Unavailable("down".into())),
+                }),
+                Effect::Refund(request) => later.push(Msg::Refunded {
+                    key: request.refund_key,
+                    result: Err(RefundError::Unavailable("down".into())),
+                }),
+                Effect::LoadShift => later.push(Msg::ShiftLoaded(Ok(ShiftReport::empty(
+                    "T01",
+                    chrono::Utc::now(),
+                )))),
+                Effect::CloseShift { .. } => {
+                    later.push(Msg::ShiftClosed(Err(pos_tui::app::DbFailure {
+                        message: "down".into(),
+                        connection: true,
+                    })))
+                }
                 Effect::LoadCatalog
                 | Effect::Drain
                 | Effect::ResendRefused(_)

@@ -406,7 +406,7 @@ fn submit_error() {
 #[test]
 fn clear_cart_question() {
     let mut state = with_cart();
-    press(&mut state, "X");
+    press(&mut state, "C");
     snapshot("clear_cart_question", &state);
 }
 

@@ -11,8 +11,9 @@ use pos_tui::app::{
     update,
 };
 use pos_tui::keymap::Mode;
+use rust_decimal::Decimal;
 use store_core::domain::catalog::CustomerSummary;
-use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::domain::checkout::{CustomerChoice, PaymentMethod, Receipt, ReceiptLine, Sale};
 use store_core::till::journal::Outcome;
 use uuid::Uuid;
 
@@ -58,6 +59,12 @@ fn receipt_for(sale: &Sale) -> Receipt {
             }
         })
         .collect();
+    let total: Decimal = lines.iter().map(|l| l.unit_price).sum();
+    let payment = sale.payment.clone();
+    let cash = payment
+        .as_ref()
+        .filter(|p| p.method == PaymentMethod::Cash)
+        .map(|p| p.tendered.unwrap_or(total));
     Receipt {
         purchase_id: 3001,
         sale_key: sale.sale_key,
@@ -65,12 +72,15 @@ fn receipt_for(sale: &Sale) -> Receipt {
         user_id: sale.customer.user_id(),
         new_customer: sale.customer.is_new(),
         created_at: Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 5).unwrap(),
-        total_amount: lines.iter().map(|l| l.unit_price).sum(),
+        total_amount: total,
         lines,
         replayed: false,
         till: sale.till.clone(),
         cashier: sale.cashier,
         receipt_no: Some(1),
+        payment_method: payment.map(|p| p.method),
+        tendered: cash,
+        change_due: cash.map(|c| c - total),
     }
 }
 

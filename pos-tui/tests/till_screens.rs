@@ -10,7 +10,8 @@ use pos_tui::app::{Effect, Msg, State, update};
 use pos_tui::view::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use store_core::domain::checkout::{Receipt, ReceiptLine, Sale};
+use rust_decimal::Decimal;
+use store_core::domain::checkout::{PaymentMethod, Receipt, ReceiptLine, Sale};
 use store_core::till::journal::Outcome;
 
 fn render(state: &State, width: u16, height: u16) -> String {
@@ -48,6 +49,12 @@ fn receipt_of(sale: &Sale) -> Receipt {
             }
         })
         .collect();
+    let total: Decimal = lines.iter().map(|l| l.unit_price).sum();
+    let payment = sale.payment.clone();
+    let cash = payment
+        .as_ref()
+        .filter(|p| p.method == PaymentMethod::Cash)
+        .map(|p| p.tendered.unwrap_or(total));
     Receipt {
         purchase_id: 3001,
         sale_key: sale.sale_key,
@@ -55,12 +62,15 @@ fn receipt_of(sale: &Sale) -> Receipt {
         user_id: sale.customer.user_id(),
         new_customer: true,
         created_at: Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 5).unwrap(),
-        total_amount: lines.iter().map(|l| l.unit_price).sum(),
+        total_amount: total,
         lines,
         replayed: false,
         till: sale.till.clone(),
         cashier: sale.cashier,
         receipt_no: Some(12),
+        payment_method: payment.map(|p| p.method),
+        tendered: cash,
+        change_due: cash.map(|c| c - total),
     }
 }
 

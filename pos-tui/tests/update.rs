@@ -422,14 +422,14 @@ fn the_last_line_is_removed() {
 fn clearing_the_cart_asks_first() {
     let mut state = selling();
     press(&mut state, "n1\r2\r");
-    press(&mut state, "X");
+    press(&mut state, "C");
     assert_eq!(state.input(), Some(&Input::Confirm(Question::ClearCart)));
     press(&mut state, "n");
     assert_eq!(cart(&state), vec![1, 2]);
     // "n" answered the question: it did not make a new customer either.
-    press(&mut state, "X\x1b");
+    press(&mut state, "C\x1b");
     assert_eq!(cart(&state), vec![1, 2]);
-    press(&mut state, "Xy");
+    press(&mut state, "Cy");
     assert!(cart(&state).is_empty());
     assert_eq!(state.input(), Some(&Input::Code(String::new())));
 }

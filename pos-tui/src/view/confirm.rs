@@ -29,6 +29,10 @@ pub fn render_question(
             id.to_string(),
             "Take it as a new customer's card?".to_string(),
         ],
+        Question::CloseShift => vec![
+            "Close the shift and print its Z report?".to_string(),
+            "Its figures are final then.".to_string(),
+        ],
     };
     let height = 4 + text.len() as u16;
     let inner = popup(frame, area, 44, height, " Are you sure? ".into());

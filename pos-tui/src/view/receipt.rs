@@ -11,7 +11,7 @@ use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{money, sale, total, widest};
-use crate::app::{QueuedSale, State, Tender, cashier_label};
+use crate::app::{QueuedSale, State, Tender, UndoDone, Undone, cashier_label, receipt_label};
 use tui_runtime::text::ellipsis;
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S";
@@ -116,6 +116,78 @@ fn paid_text(tender: Option<Tender>, change: Option<Decimal>) -> Option<String> 
             }
         }
     })
+}
+
+/// The slip of a void or refund the database wrote: what was given back, and why.
+pub fn render_undone(
+    state: &State,
+    undone: &UndoDone,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let original = &undone.original;
+    let sale = receipt_label(original);
+    let (title, at, manager, reason, amount, lines, method, notice) = match &undone.done {
+        Undone::Void(v) => (
+            format!(" VOID · sale {sale} "),
+            v.voided_at,
+            v.manager,
+            &v.reason,
+            v.amount,
+            &original.lines,
+            original.payment_method,
+            if v.replayed {
+                "This sale had been voided already: the slip is that void's."
+            } else {
+                "Sale voided: it counts nowhere now. Give the money back."
+            },
+        ),
+        Undone::Refund(r) => (
+            format!(" REFUND #{} · sale {sale} ", r.refund_id),
+            r.refunded_at,
+            r.manager,
+            &r.reason,
+            r.amount,
+            &r.lines,
+            r.payment_method,
+            if r.replayed {
+                "This refund had been made already: the slip is that refund's."
+            } else {
+                "Refund made. Give the money back."
+            },
+        ),
+    };
+    let mut fields = vec![
+        ("Sale", sale.clone()),
+        (
+            "Sold",
+            state.local(original.created_at).format(TIME).to_string(),
+        ),
+        ("Undone", state.local(at).format(TIME).to_string()),
+        ("Manager", cashier_of(state, manager)),
+        ("Reason", printable(reason).into_owned()),
+    ];
+    if let Some(method) = method {
+        fields.push(("Paid back", format!("{method}")));
+    }
+    let block = Block::bordered()
+        .title(title)
+        .border_style(theme.fg(Color::Magenta));
+    render_slip(
+        block,
+        Slip {
+            notice: Some(notice),
+            fields,
+            lines,
+            total: -amount,
+            change: None,
+            foot: foot(state),
+        },
+        theme,
+        frame,
+        area,
+    );
 }
 
 /// A sale saved offline: what the customer bought and paid, and that it will be sent.

@@ -6,8 +6,10 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::domain::checkout::{Receipt, ReceiptLine};
+use crate::domain::checkout::{PaymentMethod, Receipt, ReceiptLine, receipt_number};
 use crate::domain::input::printable;
+use crate::domain::refund::{RefundRecord, VoidRecord};
+use crate::domain::shift::ShiftReport;
 use crate::domain::time_zone::Tz;
 
 /// The narrowest paper these receipts are laid out for.
@@ -45,8 +47,122 @@ pub fn sale_receipt(
     paper.lines(&receipt.lines);
     paper.rule('-');
     paper.amount("TOTAL", receipt.total_amount);
+    match receipt.payment_method {
+        Some(PaymentMethod::Card) => paper.field("Paid by", "card"),
+        Some(PaymentMethod::Cash) => {
+            paper.amount("Cash", receipt.tendered.unwrap_or(receipt.total_amount));
+            paper.amount("Change", receipt.change_due.unwrap_or_default());
+        }
+        None => {}
+    }
     paper.blank();
     paper.centre("Thank you");
+    paper.finish()
+}
+
+/// The slip of a voided sale: the sale it undoes, who confirmed it and why, and the amount.
+pub fn void_slip(
+    v: &VoidRecord,
+    original: &Receipt,
+    branch_name: &str,
+    zone: Tz,
+    width: usize,
+) -> String {
+    let mut paper = Paper::new(width);
+    paper.heading(branch_name, &original.supermarket_id);
+    paper.centre("*** VOID ***");
+    paper.blank();
+    paper.field("Sale voided", &receipt_label(original));
+    paper.field("Sold at", &local_time(original.created_at, zone));
+    paper.field("Voided at", &local_time(v.voided_at, zone));
+    paper.field("Till", &v.till);
+    if let Some(cashier) = v.cashier {
+        paper.field("Cashier", &cashier.to_string());
+    }
+    paper.field("Manager", &v.manager.to_string());
+    paper.wrapped("Reason", &v.reason);
+    paper.rule('-');
+    paper.lines(&original.lines);
+    paper.rule('-');
+    paper.amount("VOIDED", v.amount);
+    if let Some(method) = original.payment_method {
+        paper.field("Paid back by", method.as_str());
+    }
+    paper.finish()
+}
+
+/// The slip of a refund: the lines given back, at their prices as sold, and the amount.
+pub fn refund_slip(
+    r: &RefundRecord,
+    original: &Receipt,
+    branch_name: &str,
+    zone: Tz,
+    width: usize,
+) -> String {
+    let mut paper = Paper::new(width);
+    paper.heading(branch_name, &original.supermarket_id);
+    paper.centre("*** REFUND ***");
+    paper.blank();
+    paper.field("Refund", &format!("#{}", r.refund_id));
+    paper.field("Of receipt", &receipt_label(original));
+    paper.field("Sold at", &local_time(original.created_at, zone));
+    paper.field("Refunded at", &local_time(r.refunded_at, zone));
+    paper.field("Till", &r.till);
+    if let Some(cashier) = r.cashier {
+        paper.field("Cashier", &cashier.to_string());
+    }
+    paper.field("Manager", &r.manager.to_string());
+    paper.wrapped("Reason", &r.reason);
+    paper.rule('-');
+    paper.lines(&r.lines);
+    paper.rule('-');
+    paper.amount("REFUNDED", r.amount);
+    if let Some(method) = r.payment_method {
+        paper.field("Paid back by", method.as_str());
+    }
+    paper.finish()
+}
+
+/// A shift's figures, as `X` (running) or `Z` (closed) prints them.
+pub fn shift_report_text(report: &ShiftReport, zone: Tz, width: usize) -> String {
+    let mut paper = Paper::new(width);
+    paper.centre(if report.is_closed() {
+        "Z REPORT - SHIFT CLOSED"
+    } else {
+        "X REPORT - RUNNING SHIFT"
+    });
+    paper.blank();
+    paper.field("Till", &report.till);
+    if report.shift_id > 0 {
+        paper.field("Shift", &format!("#{}", report.shift_id));
+    }
+    paper.field("Opened", &local_time(report.opened_at, zone));
+    if let Some(closed_at) = report.closed_at {
+        paper.field("Closed", &local_time(closed_at, zone));
+    }
+    if let Some(by) = report.closed_by {
+        paper.field("Closed by", &by.to_string());
+    }
+    paper.rule('-');
+    paper.field("Sales", &report.sales.to_string());
+    paper.amount("Revenue", report.revenue);
+    for (method, count, amount) in &report.by_method {
+        let name = method.map_or("not recorded", |m| m.as_str());
+        paper.amount(&format!("  {name} ({count})"), *amount);
+    }
+    paper.amount("Cash expected in drawer", report.cash_expected);
+    paper.rule('-');
+    paper.amount(&format!("Voids ({})", report.voids), report.voided);
+    paper.amount(&format!("Refunds ({})", report.refunds), report.refunded);
+    paper.rule('-');
+    let number =
+        |n: Option<i64>| n.map_or_else(|| "-".to_string(), |n| receipt_number(&report.till, n));
+    paper.field("First receipt", &number(report.first_receipt_no));
+    paper.field("Last receipt", &number(report.last_receipt_no));
+    let time =
+        |t: Option<DateTime<Utc>>| t.map_or_else(|| "-".to_string(), |t| local_time(t, zone));
+    paper.field("First sale", &time(report.first_sale_at));
+    paper.field("Last sale", &time(report.last_sale_at));
     paper.finish()
 }
 
@@ -127,6 +243,35 @@ impl Paper {
         self.pair(label, &value, false);
     }
 
+    /// `label`, then `text` wrapped over as many lines as it needs (a reason).
+    fn wrapped(&mut self, label: &str, text: &str) {
+        let text = printable(text);
+        let text = text.trim();
+        if label.chars().count() + 1 + text.chars().count() <= self.width {
+            self.field(label, text);
+            return;
+        }
+        self.push(label);
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            for piece in chunks(word, self.width) {
+                let fits = line.is_empty()
+                    || line.chars().count() + 1 + piece.chars().count() <= self.width;
+                if !fits {
+                    self.push(&format!("{line}"));
+                    line.clear();
+                }
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&piece);
+            }
+        }
+        if !line.is_empty() {
+            self.push(&line);
+        }
+    }
+
     /// `label` and an amount on the right; the amount is never cut.
     fn amount(&mut self, label: &str, amount: Decimal) {
         self.pair(label, &money(amount), true);
@@ -168,6 +313,15 @@ impl Paper {
     fn finish(self) -> String {
         self.text
     }
+}
+
+/// `word` in pieces of at most `width` characters.
+fn chunks(word: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    chars
+        .chunks(width.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
 }
 
 /// `text` in at most `width` characters, ending in `...` when cut.
@@ -216,6 +370,9 @@ mod tests {
             till: Some("T03".into()),
             cashier: Some(7),
             receipt_no: Some(124),
+            payment_method: Some(PaymentMethod::Cash),
+            tendered: Some(Decimal::new(1240000, 2)),
+            change_due: Some(Decimal::new(4233, 2)),
         }
     }
 
@@ -273,6 +430,8 @@ mod tests {
             "Organic wholegrain sourdough b... 12345.67",
             "------------------------------------------",
             "TOTAL                             12357.67",
+            "Cash                              12400.00",
+            "Change                               42.33",
             "",
             "                Thank you",
         ];
@@ -304,5 +463,127 @@ mod tests {
         assert_eq!(cut("abcdefg", 6), "abc...");
         assert_eq!(cut("ab defg", 6), "ab...");
         assert_eq!(cut("abcdefg", 2), "ab");
+    }
+
+    #[test]
+    fn a_card_sale_says_so_and_an_unknown_payment_prints_nothing() {
+        let mut r = receipt();
+        r.payment_method = Some(PaymentMethod::Card);
+        r.tendered = None;
+        r.change_due = None;
+        let text = sale_receipt(&r, "Downtown", None, Tz::UTC, 48);
+        assert!(text.contains("Paid by") && text.contains("card"), "{text}");
+        assert!(!text.contains("Change"), "{text}");
+        r.payment_method = None;
+        let text = sale_receipt(&r, "Downtown", None, Tz::UTC, 48);
+        assert!(
+            !text.contains("Paid by") && !text.contains("\nCash "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn void_and_refund_slips_name_the_sale_the_manager_the_reason_and_the_amount() {
+        let original = receipt();
+        let at = Utc.with_ymd_and_hms(2025, 3, 14, 12, 30, 0).unwrap();
+        let void = VoidRecord {
+            purchase_id: 3001,
+            voided_at: at,
+            till: "T03".into(),
+            cashier: Some(7),
+            manager: 2,
+            reason: "rang up twice by mistake, the customer paid once only; \
+                     a-very-long-word-that-does-not-fit-on-one-line-of-paper"
+                .into(),
+            amount: original.total_amount,
+            replayed: false,
+        };
+        let refund = RefundRecord {
+            refund_id: 9,
+            purchase_id: 3001,
+            refunded_at: at,
+            till: "T03".into(),
+            cashier: None,
+            manager: 2,
+            reason: "sour".into(),
+            amount: Decimal::new(120, 2),
+            lines: vec![original.lines[0].clone()],
+            payment_method: Some(PaymentMethod::Cash),
+            replayed: false,
+        };
+        for width in [42, 48] {
+            let v = void_slip(&void, &original, "Downtown", Tz::Europe__Paris, width);
+            let r = refund_slip(&refund, &original, "Downtown", Tz::Europe__Paris, width);
+            for text in [&v, &r] {
+                for line in text.lines() {
+                    assert!(line.chars().count() <= width, "{width}: {line:?}");
+                }
+                assert!(
+                    text.contains("T03-000124") && text.contains("13:30:00"),
+                    "{text}"
+                );
+                assert!(text.contains("Manager") && text.contains("cash"), "{text}");
+            }
+            assert!(v.contains("*** VOID ***") && v.contains("12357.67"), "{v}");
+            assert!(
+                v.contains("by mistake") && v.contains("a-very-long-word"),
+                "{v}"
+            );
+            // A reason is wrapped, never cut.
+            assert!(v.contains("the customer") && v.contains("of-paper"), "{v}");
+            assert!(r.contains("*** REFUND ***") && r.contains("#9"), "{r}");
+            let refunded = r.lines().find(|l| l.starts_with("REFUNDED")).unwrap();
+            assert!(refunded.ends_with("1.20"), "{r}");
+            assert!(!r.contains("sourdough"), "only the refunded lines: {r}");
+        }
+    }
+
+    #[test]
+    fn a_shift_report_has_every_figure() {
+        let opened = Utc.with_ymd_and_hms(2025, 3, 14, 7, 0, 0).unwrap();
+        let mut report = ShiftReport::empty("T03", opened);
+        report.shift_id = 4;
+        report.sales = 12;
+        report.revenue = Decimal::new(14520, 2);
+        report.by_method = vec![
+            (Some(PaymentMethod::Cash), 8, Decimal::new(10000, 2)),
+            (Some(PaymentMethod::Card), 3, Decimal::new(4000, 2)),
+            (None, 1, Decimal::new(520, 2)),
+        ];
+        report.cash_expected = Decimal::new(9280, 2);
+        report.voids = 1;
+        report.voided = Decimal::new(600, 2);
+        report.refunds = 1;
+        report.refunded = Decimal::new(120, 2);
+        report.first_receipt_no = Some(1);
+        report.last_receipt_no = Some(13);
+        report.first_sale_at = Some(opened);
+        let text = shift_report_text(&report, Tz::UTC, 42);
+        for needed in [
+            "X REPORT",
+            "#4",
+            "145.20",
+            "cash (8)",
+            "card (3)",
+            "not recorded (1)",
+            "92.80",
+            "Voids (1)",
+            "Refunds (1)",
+            "T03-000001",
+            "T03-000013",
+            "2025-03-14 07:00:00",
+        ] {
+            assert!(text.contains(needed), "{needed} missing from\n{text}");
+        }
+        for line in text.lines() {
+            assert!(line.chars().count() <= 42, "{line:?}");
+        }
+        report.closed_at = Some(opened + chrono::Duration::hours(8));
+        report.closed_by = Some(2);
+        let text = shift_report_text(&report, Tz::UTC, 48);
+        assert!(
+            text.contains("Z REPORT") && text.contains("15:00:00"),
+            "{text}"
+        );
     }
 }
