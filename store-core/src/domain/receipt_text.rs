@@ -529,8 +529,9 @@ mod tests {
                 v.contains("by mistake") && v.contains("a-very-long-word"),
                 "{v}"
             );
-            // A reason is wrapped, never cut.
-            assert!(v.contains("the customer") && v.contains("of-paper"), "{v}");
+            // A reason is wrapped, never cut: every character of it is there, in order.
+            let squeezed = |t: &str| t.split_whitespace().collect::<String>();
+            assert!(squeezed(&v).contains(&squeezed(&void.reason)), "{v}");
             assert!(r.contains("*** REFUND ***") && r.contains("#9"), "{r}");
             let refunded = r.lines().find(|l| l.starts_with("REFUNDED")).unwrap();
             assert!(refunded.ends_with("1.20"), "{r}");
