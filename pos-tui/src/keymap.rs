@@ -913,10 +913,11 @@ const RECEIPT: &[Binding] = &[
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
     h(K::Char('p'), A::PrintLast, "p", PRINT_DOES),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
-    h(K::Char('V'), A::StartVoid, "V", VOID_DOES),
-    h(K::Char('r'), A::StartRefund, "r", REFUND_DOES),
-    h(K::Char('X'), A::ShiftReport, "X", REPORT_DOES),
-    h(K::Char('Z'), A::CloseShift, "Z", CLOSE_DOES),
+    // As in a sale (listed there): from the receipt they act on the next, empty sale.
+    a(K::Char('V'), A::StartVoid),
+    a(K::Char('r'), A::StartRefund),
+    a(K::Char('X'), A::ShiftReport),
+    a(K::Char('Z'), A::CloseShift),
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
     // Said on the receipt itself when the chain records cashiers.
     a(K::Char('L'), A::SignOut),
@@ -1050,16 +1051,14 @@ pub const MORE_DOC_SECTIONS: &[(&str, &[Mode])] = &[
     ("Cashier sign-in", &[Mode::SignIn]),
     ("Cashier PIN", &[Mode::Pin]),
     ("Refused list (R)", &[Mode::Refused, Mode::SetAsideReason]),
+    ("Refund (r): the receipt number", &[Mode::RefundReceipt]),
+    ("Refund: the lines", &[Mode::RefundLines]),
+    ("Void (V) or refund: the reason", &[Mode::UndoReason]),
     (
-        "Voids (V) and refunds (r)",
-        &[
-            Mode::RefundReceipt,
-            Mode::RefundLines,
-            Mode::UndoReason,
-            Mode::ManagerNumber,
-            Mode::ManagerPin,
-        ],
+        "Void or refund: the manager's number",
+        &[Mode::ManagerNumber],
     ),
+    ("Void or refund: the manager's PIN", &[Mode::ManagerPin]),
     ("Shift report (X, Z)", &[Mode::Report]),
     ("Help (?)", &[Mode::Help]),
 ];
@@ -1233,7 +1232,9 @@ mod tests {
         assert!(hints.contains(&("s", "submit")), "{hints:?}");
         assert!(!hints.iter().any(|(label, _)| label.is_empty()));
         let help = help(&[Mode::Sale]);
-        assert!(help.contains(&("X", "clear the cart (asks)")));
+        // Clearing the cart moved from X to C when X became the shift report.
+        assert!(help.contains(&("C", "clear the cart (asks)")));
+        assert!(help.contains(&("X", "the running shift report")));
     }
 
     #[test]
@@ -1302,6 +1303,70 @@ mod tests {
             Some(Action::CodeDigit('4'))
         );
         assert_eq!(resolve(Mode::CheckingPin, &key(KeyCode::Enter)), None);
+    }
+
+    #[test]
+    fn a_typed_code_takes_a_card_and_the_sale_keys_work_around_it() {
+        // Empty code: b and c are the sale's; a, d, e, f start a card.
+        assert_eq!(
+            resolve(Mode::Sale, &key(KeyCode::Char('c'))),
+            Some(Action::FindCustomer)
+        );
+        assert_eq!(
+            resolve(Mode::Sale, &key(KeyCode::Char('e'))),
+            Some(Action::CardChar('e'))
+        );
+        assert_eq!(
+            resolve(Mode::Sale, &key(KeyCode::Char('-'))),
+            Some(Action::RemoveLast)
+        );
+        // A code typed: hex letters and dashes go on typing it; the others are the sale's.
+        for c in ['b', 'c', '-', 'F'] {
+            assert_eq!(
+                resolve(Mode::Code, &key(KeyCode::Char(c))),
+                Some(Action::CardChar(c))
+            );
+        }
+        assert_eq!(
+            resolve(Mode::Code, &key(KeyCode::Char('s'))),
+            Some(Action::Submit)
+        );
+        assert_eq!(
+            resolve(Mode::Code, &key(KeyCode::Enter)),
+            Some(Action::AddCode)
+        );
+        assert!(hints(Mode::Code).contains(&("s", "submit")));
+    }
+
+    #[test]
+    fn the_payment_takes_amounts_and_quits_nowhere() {
+        assert_eq!(
+            resolve(Mode::Payment, &key(KeyCode::Char('7'))),
+            Some(Action::TypeChar('7'))
+        );
+        assert_eq!(
+            resolve(Mode::Payment, &key(KeyCode::Char(','))),
+            Some(Action::TypeChar(','))
+        );
+        assert_eq!(resolve(Mode::Payment, &key(KeyCode::Char('q'))), None);
+        assert_eq!(
+            resolve(Mode::Payment, &key(KeyCode::Char('k'))),
+            Some(Action::PayCard)
+        );
+        assert_eq!(
+            resolve(Mode::Payment, &key(KeyCode::Enter)),
+            Some(Action::PayCash)
+        );
+        // The manager's PIN takes every printable key, like the cashier's.
+        assert_eq!(
+            resolve(Mode::ManagerPin, &key(KeyCode::Char('q'))),
+            Some(Action::TypeChar('q'))
+        );
+        assert_eq!(resolve(Mode::UndoWorking, &key(KeyCode::Esc)), None);
+        assert_eq!(
+            resolve(Mode::Report, &key(KeyCode::Char('q'))),
+            Some(Action::CloseReport)
+        );
     }
 
     /// The first Markdown table after `heading` in `doc`.

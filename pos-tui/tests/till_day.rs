@@ -1,5 +1,6 @@
 //! A cashier's day beyond the sale, flow by flow through `update`: paying (cash and change,
-//! card), customer cards, the customer search's Enter, printed receipts.
+//! card), customer cards, the customer search's Enter, printed receipts, voids and refunds with
+//! a manager's confirmation, the shift reports.
 
 mod common;
 
@@ -8,12 +9,16 @@ use common::*;
 use crossterm::event::KeyCode;
 use pos_tui::app::{
     DbFailure, DbState, Effect, Input, Message, Msg, PrintSetup, Question, Screen, State, Tender,
-    update,
+    Undo, UndoKind, UndoStep, update,
 };
 use pos_tui::keymap::Mode;
 use rust_decimal::Decimal;
 use store_core::domain::catalog::CustomerSummary;
 use store_core::domain::checkout::{CustomerChoice, PaymentMethod, Receipt, ReceiptLine, Sale};
+use store_core::domain::refund::{
+    RefundError, RefundRecord, RefundRequest, SoldPurchase, VoidRecord, VoidRequest,
+};
+use store_core::domain::shift::ShiftReport;
 use store_core::till::journal::Outcome;
 use uuid::Uuid;
 
@@ -544,4 +549,476 @@ fn a_sale_saved_offline_is_printed_with_its_receipt_number() {
     };
     assert!(text.contains("T01-000007"), "{text}");
     assert!(text.contains("2025-03-14 12:00:00"), "{text}");
+}
+
+// ---- voids and refunds ----
+
+/// Cashier 7 (no PIN) signed in, 9 Mo Diaz a manager with PIN 4321, a sale recorded (receipt
+/// T01-000001, purchase 3001: milk, bread, eggs, 6.50 in cash) and its receipt on screen.
+fn after_a_sale() -> (State, Receipt) {
+    let mut state = loaded_with_cashiers();
+    let mut roster = roster();
+    roster.push(manager(9, "Mo Diaz", "4321"));
+    update(
+        &mut state,
+        Msg::RosterLoaded {
+            roster,
+            last_receipt_no: 0,
+        },
+    );
+    press(&mut state, "1");
+    press(&mut state, "7\r");
+    press(&mut state, "n1\r2\r3\r");
+    let sale = submitted_sale(press(&mut state, "s10\r"));
+    let receipt = receipt_for(&sale);
+    update(
+        &mut state,
+        Msg::Submitted {
+            sale_key: sale.sale_key,
+            result: Ok(Outcome::Recorded(receipt.clone())),
+        },
+    );
+    (state, receipt)
+}
+
+fn manager(number: i32, name: &str, pin: &str) -> store_core::domain::cashier::CashierCredential {
+    serde_json::from_value(serde_json::json!({
+        "cashier": { "number": number, "name": name },
+        "pin_hash": format!("not-a-hash-of-{pin}"),
+        "is_manager": true,
+    }))
+    .unwrap()
+}
+
+fn undo(state: &State) -> &Undo {
+    match &state.screen {
+        Screen::Undo(undo) => undo,
+        other => panic!("expected a void or refund, got {other:?}"),
+    }
+}
+
+/// Types the reason and manager 9's number and PIN; the PIN check the effect would answer.
+fn confirm(state: &mut State, reason: &str) -> Vec<Effect> {
+    press(state, &format!("{reason}\r"));
+    assert_eq!(state.mode(), Mode::ManagerNumber);
+    press(state, "9\r");
+    assert_eq!(state.mode(), Mode::ManagerPin);
+    let effects = press(state, "4321\r");
+    let [Effect::CheckPin { attempt, pin, .. }] = effects.as_slice() else {
+        panic!("expected a PIN check, got {effects:?}");
+    };
+    assert_eq!(pin.expose(), "4321");
+    let attempt = *attempt;
+    assert_eq!(state.mode(), Mode::UndoWorking);
+    update(
+        state,
+        Msg::PinChecked {
+            attempt,
+            result: Ok(true),
+        },
+    )
+}
+
+fn void_record(receipt: &Receipt, replayed: bool) -> VoidRecord {
+    VoidRecord {
+        purchase_id: receipt.purchase_id,
+        voided_at: Utc.with_ymd_and_hms(2025, 3, 14, 12, 5, 0).unwrap(),
+        till: "T01".into(),
+        cashier: Some(7),
+        manager: 9,
+        reason: "rang up twice".into(),
+        amount: receipt.total_amount,
+        replayed,
+    }
+}
+
+#[test]
+fn v_voids_the_last_sale_once_a_manager_confirms_and_prints_its_slip() {
+    let (state, receipt) = after_a_sale();
+    let mut state = with_printer(state);
+    // From the receipt: V starts the void of that sale, at its reason.
+    press(&mut state, "V");
+    assert_eq!(state.mode(), Mode::UndoReason);
+    let flow = undo(&state);
+    assert_eq!(flow.kind, UndoKind::Void);
+    assert_eq!(flow.amount(), price(650));
+    assert!(info_text(&state).contains("void T01-000001 (6.50)"));
+    let key = flow.key;
+    // An empty reason is refused.
+    press(&mut state, "\r");
+    assert!(error_text(&state).contains("type why"));
+    let effects = confirm(&mut state, "rang up twice");
+    assert_eq!(
+        effects,
+        vec![Effect::Void(Box::new(VoidRequest {
+            void_key: key,
+            purchase_id: 3001,
+            till: "T01".into(),
+            cashier: Some(7),
+            manager: 9,
+            reason: "rang up twice".into(),
+        }))]
+    );
+    let effects = update(
+        &mut state,
+        Msg::Voided {
+            key,
+            result: Ok(void_record(&receipt, false)),
+        },
+    );
+    let [Effect::Print { text, .. }] = effects.as_slice() else {
+        panic!("expected the slip printed, got {effects:?}");
+    };
+    assert!(
+        text.contains("*** VOID ***") && text.contains("T01-000001"),
+        "{text}"
+    );
+    assert!(matches!(state.screen, Screen::UndoDone(_)));
+    assert!(info_text(&state).contains("voided: 6.50 to give back"));
+    // The sale is voided: nothing is left to void.
+    press(&mut state, " ");
+    press(&mut state, "V");
+    assert!(error_text(&state).contains("no sale of this shift to void"));
+}
+
+#[test]
+fn a_wrong_manager_pin_or_a_cashier_who_is_not_a_manager_is_refused() {
+    let (mut state, _) = after_a_sale();
+    press(&mut state, " V");
+    press(&mut state, "mistake\r");
+    // Cashier 7 is no manager; 42 is nobody.
+    press(&mut state, "7\r");
+    assert!(error_text(&state).contains("not a manager"));
+    press(&mut state, "42\r");
+    assert!(error_text(&state).contains("no cashier number 42"));
+    assert_eq!(state.mode(), Mode::ManagerNumber);
+    press(&mut state, "9\r1111\r");
+    let Screen::Undo(flow) = &state.screen else {
+        panic!("{:?}", state.screen)
+    };
+    let UndoStep::Checking { attempt, .. } = flow.step else {
+        panic!("{:?}", flow.step)
+    };
+    update(
+        &mut state,
+        Msg::PinChecked {
+            attempt,
+            result: Ok(false),
+        },
+    );
+    assert!(error_text(&state).contains("wrong PIN for manager 9 Mo Diaz"));
+    assert_eq!(state.mode(), Mode::ManagerPin);
+    // Esc leaves it: nothing changed, back to an empty sale.
+    press(&mut state, "\x1b");
+    assert_eq!(state.mode(), Mode::Sale);
+    assert!(info_text(&state).contains("void cancelled"));
+}
+
+#[test]
+fn a_void_that_finds_the_database_away_keeps_its_key_and_is_confirmed_again() {
+    let (mut state, receipt) = after_a_sale();
+    press(&mut state, "V");
+    let key = undo(&state).key;
+    confirm(&mut state, "mistake");
+    update(
+        &mut state,
+        Msg::Voided {
+            key,
+            result: Err(RefundError::Unavailable("connection refused".into())),
+        },
+    );
+    assert!(matches!(state.db, DbState::Reconnecting(_)));
+    assert_eq!(state.mode(), Mode::ManagerNumber);
+    assert!(error_text(&state).contains("not written"));
+    // Back: confirmed again, the same key goes (a replay cannot void twice).
+    update(&mut state, Msg::Health(Ok(())));
+    press(&mut state, "9\r4321\r");
+    let UndoStep::Checking { attempt, .. } = undo(&state).step else {
+        panic!()
+    };
+    let effects = update(
+        &mut state,
+        Msg::PinChecked {
+            attempt,
+            result: Ok(true),
+        },
+    );
+    let [Effect::Void(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(request.void_key, key);
+    // A refusal (here: refunded already) goes back to the sale and says why.
+    update(
+        &mut state,
+        Msg::Voided {
+            key,
+            result: Err(RefundError::HasRefunds),
+        },
+    );
+    assert_eq!(state.mode(), Mode::Sale);
+    assert!(error_text(&state).contains("has refunds"));
+    let _ = receipt;
+}
+
+#[test]
+fn voids_and_refunds_need_the_database_an_empty_sale_and_a_manager() {
+    let (mut state, _) = after_a_sale();
+    update(
+        &mut state,
+        Msg::Health(Err(DbFailure {
+            message: "gone".into(),
+            connection: true,
+        })),
+    );
+    press(&mut state, " V");
+    assert!(error_text(&state).contains("need the database"));
+    press(&mut state, "r");
+    assert!(error_text(&state).contains("need the database"));
+    press(&mut state, "X");
+    assert!(error_text(&state).contains("need the database"));
+    update(&mut state, Msg::Health(Ok(())));
+    press(&mut state, "n1\r");
+    press(&mut state, "V");
+    assert!(error_text(&state).contains("finish or clear this sale"));
+    // A chain without a manager cannot confirm one.
+    let mut state = selling();
+    press(&mut state, "r");
+    assert!(error_text(&state).contains("no cashier is a manager"));
+}
+
+fn sold(receipt: &Receipt, refunded: Vec<i32>) -> SoldPurchase {
+    SoldPurchase {
+        receipt: receipt.clone(),
+        voided: None,
+        refunded_product_ids: refunded,
+        refunds: vec![],
+    }
+}
+
+#[test]
+fn r_refunds_chosen_lines_of_a_sale_found_by_its_receipt_number() {
+    let (state, receipt) = after_a_sale();
+    let mut state = with_printer(state);
+    press(&mut state, " r");
+    assert_eq!(state.mode(), Mode::RefundReceipt);
+    // Not a receipt number: said, nothing looked up.
+    assert_eq!(press(&mut state, "hello\r"), vec![]);
+    assert!(error_text(&state).contains("not a receipt number"));
+    for _ in 0..5 {
+        press(&mut state, "\x08");
+    }
+    let effects = press(&mut state, "T01-000001\r");
+    assert_eq!(
+        effects,
+        vec![Effect::FindReceipt {
+            seq: 1,
+            till: "T01".into(),
+            receipt_no: 1
+        }]
+    );
+    assert_eq!(state.mode(), Mode::UndoWorking);
+    // Bread was refunded before: only milk and eggs are left.
+    update(
+        &mut state,
+        Msg::ReceiptFound {
+            seq: 1,
+            result: Ok(Some(sold(&receipt, vec![2]))),
+        },
+    );
+    assert_eq!(state.mode(), Mode::RefundLines);
+    assert!(info_text(&state).contains("2 line(s) can be refunded"));
+    // Enter with nothing chosen is refused; Space chooses the selected line (milk), ↓ eggs.
+    press(&mut state, "\r");
+    assert!(error_text(&state).contains("choose the lines"));
+    press(&mut state, " ");
+    update(&mut state, key(KeyCode::Down));
+    press(&mut state, " ");
+    assert_eq!(undo(&state).amount(), price(450));
+    press(&mut state, " ");
+    assert_eq!(undo(&state).amount(), price(150));
+    // a: all that is left (milk and eggs), a again: none.
+    press(&mut state, "a");
+    assert_eq!(undo(&state).amount(), price(450));
+    press(&mut state, "aa\r");
+    let key = undo(&state).key;
+    let effects = confirm(&mut state, "sour milk");
+    let [Effect::Refund(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        **request,
+        RefundRequest {
+            refund_key: key,
+            purchase_id: 3001,
+            product_ids: vec![1, 3],
+            till: "T01".into(),
+            cashier: Some(7),
+            manager: 9,
+            reason: "sour milk".into(),
+        }
+    );
+    let record = RefundRecord {
+        refund_id: 4,
+        purchase_id: 3001,
+        refunded_at: Utc.with_ymd_and_hms(2025, 3, 14, 12, 9, 0).unwrap(),
+        till: "T01".into(),
+        cashier: Some(7),
+        manager: 9,
+        reason: "sour milk".into(),
+        amount: price(450),
+        lines: receipt
+            .lines
+            .iter()
+            .filter(|l| l.product_id != 2)
+            .cloned()
+            .collect(),
+        payment_method: Some(PaymentMethod::Cash),
+        replayed: false,
+    };
+    let effects = update(
+        &mut state,
+        Msg::Refunded {
+            key,
+            result: Ok(record),
+        },
+    );
+    let [Effect::Print { text, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(
+        text.contains("*** REFUND ***") && text.contains("4.50"),
+        "{text}"
+    );
+    assert!(info_text(&state).contains("refund #4 of sale T01-000001: 4.50"));
+    assert_eq!(state.mode(), Mode::Receipt);
+}
+
+#[test]
+fn a_refund_of_a_voided_unknown_or_wholly_refunded_sale_is_refused_at_the_number() {
+    let (mut state, receipt) = after_a_sale();
+    press(&mut state, " r1\r");
+    update(
+        &mut state,
+        Msg::ReceiptFound {
+            seq: 1,
+            result: Ok(None),
+        },
+    );
+    assert!(error_text(&state).contains("no sale with receipt number 1"));
+    assert_eq!(state.mode(), Mode::RefundReceipt);
+    press(&mut state, "\r");
+    let mut voided = sold(&receipt, vec![]);
+    voided.voided = Some(void_record(&receipt, false));
+    // A late answer to the first look-up changes nothing.
+    update(
+        &mut state,
+        Msg::ReceiptFound {
+            seq: 1,
+            result: Ok(Some(sold(&receipt, vec![]))),
+        },
+    );
+    assert_eq!(state.mode(), Mode::UndoWorking);
+    update(
+        &mut state,
+        Msg::ReceiptFound {
+            seq: 2,
+            result: Ok(Some(voided)),
+        },
+    );
+    assert!(error_text(&state).contains("was voided"));
+    press(&mut state, "\r");
+    update(
+        &mut state,
+        Msg::ReceiptFound {
+            seq: 3,
+            result: Ok(Some(sold(&receipt, vec![1, 2, 3]))),
+        },
+    );
+    assert!(error_text(&state).contains("refunded already"));
+    press(&mut state, "\r");
+    update(
+        &mut state,
+        Msg::ReceiptFound {
+            seq: 4,
+            result: Err(DbFailure {
+                message: "gone".into(),
+                connection: true,
+            }),
+        },
+    );
+    assert!(error_text(&state).contains("need the database"));
+    assert_eq!(state.mode(), Mode::RefundReceipt);
+}
+
+// ---- shift reports ----
+
+fn report(closed: bool) -> ShiftReport {
+    let opened = Utc.with_ymd_and_hms(2025, 3, 14, 8, 0, 0).unwrap();
+    let mut report = ShiftReport::empty("T01", opened);
+    report.shift_id = 2;
+    report.sales = 1;
+    report.revenue = price(650);
+    report.by_method = vec![(Some(PaymentMethod::Cash), 1, price(650))];
+    report.cash_expected = price(650);
+    report.first_receipt_no = Some(1);
+    report.last_receipt_no = Some(1);
+    if closed {
+        report.closed_at = Some(opened + chrono::Duration::hours(4));
+        report.closed_by = Some(7);
+    }
+    report
+}
+
+#[test]
+fn x_shows_the_running_report_and_p_prints_it() {
+    let (state, _) = after_a_sale();
+    let mut state = with_printer(state);
+    assert_eq!(press(&mut state, "X"), vec![Effect::LoadShift]);
+    update(&mut state, Msg::ShiftLoaded(Ok(report(false))));
+    assert_eq!(state.mode(), Mode::Report);
+    let effects = press(&mut state, "p");
+    let [Effect::Print { text, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(text.contains("X REPORT") && text.contains("6.50"), "{text}");
+    // Any other key closes it; the receipt is still there behind.
+    press(&mut state, "q");
+    assert_eq!(state.mode(), Mode::Receipt);
+    assert!(!state.quit);
+}
+
+#[test]
+fn z_asks_then_closes_the_shift_prints_the_z_report_and_forgets_the_last_sale() {
+    let (state, _) = after_a_sale();
+    let mut state = with_printer(state);
+    press(&mut state, "Z");
+    assert_eq!(state.input(), Some(&Input::Confirm(Question::CloseShift)));
+    press(&mut state, "n");
+    assert!(info_text(&state).contains("stays open"));
+    press(&mut state, "Z");
+    assert_eq!(
+        press(&mut state, "y"),
+        vec![Effect::CloseShift { cashier: Some(7) }]
+    );
+    let effects = update(&mut state, Msg::ShiftClosed(Ok(report(true))));
+    let [Effect::Print { text, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(text.contains("Z REPORT"), "{text}");
+    assert_eq!(state.mode(), Mode::Report);
+    assert!(info_text(&state).contains("shift closed"));
+    press(&mut state, " ");
+    // A new shift: the last sale is no longer this shift's.
+    press(&mut state, "V");
+    assert!(error_text(&state).contains("no sale of this shift"));
+    // A failed close says so and the shift stays as it was.
+    press(&mut state, "Zy");
+    update(
+        &mut state,
+        Msg::ShiftClosed(Err(DbFailure {
+            message: "permission denied".into(),
+            connection: false,
+        })),
+    );
+    assert!(error_text(&state).contains("the shift was not closed: permission denied"));
 }

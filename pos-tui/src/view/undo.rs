@@ -192,7 +192,8 @@ pub fn render_report(
             printable(&report.till)
         )
     };
-    let height = (12 + report.by_method.len() as u16).min(area.height);
+    let height = (12 + report.by_method.len() as u16 + u16::from(report.closed_by.is_some()))
+        .min(area.height);
     let inner = popup(frame, area, area.width.min(64), height, title);
     frame.render_widget(Clear, inner);
     let time = |t: chrono::DateTime<chrono::Utc>| state.local(t).format(TIME).to_string();
@@ -201,13 +202,14 @@ pub fn render_report(
         span.push_str(&format!(" to {}", time(closed)));
     }
     let number = |n: Option<i64>| n.map_or_else(|| "-".into(), |n| receipt_number(&report.till, n));
-    let mut rows = vec![
-        ("Shift", span),
-        (
-            "Sales",
-            format!("{} · revenue {}", report.sales, money(report.revenue)),
-        ),
-    ];
+    let mut rows = vec![("Shift", span)];
+    if let Some(by) = report.closed_by {
+        rows.push(("Closed by", format!("cashier {by}")));
+    }
+    rows.push((
+        "Sales",
+        format!("{} · revenue {}", report.sales, money(report.revenue)),
+    ));
     for (method, count, amount) in &report.by_method {
         let name = method.map_or("not recorded", |m| m.as_str());
         rows.push(("", format!("{name}: {count} · {}", money(*amount))));
