@@ -280,14 +280,19 @@ const BRANCH_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int
 
 // --- Raw rows: any filter, and the recount that proves the counters exact. ---
 // $1: branch or NULL for all; $2: first instant or NULL for all time.
+// The rules of voids and refunds (README, "Voids and refunds in the figures"): a voided purchase
+// counts nowhere; a refunded line is no unit sold and its price leaves the revenue, at the
+// purchase's own time (the purchase itself still counts, for its customer too).
 
 const BUYERS_FROM_ROWS: &str = "SELECT count(*)::int8, count(*) FILTER (WHERE n >= $3)::int8 FROM ( \
-       SELECT user_id, count(*) AS n FROM purchase \
+       SELECT user_id, count(*) AS n FROM purchase pu \
        WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+         AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
        GROUP BY user_id) per_user";
 
-const LOYAL_PAGE_FROM_ROWS: &str = "SELECT user_id, count(*)::int8 AS n FROM purchase \
+const LOYAL_PAGE_FROM_ROWS: &str = "SELECT user_id, count(*)::int8 AS n FROM purchase pu \
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+       AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
      GROUP BY user_id HAVING count(*) >= $3 \
      ORDER BY n DESC, user_id LIMIT $4 OFFSET $5";
 
@@ -295,22 +300,32 @@ const TOP_PRODUCTS_FROM_ROWS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM (
        SELECT pp.product_id, count(*)::int8 AS units, rank() OVER (ORDER BY count(*) DESC) AS rnk \
        FROM purchase_product pp JOIN purchase pu ON pu.id = pp.purchase_id \
        WHERE ($1::text IS NULL OR pu.supermarket_id = $1) AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+         AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
+         AND NOT EXISTS (SELECT 1 FROM refund_line rl \
+                         WHERE rl.purchase_id = pp.purchase_id AND rl.product_id = pp.product_id) \
        GROUP BY pp.product_id) t \
      JOIN product p ON p.id = t.product_id \
      WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
 
-const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(pu.total_amount), 0)::numeric \
+const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, \
+       coalesce(sum(pu.total_amount - coalesce(r.refunded, 0)), 0)::numeric \
      FROM supermarket s LEFT JOIN purchase pu ON pu.supermarket_id = s.id \
        AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+       AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
+     LEFT JOIN (SELECT purchase_id, sum(amount) AS refunded FROM refund_line GROUP BY purchase_id) r \
+       ON r.purchase_id = pu.id \
      WHERE ($1::text IS NULL OR s.id = $1) \
      GROUP BY s.id ORDER BY s.id";
 
 // The trend over the rows themselves, for the views that read rows: bounded by the same instant
 // as their other figures, so the chart and the totals agree.
 const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, $4) AS bucket, count(*)::int8, \
-       coalesce(sum(total_amount), 0)::numeric \
-     FROM purchase \
+       coalesce(sum(total_amount - coalesce(r.refunded, 0)), 0)::numeric \
+     FROM purchase pu \
+     LEFT JOIN (SELECT purchase_id, sum(amount) AS refunded FROM refund_line GROUP BY purchase_id) r \
+       ON r.purchase_id = pu.id \
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+       AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
      GROUP BY bucket ORDER BY bucket";
 
 /// The dashboard for `filter`: from the counters when unfiltered, else from raw rows.

@@ -302,7 +302,18 @@ pub async fn void_purchase(
 ) -> std::result::Result<VoidRecord, RefundError> {
     check_reason(&request.reason)?;
     let reason = request.reason.trim();
-    with_retries(store, async |client| {
+    with_retries(store, |client| {
+        Box::pin(void_once(client, request.clone(), reason.to_string()))
+    })
+    .await
+}
+
+async fn void_once(
+    client: &deadpool_postgres::Object,
+    request: VoidRequest,
+    reason: String,
+) -> std::result::Result<VoidRecord, tokio_postgres::Error> {
+    {
         let row = client
             .query_one(
                 VOID,
@@ -328,8 +339,7 @@ pub async fn void_purchase(
             amount: row.try_get("amount")?,
             replayed: row.try_get("replayed")?,
         })
-    })
-    .await
+    }
 }
 
 /// Refunds the chosen lines (all that are left when none is chosen). Retried (same key) after a
@@ -340,7 +350,18 @@ pub async fn refund_purchase(
 ) -> std::result::Result<RefundRecord, RefundError> {
     check_reason(&request.reason)?;
     let reason = request.reason.trim();
-    with_retries(store, async |client| {
+    with_retries(store, |client| {
+        Box::pin(refund_once(client, request.clone(), reason.to_string()))
+    })
+    .await
+}
+
+async fn refund_once(
+    client: &deadpool_postgres::Object,
+    request: RefundRequest,
+    reason: String,
+) -> std::result::Result<RefundRecord, tokio_postgres::Error> {
+    {
         let row = client
             .query_one(
                 REFUND,
@@ -374,8 +395,7 @@ pub async fn refund_purchase(
             ),
             replayed: row.try_get("replayed")?,
         })
-    })
-    .await
+    }
 }
 
 /// The longest reason the tables take.
@@ -394,6 +414,11 @@ fn check_reason(reason: &str) -> std::result::Result<(), RefundError> {
     Ok(())
 }
 
+/// One try of a void or refund on a connection.
+type Attempt<'c, T> = std::pin::Pin<
+    Box<dyn Future<Output = std::result::Result<T, tokio_postgres::Error>> + Send + 'c>,
+>;
+
 const CONFLICT_RETRY: RetryPolicy =
     RetryPolicy::new(Duration::from_millis(5), Duration::from_millis(40));
 const UNAVAILABLE_RETRY: RetryPolicy =
@@ -403,7 +428,7 @@ const UNAVAILABLE_RETRY: RetryPolicy =
 /// conflict (4 times at most) or a lost connection (once); a lost connection is not pooled again.
 async fn with_retries<T>(
     store: &Store,
-    call: impl AsyncFn(&deadpool_postgres::Object) -> std::result::Result<T, tokio_postgres::Error>,
+    call: impl for<'c> Fn(&'c deadpool_postgres::Object) -> Attempt<'c, T>,
 ) -> std::result::Result<T, RefundError> {
     let mut attempt = 0;
     loop {
