@@ -3404,10 +3404,10 @@ fn on_undo(state: &mut State, action: Action) -> Vec<Effect> {
         return vec![];
     };
     match (&mut undo.step, action) {
-        (UndoStep::ReceiptNumber(typed), Action::TypeChar(c)) => {
-            if typed.chars().count() < 40 && !c.is_control() {
-                typed.push(c);
-            }
+        (UndoStep::ReceiptNumber(typed), Action::TypeChar(c))
+            if typed.chars().count() < 40 && !c.is_control() =>
+        {
+            typed.push(c);
         }
         (UndoStep::ReceiptNumber(typed), Action::DeleteChar) => {
             typed.pop();
@@ -3490,10 +3490,10 @@ fn on_undo(state: &mut State, action: Action) -> Vec<Effect> {
             undo.step = UndoStep::ManagerNumber(String::new());
             state.info("a manager confirms: the manager's number, then Enter");
         }
-        (UndoStep::ManagerNumber(number), Action::CodeDigit(c)) => {
-            if number.len() < MAX_CASHIER_DIGITS {
-                number.push(c);
-            }
+        (UndoStep::ManagerNumber(number), Action::CodeDigit(c))
+            if number.len() < MAX_CASHIER_DIGITS =>
+        {
+            number.push(c);
         }
         (UndoStep::ManagerNumber(number), Action::CodeBackspace) => {
             number.pop();
@@ -3502,11 +3502,9 @@ fn on_undo(state: &mut State, action: Action) -> Vec<Effect> {
             let typed = std::mem::take(number);
             manager_number(state, &typed);
         }
-        (UndoStep::ManagerPin { pin, .. }, Action::TypeChar(c)) => {
-            if pin.len() < MAX_PIN_LEN {
-                pin.0.push(c);
-                state.clear_message();
-            }
+        (UndoStep::ManagerPin { pin, .. }, Action::TypeChar(c)) if pin.len() < MAX_PIN_LEN => {
+            pin.0.push(c);
+            state.clear_message();
         }
         (UndoStep::ManagerPin { pin, .. }, Action::DeleteChar) => {
             pin.0.pop();

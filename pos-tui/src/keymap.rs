@@ -606,13 +606,13 @@ const CODE: &[Binding] = &[
         K::CardChar,
         A::CardChar,
         "a-f -",
-        "go on typing a customer card's id",
+        "go on typing a card's id",
     ),
     h(
         K::Code(KeyCode::Enter),
         A::AddCode,
         "Enter",
-        "add the product, or take the customer card",
+        "add product, or take card",
     ),
     h(
         K::Code(KeyCode::Backspace),
@@ -628,7 +628,7 @@ const PAYMENT: &[Binding] = &[
         K::Code(KeyCode::Enter),
         A::PayCash,
         "Enter",
-        "cash; nothing typed: the exact amount",
+        "cash (alone: exact amount)",
         "cash",
     ),
     b(K::Char('k'), A::PayCard, "k", "card", "card"),
@@ -901,10 +901,10 @@ const SUBMITTING: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help
 const SIGN_OUT_DOES: &str = "sign out; asks if sale open";
 
 /// What V, r, X and Z do.
-const VOID_DOES: &str = "void the last sale (manager)";
-const REFUND_DOES: &str = "refund a sale by receipt number (manager)";
+const VOID_DOES: &str = "void last sale (manager)";
+const REFUND_DOES: &str = "refund by receipt (manager)";
 const REPORT_DOES: &str = "the running shift report";
-const CLOSE_DOES: &str = "close the shift, Z report (asks)";
+const CLOSE_DOES: &str = "close the shift, Z (asks)";
 
 /// What p does.
 const PRINT_DOES: &str = "reprint the last receipt";

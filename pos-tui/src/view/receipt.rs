@@ -77,9 +77,10 @@ pub fn render_receipt(
     ]);
     let change = state.change_due();
     if let Some(paid) = paid_text(state.last_tender, change) {
-        // The title has the purchase number: its line makes room for the payment's.
+        // The receipt and purchase numbers name the sale: the sale key's line (it is in the
+        // log and the database) makes room for the payment's.
         if number.is_some() {
-            fields.retain(|(name, _)| *name != "Purchase");
+            fields.retain(|(name, _)| *name != "Sale key");
         }
         fields.push(("Paid", paid));
     }

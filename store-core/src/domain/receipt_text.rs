@@ -258,7 +258,7 @@ impl Paper {
                 let fits = line.is_empty()
                     || line.chars().count() + 1 + piece.chars().count() <= self.width;
                 if !fits {
-                    self.push(&format!("{line}"));
+                    self.push(&line);
                     line.clear();
                 }
                 if !line.is_empty() {
