@@ -6,7 +6,7 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use rust_decimal::Decimal;
-use store_core::domain::checkout::{Receipt, ReceiptLine, receipt_number};
+use store_core::domain::checkout::{PaymentMethod, Receipt, ReceiptLine, receipt_number};
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
@@ -229,6 +229,19 @@ pub fn render_queued(
         ("Customer", customer),
         ("Sale key", sale.sale_key.to_string()),
     ]);
+    // The journal keeps the payment with the sale: the change is the till's to give now.
+    let tender = sale.payment.as_ref().map(|p| match p.method {
+        PaymentMethod::Card => Tender::Card,
+        PaymentMethod::Cash => Tender::Cash(p.tendered),
+    });
+    let change = match tender {
+        Some(Tender::Cash(Some(cash))) => Some(cash - queued.total),
+        Some(Tender::Cash(None)) => Some(Decimal::ZERO),
+        _ => None,
+    };
+    if let Some(paid) = paid_text(tender, change) {
+        fields.push(("Paid", paid));
+    }
     let block = Block::bordered()
         .title(" SAVED OFFLINE · queued, not yet in the database ")
         .border_style(theme.fg(Color::Yellow));
@@ -239,7 +252,7 @@ pub fn render_queued(
             fields,
             lines: &queued.lines,
             total: queued.total,
-            change: None,
+            change,
             foot: foot(state),
         },
         theme,
