@@ -720,6 +720,74 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    }
+
+    #[test]
+    fn a_receipt_goes_to_a_commands_standard_input_or_is_appended_to_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("printed.txt");
+        let command = ReceiptPrinter::Command(format!("cat >> '{}'", out.display()));
+        block_on(print_receipt(&command, "first\n")).unwrap();
+        block_on(print_receipt(&command, "second\n")).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "first\nsecond\n");
+        let file = ReceiptPrinter::File(dir.path().join("device"));
+        block_on(print_receipt(&file, "one\n")).unwrap();
+        block_on(print_receipt(&file, "two\n")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("device")).unwrap(),
+            "one\ntwo\n"
+        );
+    }
+
+    #[test]
+    fn a_failing_printer_says_why() {
+        let failing =
+            ReceiptPrinter::Command("echo 'lp: printer receipt is offline' >&2; exit 3".into());
+        let err = block_on(print_receipt(&failing, "x\n")).unwrap_err();
+        assert!(err.ends_with("lp: printer receipt is offline"), "{err}");
+        let silent = ReceiptPrinter::Command("exit 4".into());
+        let err = block_on(print_receipt(&silent, "x\n")).unwrap_err();
+        assert_eq!(err, "exit 4 exited with status 4");
+        let missing = ReceiptPrinter::File("/nonexistent-dir/printer".into());
+        let err = block_on(print_receipt(&missing, "x\n")).unwrap_err();
+        assert!(err.starts_with("/nonexistent-dir/printer: "), "{err}");
+    }
+
+    #[test]
+    fn a_hanging_printer_is_stopped_at_the_effects_limit() {
+        // The effect's bound drops the work: the command is killed, not left running.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let hanging =
+            ReceiptPrinter::Command(format!("echo $$ > '{}'; exec sleep 30", pid_file.display()));
+        let outcome = block_on(async {
+            tui_runtime::effect::run_bounded(ms(500), async move {
+                print_receipt(&hanging, "x\n").await
+            })
+            .await
+        });
+        assert!(matches!(outcome, Err(Failure::TimedOut(_))), "{outcome:?}");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Killed on drop (SIGKILL), then reaped by tokio: gone within a moment.
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(ms(20));
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|stat| stat.contains(") Z "))
+        });
+        assert!(gone, "the printer command {pid} is still running");
+    }
+
     /// The pauses before each of `listened.len()` reconnections in a row.
     fn pauses(listened: &[bool]) -> Vec<Duration> {
         let mut failures = 0;
