@@ -2264,8 +2264,11 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn quit(state: &mut State) {
+    let undoing = matches!(&state.screen, Screen::Undo(undo) if matches!(undo.step, UndoStep::Sending { .. }));
     if state.is_submitting() {
         state.error("the sale is being written: wait for the answer before quitting");
+    } else if undoing {
+        state.error("the void or refund is being written: wait for the answer before quitting");
     } else if state.cart_is_open()
         && let Some(draft) = state.draft_mut()
     {
@@ -3126,8 +3129,9 @@ fn pick_result(state: &mut State) -> Vec<Effect> {
     vec![]
 }
 
+/// `s`: the sale's checks, then the payment.
 fn submit(state: &mut State) -> Vec<Effect> {
-    let (Some(branch), Some(draft)) = (state.branch.clone(), state.draft()) else {
+    let (Some(_), Some(draft)) = (&state.branch, state.draft()) else {
         return vec![];
     };
     if draft.input == Input::Submitting {
@@ -3196,7 +3200,6 @@ fn submit(state: &mut State) -> Vec<Effect> {
         "total {}: type the cash tendered and Enter (Enter alone: the exact amount), or k for card",
         crate::view::money(state.total())
     ));
-    let _ = (branch, customer);
     vec![]
 }
 

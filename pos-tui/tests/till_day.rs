@@ -720,6 +720,16 @@ fn a_void_that_finds_the_database_away_keeps_its_key_and_is_confirmed_again() {
     press(&mut state, "V");
     let key = undo(&state).key;
     confirm(&mut state, "mistake");
+    // While it is written, quitting waits.
+    update(
+        &mut state,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            KeyCode::Char('c'),
+            crossterm::event::KeyModifiers::CONTROL,
+        )),
+    );
+    assert!(!state.quit);
+    assert!(error_text(&state).contains("being written"));
     update(
         &mut state,
         Msg::Voided {
