@@ -65,7 +65,9 @@ pub async fn run(action: ReportAction) -> anyhow::Result<()> {
             };
             let day = date.unwrap_or_else(|| Utc::now().with_timezone(&zone).date_naive());
             let store = connect(database, "report").await?;
-            let reports = shift::shifts_on(&store.client().await?, &till, day, zone).await?;
+            let reports = shift::shifts_on(&store.client().await?, &till, day, zone)
+                .await
+                .map_err(explain_privilege)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
                 return Ok(());
@@ -79,6 +81,21 @@ pub async fn run(action: ReportAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Refused for lack of privilege: says which role reads shift reports.
+fn explain_privilege(e: store_core::Error) -> anyhow::Error {
+    let denied = matches!(&e, store_core::Error::Db(db)
+        if db.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE));
+    let e = anyhow::Error::from(e);
+    if denied {
+        e.context(
+            "shift reports are read as the tills' role (icash_clerk) or an administrator \
+             (the owner's role executes no function)",
+        )
+    } else {
+        e
+    }
 }
 
 /// One shift as the shell shows it.
