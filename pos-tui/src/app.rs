@@ -14,7 +14,11 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use rust_decimal::Decimal;
 use store_core::domain::cashier::{Cashier, CashierCredential};
 use store_core::domain::catalog::{Catalog, CustomerSummary, Product};
-use store_core::domain::checkout::{CustomerChoice, Receipt, ReceiptLine, Sale};
+use store_core::domain::checkout::{CustomerChoice, Payment, Receipt, ReceiptLine, Sale};
+use store_core::domain::refund::{
+    RefundError, RefundRecord, RefundRequest, SoldPurchase, VoidRecord, VoidRequest,
+};
+use store_core::domain::shift::ShiftReport;
 use store_core::domain::time_zone::Tz;
 use store_core::error::CheckoutError;
 use store_core::retry::RetryPolicy;
@@ -43,6 +47,10 @@ pub const MAX_REASON_LEN: usize = 120;
 pub const MAX_CASHIER_DIGITS: usize = 9;
 /// Longest PIN accepted.
 pub const MAX_PIN_LEN: usize = 32;
+/// A customer card's id as typed or scanned: a hyphenated UUID.
+pub const CARD_LEN: usize = 36;
+/// The most cash a till takes for one sale, 9999999999.99 (the database keeps numeric(12,2)).
+pub const MAX_TENDERED: Decimal = Decimal::from_parts(3_567_587_327, 232, 0, false, 2);
 
 /// The time a tick brings: the wall clock, only shown, and monotonic time since the till
 /// started, on which every retry is scheduled (a DST change or an NTP step moves the first,
@@ -205,6 +213,93 @@ pub enum Screen {
     /// The database could not be reached: the sale is saved in the till's journal and will be
     /// sent when the database is back.
     Queued(Box<QueuedSale>),
+    /// A void or refund being prepared: the sale, the lines, the reason, the manager.
+    Undo(Box<Undo>),
+    /// A void or refund written: its slip.
+    UndoDone(Box<UndoDone>),
+}
+
+/// Which undoing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UndoKind {
+    /// The last sale of this shift, whole.
+    Void,
+    /// A sale found by its receipt number, whole or chosen lines.
+    Refund,
+}
+
+/// Where a void or refund is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UndoStep {
+    /// Refund: the receipt number being typed or scanned.
+    ReceiptNumber(String),
+    /// Refund: the sale being looked up (`seq` matches the answer).
+    Looking { seq: u64, typed: String },
+    /// Refund: choosing the lines given back.
+    Lines,
+    /// Typing the reason.
+    Reason,
+    /// Typing the confirming manager's number.
+    ManagerNumber(String),
+    /// Typing the manager's PIN.
+    ManagerPin { manager: Cashier, pin: Pin },
+    /// The PIN is being checked (in an effect); `attempt` matches the answer.
+    Checking { manager: Cashier, attempt: u64 },
+    /// Confirmed: being written to the database.
+    Sending { manager: i32 },
+}
+
+/// A void or refund being prepared. Its key is drawn when it starts and travels with every
+/// sending of it, so a retry can never undo twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undo {
+    pub kind: UndoKind,
+    pub key: Uuid,
+    /// The sale undone (a refund's, once found).
+    pub sold: Option<Box<SoldPurchase>>,
+    /// Refund: the products given back.
+    pub chosen: BTreeSet<i32>,
+    /// Refund: the selected line among those left to refund.
+    pub cursor: usize,
+    pub reason: String,
+    pub step: UndoStep,
+}
+
+impl Undo {
+    /// The lines that may be refunded, in the receipt's order.
+    pub fn refundable(&self) -> Vec<&ReceiptLine> {
+        self.sold
+            .as_deref()
+            .map(SoldPurchase::refundable_lines)
+            .unwrap_or_default()
+    }
+
+    /// What the chosen lines (refund) or the sale (void) come to.
+    pub fn amount(&self) -> Decimal {
+        match (self.kind, self.sold.as_deref()) {
+            (UndoKind::Void, Some(sold)) => sold.receipt.total_amount,
+            (UndoKind::Refund, Some(_)) => self
+                .refundable()
+                .iter()
+                .filter(|l| self.chosen.contains(&l.product_id))
+                .map(|l| l.unit_price)
+                .sum(),
+            (_, None) => Decimal::ZERO,
+        }
+    }
+}
+
+/// A void or refund the database wrote, with the sale it undid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UndoDone {
+    pub done: Undone,
+    pub original: Receipt,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Undone {
+    Void(VoidRecord),
+    Refund(RefundRecord),
 }
 
 impl Screen {
@@ -282,6 +377,8 @@ pub enum Overlay {
         /// The reason being typed to set the selected sale aside.
         set_aside: Option<SetAsideDraft>,
     },
+    /// The shift's figures: running (X) or closed (Z).
+    Report(Box<ShiftReport>),
 }
 
 /// The catalog's next load: running, or due at a monotonic time (like `State::since_start`).
@@ -314,6 +411,8 @@ pub struct Draft {
     pub shown: BTreeMap<i32, Product>,
     /// None until the cashier chose one.
     pub customer: Option<CustomerChoice>,
+    /// A customer card scanned into the code field, being looked up in the database.
+    pub card_check: Option<Uuid>,
     /// The selected cart line.
     pub selected: usize,
     pub input: Input,
@@ -326,6 +425,7 @@ impl Draft {
             products: Vec::new(),
             shown: BTreeMap::new(),
             customer: None,
+            card_check: None,
             selected: 0,
             input: Input::Code(String::new()),
         }
@@ -361,6 +461,14 @@ pub enum Input {
         /// The database cannot be searched: only customers this till has seen confirmed by
         /// the database (`State::vouched`) are offered.
         offline: bool,
+        /// `results` are the answer to the query as it is now (not to an earlier one).
+        fresh: bool,
+        /// Enter was pressed before the results came: a single match is taken when they do.
+        take_single: bool,
+    },
+    /// After `s`: the cash tendered being typed (Enter: cash), or `k` for card.
+    Payment {
+        tendered: String,
     },
     Confirm(Question),
     /// The sale (with the draft's key) is being written: keys are ignored.
@@ -375,6 +483,34 @@ pub enum Question {
     SignOutWithSale,
     /// Prices changed since the lines were added: submit at the new total?
     NewPrices,
+    /// A scanned customer card the database does not know: take it as a new customer's?
+    NewCard(Uuid),
+    /// `Z`: close the shift? Its figures are final then.
+    CloseShift,
+}
+
+/// How the customer pays, as chosen on the payment screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tender {
+    /// Cash: the amount handed over (None: the exact amount).
+    Cash(Option<Decimal>),
+    Card,
+}
+
+/// Where the till prints its receipts (the printer itself is the effects' business).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrintSetup {
+    /// A printer is set (`--receipt-command` or `--receipt-file`).
+    pub printer: bool,
+    /// The paper's columns, 42 or 48.
+    pub width: usize,
+}
+
+/// A receipt or slip as printed: what it is (for messages) and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Printout {
+    pub what: String,
+    pub text: String,
 }
 
 /// A cart line against the catalog now.
@@ -475,6 +611,18 @@ pub struct State {
     pub pin_attempts: u64,
     /// The journal's receipt numbers were raised to the database's (once per run).
     pub receipt_numbers_aligned: bool,
+    /// The receipt printer, if any, and the paper's width.
+    pub print_setup: PrintSetup,
+    /// The last receipt or slip, for `p`.
+    pub last_printout: Option<Printout>,
+    /// Print jobs started, to match each answer with its job.
+    pub print_jobs: u64,
+    /// How the sale being submitted (or just recorded) is paid.
+    pub last_tender: Option<Tender>,
+    /// The last sale this till recorded in this shift and run: what `V` voids.
+    pub last_sale: Option<Box<Receipt>>,
+    /// Receipt look-ups started, to match each answer with its look-up.
+    pub lookups: u64,
     /// Something drawn changed since the screen was last drawn (`take_dirty`).
     redraw: bool,
 }
@@ -564,6 +712,35 @@ pub enum Msg {
         attempt: u64,
         result: Result<bool, String>,
     },
+    /// The customer card `id` looked up: the customer, or None when the database has none.
+    CardLookedUp {
+        id: Uuid,
+        result: Result<Option<CustomerSummary>, DbFailure>,
+    },
+    /// Print job `job` is done, or failed (why).
+    Printed {
+        job: u64,
+        result: Result<(), String>,
+    },
+    /// Receipt look-up `seq`: the sale, or None when there is none.
+    ReceiptFound {
+        seq: u64,
+        result: Result<Option<SoldPurchase>, DbFailure>,
+    },
+    /// The void with this key, written or not.
+    Voided {
+        key: Uuid,
+        result: Result<VoidRecord, RefundError>,
+    },
+    /// The refund with this key, written or not.
+    Refunded {
+        key: Uuid,
+        result: Result<RefundRecord, RefundError>,
+    },
+    /// The running shift's figures (X).
+    ShiftLoaded(Result<ShiftReport, DbFailure>),
+    /// The shift closed, with its final figures (Z).
+    ShiftClosed(Result<ShiftReport, DbFailure>),
 }
 
 /// The last catalog a till loaded, as kept beside its journal, and when it was kept.
@@ -611,6 +788,29 @@ pub enum Effect {
         credential: Box<CashierCredential>,
         pin: Pin,
     },
+    /// Look up a scanned customer card; answers `CardLookedUp`.
+    LookUpCard(Uuid),
+    /// Print `text` on the receipt printer (bounded in time); answers `Printed`.
+    Print {
+        job: u64,
+        text: String,
+    },
+    /// Find a sale by its receipt number (at `till`); answers `ReceiptFound`.
+    FindReceipt {
+        seq: u64,
+        till: String,
+        receipt_no: i64,
+    },
+    /// Void a sale; answers `Voided`.
+    Void(Box<VoidRequest>),
+    /// Refund lines of a sale; answers `Refunded`.
+    Refund(Box<RefundRequest>),
+    /// The running shift's figures; answers `ShiftLoaded`.
+    LoadShift,
+    /// Close the shift; answers `ShiftClosed`.
+    CloseShift {
+        cashier: Option<i32>,
+    },
 }
 
 impl State {
@@ -655,6 +855,15 @@ impl State {
             cashier: None,
             pin_attempts: 0,
             receipt_numbers_aligned: false,
+            print_setup: PrintSetup {
+                printer: false,
+                width: store_core::settings::DEFAULT_RECEIPT_WIDTH,
+            },
+            last_printout: None,
+            print_jobs: 0,
+            last_tender: None,
+            last_sale: None,
+            lookups: 0,
             redraw: true,
         }
     }
@@ -662,11 +871,31 @@ impl State {
     /// `at` on the till's clock: its branch's own time zone if it has one, else the chain's
     /// (the `timezone` setting).
     pub fn local(&self, at: DateTime<Utc>) -> DateTime<Tz> {
-        let branch_zone = self
-            .branch
+        at.with_timezone(&self.zone())
+    }
+
+    /// The change due for the receipt on screen, when it was paid in cash.
+    pub fn change_due(&self) -> Option<Decimal> {
+        let Screen::Receipt(receipt) = &self.screen else {
+            return None;
+        };
+        if receipt.payment_method.is_some() {
+            return receipt.change_due;
+        }
+        // A database that did not say (a replay of a sale from before payments): the till's.
+        match self.last_tender? {
+            Tender::Cash(Some(tendered)) => Some(tendered - receipt.total_amount),
+            Tender::Cash(None) => Some(Decimal::ZERO),
+            Tender::Card => None,
+        }
+    }
+
+    /// The till's time zone: its branch's own if it has one, else the chain's.
+    pub fn zone(&self) -> Tz {
+        self.branch
             .as_deref()
-            .and_then(|id| self.catalog.as_ref()?.find_branch(id)?.timezone);
-        at.with_timezone(&branch_zone.unwrap_or(self.time_zone))
+            .and_then(|id| self.catalog.as_ref()?.find_branch(id)?.timezone)
+            .unwrap_or(self.time_zone)
     }
 
     /// The database is not known to answer: searches cannot run, sales are queued.
@@ -755,6 +984,7 @@ impl State {
                 set_aside: Some(_), ..
             }) => return Mode::SetAsideReason,
             Some(Overlay::Refused { .. }) => return Mode::Refused,
+            Some(Overlay::Report(_)) => return Mode::Report,
             None => {}
         }
         match &self.screen {
@@ -762,9 +992,21 @@ impl State {
             Screen::SignIn(SignIn::Number(_)) => Mode::SignIn,
             Screen::SignIn(SignIn::Pin { .. }) => Mode::Pin,
             Screen::SignIn(SignIn::Checking { .. }) => Mode::CheckingPin,
-            Screen::Receipt(_) | Screen::Queued(_) => Mode::Receipt,
-            Screen::Sale(draft) => match draft.input {
-                Input::Code(_) => Mode::Sale,
+            Screen::Receipt(_) | Screen::Queued(_) | Screen::UndoDone(_) => Mode::Receipt,
+            Screen::Undo(undo) => match undo.step {
+                UndoStep::ReceiptNumber(_) => Mode::RefundReceipt,
+                UndoStep::Lines => Mode::RefundLines,
+                UndoStep::Reason => Mode::UndoReason,
+                UndoStep::ManagerNumber(_) => Mode::ManagerNumber,
+                UndoStep::ManagerPin { .. } => Mode::ManagerPin,
+                UndoStep::Looking { .. } | UndoStep::Checking { .. } | UndoStep::Sending { .. } => {
+                    Mode::UndoWorking
+                }
+            },
+            Screen::Sale(draft) => match &draft.input {
+                Input::Code(code) if code.is_empty() => Mode::Sale,
+                Input::Code(_) => Mode::Code,
+                Input::Payment { .. } => Mode::Payment,
                 Input::ProductSearch { .. } => Mode::ProductSearch,
                 Input::CustomerSearch { .. } => Mode::CustomerSearch,
                 Input::Confirm(_) => Mode::Confirm,
@@ -1051,10 +1293,173 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::PinChecked { attempt, result } => {
+            if matches!(state.screen, Screen::Undo(_)) {
+                return manager_pin_checked(state, attempt, result);
+            }
             pin_checked(state, attempt, result);
             vec![]
         }
+        Msg::CardLookedUp { id, result } => {
+            card_looked_up(state, id, result);
+            vec![]
+        }
+        Msg::Printed { job, result } => {
+            printed(state, job, result);
+            vec![]
+        }
+        Msg::ReceiptFound { seq, result } => {
+            receipt_found(state, seq, result);
+            vec![]
+        }
+        Msg::Voided { key, result } => undone(state, key, result.map(Undone::Void)),
+        Msg::Refunded { key, result } => undone(state, key, result.map(Undone::Refund)),
+        Msg::ShiftLoaded(result) => {
+            shift_report(state, result, false);
+            vec![]
+        }
+        Msg::ShiftClosed(result) => shift_report(state, result, true),
     }
+}
+
+/// Print job `job`'s answer: a failure is said (the sale is recorded whatever the printer does).
+fn printed(state: &mut State, job: u64, result: Result<(), String>) {
+    match result {
+        Ok(()) => tracing::info!(job, "receipt printed"),
+        Err(e) => {
+            tracing::warn!(job, "the receipt printer failed: {e}");
+            let what = state
+                .last_printout
+                .as_ref()
+                .map_or_else(|| "the receipt".to_string(), |p| p.what.clone());
+            state.error(format!(
+                "the receipt printer failed ({e}): {what} was not printed; p prints it again"
+            ));
+        }
+    }
+}
+
+/// Keeps `printout` for `p` and prints it when a printer is set.
+fn print(state: &mut State, printout: Printout) -> Vec<Effect> {
+    let text = printout.text.clone();
+    state.last_printout = Some(printout);
+    if !state.print_setup.printer {
+        return vec![];
+    }
+    state.print_jobs += 1;
+    vec![Effect::Print {
+        job: state.print_jobs,
+        text,
+    }]
+}
+
+/// `p`: the last receipt or slip again.
+fn print_last(state: &mut State) -> Vec<Effect> {
+    let Some(printout) = state.last_printout.clone() else {
+        state.info("there is no receipt to print yet");
+        return vec![];
+    };
+    if !state.print_setup.printer {
+        state.error(
+            "no receipt printer is set: start the till with --receipt-command or --receipt-file \
+             (or receipt_command / receipt_file in the config file)",
+        );
+        return vec![];
+    }
+    state.info(format!("printing {} again…", printout.what));
+    print(state, printout)
+}
+
+/// The name cashier `number` has on the roster.
+fn cashier_name(state: &State, number: i32) -> Option<String> {
+    state.credential(number).map(|c| c.cashier.name.clone())
+}
+
+/// A recorded sale's receipt as printed.
+fn sale_printout(state: &State, receipt: &Receipt) -> Printout {
+    let branch_name = state
+        .name_of_branch(&receipt.supermarket_id)
+        .unwrap_or_default()
+        .to_string();
+    let cashier = receipt.cashier.and_then(|n| cashier_name(state, n));
+    let text = store_core::domain::receipt_text::sale_receipt(
+        receipt,
+        &branch_name,
+        cashier.as_deref(),
+        state.zone(),
+        state.print_setup.width,
+    );
+    let what = match receipt.receipt_number() {
+        Some(number) => format!("receipt {number}"),
+        None => format!("the receipt of purchase #{}", receipt.purchase_id),
+    };
+    Printout { what, text }
+}
+
+/// A scanned card's answer from the database: a returning customer, or a question.
+fn card_looked_up(state: &mut State, id: Uuid, result: Result<Option<CustomerSummary>, DbFailure>) {
+    let Some(draft) = state.draft_mut().filter(|d| d.card_check == Some(id)) else {
+        return;
+    };
+    draft.card_check = None;
+    match result {
+        Ok(Some(customer)) => {
+            draft.customer = Some(CustomerChoice::Returning(id));
+            state.vouched.insert(id);
+            state.db = DbState::Connected;
+            state.info(format!(
+                "returning customer {id} ({} earlier purchases), from the card",
+                customer.purchases
+            ));
+        }
+        Ok(None) => {
+            if matches!(draft.input, Input::Code(_)) {
+                draft.input = Input::Confirm(Question::NewCard(id));
+            }
+            state.db = DbState::Connected;
+            state.error(format!(
+                "customer card {id} is not known: y takes it as a new customer's card, n refuses it"
+            ));
+        }
+        Err(failure) => {
+            if failure.connection {
+                state.db = DbState::Reconnecting(failure.message.clone());
+            }
+            state.error(format!(
+                "customer card {id} could not be checked ({}): scan it again, or find the \
+                 customer (c)",
+                failure.message
+            ));
+        }
+    }
+}
+
+/// A customer card typed or scanned into the code field: the sale's customer when the database
+/// (or this till, offline) knows them, else a question.
+fn card_scanned(state: &mut State, id: Uuid) -> Vec<Effect> {
+    let offline = state.is_offline();
+    let vouched = state.vouched.contains(&id);
+    let Some(draft) = state.draft_mut() else {
+        return vec![];
+    };
+    if draft.customer.map(|c| c.user_id()) == Some(id) {
+        state.info(format!("customer {id} is already this sale's customer"));
+        return vec![];
+    }
+    if vouched {
+        draft.customer = Some(CustomerChoice::Returning(id));
+        state.info(format!("returning customer {id}, from the card"));
+        return vec![];
+    }
+    if offline {
+        state.error(format!(
+            "offline: customer card {id} cannot be checked now; n takes a new customer, or sell \
+             once the database is back"
+        ));
+        return vec![];
+    }
+    draft.card_check = Some(id);
+    state.info(format!("checking customer card {id}…"));
+    vec![Effect::LookUpCard(id)]
 }
 
 /// The roster from the database (`from_database`: kept beside the journal when it changed) or
@@ -1288,7 +1693,8 @@ fn customer_search_due(state: &mut State, seq: u64) -> Vec<Effect> {
     else {
         return vec![];
     };
-    if *current != seq {
+    // Enter may have started this search already (`take_single`).
+    if *current != seq || *searching {
         return vec![];
     }
     match store_core::domain::catalog::uuid_prefix_range(query) {
@@ -1313,6 +1719,8 @@ fn customer_results(state: &mut State, seq: u64, result: Result<Vec<CustomerSumm
         searching,
         query,
         offline,
+        fresh,
+        take_single,
     }) = state.draft_mut().map(|d| &mut d.input)
     else {
         return;
@@ -1321,18 +1729,31 @@ fn customer_results(state: &mut State, seq: u64, result: Result<Vec<CustomerSumm
         return;
     }
     *searching = false;
+    let take = std::mem::take(take_single);
     match result {
         Ok(found) => {
-            let text = if found.is_empty() {
-                format!("no customer id starts with {query}")
-            } else {
-                format!("{} customer(s) start with {query}", found.len())
+            let text = match (found.len(), take) {
+                (0, _) => format!("no customer id starts with {query}"),
+                (n, true) if n > 1 => {
+                    format!("{n} customers start with {query}: choose one (↑↓, Enter)")
+                }
+                (n, _) => format!("{n} customer(s) start with {query}"),
             };
             let ids: Vec<Uuid> = found.iter().map(|c| c.user_id).collect();
+            let single = found.len() == 1;
             *results = found;
             *selected = 0;
+            *fresh = true;
             state.vouched.extend(ids);
             state.db = DbState::Connected;
+            if take && single {
+                pick_result(state);
+                return;
+            }
+            if take && !single {
+                state.error(text);
+                return;
+            }
             state.say(Message::Info(text), Holds::WhileConnected);
         }
         Err(failure) if failure.connection => {
@@ -1651,8 +2072,12 @@ fn submitted(
                 ),
                 Holds::WhileSalesWait,
             );
-            state.screen = Screen::Queued(Box::new(QueuedSale { sale, lines, total }));
-            vec![]
+            // Not in the database yet: it cannot be voided from here (refunded, once sent).
+            state.last_sale = None;
+            let queued = QueuedSale { sale, lines, total };
+            let printout = queued_printout(state, &queued);
+            state.screen = Screen::Queued(Box::new(queued));
+            print(state, printout)
         }
         Ok(Outcome::Recorded(receipt)) => {
             tracing::info!(purchase_id = receipt.purchase_id, %sale_key, total = %receipt.total_amount, replayed = receipt.replayed, "sale recorded");
@@ -1669,8 +2094,10 @@ fn submitted(
             } else {
                 "sale recorded"
             });
+            let printout = sale_printout(state, &receipt);
+            state.last_sale = Some(Box::new(receipt.clone()));
             state.screen = Screen::Receipt(Box::new(receipt));
-            vec![]
+            print(state, printout)
         }
         Err(e) => {
             tracing::warn!(%sale_key, "sale not recorded: {e}");
@@ -1690,6 +2117,47 @@ fn submitted(
         }
     }
 }
+/// A sale saved offline, printed like a recorded one (its receipt number is the journal's).
+fn queued_printout(state: &State, queued: &QueuedSale) -> Printout {
+    let sale = &queued.sale;
+    let receipt = Receipt {
+        purchase_id: 0,
+        sale_key: sale.sale_key,
+        supermarket_id: sale.supermarket_id.clone(),
+        user_id: sale.customer.user_id(),
+        new_customer: sale.customer.is_new(),
+        created_at: sale
+            .sold_at
+            .unwrap_or_else(|| self::local_to_utc(state.now, state.zone())),
+        lines: queued.lines.clone(),
+        total_amount: queued.total,
+        replayed: false,
+        till: sale.till.clone(),
+        cashier: sale.cashier,
+        receipt_no: sale.receipt_no,
+        payment_method: sale.payment.as_ref().map(|p| p.method),
+        tendered: sale
+            .payment
+            .as_ref()
+            .filter(|p| p.method == store_core::domain::checkout::PaymentMethod::Cash)
+            .map(|p| p.tendered.unwrap_or(queued.total)),
+        change_due: sale
+            .payment
+            .as_ref()
+            .filter(|p| p.method == store_core::domain::checkout::PaymentMethod::Cash)
+            .map(|p| p.tendered.map_or(Decimal::ZERO, |t| t - queued.total)),
+    };
+    sale_printout(state, &receipt)
+}
+
+/// The till's wall clock (local, naive) as an instant; the earlier of an ambiguous hour.
+fn local_to_utc(now: NaiveDateTime, zone: Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    zone.from_local_datetime(&now)
+        .earliest()
+        .map_or_else(|| now.and_utc(), |t| t.with_timezone(&Utc))
+}
+
 /// A checkout failure in the cashier's words: what happened and what to do.
 pub fn explain(e: &CheckoutError) -> String {
     match e {
@@ -1776,11 +2244,17 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
                 vec![]
             }
             Mode::SignIn | Mode::Pin | Mode::CheckingPin => on_sign_in(state, action),
-            Mode::Receipt => {
-                on_receipt(state, action);
-                vec![]
-            }
+            Mode::Receipt => on_receipt(state, action),
+            Mode::Report => on_report(state, action),
+            Mode::RefundReceipt
+            | Mode::RefundLines
+            | Mode::UndoReason
+            | Mode::ManagerNumber
+            | Mode::ManagerPin
+            | Mode::UndoWorking => on_undo(state, action),
             Mode::Sale
+            | Mode::Code
+            | Mode::Payment
             | Mode::ProductSearch
             | Mode::CustomerSearch
             | Mode::Confirm
@@ -1790,8 +2264,11 @@ fn act(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn quit(state: &mut State) {
+    let undoing = matches!(&state.screen, Screen::Undo(undo) if matches!(undo.step, UndoStep::Sending { .. }));
     if state.is_submitting() {
         state.error("the sale is being written: wait for the answer before quitting");
+    } else if undoing {
+        state.error("the void or refund is being written: wait for the answer before quitting");
     } else if state.cart_is_open()
         && let Some(draft) = state.draft_mut()
     {
@@ -1922,10 +2399,26 @@ fn on_branch(state: &mut State, action: Action) {
     }
 }
 
-fn on_receipt(state: &mut State, action: Action) {
+fn on_receipt(state: &mut State, action: Action) -> Vec<Effect> {
     if action == Action::SignOut {
         sign_out(state);
-        return;
+        return vec![];
+    }
+    if action == Action::PrintLast {
+        return print_last(state);
+    }
+    if action == Action::ShiftReport {
+        return load_shift(state);
+    }
+    if matches!(
+        action,
+        Action::StartVoid | Action::StartRefund | Action::CloseShift
+    ) && state.branch.is_some()
+    {
+        // From the receipt (or a slip): the next, empty sale, then what was asked.
+        state.open_sale();
+        state.clear_message();
+        return on_sale(state, action);
     }
     if let Action::NextSale { first_digit } = action
         && state.branch.is_some()
@@ -1936,6 +2429,7 @@ fn on_receipt(state: &mut State, action: Action) {
             draft.input = Input::Code(c.to_string());
         }
     }
+    vec![]
 }
 
 fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
@@ -1955,10 +2449,7 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Submit => submit(state),
         Action::TypeChar(c) => type_text(state, &c.to_string()),
         Action::DeleteChar => type_text(state, ""),
-        Action::PickResult => {
-            pick_result(state);
-            vec![]
-        }
+        Action::PickResult => pick_result(state),
         Action::CancelSearch => {
             set_input(state, Input::Code(String::new()));
             state.clear_message();
@@ -1969,16 +2460,26 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
             move_cursor(state, action == Action::Up);
             vec![]
         }
-        Action::CodeDigit(c) => {
-            if let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) {
-                if code.len() < MAX_CODE_LEN {
-                    code.push(c);
-                } else {
-                    state.error(format!(
-                        "a product code has at most {MAX_CODE_LEN} digits: Esc erases it"
-                    ));
-                }
-            }
+        Action::CodeDigit(c) | Action::CardChar(c) => {
+            type_code(state, c);
+            vec![]
+        }
+        Action::PrintLast => print_last(state),
+        Action::ShiftReport => load_shift(state),
+        Action::CloseShift => ask_close_shift(state),
+        Action::StartVoid => {
+            start_void(state);
+            vec![]
+        }
+        Action::StartRefund => {
+            start_refund(state);
+            vec![]
+        }
+        Action::PayCash => pay(state, true),
+        Action::PayCard => pay(state, false),
+        Action::CancelPayment => {
+            set_input(state, Input::Code(String::new()));
+            state.info("not submitted: the sale is still open (s to pay)");
             vec![]
         }
         Action::CodeBackspace => {
@@ -1992,10 +2493,7 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
             state.clear_message();
             vec![]
         }
-        Action::AddCode => {
-            add_code(state);
-            vec![]
-        }
+        Action::AddCode => add_code(state),
         Action::QuickKey(n) => {
             let id = state
                 .catalog
@@ -2027,6 +2525,8 @@ fn on_sale(state: &mut State, action: Action) -> Vec<Effect> {
                     results: vec![],
                     searching: false,
                     offline,
+                    fresh: true,
+                    take_single: false,
                 },
             );
             if offline {
@@ -2134,19 +2634,68 @@ fn answer(state: &mut State, yes: bool) -> Vec<Effect> {
         (false, Question::NewPrices) => {
             state.info("not submitted: the marked lines show the new prices (s to submit)")
         }
+        (true, Question::NewCard(id)) => {
+            draft.customer = Some(CustomerChoice::New(id));
+            state.info(format!("new customer {id}, from the card"));
+        }
+        (false, Question::NewCard(id)) => {
+            state.error(format!("customer card {id} refused: not a known customer"));
+        }
+        (true, Question::CloseShift) => {
+            state.info("closing the shift…");
+            return vec![Effect::CloseShift {
+                cashier: state.cashier.as_ref().map(|c| c.number),
+            }];
+        }
+        (false, Question::CloseShift) => state.info("the shift stays open"),
         (false, _) => state.clear_message(),
     }
     vec![]
 }
 
-fn add_code(state: &mut State) {
+/// A character of the code field: digits make a product code (at most `MAX_CODE_LEN`); hex
+/// letters and dashes make it a customer card's id (at most `CARD_LEN`).
+fn type_code(state: &mut State, c: char) {
+    let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) else {
+        return;
+    };
+    let card = !c.is_ascii_digit() || code.chars().any(|k| !k.is_ascii_digit());
+    if card && code.len() < CARD_LEN {
+        code.push(c.to_ascii_lowercase());
+    } else if !card && code.len() < MAX_CODE_LEN {
+        code.push(c);
+    } else if card {
+        state.error(format!(
+            "a customer card's id has {CARD_LEN} characters: Esc erases it"
+        ));
+    } else {
+        state.error(format!(
+            "a product code has at most {MAX_CODE_LEN} digits: Esc erases it"
+        ));
+    }
+}
+
+/// Enter on the code field: the product of a product code, or the customer of a card.
+fn add_code(state: &mut State) -> Vec<Effect> {
     let code = match state.draft_mut().map(|d| &mut d.input) {
         Some(Input::Code(code)) => std::mem::take(code),
-        _ => return,
+        _ => return vec![],
     };
     if code.is_empty() {
         state.info("type a product code (or scan it), then Enter");
-        return;
+        return vec![];
+    }
+    if !code.chars().all(|c| c.is_ascii_digit()) {
+        return match card_id(&code) {
+            Some(id) => card_scanned(state, id),
+            None => {
+                state.error(format!(
+                    "{code} is neither a product code (digits) nor a customer card (an id like \
+                     0195a3c4-7b1e-4c9a-9f0e-2d6b8a1c3e5f)"
+                ));
+                vec![]
+            }
+        };
     }
     match code.parse::<i32>().ok().and_then(|id| state.product(id)) {
         Some(product) => {
@@ -2155,6 +2704,16 @@ fn add_code(state: &mut State) {
         }
         None => state.error(format!("unknown product code {code}")),
     }
+    vec![]
+}
+
+/// A customer card's text as an id: a whole hyphenated UUID.
+pub fn card_id(text: &str) -> Option<Uuid> {
+    let text = text.trim();
+    if text.len() != CARD_LEN {
+        return None;
+    }
+    Uuid::try_parse(text).ok()
 }
 
 fn choose_branch(state: &mut State, index: usize) {
@@ -2203,7 +2762,7 @@ fn move_cursor(state: &mut State, up: bool) {
         Input::CustomerSearch {
             selected, results, ..
         } => step(selected, vouched_matches.unwrap_or(results.len()), up),
-        Input::Confirm(_) | Input::Submitting => {}
+        Input::Confirm(_) | Input::Submitting | Input::Payment { .. } => {}
     }
 }
 
@@ -2347,6 +2906,13 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
             }
             vec![]
         }
+        Input::Payment { tendered } => {
+            match edit_tendered(tendered, text) {
+                Ok(()) => state.clear_message(),
+                Err(e) => state.error(e),
+            }
+            vec![]
+        }
         Input::CustomerSearch {
             query,
             seq,
@@ -2354,6 +2920,8 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
             searching,
             results,
             offline,
+            fresh,
+            take_single,
         } => {
             let before = query.clone();
             let result = edit_query(query, text);
@@ -2380,6 +2948,8 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
             }
             *seq += 1;
             *searching = false;
+            *fresh = false;
+            *take_single = false;
             let effects = if query.is_empty() {
                 results.clear();
                 vec![]
@@ -2415,11 +2985,22 @@ fn paste(state: &mut State, text: &str) -> Vec<Effect> {
             }
             vec![]
         }
-        Mode::Sale => {
+        Mode::Payment => {
+            if !text.trim().is_empty() {
+                return type_text(state, text.trim());
+            }
+            vec![]
+        }
+        Mode::Sale | Mode::Code => {
             let digits = text.trim();
             let Some(Input::Code(code)) = state.draft_mut().map(|d| &mut d.input) else {
                 return vec![];
             };
+            let pasted_card = code.is_empty().then(|| card_id(digits)).flatten();
+            if let Some(id) = pasted_card {
+                // A whole card pasted (or sent by a scanner in one piece) is taken at once.
+                return card_scanned(state, id);
+            }
             if !digits.is_empty()
                 && digits.chars().all(|c| c.is_ascii_digit())
                 && code.len() + digits.len() <= MAX_CODE_LEN
@@ -2440,9 +3021,9 @@ fn paste(state: &mut State, text: &str) -> Vec<Effect> {
     }
 }
 
-fn pick_result(state: &mut State) {
+fn pick_result(state: &mut State) -> Vec<Effect> {
     let Some(draft) = state.draft_mut() else {
-        return;
+        return vec![];
     };
     match std::mem::replace(&mut draft.input, Input::Code(String::new())) {
         Input::ProductSearch { query, selected } => {
@@ -2462,7 +3043,50 @@ fn pick_result(state: &mut State) {
             results,
             searching,
             offline,
+            fresh,
+            take_single: _,
         } => {
+            if !offline && !query.trim().is_empty() && (searching || !fresh) {
+                // Enter before the results came: they are waited for, and a single match taken.
+                let start = !searching;
+                if start && let Err(e) = store_core::domain::catalog::uuid_prefix_range(&query) {
+                    state.error(e.to_string());
+                    set_input(
+                        state,
+                        Input::CustomerSearch {
+                            query,
+                            selected,
+                            seq,
+                            results,
+                            searching,
+                            offline,
+                            fresh,
+                            take_single: false,
+                        },
+                    );
+                    return vec![];
+                }
+                let prefix = query.clone();
+                set_input(
+                    state,
+                    Input::CustomerSearch {
+                        query,
+                        selected,
+                        seq,
+                        results,
+                        searching: true,
+                        offline,
+                        fresh,
+                        take_single: true,
+                    },
+                );
+                state.info("waiting for the search's results: a single match is taken");
+                return if start {
+                    vec![Effect::SearchCustomers { seq, prefix }]
+                } else {
+                    vec![]
+                };
+            }
             let chosen = if offline {
                 state
                     .vouched_matches(&query)
@@ -2493,6 +3117,8 @@ fn pick_result(state: &mut State) {
                             results,
                             searching,
                             offline,
+                            fresh,
+                            take_single: false,
                         },
                     );
                 }
@@ -2500,10 +3126,12 @@ fn pick_result(state: &mut State) {
         }
         other => set_input(state, other),
     }
+    vec![]
 }
 
+/// `s`: the sale's checks, then the payment.
 fn submit(state: &mut State) -> Vec<Effect> {
-    let (Some(branch), Some(draft)) = (state.branch.clone(), state.draft()) else {
+    let (Some(_), Some(draft)) = (&state.branch, state.draft()) else {
         return vec![];
     };
     if draft.input == Input::Submitting {
@@ -2562,22 +3190,742 @@ fn submit(state: &mut State) -> Vec<Effect> {
         set_input(state, Input::Confirm(Question::NewPrices));
         return vec![];
     }
-    let Some(draft) = state.draft() else {
+    set_input(
+        state,
+        Input::Payment {
+            tendered: String::new(),
+        },
+    );
+    state.info(format!(
+        "total {}: type the cash tendered and Enter (Enter alone: the exact amount), or k for card",
+        crate::view::money(state.total())
+    ));
+    vec![]
+}
+
+/// Enter (cash) or `k` (card) on the payment screen: the sale is written with its payment; cash
+/// less than the total is refused on screen.
+fn pay(state: &mut State, cash: bool) -> Vec<Effect> {
+    let total = state.total();
+    let (Some(branch), Some(draft)) = (state.branch.clone(), state.draft()) else {
         return vec![];
+    };
+    let (Input::Payment { tendered }, Some(customer)) = (&draft.input, draft.customer) else {
+        return vec![];
+    };
+    let tender = if cash {
+        match parse_tendered(tendered) {
+            Ok(None) => Tender::Cash(None),
+            Ok(Some(amount)) if amount < total => {
+                state.error(format!(
+                    "{} is less than the total {}: type at least the total (Enter alone: the \
+                     exact amount)",
+                    crate::view::money(amount),
+                    crate::view::money(total)
+                ));
+                return vec![];
+            }
+            Ok(Some(amount)) => Tender::Cash(Some(amount)),
+            Err(e) => {
+                state.error(e);
+                return vec![];
+            }
+        }
+    } else {
+        Tender::Card
     };
     let sale = Sale {
         sale_key: draft.sale_key,
         supermarket_id: branch,
         customer,
         product_ids: draft.products.clone(),
-        expected_total: Some(state.total()),
+        expected_total: Some(total),
         sold_at: None,
         till: Some(state.till.clone()),
         cashier: state.cashier.as_ref().map(|c| c.number),
         receipt_no: None,
-        payment: None,
+        payment: Some(match tender {
+            Tender::Cash(tendered) => Payment::cash(tendered),
+            Tender::Card => Payment::card(),
+        }),
     };
+    state.last_tender = Some(tender);
     set_input(state, Input::Submitting);
     state.info("writing the sale…");
     vec![Effect::Submit(Box::new(sale))]
+}
+
+/// The cash tendered as typed: None when nothing was typed (the exact amount).
+pub fn parse_tendered(typed: &str) -> Result<Option<Decimal>, String> {
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let amount: Decimal = typed
+        .parse()
+        .map_err(|_| format!("{typed} is not an amount: type it like 20 or 20.50"))?;
+    if amount > MAX_TENDERED {
+        return Err(format!(
+            "{typed} is more than a till takes ({MAX_TENDERED})"
+        ));
+    }
+    Ok(Some(amount))
+}
+
+/// Types `text` into the cash tendered (empty: erases): digits, one decimal point (`.` or `,`)
+/// and at most two decimals.
+fn edit_tendered(tendered: &mut String, text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        tendered.pop();
+        return Ok(());
+    }
+    for c in text.chars() {
+        let c = if c == ',' { '.' } else { c };
+        let decimals = tendered.split_once('.').map(|(_, d)| d.len());
+        match (c, decimals) {
+            ('.', None) => tendered.push('.'),
+            ('.', Some(_)) => return Err("the amount already has its decimal point".into()),
+            ('0'..='9', Some(2..)) => {
+                return Err("cash is counted to the cent: two decimals".into());
+            }
+            ('0'..='9', _) if tendered.len() >= 13 => {
+                return Err(format!("at most {MAX_TENDERED} is taken"));
+            }
+            ('0'..='9', _) => tendered.push(c),
+            _ => return Err("type the cash tendered in digits (and . for cents)".into()),
+        }
+    }
+    Ok(())
+}
+
+/// Said when a void, refund or shift report is asked for while the database does not answer.
+pub const NEEDS_THE_DATABASE: &str = "offline: voids, refunds and shift reports need the \
+     database; sales go on (queued) until it is back";
+
+/// What keeps a void or refund from starting now, if anything.
+fn undo_refusal(state: &State, what: &str) -> Option<String> {
+    if state.cart_is_open() {
+        return Some(format!("finish or clear this sale before a {what}"));
+    }
+    if state.is_offline() {
+        return Some(NEEDS_THE_DATABASE.into());
+    }
+    if !state.roster.iter().any(|c| c.is_manager) {
+        return Some(format!(
+            "a {what} needs a manager's confirmation, and no cashier is a manager: add one \
+             with store-core cashier add NUMBER --name NAME --manager --pin"
+        ));
+    }
+    None
+}
+
+/// `V`: the last sale of this shift, voided whole once a manager confirms.
+fn start_void(state: &mut State) {
+    if let Some(refusal) = undo_refusal(state, "void") {
+        state.error(refusal);
+        return;
+    }
+    let Some(receipt) = state.last_sale.clone() else {
+        state.error(
+            "there is no sale of this shift to void at this till: refund a sale by its receipt \
+             number (r)",
+        );
+        return;
+    };
+    let label = receipt_label(&receipt);
+    let total = crate::view::money(receipt.total_amount);
+    state.screen = Screen::Undo(Box::new(Undo {
+        kind: UndoKind::Void,
+        key: state.ids.sale_key(),
+        sold: Some(Box::new(SoldPurchase {
+            receipt: *receipt,
+            voided: None,
+            refunded_product_ids: vec![],
+            refunds: vec![],
+        })),
+        chosen: BTreeSet::new(),
+        cursor: 0,
+        reason: String::new(),
+        step: UndoStep::Reason,
+    }));
+    state.info(format!(
+        "void {label} ({total}): type why, then Enter (Esc cancels)"
+    ));
+}
+
+/// `r`: a sale found by its receipt number, refunded whole or line by line once a manager
+/// confirms.
+fn start_refund(state: &mut State) {
+    if let Some(refusal) = undo_refusal(state, "refund") {
+        state.error(refusal);
+        return;
+    }
+    state.screen = Screen::Undo(Box::new(Undo {
+        kind: UndoKind::Refund,
+        key: state.ids.sale_key(),
+        sold: None,
+        chosen: BTreeSet::new(),
+        cursor: 0,
+        reason: String::new(),
+        step: UndoStep::ReceiptNumber(String::new()),
+    }));
+    state.info(format!(
+        "refund: type or scan the receipt number (like {}), then Enter",
+        store_core::domain::checkout::receipt_number(&state.till, 12)
+    ));
+}
+
+/// How a sale is named on screen and slips: its receipt number, else its purchase number.
+pub fn receipt_label(receipt: &Receipt) -> String {
+    receipt
+        .receipt_number()
+        .unwrap_or_else(|| format!("purchase #{}", receipt.purchase_id))
+}
+
+fn undo_mut(state: &mut State) -> Option<&mut Undo> {
+    match &mut state.screen {
+        Screen::Undo(undo) => Some(undo),
+        _ => None,
+    }
+}
+
+fn cancel_undo(state: &mut State) {
+    let what = match &state.screen {
+        Screen::Undo(undo) if undo.kind == UndoKind::Void => "void",
+        _ => "refund",
+    };
+    state.open_sale();
+    state.info(format!("{what} cancelled: nothing was changed"));
+}
+
+fn on_undo(state: &mut State, action: Action) -> Vec<Effect> {
+    if action == Action::CancelUndo {
+        cancel_undo(state);
+        return vec![];
+    }
+    let till = state.till.clone();
+    let Some(undo) = undo_mut(state) else {
+        return vec![];
+    };
+    match (&mut undo.step, action) {
+        (UndoStep::ReceiptNumber(typed), Action::TypeChar(c))
+            if typed.chars().count() < 40 && !c.is_control() =>
+        {
+            typed.push(c);
+        }
+        (UndoStep::ReceiptNumber(typed), Action::DeleteChar) => {
+            typed.pop();
+        }
+        (UndoStep::ReceiptNumber(typed), Action::FindReceipt) => {
+            let typed = typed.trim().to_string();
+            let wanted = match typed.parse::<i64>() {
+                Ok(n) if n > 0 => Some((till, n)),
+                _ => store_core::domain::refund::parse_receipt_number(&typed),
+            };
+            let Some((till, receipt_no)) = wanted else {
+                state.error(format!(
+                    "{} is not a receipt number: type it as printed (like {})",
+                    store_core::domain::input::quote(&typed),
+                    store_core::domain::checkout::receipt_number(&state.till, 12)
+                ));
+                return vec![];
+            };
+            state.lookups += 1;
+            let seq = state.lookups;
+            if let Some(undo) = undo_mut(state) {
+                undo.step = UndoStep::Looking { seq, typed };
+            }
+            state.info(format!(
+                "looking for sale {}…",
+                store_core::domain::checkout::receipt_number(&till, receipt_no)
+            ));
+            return vec![Effect::FindReceipt {
+                seq,
+                till,
+                receipt_no,
+            }];
+        }
+        (UndoStep::Lines, Action::Up | Action::Down) => {
+            let len = undo.refundable().len();
+            step(&mut undo.cursor, len, action == Action::Up);
+        }
+        (UndoStep::Lines, Action::ToggleLine) => {
+            let line = undo.refundable().get(undo.cursor).map(|l| l.product_id);
+            if let Some(id) = line
+                && !undo.chosen.remove(&id)
+            {
+                undo.chosen.insert(id);
+            }
+        }
+        (UndoStep::Lines, Action::AllLines) => {
+            let all: BTreeSet<i32> = undo.refundable().iter().map(|l| l.product_id).collect();
+            undo.chosen = if undo.chosen == all {
+                BTreeSet::new()
+            } else {
+                all
+            };
+        }
+        (UndoStep::Lines, Action::LinesChosen) => {
+            if undo.chosen.is_empty() {
+                state.error("choose the lines given back: Space on each, or a for all of them");
+                return vec![];
+            }
+            let amount = crate::view::money(undo.amount());
+            undo.step = UndoStep::Reason;
+            state.info(format!(
+                "refund {amount}: type why, then Enter (Esc cancels)"
+            ));
+        }
+        (UndoStep::Reason, Action::ReasonChar(c)) => {
+            let result = edit_text(&mut undo.reason, &c.to_string(), MAX_REASON_LEN, "a reason");
+            match result {
+                Ok(()) => state.clear_message(),
+                Err(e) => state.error(e),
+            }
+        }
+        (UndoStep::Reason, Action::ReasonBackspace) => {
+            undo.reason.pop();
+        }
+        (UndoStep::Reason, Action::ReasonDone) => {
+            if undo.reason.trim().is_empty() {
+                state.error("type why, then Enter (Esc cancels)");
+                return vec![];
+            }
+            undo.step = UndoStep::ManagerNumber(String::new());
+            state.info("a manager confirms: the manager's number, then Enter");
+        }
+        (UndoStep::ManagerNumber(number), Action::CodeDigit(c))
+            if number.len() < MAX_CASHIER_DIGITS =>
+        {
+            number.push(c);
+        }
+        (UndoStep::ManagerNumber(number), Action::CodeBackspace) => {
+            number.pop();
+        }
+        (UndoStep::ManagerNumber(number), Action::ManagerNumber) => {
+            let typed = std::mem::take(number);
+            manager_number(state, &typed);
+        }
+        (UndoStep::ManagerPin { pin, .. }, Action::TypeChar(c)) if pin.len() < MAX_PIN_LEN => {
+            pin.0.push(c);
+            state.clear_message();
+        }
+        (UndoStep::ManagerPin { pin, .. }, Action::DeleteChar) => {
+            pin.0.pop();
+        }
+        (UndoStep::ManagerPin { manager, pin }, Action::CheckPin) => {
+            if pin.is_empty() {
+                state.error("the manager types their PIN, then Enter (Esc cancels)");
+                return vec![];
+            }
+            let pin = std::mem::take(pin);
+            let manager = manager.clone();
+            let Some(credential) = state.credential(manager.number).cloned() else {
+                return vec![];
+            };
+            state.pin_attempts += 1;
+            let attempt = state.pin_attempts;
+            if let Some(undo) = undo_mut(state) {
+                undo.step = UndoStep::Checking { manager, attempt };
+            }
+            state.info("checking the manager's PIN…");
+            return vec![Effect::CheckPin {
+                attempt,
+                credential: Box::new(credential),
+                pin,
+            }];
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// Enter after the manager's number: on to the PIN if they are a manager with a PIN.
+fn manager_number(state: &mut State, typed: &str) {
+    let credential = typed
+        .parse::<i32>()
+        .ok()
+        .and_then(|n| state.credential(n))
+        .cloned();
+    let refusal = match &credential {
+        None if typed.is_empty() => Some("the manager types their number, then Enter".to_string()),
+        None => Some(format!("there is no cashier number {typed}")),
+        Some(c) if !c.is_manager => Some(format!(
+            "cashier {} is not a manager: a manager confirms",
+            cashier_label(&c.cashier)
+        )),
+        Some(c) if !c.needs_pin() => Some(format!(
+            "manager {} has no PIN: a manager confirms with their PIN (store-core cashier pin)",
+            cashier_label(&c.cashier)
+        )),
+        Some(_) => None,
+    };
+    if let Some(refusal) = refusal {
+        state.error(refusal);
+        return;
+    }
+    let Some(credential) = credential else {
+        return;
+    };
+    state.info(format!(
+        "manager {}: type your PIN, then Enter",
+        cashier_label(&credential.cashier)
+    ));
+    if let Some(undo) = undo_mut(state) {
+        undo.step = UndoStep::ManagerPin {
+            manager: credential.cashier,
+            pin: Pin::default(),
+        };
+    }
+}
+
+/// The manager's PIN checked: the void or refund is sent, or the PIN typed again.
+fn manager_pin_checked(
+    state: &mut State,
+    attempt: u64,
+    result: Result<bool, String>,
+) -> Vec<Effect> {
+    let till = state.till.clone();
+    let cashier = state.cashier.as_ref().map(|c| c.number);
+    let Some(undo) = undo_mut(state) else {
+        return vec![];
+    };
+    let UndoStep::Checking {
+        manager,
+        attempt: current,
+    } = &undo.step
+    else {
+        return vec![];
+    };
+    if *current != attempt {
+        return vec![];
+    }
+    let manager = manager.clone();
+    match result {
+        Ok(true) => {
+            let Some(sold) = undo.sold.as_deref() else {
+                return vec![];
+            };
+            let purchase_id = sold.receipt.purchase_id;
+            let reason = undo.reason.trim().to_string();
+            let effect = match undo.kind {
+                UndoKind::Void => Effect::Void(Box::new(VoidRequest {
+                    void_key: undo.key,
+                    purchase_id,
+                    till,
+                    cashier,
+                    manager: manager.number,
+                    reason,
+                })),
+                UndoKind::Refund => Effect::Refund(Box::new(RefundRequest {
+                    refund_key: undo.key,
+                    purchase_id,
+                    product_ids: undo.chosen.iter().copied().collect(),
+                    till,
+                    cashier,
+                    manager: manager.number,
+                    reason,
+                })),
+            };
+            undo.step = UndoStep::Sending {
+                manager: manager.number,
+            };
+            tracing::info!(manager = manager.number, purchase_id, kind = ?undo.kind, "confirmed by a manager");
+            state.info("confirmed: writing it…");
+            vec![effect]
+        }
+        Ok(false) => {
+            tracing::warn!(manager = manager.number, "wrong manager PIN");
+            let label = cashier_label(&manager);
+            undo.step = UndoStep::ManagerPin {
+                manager,
+                pin: Pin::default(),
+            };
+            state.error(format!(
+                "wrong PIN for manager {label}: type it again (Esc cancels)"
+            ));
+            vec![]
+        }
+        Err(e) => {
+            undo.step = UndoStep::ManagerPin {
+                manager,
+                pin: Pin::default(),
+            };
+            state.error(format!("the PIN could not be checked ({e}): type it again"));
+            vec![]
+        }
+    }
+}
+
+/// A refund's sale found (or not) by its receipt number.
+fn receipt_found(state: &mut State, seq: u64, result: Result<Option<SoldPurchase>, DbFailure>) {
+    let typed = match &state.screen {
+        Screen::Undo(undo) => match &undo.step {
+            UndoStep::Looking {
+                seq: current,
+                typed,
+            } if *current == seq => typed.clone(),
+            _ => return,
+        },
+        _ => return,
+    };
+    match &result {
+        Ok(_) => state.db = DbState::Connected,
+        Err(failure) if failure.connection => {
+            state.db = DbState::Reconnecting(failure.message.clone());
+        }
+        Err(_) => {}
+    }
+    let (step, message) = match result {
+        Ok(None) => (
+            UndoStep::ReceiptNumber(typed.clone()),
+            Message::Error(format!("there is no sale with receipt number {typed}")),
+        ),
+        Ok(Some(sold)) => {
+            let label = receipt_label(&sold.receipt);
+            let left = sold.refundable_lines().len();
+            if sold.voided.is_some() {
+                (
+                    UndoStep::ReceiptNumber(typed),
+                    Message::Error(format!(
+                        "sale {label} was voided: there is nothing to refund"
+                    )),
+                )
+            } else if left == 0 {
+                (
+                    UndoStep::ReceiptNumber(typed),
+                    Message::Error(format!("every line of sale {label} was refunded already")),
+                )
+            } else {
+                if let Some(undo) = undo_mut(state) {
+                    undo.sold = Some(Box::new(sold));
+                    undo.chosen.clear();
+                    undo.cursor = 0;
+                }
+                (
+                    UndoStep::Lines,
+                    Message::Info(format!(
+                        "sale {label}: {left} line(s) can be refunded; Space chooses, a all, then \
+                         Enter"
+                    )),
+                )
+            }
+        }
+        Err(failure) if failure.connection => (
+            UndoStep::ReceiptNumber(typed),
+            Message::Error(NEEDS_THE_DATABASE.into()),
+        ),
+        Err(failure) => (
+            UndoStep::ReceiptNumber(typed),
+            Message::Error(format!(
+                "the sale could not be looked up: {}",
+                failure.message
+            )),
+        ),
+    };
+    if let Some(undo) = undo_mut(state) {
+        undo.step = step;
+    }
+    state.say(message, Holds::UntilReplaced);
+}
+
+/// The database's answer to a void or refund: its slip (printed), or why not.
+fn undone(state: &mut State, key: Uuid, result: Result<Undone, RefundError>) -> Vec<Effect> {
+    let Some(undo) =
+        undo_mut(state).filter(|u| u.key == key && matches!(u.step, UndoStep::Sending { .. }))
+    else {
+        tracing::warn!(%key, "an answer for a void or refund that is not being written");
+        return vec![];
+    };
+    match result {
+        Ok(done) => {
+            let Some(sold) = undo.sold.take() else {
+                return vec![];
+            };
+            let original = sold.receipt;
+            state.db = DbState::Connected;
+            let label = receipt_label(&original);
+            let (text, printout) = match &done {
+                Undone::Void(v) => {
+                    if state
+                        .last_sale
+                        .as_ref()
+                        .is_some_and(|s| s.purchase_id == v.purchase_id)
+                    {
+                        state.last_sale = None;
+                    }
+                    tracing::info!(purchase_id = v.purchase_id, amount = %v.amount, replayed = v.replayed, "sale voided");
+                    (
+                        format!(
+                            "sale {label} voided: {} to give back",
+                            crate::view::money(v.amount)
+                        ),
+                        void_printout(state, v, &original),
+                    )
+                }
+                Undone::Refund(r) => {
+                    tracing::info!(purchase_id = r.purchase_id, refund_id = r.refund_id, amount = %r.amount, replayed = r.replayed, "sale refunded");
+                    (
+                        format!(
+                            "refund #{} of sale {label}: {} to give back",
+                            r.refund_id,
+                            crate::view::money(r.amount)
+                        ),
+                        refund_printout(state, r, &original),
+                    )
+                }
+            };
+            state.info(text);
+            state.screen = Screen::UndoDone(Box::new(UndoDone { done, original }));
+            print(state, printout)
+        }
+        Err(e) => {
+            tracing::warn!(%key, "not undone: {e}");
+            if e.is_connection_problem() {
+                // Kept with its key: the manager confirms again and the retry cannot undo twice.
+                undo.step = UndoStep::ManagerNumber(String::new());
+                state.db = DbState::Reconnecting(e.to_string());
+                state.error(format!(
+                    "not written: {e}. Confirm again (manager's number) or Esc"
+                ));
+            } else {
+                state.open_sale();
+                state.error(format!("not done: {e}"));
+            }
+            vec![]
+        }
+    }
+}
+
+fn void_printout(state: &State, v: &VoidRecord, original: &Receipt) -> Printout {
+    let branch_name = state
+        .name_of_branch(&original.supermarket_id)
+        .unwrap_or_default()
+        .to_string();
+    Printout {
+        what: format!("the void slip of {}", receipt_label(original)),
+        text: store_core::domain::receipt_text::void_slip(
+            v,
+            original,
+            &branch_name,
+            state.zone(),
+            state.print_setup.width,
+        ),
+    }
+}
+
+fn refund_printout(state: &State, r: &RefundRecord, original: &Receipt) -> Printout {
+    let branch_name = state
+        .name_of_branch(&original.supermarket_id)
+        .unwrap_or_default()
+        .to_string();
+    Printout {
+        what: format!("the refund slip #{}", r.refund_id),
+        text: store_core::domain::receipt_text::refund_slip(
+            r,
+            original,
+            &branch_name,
+            state.zone(),
+            state.print_setup.width,
+        ),
+    }
+}
+
+/// `X`: the running shift's figures, from the database.
+fn load_shift(state: &mut State) -> Vec<Effect> {
+    if state.is_offline() {
+        state.error(NEEDS_THE_DATABASE);
+        return vec![];
+    }
+    state.info("loading the shift report…");
+    vec![Effect::LoadShift]
+}
+
+/// `Z`: asks before closing the shift.
+fn ask_close_shift(state: &mut State) -> Vec<Effect> {
+    if state.cart_is_open() {
+        state.error("finish or clear this sale before closing the shift");
+        return vec![];
+    }
+    if state.is_offline() {
+        state.error(NEEDS_THE_DATABASE);
+        return vec![];
+    }
+    set_input(state, Input::Confirm(Question::CloseShift));
+    vec![]
+}
+
+/// A shift report arrived: shown over the screen; a closed shift's is printed.
+fn shift_report(
+    state: &mut State,
+    result: Result<ShiftReport, DbFailure>,
+    closed: bool,
+) -> Vec<Effect> {
+    match result {
+        Ok(report) => {
+            state.db = DbState::Connected;
+            let printout = report_printout(state, &report);
+            state.overlay = Some(Overlay::Report(Box::new(report)));
+            if closed {
+                tracing::info!("shift closed");
+                state.last_sale = None;
+                state.info("shift closed: its figures are final; the next sale opens a new shift");
+                return print(state, printout);
+            }
+            state.info("X report: the shift's running figures (p prints them)");
+            vec![]
+        }
+        Err(failure) => {
+            if failure.connection {
+                state.db = DbState::Reconnecting(failure.message.clone());
+            }
+            let what = if closed {
+                "the shift was not closed"
+            } else {
+                "the shift report could not be loaded"
+            };
+            state.error(format!("{what}: {}", failure.message));
+            vec![]
+        }
+    }
+}
+
+fn report_printout(state: &State, report: &ShiftReport) -> Printout {
+    Printout {
+        what: if report.is_closed() {
+            "the Z report".into()
+        } else {
+            "the X report".into()
+        },
+        text: store_core::domain::receipt_text::shift_report_text(
+            report,
+            state.zone(),
+            state.print_setup.width,
+        ),
+    }
+}
+
+fn on_report(state: &mut State, action: Action) -> Vec<Effect> {
+    let Some(Overlay::Report(report)) = &state.overlay else {
+        return vec![];
+    };
+    match action {
+        Action::PrintReport => {
+            let printout = report_printout(state, report);
+            if !state.print_setup.printer {
+                state.last_printout = Some(printout);
+                state.error(
+                    "no receipt printer is set: start the till with --receipt-command or \
+                     --receipt-file (or receipt_command / receipt_file in the config file)",
+                );
+                return vec![];
+            }
+            state.info(format!("printing {}…", printout.what));
+            print(state, printout)
+        }
+        _ => {
+            state.overlay = None;
+            state.clear_message();
+            vec![]
+        }
+    }
 }

@@ -7,7 +7,8 @@ use icash_cli::docs::{Entry, Manual, entries};
 /// The cashier's till: keyboard-driven checkout on the iCash store database.
 ///
 /// Settings come from the flags, then the environment variables, then the optional file
-/// $XDG_CONFIG_HOME/icash/config.toml (or ICASH_CONFIG): `database_url`, `supermarket`, `till`.
+/// $XDG_CONFIG_HOME/icash/config.toml (or ICASH_CONFIG): `database_url`, `supermarket`, `till`,
+/// `receipt_command`, `receipt_file`, `receipt_width`.
 #[derive(clap::Parser, Debug)]
 #[command(name = "pos-tui", version)]
 pub struct Args {
@@ -26,6 +27,16 @@ pub struct Args {
     /// <ICASH_HOME or data dir>/pos-journal.jsonl].
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
+    /// Print each receipt by running this shell command with the receipt on its standard input
+    /// (e.g. 'lp -d receipt'). A printer that fails is said on screen; the sale stays recorded.
+    #[arg(long, value_name = "COMMAND", conflicts_with = "receipt_file")]
+    pub receipt_command: Option<String>,
+    /// Print each receipt by appending it to this file or device (e.g. /dev/usb/lp0).
+    #[arg(long, value_name = "PATH")]
+    pub receipt_file: Option<PathBuf>,
+    /// The receipt printer's columns: 42 or 48 [default: 42].
+    #[arg(long, value_name = "COLUMNS")]
+    pub receipt_width: Option<u16>,
     #[command(flatten)]
     pub docs: icash_cli::docs::DocFlags,
 }

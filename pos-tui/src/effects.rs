@@ -14,8 +14,10 @@ use store_core::db::live::{self, CATALOG_CHANNEL, LISTENING};
 use store_core::domain::cashier::{self, CashierCredential};
 use store_core::domain::catalog;
 use store_core::domain::checkout::{self, Sale};
+use store_core::domain::{refund, shift};
 use store_core::error::CheckoutError;
 use store_core::retry::RetryPolicy;
+use store_core::settings::ReceiptPrinter;
 use store_core::till::journal::{self, Outcome, SharedJournal};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tui_runtime::effect::run_bounded;
@@ -37,6 +39,8 @@ const OFFLINE_SUBMIT_TIMEOUT: Duration = Duration::from_secs(3);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest PIN check (argon2 is slow on purpose, but not this slow).
 const PIN_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a receipt printer may take to take a receipt; a command still running then is killed.
+pub const PRINT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the health probe asks, and how long it waits for an answer: together they bound
 /// how long the status bar can say "connected" after the database went away.
 pub const PROBE_EVERY: Duration = Duration::from_millis(500);
@@ -61,6 +65,8 @@ pub struct Runner {
     /// The health probe's last answer: a submission made while the database is known to be
     /// unreachable waits only `OFFLINE_SUBMIT_TIMEOUT` before the sale is queued.
     reachable: Arc<AtomicBool>,
+    /// Where receipts are printed (None: nowhere).
+    printer: Option<ReceiptPrinter>,
 }
 
 /// What the journal holds now.
@@ -125,7 +131,13 @@ impl Runner {
             roster_path,
             catalog_path,
             reachable: Arc::new(AtomicBool::new(true)),
+            printer: None,
         }
+    }
+
+    /// The same runner, printing receipts on `printer`.
+    pub fn with_printer(self, printer: Option<ReceiptPrinter>) -> Runner {
+        Runner { printer, ..self }
     }
 
     pub fn run(&self, effect: Effect) {
@@ -291,6 +303,116 @@ impl Runner {
                     },
                 );
             }
+            Effect::LookUpCard(id) => {
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    async move {
+                        let client = Lease::new(store.client().await?, &store);
+                        // A whole id is its own prefix: at most one customer.
+                        let found = catalog::search_customers(&*client, &id.to_string(), 1).await?;
+                        client.release();
+                        Ok(found.into_iter().find(|c| c.user_id == id))
+                    },
+                    move |outcome| Msg::CardLookedUp {
+                        id,
+                        result: flatten(outcome),
+                    },
+                );
+            }
+            Effect::Print { job, text } => {
+                let Some(printer) = self.printer.clone() else {
+                    let _ = self.tx.send(Msg::Printed {
+                        job,
+                        result: Err("no receipt printer is set".into()),
+                    });
+                    return;
+                };
+                spawn_effect(
+                    &self.tx,
+                    PRINT_TIMEOUT,
+                    async move { print_receipt(&printer, &text).await },
+                    move |outcome| Msg::Printed {
+                        job,
+                        result: match outcome {
+                            Ok(result) => result,
+                            Err(Failure::TimedOut(limit)) => {
+                                Err(format!("no answer within {} s", limit.as_secs()))
+                            }
+                            Err(failure) => Err(failure.to_string()),
+                        },
+                    },
+                );
+            }
+            Effect::FindReceipt {
+                seq,
+                till,
+                receipt_no,
+            } => {
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    async move {
+                        let client = Lease::new(store.client().await?, &store);
+                        let found = refund::find_by_receipt(&*client, &till, receipt_no).await?;
+                        client.release();
+                        Ok(found)
+                    },
+                    move |outcome| Msg::ReceiptFound {
+                        seq,
+                        result: flatten(outcome),
+                    },
+                );
+            }
+            Effect::Void(request) => {
+                let key = request.void_key;
+                spawn_effect(
+                    &self.tx,
+                    SUBMIT_TIMEOUT,
+                    not_send(move || async move { refund::void_purchase(&store, &request).await }),
+                    move |outcome| Msg::Voided {
+                        key,
+                        result: undo_outcome(outcome),
+                    },
+                );
+            }
+            Effect::Refund(request) => {
+                let key = request.refund_key;
+                spawn_effect(
+                    &self.tx,
+                    SUBMIT_TIMEOUT,
+                    not_send(
+                        move || async move { refund::refund_purchase(&store, &request).await },
+                    ),
+                    move |outcome| Msg::Refunded {
+                        key,
+                        result: undo_outcome(outcome),
+                    },
+                );
+            }
+            Effect::LoadShift => {
+                let till = self.till.clone();
+                spawn_effect(
+                    &self.tx,
+                    QUERY_TIMEOUT,
+                    async move {
+                        let client = Lease::new(store.client().await?, &store);
+                        let report = shift::current_shift(&*client, &till).await?;
+                        client.release();
+                        Ok(report)
+                    },
+                    move |outcome| Msg::ShiftLoaded(flatten(outcome)),
+                );
+            }
+            Effect::CloseShift { cashier } => {
+                let till = self.till.clone();
+                spawn_effect(
+                    &self.tx,
+                    SUBMIT_TIMEOUT,
+                    async move { shift::close_shift(&store, &till, cashier).await },
+                    move |outcome| Msg::ShiftClosed(flatten(outcome)),
+                );
+            }
             Effect::ResendRefused(sale_key) => {
                 self.handle_refused(sale_key, RefusedAction::Resend, move |j| j.resend(sale_key))
             }
@@ -364,6 +486,59 @@ impl Runner {
                 }
             }
         });
+    }
+}
+
+/// Hands `text` to the printer: on a command's standard input (through `sh -c`; a command that
+/// fails says why, in the first line it wrote to its standard error), or appended to a file or
+/// device. A command still running when the effect's time is up is killed when dropped.
+pub async fn print_receipt(printer: &ReceiptPrinter, text: &str) -> Result<(), String> {
+    match printer {
+        ReceiptPrinter::Command(command) => {
+            use tokio::io::AsyncWriteExt;
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(command)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| format!("{command}: {e}"))?;
+            let mut stdin = child.stdin.take().ok_or("the command took no input")?;
+            // A command that exits without reading says so in its exit status, below.
+            let written = stdin.write_all(text.as_bytes()).await;
+            drop(stdin);
+            let output = child
+                .wait_with_output()
+                .await
+                .map_err(|e| format!("{command}: {e}"))?;
+            if !output.status.success() {
+                let said = String::from_utf8_lossy(&output.stderr);
+                let said = said.lines().next().unwrap_or_default().trim();
+                return Err(match (said.is_empty(), output.status.code()) {
+                    (false, _) => format!("{command}: {said}"),
+                    (true, Some(code)) => format!("{command} exited with status {code}"),
+                    (true, None) => format!("{command} was stopped by a signal"),
+                });
+            }
+            written.map_err(|e| format!("{command} did not take the receipt: {e}"))
+        }
+        ReceiptPrinter::File(path) => {
+            let path = path.clone();
+            let text = text.to_string();
+            blocking(move || {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.flush())
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            })
+            .await
+        }
     }
 }
 
@@ -452,6 +627,35 @@ fn write_private_json(path: &Path, value: &impl serde::Serialize) -> std::io::Re
 }
 
 /// One result from the work's own and the runner's failures.
+/// A future that is not `Send` (store-core's void and refund, whose retry loop holds a borrow
+/// across an await), run to its end on one of tokio's blocking threads; past the effect's time
+/// it finishes there, its answer dropped.
+async fn not_send<T, F>(work: impl FnOnce() -> F + Send + 'static) -> Result<T, refund::RefundError>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T, refund::RefundError>>,
+{
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(work()))
+        .await
+        .unwrap_or_else(|e| {
+            Err(refund::RefundError::Unavailable(format!(
+                "internal error ({e}); see the log"
+            )))
+        })
+}
+
+/// A void's or refund's answer; no answer in time (or a panic) may have written it or not, so it
+/// is retried with the same key, which cannot undo twice.
+fn undo_outcome<T>(
+    outcome: Result<Result<T, refund::RefundError>, Failure>,
+) -> Result<T, refund::RefundError> {
+    match outcome {
+        Ok(result) => result,
+        Err(failure) => Err(refund::RefundError::Unavailable(failure.to_string())),
+    }
+}
+
 fn flatten<T>(outcome: Result<store_core::Result<T>, Failure>) -> Result<T, DbFailure> {
     match outcome {
         Ok(result) => result.map_err(DbFailure::from),
@@ -514,6 +718,74 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    }
+
+    #[test]
+    fn a_receipt_goes_to_a_commands_standard_input_or_is_appended_to_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("printed.txt");
+        let command = ReceiptPrinter::Command(format!("cat >> '{}'", out.display()));
+        block_on(print_receipt(&command, "first\n")).unwrap();
+        block_on(print_receipt(&command, "second\n")).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "first\nsecond\n");
+        let file = ReceiptPrinter::File(dir.path().join("device"));
+        block_on(print_receipt(&file, "one\n")).unwrap();
+        block_on(print_receipt(&file, "two\n")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("device")).unwrap(),
+            "one\ntwo\n"
+        );
+    }
+
+    #[test]
+    fn a_failing_printer_says_why() {
+        let failing =
+            ReceiptPrinter::Command("echo 'lp: printer receipt is offline' >&2; exit 3".into());
+        let err = block_on(print_receipt(&failing, "x\n")).unwrap_err();
+        assert!(err.ends_with("lp: printer receipt is offline"), "{err}");
+        let silent = ReceiptPrinter::Command("exit 4".into());
+        let err = block_on(print_receipt(&silent, "x\n")).unwrap_err();
+        assert_eq!(err, "exit 4 exited with status 4");
+        let missing = ReceiptPrinter::File("/nonexistent-dir/printer".into());
+        let err = block_on(print_receipt(&missing, "x\n")).unwrap_err();
+        assert!(err.starts_with("/nonexistent-dir/printer: "), "{err}");
+    }
+
+    #[test]
+    fn a_hanging_printer_is_stopped_at_the_effects_limit() {
+        // The effect's bound drops the work: the command is killed, not left running.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let hanging =
+            ReceiptPrinter::Command(format!("echo $$ > '{}'; exec sleep 30", pid_file.display()));
+        let outcome = block_on(async {
+            tui_runtime::effect::run_bounded(ms(500), async move {
+                print_receipt(&hanging, "x\n").await
+            })
+            .await
+        });
+        assert!(matches!(outcome, Err(Failure::TimedOut(_))), "{outcome:?}");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Killed on drop (SIGKILL), then reaped by tokio: gone within a moment.
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(ms(20));
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|stat| stat.contains(") Z "))
+        });
+        assert!(gone, "the printer command {pid} is still running");
     }
 
     /// The pauses before each of `listened.len()` reconnections in a row.

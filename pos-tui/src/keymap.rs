@@ -17,6 +17,24 @@ pub enum Mode {
     CheckingPin,
     /// A sale: typing product codes, choosing the customer, editing the cart.
     Sale,
+    /// A sale with a code typed: a product code, or a customer card's id (hex and dashes).
+    Code,
+    /// After `s`: cash (the amount tendered) or card.
+    Payment,
+    /// A refund: typing or scanning the sale's receipt number.
+    RefundReceipt,
+    /// A refund: choosing the lines given back.
+    RefundLines,
+    /// A void or refund: typing its reason.
+    UndoReason,
+    /// A void or refund: the confirming manager's number.
+    ManagerNumber,
+    /// A void or refund: the manager's PIN.
+    ManagerPin,
+    /// A void or refund is being looked up, checked or written.
+    UndoWorking,
+    /// The shift report (X, or Z once closed) over the screen.
+    Report,
     /// Finding a product by name.
     ProductSearch,
     /// Finding a returning customer by the first characters of their id.
@@ -43,6 +61,15 @@ impl Mode {
             Mode::Pin => "Cashier PIN",
             Mode::CheckingPin => "While the PIN is checked",
             Mode::Sale => "Sale",
+            Mode::Code => "Typing a code or a card",
+            Mode::Payment => "Payment",
+            Mode::RefundReceipt => "Refund: the receipt number",
+            Mode::RefundLines => "Refund: the lines",
+            Mode::UndoReason => "Void or refund: the reason",
+            Mode::ManagerNumber => "Manager's number",
+            Mode::ManagerPin => "Manager's PIN",
+            Mode::UndoWorking => "While a void or refund is written",
+            Mode::Report => "Shift report",
             Mode::ProductSearch => "Product search",
             Mode::CustomerSearch => "Customer search",
             Mode::Confirm => "Questions",
@@ -83,6 +110,8 @@ pub enum Command {
     BranchByNumber,
     /// A digit of a product code.
     CodeDigit,
+    /// A hex letter or a dash of a customer card's id.
+    CardChar,
     CodeBackspace,
     /// Add the product whose code was typed.
     AddCode,
@@ -113,6 +142,37 @@ pub enum Command {
     Yes,
     No,
     NextSale,
+    /// Print the last receipt again.
+    PrintLast,
+    /// Cash with the amount typed (none: the exact amount).
+    PayCash,
+    PayCard,
+    CancelPayment,
+    /// Void the last sale of this shift (a manager confirms).
+    StartVoid,
+    /// Refund a sale by its receipt number (a manager confirms).
+    StartRefund,
+    /// Leave the void or refund.
+    CancelUndo,
+    /// Look up the receipt number typed.
+    FindReceipt,
+    /// Choose or leave out the selected line.
+    ToggleLine,
+    /// Choose every line left.
+    AllLines,
+    /// The lines are chosen: on to the reason.
+    LinesChosen,
+    /// The reason is typed: on to the manager.
+    ReasonDone,
+    /// The manager's number is typed: on to the PIN.
+    ManagerNumber,
+    /// The running shift report.
+    ShiftReport,
+    /// Close the shift (asks first).
+    CloseShift,
+    /// Print the report on screen.
+    PrintReport,
+    CloseReport,
 }
 
 /// A command with what its key brought: what `update` acts on, never on raw keys.
@@ -137,6 +197,7 @@ pub enum Action {
     /// The branch's number in the list, from 1.
     BranchByNumber(u32),
     CodeDigit(char),
+    CardChar(char),
     CodeBackspace,
     AddCode,
     ClearCode,
@@ -165,6 +226,23 @@ pub enum Action {
     NextSale {
         first_digit: Option<char>,
     },
+    PrintLast,
+    PayCash,
+    PayCard,
+    CancelPayment,
+    StartVoid,
+    StartRefund,
+    CancelUndo,
+    FindReceipt,
+    ToggleLine,
+    AllLines,
+    LinesChosen,
+    ReasonDone,
+    ManagerNumber,
+    ShiftReport,
+    CloseShift,
+    PrintReport,
+    CloseReport,
 }
 
 impl Command {
@@ -193,6 +271,7 @@ impl Command {
             Command::ChooseBranch => Action::ChooseBranch,
             Command::BranchByNumber => Action::BranchByNumber(char?.to_digit(10)?),
             Command::CodeDigit => Action::CodeDigit(char.filter(char::is_ascii_digit)?),
+            Command::CardChar => Action::CardChar(char.filter(|c| is_card_char(*c))?),
             Command::CodeBackspace => Action::CodeBackspace,
             Command::AddCode => Action::AddCode,
             Command::ClearCode => Action::ClearCode,
@@ -221,8 +300,30 @@ impl Command {
             Command::NextSale => Action::NextSale {
                 first_digit: char.filter(char::is_ascii_digit),
             },
+            Command::PrintLast => Action::PrintLast,
+            Command::PayCash => Action::PayCash,
+            Command::PayCard => Action::PayCard,
+            Command::CancelPayment => Action::CancelPayment,
+            Command::StartVoid => Action::StartVoid,
+            Command::StartRefund => Action::StartRefund,
+            Command::CancelUndo => Action::CancelUndo,
+            Command::FindReceipt => Action::FindReceipt,
+            Command::ToggleLine => Action::ToggleLine,
+            Command::AllLines => Action::AllLines,
+            Command::LinesChosen => Action::LinesChosen,
+            Command::ReasonDone => Action::ReasonDone,
+            Command::ManagerNumber => Action::ManagerNumber,
+            Command::ShiftReport => Action::ShiftReport,
+            Command::CloseShift => Action::CloseShift,
+            Command::PrintReport => Action::PrintReport,
+            Command::CloseReport => Action::CloseReport,
         })
     }
+}
+
+/// A letter or dash of a customer id after its first character (`0195a3c4-...`).
+fn is_card_char(c: char) -> bool {
+    matches!(c, 'a'..='f' | 'A'..='F' | '-')
 }
 
 /// Which keys a binding matches.
@@ -236,6 +337,8 @@ pub enum Keys {
     Ctrl(char),
     /// Any digit 0-9.
     Digit,
+    /// A hex letter a-f (either case) or a dash, as in a customer id.
+    CardChar,
     /// F1 to F10.
     FunctionKey,
     /// Any printable character.
@@ -255,6 +358,7 @@ impl Keys {
             (Keys::Char(c), KeyCode::Char(k)) => c == k,
             (Keys::Code(c), k) => c == k,
             (Keys::Digit, KeyCode::Char(k)) => k.is_ascii_digit(),
+            (Keys::CardChar, KeyCode::Char(k)) => is_card_char(k),
             (Keys::FunctionKey, KeyCode::F(n)) => (1..=10).contains(&n),
             (Keys::Printable, KeyCode::Char(k)) => !k.is_control(),
             _ => false,
@@ -438,6 +542,16 @@ const SALE: &[Binding] = &[
         "add the product of the code",
     ),
     h(
+        K::Char('a'),
+        A::CardChar,
+        "a d e f",
+        "start a customer card's id",
+    ),
+    a(K::Char('d'), A::CardChar),
+    a(K::Char('e'), A::CardChar),
+    a(K::Char('f'), A::CardChar),
+    h(K::Char('p'), A::PrintLast, "p", PRINT_DOES),
+    h(
         K::Code(KeyCode::Backspace),
         A::CodeBackspace,
         "Backspace",
@@ -467,7 +581,11 @@ const SALE: &[Binding] = &[
     ),
     a(K::Code(KeyCode::Delete), A::RemoveSelected),
     h(K::Char('-'), A::RemoveLast, "-", "remove the last line"),
-    h(K::Char('X'), A::ClearCart, "X", "clear the cart (asks)"),
+    h(K::Char('C'), A::ClearCart, "C", "clear the cart (asks)"),
+    h(K::Char('V'), A::StartVoid, "V", VOID_DOES),
+    h(K::Char('r'), A::StartRefund, "r", REFUND_DOES),
+    h(K::Char('X'), A::ShiftReport, "X", REPORT_DOES),
+    h(K::Char('Z'), A::CloseShift, "Z", CLOSE_DOES),
     h(
         K::Char('b'),
         A::ChangeBranch,
@@ -478,6 +596,231 @@ const SALE: &[Binding] = &[
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
+];
+
+/// With a code typed: hex letters and dashes go on typing (a customer card), Enter takes it; every
+/// other key is the sale's.
+const CODE: &[Binding] = &[
+    h(K::Digit, A::CodeDigit, "0-9", "go on typing the code"),
+    h(
+        K::CardChar,
+        A::CardChar,
+        "a-f -",
+        "go on typing a card's id",
+    ),
+    h(
+        K::Code(KeyCode::Enter),
+        A::AddCode,
+        "Enter",
+        "add product, or take card",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::CodeBackspace,
+        "Backspace",
+        "erase a character",
+    ),
+    h(K::Code(KeyCode::Esc), A::ClearCode, "Esc", "erase the code"),
+];
+
+const PAYMENT: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::PayCash,
+        "Enter",
+        "cash (alone: exact amount)",
+        "cash",
+    ),
+    b(K::Char('k'), A::PayCard, "k", "card", "card"),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelPayment,
+        "Esc",
+        "back to the sale",
+        "back",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::DeleteChar,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Digit,
+        A::TypeChar,
+        "0-9 .",
+        "the cash tendered",
+        "tendered",
+    ),
+    a(K::Char('.'), A::TypeChar),
+    a(K::Char(','), A::TypeChar),
+    b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
+];
+
+const REFUND_RECEIPT: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::FindReceipt,
+        "Enter",
+        "find the sale",
+        "find",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::DeleteChar,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Printable,
+        A::TypeChar,
+        "T01-000012",
+        "the receipt number (typed or scanned)",
+        "receipt no.",
+    ),
+];
+
+const REFUND_LINES: &[Binding] = &[
+    b(K::Code(KeyCode::Up), A::Up, "↑↓", "choose a line", "move"),
+    a(K::Code(KeyCode::Down), A::Down),
+    b(
+        K::Char(' '),
+        A::ToggleLine,
+        "Space",
+        "give the line back, or not",
+        "give back",
+    ),
+    b(K::Char('a'), A::AllLines, "a", "every line left", "all"),
+    b(
+        K::Code(KeyCode::Enter),
+        A::LinesChosen,
+        "Enter",
+        "refund the lines chosen",
+        "refund",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+];
+
+const UNDO_REASON: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::ReasonDone,
+        "Enter",
+        "the reason is typed",
+        "done",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::ReasonBackspace,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Printable,
+        A::ReasonChar,
+        "letters",
+        "why it is undone",
+        "reason",
+    ),
+];
+
+const MANAGER_NUMBER: &[Binding] = &[
+    b(
+        K::Digit,
+        A::CodeDigit,
+        "0-9",
+        "the manager's number",
+        "number",
+    ),
+    b(
+        K::Code(KeyCode::Enter),
+        A::ManagerNumber,
+        "Enter",
+        "on to the manager's PIN",
+        "PIN",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::CodeBackspace,
+        "Backspace",
+        "erase a digit",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+];
+
+const MANAGER_PIN: &[Binding] = &[
+    b(
+        K::Code(KeyCode::Enter),
+        A::CheckPin,
+        "Enter",
+        "check the PIN and confirm",
+        "confirm",
+    ),
+    b(
+        K::Code(KeyCode::Esc),
+        A::CancelUndo,
+        "Esc",
+        "cancel",
+        "cancel",
+    ),
+    h(
+        K::Code(KeyCode::Backspace),
+        A::DeleteChar,
+        "Backspace",
+        "erase",
+    ),
+    b(
+        K::Printable,
+        A::TypeChar,
+        "characters",
+        "the manager's PIN (shown as *)",
+        "PIN",
+    ),
+];
+
+const UNDO_WORKING: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help")];
+
+const REPORT: &[Binding] = &[
+    b(
+        K::Char('p'),
+        A::PrintReport,
+        "p",
+        "print the report",
+        "print",
+    ),
+    b(
+        K::Any,
+        A::CloseReport,
+        "other keys",
+        "close the report",
+        "close",
+    ),
 ];
 
 const PRODUCT_SEARCH: &[Binding] = &[
@@ -557,9 +900,24 @@ const SUBMITTING: &[Binding] = &[b(K::Char('?'), A::ShowHelp, "?", "help", "help
 /// What L does (yes to its question drops the open sale).
 const SIGN_OUT_DOES: &str = "sign out; asks if sale open";
 
+/// What V, r, X and Z do.
+const VOID_DOES: &str = "void last sale (manager)";
+const REFUND_DOES: &str = "refund by receipt (manager)";
+const REPORT_DOES: &str = "the running shift report";
+const CLOSE_DOES: &str = "close the shift, Z (asks)";
+
+/// What p does.
+const PRINT_DOES: &str = "reprint the last receipt";
+
 const RECEIPT: &[Binding] = &[
     b(K::Char('q'), A::Quit, "q", "quit", "quit"),
+    h(K::Char('p'), A::PrintLast, "p", PRINT_DOES),
     b(K::Char('?'), A::ShowHelp, "?", "help", "help"),
+    // As in a sale (listed there): from the receipt they act on the next, empty sale.
+    a(K::Char('V'), A::StartVoid),
+    a(K::Char('r'), A::StartRefund),
+    a(K::Char('X'), A::ShiftReport),
+    a(K::Char('Z'), A::CloseShift),
     h(K::Char('R'), A::ShowRefused, "R", REFUSED_DOES),
     // Said on the receipt itself when the chain records cashiers.
     a(K::Char('L'), A::SignOut),
@@ -653,6 +1011,15 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Pin => PIN,
         Mode::CheckingPin => CHECKING_PIN,
         Mode::Sale => SALE,
+        Mode::Code => CODE,
+        Mode::Payment => PAYMENT,
+        Mode::RefundReceipt => REFUND_RECEIPT,
+        Mode::RefundLines => REFUND_LINES,
+        Mode::UndoReason => UNDO_REASON,
+        Mode::ManagerNumber => MANAGER_NUMBER,
+        Mode::ManagerPin => MANAGER_PIN,
+        Mode::UndoWorking => UNDO_WORKING,
+        Mode::Report => REPORT,
         Mode::ProductSearch => PRODUCT_SEARCH,
         Mode::CustomerSearch => CUSTOMER_SEARCH,
         Mode::Confirm => CONFIRM,
@@ -667,6 +1034,8 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
 /// The help overlay's sections: a title and the modes whose keys it lists.
 pub const HELP_SECTIONS: &[(&str, &[Mode])] = &[
     ("Sale", &[Mode::Sale]),
+    ("Code typed", &[Mode::Code]),
+    ("Payment (s)", &[Mode::Payment]),
     ("Receipt", &[Mode::Receipt]),
     ("Start of shift", &[Mode::Branch]),
     (
@@ -682,6 +1051,15 @@ pub const MORE_DOC_SECTIONS: &[(&str, &[Mode])] = &[
     ("Cashier sign-in", &[Mode::SignIn]),
     ("Cashier PIN", &[Mode::Pin]),
     ("Refused list (R)", &[Mode::Refused, Mode::SetAsideReason]),
+    ("Refund (r): the receipt number", &[Mode::RefundReceipt]),
+    ("Refund: the lines", &[Mode::RefundLines]),
+    ("Void (V) or refund: the reason", &[Mode::UndoReason]),
+    (
+        "Void or refund: the manager's number",
+        &[Mode::ManagerNumber],
+    ),
+    ("Void or refund: the manager's PIN", &[Mode::ManagerPin]),
+    ("Shift report (X, Z)", &[Mode::Report]),
     ("Help (?)", &[Mode::Help]),
 ];
 
@@ -728,6 +1106,15 @@ pub const ALL_MODES: &[Mode] = &[
     Mode::Pin,
     Mode::CheckingPin,
     Mode::Sale,
+    Mode::Code,
+    Mode::Payment,
+    Mode::RefundReceipt,
+    Mode::RefundLines,
+    Mode::UndoReason,
+    Mode::ManagerNumber,
+    Mode::ManagerPin,
+    Mode::UndoWorking,
+    Mode::Report,
     Mode::ProductSearch,
     Mode::CustomerSearch,
     Mode::Confirm,
@@ -738,19 +1125,31 @@ pub const ALL_MODES: &[Mode] = &[
     Mode::SetAsideReason,
 ];
 
+/// Where a key goes that `mode`'s own table lacks: a code typed leaves the sale's keys working.
+pub fn fallback(mode: Mode) -> Option<Mode> {
+    match mode {
+        Mode::Code => Some(Mode::Sale),
+        _ => None,
+    }
+}
+
 /// The action for `key` in `mode`, if any.
 pub fn resolve(mode: Mode, key: &KeyEvent) -> Option<Action> {
+    let fallback = fallback(mode).map_or(&[][..], bindings);
     GLOBAL
         .iter()
         .chain(bindings(mode))
+        .chain(fallback)
         .find(|binding| binding.keys.matches(key))
         .and_then(|binding| binding.action.with_key(key))
 }
 
 /// The status-bar hints for `mode`: ("keys", "short words").
 pub fn hints(mode: Mode) -> Vec<(&'static str, &'static str)> {
+    let fallback = fallback(mode).map_or(&[][..], bindings);
     bindings(mode)
         .iter()
+        .chain(fallback)
         .filter(|binding| !binding.label.is_empty())
         .filter_map(|binding| binding.hint.map(|hint| (binding.label, hint)))
         .collect()
@@ -833,7 +1232,9 @@ mod tests {
         assert!(hints.contains(&("s", "submit")), "{hints:?}");
         assert!(!hints.iter().any(|(label, _)| label.is_empty()));
         let help = help(&[Mode::Sale]);
-        assert!(help.contains(&("X", "clear the cart (asks)")));
+        // Clearing the cart moved from X to C when X became the shift report.
+        assert!(help.contains(&("C", "clear the cart (asks)")));
+        assert!(help.contains(&("X", "the running shift report")));
     }
 
     #[test]
@@ -847,6 +1248,13 @@ mod tests {
             if !matches!(
                 mode,
                 Mode::Submitting
+                    | Mode::RefundReceipt
+                    | Mode::RefundLines
+                    | Mode::UndoReason
+                    | Mode::ManagerNumber
+                    | Mode::ManagerPin
+                    | Mode::UndoWorking
+                    | Mode::Report
                     | Mode::SignIn
                     | Mode::Pin
                     | Mode::CheckingPin
@@ -895,6 +1303,70 @@ mod tests {
             Some(Action::CodeDigit('4'))
         );
         assert_eq!(resolve(Mode::CheckingPin, &key(KeyCode::Enter)), None);
+    }
+
+    #[test]
+    fn a_typed_code_takes_a_card_and_the_sale_keys_work_around_it() {
+        // Empty code: b and c are the sale's; a, d, e, f start a card.
+        assert_eq!(
+            resolve(Mode::Sale, &key(KeyCode::Char('c'))),
+            Some(Action::FindCustomer)
+        );
+        assert_eq!(
+            resolve(Mode::Sale, &key(KeyCode::Char('e'))),
+            Some(Action::CardChar('e'))
+        );
+        assert_eq!(
+            resolve(Mode::Sale, &key(KeyCode::Char('-'))),
+            Some(Action::RemoveLast)
+        );
+        // A code typed: hex letters and dashes go on typing it; the others are the sale's.
+        for c in ['b', 'c', '-', 'F'] {
+            assert_eq!(
+                resolve(Mode::Code, &key(KeyCode::Char(c))),
+                Some(Action::CardChar(c))
+            );
+        }
+        assert_eq!(
+            resolve(Mode::Code, &key(KeyCode::Char('s'))),
+            Some(Action::Submit)
+        );
+        assert_eq!(
+            resolve(Mode::Code, &key(KeyCode::Enter)),
+            Some(Action::AddCode)
+        );
+        assert!(hints(Mode::Code).contains(&("s", "submit")));
+    }
+
+    #[test]
+    fn the_payment_takes_amounts_and_quits_nowhere() {
+        assert_eq!(
+            resolve(Mode::Payment, &key(KeyCode::Char('7'))),
+            Some(Action::TypeChar('7'))
+        );
+        assert_eq!(
+            resolve(Mode::Payment, &key(KeyCode::Char(','))),
+            Some(Action::TypeChar(','))
+        );
+        assert_eq!(resolve(Mode::Payment, &key(KeyCode::Char('q'))), None);
+        assert_eq!(
+            resolve(Mode::Payment, &key(KeyCode::Char('k'))),
+            Some(Action::PayCard)
+        );
+        assert_eq!(
+            resolve(Mode::Payment, &key(KeyCode::Enter)),
+            Some(Action::PayCash)
+        );
+        // The manager's PIN takes every printable key, like the cashier's.
+        assert_eq!(
+            resolve(Mode::ManagerPin, &key(KeyCode::Char('q'))),
+            Some(Action::TypeChar('q'))
+        );
+        assert_eq!(resolve(Mode::UndoWorking, &key(KeyCode::Esc)), None);
+        assert_eq!(
+            resolve(Mode::Report, &key(KeyCode::Char('q'))),
+            Some(Action::CloseReport)
+        );
     }
 
     /// The first Markdown table after `heading` in `doc`.

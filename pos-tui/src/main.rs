@@ -10,7 +10,7 @@ use clap::{CommandFactory, Parser};
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use icash_cli::ExitStatus;
-use pos_tui::app::{Clock, Ids, Msg, State, update};
+use pos_tui::app::{Clock, Ids, Msg, PrintSetup, State, update};
 use pos_tui::cli::{Args, MANUAL};
 use pos_tui::effects::{
     Runner, catalog_path, journal_status, read_catalog, read_roster, roster_path,
@@ -38,6 +38,9 @@ fn main() -> ExitCode {
         supermarket: args.supermarket.clone(),
         till: args.till.clone(),
         timezone: args.zone.timezone.clone(),
+        receipt_command: args.receipt_command.clone(),
+        receipt_file: args.receipt_file.clone(),
+        receipt_width: args.receipt_width.map(usize::from),
         ..Given::default()
     }) {
         Ok(settings) => settings,
@@ -104,6 +107,8 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         supermarket,
         till,
         timezone,
+        receipt_printer,
+        receipt_width,
         ..
     } = settings;
     let journal_path = match args.journal {
@@ -154,7 +159,11 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         timezone,
         till.clone(),
     );
-    tracing::info!(%till, cashiers = stored_roster.len(), "till");
+    state.print_setup = PrintSetup {
+        printer: receipt_printer.is_some(),
+        width: receipt_width,
+    };
+    tracing::info!(%till, cashiers = stored_roster.len(), printer = ?receipt_printer, "till");
     update(&mut state, Msg::StoredRoster(stored_roster));
     if let Some(kept) = stored_catalog {
         update(&mut state, Msg::StoredCatalog(kept));
@@ -171,7 +180,8 @@ async fn run(args: Args, settings: Settings) -> anyhow::Result<()> {
         till,
         roster_path,
         catalog_path,
-    );
+    )
+    .with_printer(receipt_printer);
     spawn_catalog_listener(store.clone(), tx.clone());
     runner.spawn_health_probe();
 

@@ -41,3 +41,36 @@ fn the_man_page_has_environment_files_and_exit_status() {
         assert!(man.contains(&format!("\\fB{}\\fR", status.code())), "{man}");
     }
 }
+
+#[test]
+fn the_help_names_the_receipt_printer_and_a_bad_printer_setting_is_refused() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pos-tui"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("ICASH_CONFIG", "/nonexistent/icash-config.toml")
+            .output()
+            .expect("running pos-tui")
+    };
+    let help = run(&["--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    for wanted in [
+        "--receipt-command <COMMAND>",
+        "--receipt-file <PATH>",
+        "--receipt-width <COLUMNS>",
+        "lp -d receipt",
+        "receipt_command",
+    ] {
+        assert!(text.contains(wanted), "{wanted}:\n{text}");
+    }
+    // Both printers: a usage error (2) before anything starts.
+    let both = run(&["--receipt-command", "cat", "--receipt-file", "/tmp/r"]);
+    assert_eq!(both.status.code(), Some(2), "{both:?}");
+    // A width that is not 42 or 48: said, exit 1, before the screen opens.
+    let wide = run(&["--receipt-width", "45"]);
+    assert_eq!(wide.status.code(), Some(1), "{wide:?}");
+    assert!(
+        String::from_utf8_lossy(&wide.stderr).contains("receipt_width = 45: a receipt is 42 or 48"),
+        "{wide:?}"
+    );
+}

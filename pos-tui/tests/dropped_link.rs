@@ -77,7 +77,7 @@ fn a_silently_dropped_link_shows_reconnecting_sells_offline_and_recovers() {
     till.wait_for("Cart: 1 item(s)");
     till.send("3\r");
     till.wait_for("Cart: 2 item(s)");
-    till.send("s");
+    till.send("s\r");
     let screen = till.wait_for("SAVED OFFLINE");
     let sale_key = uuid_after(&screen, "Sale key  ");
     till.wait_for("offline: 1 sale waiting");

@@ -37,7 +37,7 @@ fn a_cashier_rings_up_a_whole_sale() {
     till.send("2\r3\r");
     let screen = till.wait_for("Cart: 3 item(s)");
     assert!(screen.contains("eggs"), "{screen}");
-    till.send("s");
+    till.send("s\r");
     let screen = till.wait_for("Press any key for the next sale");
 
     let purchase_line = screen
@@ -146,7 +146,7 @@ fn a_cashier_signs_in_with_a_pin_and_the_sale_records_till_cashier_and_receipt_n
     till.wait_for("Customer: NEW");
     till.send("4\r");
     till.wait_for("Cart: 1 item(s)");
-    till.send("s");
+    till.send("s\r");
     let screen = till.wait_for("Press any key for the next sale");
     assert!(screen.contains("Receipt   T03-000001"), "{screen}");
     assert!(screen.contains("T03 · cashier 5 Dana Ross"), "{screen}");

@@ -7,11 +7,16 @@ mod common;
 
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pos_tui::app::{Effect, Input, MAX_CODE_LEN, MAX_SEARCH_LEN, Message, Msg, State, update};
+use pos_tui::app::{
+    CARD_LEN, Effect, Input, MAX_CODE_LEN, MAX_SEARCH_LEN, Message, Msg, State, parse_tendered,
+    update,
+};
 use pos_tui::keymap::Mode;
 use pos_tui::view::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use store_core::domain::refund::RefundError;
+use store_core::domain::shift::ShiftReport;
 use store_core::error::CheckoutError;
 use store_core::till::journal::Outcome;
 
@@ -253,6 +258,40 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
                     attempt,
                     result: Ok(pin.expose() == "1234"),
                 }),
+                Effect::LookUpCard(id) => later.push(Msg::CardLookedUp {
+                    id,
+                    result: Ok(None),
+                }),
+                Effect::Print { job, .. } => later.push(Msg::Printed {
+                    job,
+                    result: if i.is_multiple_of(2) {
+                        Ok(())
+                    } else {
+                        Err("out of paper".into())
+                    },
+                }),
+                Effect::FindReceipt { seq, .. } => later.push(Msg::ReceiptFound {
+                    seq,
+                    result: Ok(None),
+                }),
+                Effect::Void(request) => later.push(Msg::Voided {
+                    key: request.void_key,
+                    result: Err(RefundError::Unavailable("down".into())),
+                }),
+                Effect::Refund(request) => later.push(Msg::Refunded {
+                    key: request.refund_key,
+                    result: Err(RefundError::Unavailable("down".into())),
+                }),
+                Effect::LoadShift => later.push(Msg::ShiftLoaded(Ok(ShiftReport::empty(
+                    "T01",
+                    chrono::Utc::now(),
+                )))),
+                Effect::CloseShift { .. } => {
+                    later.push(Msg::ShiftClosed(Err(pos_tui::app::DbFailure {
+                        message: "down".into(),
+                        connection: true,
+                    })))
+                }
                 Effect::LoadCatalog
                 | Effect::Drain
                 | Effect::ResendRefused(_)
@@ -264,8 +303,25 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
         }
         // Invariants after every message.
         match state.input() {
-            Some(Input::Code(code)) => {
-                assert!(code.len() <= MAX_CODE_LEN && code.chars().all(|c| c.is_ascii_digit()))
+            Some(Input::Code(code)) if code.chars().all(|c| c.is_ascii_digit()) => {
+                assert!(code.len() <= MAX_CODE_LEN, "{code:?}")
+            }
+            Some(Input::Code(card)) => {
+                assert!(card.len() <= CARD_LEN, "{card:?}");
+                assert!(
+                    card.chars()
+                        .all(|c| c.is_ascii_digit() || matches!(c, 'a'..='f' | '-')),
+                    "{card:?}"
+                );
+            }
+            Some(Input::Payment { tendered }) => {
+                assert!(parse_tendered(tendered).is_ok(), "{tendered:?}");
+                assert!(
+                    tendered
+                        .split_once('.')
+                        .is_none_or(|(_, cents)| cents.len() <= 2),
+                    "{tendered:?}"
+                );
             }
             Some(Input::ProductSearch { query, .. } | Input::CustomerSearch { query, .. }) => {
                 assert!(query.chars().count() <= MAX_SEARCH_LEN);
@@ -306,6 +362,8 @@ fn twenty_thousand_random_keys_and_pastes_never_break_the_till() {
         Mode::Receipt,
         Mode::Help,
         Mode::Branch,
+        Mode::Code,
+        Mode::Payment,
     ] {
         assert!(seen.contains(&mode), "{mode:?} never reached: {seen:?}");
     }

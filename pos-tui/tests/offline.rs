@@ -74,7 +74,7 @@ fn a_sale_made_offline_survives_a_killed_till_and_lands_exactly_once() {
     till.wait_for("Cart: 1 item(s)");
     till.send("2\r");
     till.wait_for("Cart: 2 item(s)");
-    till.send("s");
+    till.send("s\r");
     let screen = till.wait_for("SAVED OFFLINE");
     assert!(
         screen.contains("will be sent when the database is back"),
@@ -174,7 +174,7 @@ fn a_till_started_while_the_database_is_away_sells_from_the_kept_catalog() {
     till.wait_for("Cart: 1 item(s)");
     till.send("3\r");
     till.wait_for("Cart: 2 item(s)");
-    till.send("s");
+    till.send("s\r");
     let screen = till.wait_for("SAVED OFFLINE");
     assert!(
         screen.contains("milk") && screen.contains("eggs") && screen.contains("SMKT002"),

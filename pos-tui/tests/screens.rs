@@ -69,7 +69,7 @@ fn with_cart() -> State {
 }
 
 fn submit(state: &mut State) -> Sale {
-    match press(state, "s").as_slice() {
+    match press(state, "s\r").as_slice() {
         [pos_tui::app::Effect::Submit(sale)] => (**sale).clone(),
         other => panic!("expected a submit, got {other:?}"),
     }
@@ -406,7 +406,7 @@ fn submit_error() {
 #[test]
 fn clear_cart_question() {
     let mut state = with_cart();
-    press(&mut state, "X");
+    press(&mut state, "C");
     snapshot("clear_cart_question", &state);
 }
 

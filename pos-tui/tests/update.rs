@@ -422,14 +422,14 @@ fn the_last_line_is_removed() {
 fn clearing_the_cart_asks_first() {
     let mut state = selling();
     press(&mut state, "n1\r2\r");
-    press(&mut state, "X");
+    press(&mut state, "C");
     assert_eq!(state.input(), Some(&Input::Confirm(Question::ClearCart)));
     press(&mut state, "n");
     assert_eq!(cart(&state), vec![1, 2]);
     // "n" answered the question: it did not make a new customer either.
-    press(&mut state, "X\x1b");
+    press(&mut state, "C\x1b");
     assert_eq!(cart(&state), vec![1, 2]);
-    press(&mut state, "Xy");
+    press(&mut state, "Cy");
     assert!(cart(&state).is_empty());
     assert_eq!(state.input(), Some(&Input::Code(String::new())));
 }
@@ -457,7 +457,7 @@ fn a_sale_without_a_customer_is_not_submitted() {
 fn submit_sends_the_sale_once_with_its_key_and_expected_total() {
     let mut state = ready_to_submit();
     let key = state.draft().unwrap().sale_key;
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     assert_eq!(sale.sale_key, key);
     assert_eq!(sale.product_ids, vec![1, 2, 3]);
     assert_eq!(sale.expected_total, Some(price(650)));
@@ -485,7 +485,7 @@ fn submit_sends_the_sale_once_with_its_key_and_expected_total() {
 #[test]
 fn a_failed_submit_keeps_the_cart_and_the_retry_uses_the_same_key() {
     let mut state = ready_to_submit();
-    let first = submitted_sale(press(&mut state, "s"));
+    let first = submitted_sale(press(&mut state, "s\r"));
     update(
         &mut state,
         Msg::Submitted {
@@ -500,7 +500,7 @@ fn a_failed_submit_keeps_the_cart_and_the_retry_uses_the_same_key() {
     assert!(text.contains("press s to retry"), "{text}");
     assert!(text.contains("cannot be charged twice"), "{text}");
     assert!(matches!(state.db, DbState::Reconnecting(_)));
-    let retry = submitted_sale(press(&mut state, "s"));
+    let retry = submitted_sale(press(&mut state, "s\r"));
     assert_eq!(retry.sale_key, first.sale_key);
     assert_eq!(retry.customer, first.customer);
     assert_eq!(retry.product_ids, first.product_ids);
@@ -510,7 +510,7 @@ fn a_failed_submit_keeps_the_cart_and_the_retry_uses_the_same_key() {
 fn a_sale_the_journal_could_not_save_is_explained_and_kept_for_a_retry() {
     let mut state = ready_to_submit();
     let db_before = state.db.clone();
-    let first = submitted_sale(press(&mut state, "s"));
+    let first = submitted_sale(press(&mut state, "s\r"));
     update(
         &mut state,
         Msg::Submitted {
@@ -534,14 +534,14 @@ fn a_sale_the_journal_could_not_save_is_explained_and_kept_for_a_retry() {
     // Not a connection problem: the link's state is left as it was.
     assert_eq!(state.db, db_before);
     assert_eq!(cart(&state), vec![1, 2, 3]);
-    let retry = submitted_sale(press(&mut state, "s"));
+    let retry = submitted_sale(press(&mut state, "s\r"));
     assert_eq!(retry.sale_key, first.sale_key);
 }
 
 #[test]
 fn success_shows_the_receipt_and_the_next_key_opens_a_sale_with_a_new_key() {
     let mut state = ready_to_submit();
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     let receipt = receipt_for(&sale);
     update(
         &mut state,
@@ -577,7 +577,7 @@ fn success_shows_the_receipt_and_the_next_key_opens_a_sale_with_a_new_key() {
 #[test]
 fn a_price_change_is_caught_shown_and_the_catalog_reloaded() {
     let mut state = ready_to_submit();
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     let effects = update(
         &mut state,
         Msg::Submitted {
@@ -600,7 +600,7 @@ fn a_price_change_is_caught_shown_and_the_catalog_reloaded() {
     assert_eq!(state.total(), price(700));
     // The first s after the change asks to confirm the new total.
     assert_eq!(press(&mut state, "s"), vec![]);
-    let retry = submitted_sale(press(&mut state, "y"));
+    let retry = submitted_sale(press(&mut state, "y\r"));
     assert_eq!(retry.sale_key, sale.sale_key);
     assert_eq!(retry.expected_total, Some(price(700)));
 }
@@ -616,7 +616,7 @@ fn a_product_dropped_from_the_catalog_blocks_submit_until_removed() {
     assert!(error_text(&state).contains("product 2 is no longer sold"));
     update(&mut state, key(KeyCode::Up));
     press(&mut state, "x");
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     assert_eq!(sale.product_ids, vec![1, 3]);
 }
 
@@ -742,7 +742,7 @@ fn offline() -> DbFailure {
 #[test]
 fn an_unreachable_database_queues_the_sale_and_the_till_keeps_selling() {
     let mut state = ready_to_submit();
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     let mut saved = sale.clone();
     saved.sold_at = Some(Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 1).unwrap());
     update(
@@ -872,7 +872,7 @@ fn sales_left_in_the_journal_are_sent_at_start_and_on_reconnect_but_not_during_a
     // No round starts while a sale is being written (it may be the newest queued one).
     let mut state = ready_to_submit();
     update(&mut state, Msg::Journal(status(1, vec![])));
-    submitted_sale(press(&mut state, "s"));
+    submitted_sale(press(&mut state, "s\r"));
     assert!(
         !update(&mut state, Msg::Tick(noon() + Duration::seconds(60))).contains(&Effect::Drain)
     );
@@ -942,7 +942,7 @@ fn offline_a_returning_customer_is_offered_only_from_those_the_database_confirme
     press(&mut state, "\x1b");
     // A receipt confirms its customer too.
     press(&mut state, "n1\r");
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     let receipt = receipt_for(&sale);
     update(
         &mut state,
@@ -990,7 +990,7 @@ fn offline_a_returning_customer_is_offered_only_from_those_the_database_confirme
     assert!(error_text(&state).contains("not been confirmed by the database"));
     // The vouched one is (and a new customer always is).
     state.draft_mut().unwrap().customer = Some(CustomerChoice::Returning(known));
-    submitted_sale(press(&mut state, "s"));
+    submitted_sale(press(&mut state, "s\r"));
 }
 
 fn refused_sale(products: &[i32]) -> RefusedSale {
@@ -1291,7 +1291,7 @@ fn a_stopped_round_is_said_while_sales_wait_and_a_saved_offline_sale_until_it_is
     assert_eq!(state.message(), None);
 
     let mut state = ready_to_submit();
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     update(
         &mut state,
         Msg::Submitted {
@@ -1413,7 +1413,7 @@ fn sign_in(state: &State) -> &SignIn {
 #[test]
 fn an_empty_roster_means_no_sign_in_and_sales_carry_the_till_and_no_cashier() {
     let mut state = ready_to_submit();
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     assert_eq!(sale.till.as_deref(), Some("T01"));
     assert_eq!(sale.cashier, None);
     // The journal numbers the sale, not the till.
@@ -1436,7 +1436,7 @@ fn with_cashiers_the_branch_choice_leads_to_the_sign_in_and_a_cashier_without_pi
     assert_eq!(state.cashier.as_ref().map(|c| c.number), Some(7));
     assert!(info_text(&state).contains("7 Bo Chen signed in"));
     press(&mut state, "n1\r");
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     assert_eq!((sale.till.as_deref(), sale.cashier), (Some("T01"), Some(7)));
 }
 
@@ -1567,7 +1567,7 @@ fn l_signs_out_at_once_on_an_empty_sale_and_on_the_receipt_and_asks_with_a_sale_
 
     let mut state = selling_as_cashier();
     press(&mut state, "n1\r");
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     update(
         &mut state,
         Msg::Submitted {
@@ -1663,7 +1663,7 @@ fn a_roster_that_appears_or_empties_moves_an_idle_till_to_or_from_the_sign_in() 
             last_receipt_no: 0,
         },
     );
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     assert_eq!(sale.cashier, None);
     update(
         &mut state,
@@ -1686,7 +1686,7 @@ fn a_roster_that_appears_or_empties_moves_an_idle_till_to_or_from_the_sign_in() 
         },
     );
     press(&mut state, "n1\r");
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     assert_eq!(sale.cashier, Some(7));
     update(
         &mut state,
@@ -1726,7 +1726,7 @@ fn a_price_changed_under_the_cart_is_marked_and_the_first_submit_asks_for_the_ne
     assert_eq!(press(&mut state, "n"), vec![]);
     assert!(!state.price_changes().is_empty());
     press(&mut state, "s");
-    let sale = submitted_sale(press(&mut state, "y"));
+    let sale = submitted_sale(press(&mut state, "y\r"));
     assert_eq!(sale.expected_total, Some(price(700)));
     assert!(state.price_changes().is_empty());
 }
@@ -1769,7 +1769,7 @@ fn with_no_branch_in_the_database_the_till_says_how_to_add_one() {
 #[test]
 fn a_retired_product_refused_by_the_database_is_explained_and_the_catalog_reloaded() {
     let mut state = ready_to_submit();
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     let effects = update(
         &mut state,
         Msg::Submitted {
@@ -1829,7 +1829,7 @@ fn a_till_started_offline_sells_from_the_kept_catalog_and_queues_the_sale() {
     press(&mut state, "n1\r3\r");
     assert_eq!(cart(&state), [1, 3]);
     assert_eq!(state.total(), price(450));
-    let sale = submitted_sale(press(&mut state, "s"));
+    let sale = submitted_sale(press(&mut state, "s\r"));
     assert_eq!(sale.supermarket_id, "SMKT002");
     assert_eq!(sale.product_ids, [1, 3]);
     let mut saved = sale.clone();

@@ -24,6 +24,15 @@ pub fn render_question(
             "Prices changed since they were added.".to_string(),
             format!("Submit at the new total {}?", money(state.total())),
         ],
+        Question::NewCard(id) => vec![
+            "This customer card is not known:".to_string(),
+            id.to_string(),
+            "Take it as a new customer's card?".to_string(),
+        ],
+        Question::CloseShift => vec![
+            "Close the shift and print its Z report?".to_string(),
+            "Its figures are final then.".to_string(),
+        ],
     };
     let height = 4 + text.len() as u16;
     let inner = popup(frame, area, 44, height, " Are you sure? ".into());

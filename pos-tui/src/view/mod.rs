@@ -7,6 +7,7 @@ mod confirm;
 mod customer;
 mod header;
 mod help;
+mod payment;
 mod quick_keys;
 mod receipt;
 mod refused;
@@ -16,6 +17,7 @@ mod sign_in;
 mod status;
 mod theme;
 mod total;
+mod undo;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -59,6 +61,8 @@ pub fn view(state: &State, frame: &mut Frame) {
         Screen::Sale(draft) => sale::render(state, draft, &theme, frame, body),
         Screen::Receipt(receipt) => receipt::render_receipt(state, receipt, &theme, frame, body),
         Screen::Queued(queued) => receipt::render_queued(state, queued, &theme, frame, body),
+        Screen::Undo(flow) => undo::render(state, flow, &theme, frame, body),
+        Screen::UndoDone(done) => receipt::render_undone(state, done, &theme, frame, body),
     }
     status::render_message(state, &theme, frame, message);
     status::render(state, &theme, frame, status);
@@ -68,6 +72,7 @@ pub fn view(state: &State, frame: &mut Frame) {
             selected,
             set_aside,
         }) => refused::render(state, *selected, set_aside.as_ref(), &theme, frame, body),
+        Some(Overlay::Report(report)) => undo::render_report(state, report, &theme, frame, body),
         None => {}
     }
 }

@@ -6,12 +6,12 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 use rust_decimal::Decimal;
-use store_core::domain::checkout::{Receipt, ReceiptLine, receipt_number};
+use store_core::domain::checkout::{PaymentMethod, Receipt, ReceiptLine, receipt_number};
 use store_core::domain::input::printable;
 
 use super::theme::Theme;
 use super::{money, sale, total, widest};
-use crate::app::{QueuedSale, State, cashier_label};
+use crate::app::{QueuedSale, State, Tender, UndoDone, Undone, cashier_label, receipt_label};
 use tui_runtime::text::ellipsis;
 
 const TIME: &str = "%Y-%m-%d %H:%M:%S";
@@ -75,6 +75,15 @@ pub fn render_receipt(
         ("Customer", customer),
         ("Sale key", receipt.sale_key.to_string()),
     ]);
+    let change = state.change_due();
+    if let Some(paid) = paid_text(state.last_tender, change) {
+        // The receipt and purchase numbers name the sale: the sale key's line (it is in the
+        // log and the database) makes room for the payment's.
+        if number.is_some() {
+            fields.retain(|(name, _)| *name != "Sale key");
+        }
+        fields.push(("Paid", paid));
+    }
     let title = match &number {
         Some(number) => format!(" RECEIPT {number} · purchase #{} ", receipt.purchase_id),
         None => format!(" RECEIPT · purchase #{} ", receipt.purchase_id),
@@ -87,6 +96,93 @@ pub fn render_receipt(
             fields,
             lines: &receipt.lines,
             total: receipt.total_amount,
+            change,
+            foot: foot(state),
+        },
+        theme,
+        frame,
+        area,
+    );
+}
+
+/// How the sale was paid, in words: `cash 10.50, change 4.00`, `card`.
+fn paid_text(tender: Option<Tender>, change: Option<Decimal>) -> Option<String> {
+    Some(match tender? {
+        Tender::Card => "card".to_string(),
+        Tender::Cash(tendered) => {
+            let change = change.unwrap_or_default();
+            match tendered {
+                Some(cash) => format!("cash {}, change {}", money(cash), money(change)),
+                None => "cash, the exact amount".to_string(),
+            }
+        }
+    })
+}
+
+/// The slip of a void or refund the database wrote: what was given back, and why.
+pub fn render_undone(
+    state: &State,
+    undone: &UndoDone,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let original = &undone.original;
+    let sale = receipt_label(original);
+    let (title, at, manager, reason, amount, lines, method, notice) = match &undone.done {
+        Undone::Void(v) => (
+            format!(" VOID · sale {sale} "),
+            v.voided_at,
+            v.manager,
+            &v.reason,
+            v.amount,
+            &original.lines,
+            original.payment_method,
+            if v.replayed {
+                "This sale had been voided already: the slip is that void's."
+            } else {
+                "Sale voided: it counts nowhere now. Give the money back."
+            },
+        ),
+        Undone::Refund(r) => (
+            format!(" REFUND #{} · sale {sale} ", r.refund_id),
+            r.refunded_at,
+            r.manager,
+            &r.reason,
+            r.amount,
+            &r.lines,
+            r.payment_method,
+            if r.replayed {
+                "This refund had been made already: the slip is that refund's."
+            } else {
+                "Refund made. Give the money back."
+            },
+        ),
+    };
+    let mut fields = vec![
+        ("Sale", sale.clone()),
+        (
+            "Sold",
+            state.local(original.created_at).format(TIME).to_string(),
+        ),
+        ("Undone", state.local(at).format(TIME).to_string()),
+        ("Manager", cashier_of(state, manager)),
+        ("Reason", printable(reason).into_owned()),
+    ];
+    if let Some(method) = method {
+        fields.push(("Paid back", format!("{method}")));
+    }
+    let block = Block::bordered()
+        .title(title)
+        .border_style(theme.fg(Color::Magenta));
+    render_slip(
+        block,
+        Slip {
+            notice: Some(notice),
+            fields,
+            lines,
+            total: -amount,
+            change: None,
             foot: foot(state),
         },
         theme,
@@ -133,6 +229,19 @@ pub fn render_queued(
         ("Customer", customer),
         ("Sale key", sale.sale_key.to_string()),
     ]);
+    // The journal keeps the payment with the sale: the change is the till's to give now.
+    let tender = sale.payment.as_ref().map(|p| match p.method {
+        PaymentMethod::Card => Tender::Card,
+        PaymentMethod::Cash => Tender::Cash(p.tendered),
+    });
+    let change = match tender {
+        Some(Tender::Cash(Some(cash))) => Some(cash - queued.total),
+        Some(Tender::Cash(None)) => Some(Decimal::ZERO),
+        _ => None,
+    };
+    if let Some(paid) = paid_text(tender, change) {
+        fields.push(("Paid", paid));
+    }
     let block = Block::bordered()
         .title(" SAVED OFFLINE · queued, not yet in the database ")
         .border_style(theme.fg(Color::Yellow));
@@ -143,6 +252,7 @@ pub fn render_queued(
             fields,
             lines: &queued.lines,
             total: queued.total,
+            change,
             foot: foot(state),
         },
         theme,
@@ -157,6 +267,8 @@ struct Slip<'a> {
     fields: Vec<(&'static str, String)>,
     lines: &'a [ReceiptLine],
     total: Decimal,
+    /// The change due (cash), shown large under the total when there is room.
+    change: Option<Decimal>,
     /// What the keys do now (`foot`).
     foot: &'static str,
 }
@@ -231,6 +343,27 @@ fn render_slip(block: Block, mut slip: Slip, theme: &Theme, frame: &mut Frame, a
         }
     } else {
         total_area
+    };
+    // Cash with change: the change is what the cashier reads now, large; the total goes on
+    // one line above it.
+    let change_rows = super::payment::CHANGE_HEIGHT;
+    let total_area = match slip.change.filter(|c| !c.is_zero()) {
+        Some(change)
+            if lines_area.width >= 64
+                && total_area.y + 1 + change_rows <= lines_area.y + lines_area.height =>
+        {
+            let below = Rect {
+                y: total_area.y + 1,
+                height: change_rows,
+                ..total_area
+            };
+            super::payment::render_change(change, theme, frame, below);
+            Rect {
+                height: 1,
+                ..total_area
+            }
+        }
+        _ => total_area,
     };
     total::render(slip.total, theme, frame, total_area);
     frame.render_widget(

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use super::{cart, confirm, customer, quick_keys, search, total};
+use super::{cart, confirm, customer, payment, quick_keys, search, total};
 use crate::app::{Draft, Input, State};
 
 /// Narrower than this, the quick keys are left out and the total goes under the cart.
@@ -55,6 +55,7 @@ pub fn render(state: &State, draft: &Draft, theme: &Theme, frame: &mut Frame, ar
         }
         Input::Confirm(question) => confirm::render_question(state, *question, theme, frame, main),
         Input::Submitting => confirm::render_submitting(theme, frame, area),
+        Input::Payment { tendered } => payment::render(state, tendered, theme, frame, main),
         Input::Code(_) => {}
     }
 }

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod export;
 pub mod input;
+pub mod receipt_text;
 pub mod refund;
 pub mod sale_time;
 pub mod shift;

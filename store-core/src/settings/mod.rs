@@ -31,6 +31,14 @@ pub struct FileConfig {
     pub timezone: Option<String>,
     /// The till's id (pos-tui `--till`).
     pub till: Option<String>,
+    /// The till's receipt printer as a shell command fed each receipt on its standard input
+    /// (pos-tui `--receipt-command`).
+    pub receipt_command: Option<String>,
+    /// The till's receipt printer as a file or device each receipt is appended to (pos-tui
+    /// `--receipt-file`).
+    pub receipt_file: Option<PathBuf>,
+    /// Columns of the receipt printer's paper: 42 or 48 (pos-tui `--receipt-width`).
+    pub receipt_width: Option<usize>,
     /// `store-core serve`'s `[api]` table.
     pub api: Option<ApiFileConfig>,
 }
@@ -109,6 +117,27 @@ pub struct Given {
     pub timezone: Option<String>,
     /// pos-tui's `--till` / `ICASH_TILL`.
     pub till: Option<String>,
+    /// pos-tui's `--receipt-command`.
+    pub receipt_command: Option<String>,
+    /// pos-tui's `--receipt-file`.
+    pub receipt_file: Option<PathBuf>,
+    /// pos-tui's `--receipt-width`.
+    pub receipt_width: Option<usize>,
+}
+
+/// Receipt widths a printer may have, in columns (the common 80 mm and 3-inch papers).
+pub const RECEIPT_WIDTHS: [usize; 2] = [42, 48];
+
+/// The receipt width when none is set.
+pub const DEFAULT_RECEIPT_WIDTH: usize = 42;
+
+/// Where a till's receipts are printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceiptPrinter {
+    /// A shell command (`sh -c`), each receipt on its standard input: `lp -d receipt`.
+    Command(String),
+    /// A file or device, each receipt appended: `/dev/usb/lp0`, or a file kept as a log.
+    File(PathBuf),
 }
 
 /// The settings a program runs with: each one from the flag, else its environment variable
@@ -129,6 +158,10 @@ pub struct Settings {
     /// The till's id, on every sale it makes and in its receipt numbers (`T03-000124`);
     /// default: the host name, made into an id (`default_till`).
     pub till: String,
+    /// Where the till prints its receipts; None: on screen only.
+    pub receipt_printer: Option<ReceiptPrinter>,
+    /// The receipt's columns: one of `RECEIPT_WIDTHS`.
+    pub receipt_width: usize,
     /// The configuration file looked at (it need not exist).
     pub file: PathBuf,
 }
@@ -202,6 +235,17 @@ impl Settings {
             (None, Some(id)) => till_id(id).map_err(in_file)?,
             (None, None) => default_till(),
         };
+        let receipt_printer = match receipt_printer(&given.receipt_command, &given.receipt_file)
+            .map_err(Error::Invalid)?
+        {
+            Some(printer) => Some(printer),
+            None => receipt_printer(&file.receipt_command, &file.receipt_file).map_err(in_file)?,
+        };
+        let receipt_width = match (given.receipt_width, file.receipt_width) {
+            (Some(width), _) => check_receipt_width(width).map_err(Error::Invalid)?,
+            (None, Some(width)) => check_receipt_width(width).map_err(in_file)?,
+            (None, None) => DEFAULT_RECEIPT_WIDTH,
+        };
         Ok(Settings {
             database_url,
             database_url_from_file,
@@ -210,6 +254,8 @@ impl Settings {
             refresh_secs,
             timezone,
             till,
+            receipt_printer,
+            receipt_width,
             file: path,
         })
     }
@@ -225,6 +271,34 @@ impl Settings {
             },
             e => e,
         })
+    }
+}
+
+/// The printer one place (the command line, or the file) names: a command or a file, not both;
+/// a blank one counts as not given.
+fn receipt_printer(
+    command: &Option<String>,
+    file: &Option<PathBuf>,
+) -> std::result::Result<Option<ReceiptPrinter>, String> {
+    let command = command.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let file = file.as_deref().filter(|f| !f.as_os_str().is_empty());
+    match (command, file) {
+        (Some(_), Some(_)) => Err(
+            "receipt_command and receipt_file are both set: a till prints to one of them".into(),
+        ),
+        (Some(command), None) => Ok(Some(ReceiptPrinter::Command(command.to_string()))),
+        (None, Some(file)) => Ok(Some(ReceiptPrinter::File(file.to_path_buf()))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn check_receipt_width(width: usize) -> std::result::Result<usize, String> {
+    if RECEIPT_WIDTHS.contains(&width) {
+        Ok(width)
+    } else {
+        Err(format!(
+            "receipt_width = {width}: a receipt is 42 or 48 columns wide"
+        ))
     }
 }
 
@@ -280,6 +354,9 @@ mod tests {
             refresh_secs: refresh,
             timezone: Some("Europe/Paris".into()),
             till: Some("T02".into()),
+            receipt_command: Some("lp -d receipt".into()),
+            receipt_file: None,
+            receipt_width: Some(48),
             api: None,
         }
     }
@@ -297,6 +374,9 @@ mod tests {
             refresh_secs: Some(5),
             timezone: Some("America/New_York".into()),
             till: Some("T01".into()),
+            receipt_command: None,
+            receipt_file: Some("/dev/usb/lp0".into()),
+            receipt_width: Some(42),
         };
         let r = resolve(
             given,
@@ -313,6 +393,8 @@ mod tests {
                 refresh_secs: 5,
                 timezone: Tz::America__New_York,
                 till: "T01".into(),
+                receipt_printer: Some(ReceiptPrinter::File("/dev/usb/lp0".into())),
+                receipt_width: 42,
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -335,6 +417,8 @@ mod tests {
                 refresh_secs: 30,
                 timezone: Tz::Europe__Paris,
                 till: "T02".into(),
+                receipt_printer: Some(ReceiptPrinter::Command("lp -d receipt".into())),
+                receipt_width: 48,
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -375,6 +459,8 @@ mod tests {
                 refresh_secs: DEFAULT_REFRESH_SECS,
                 timezone: time_zone::machine_zone(),
                 till: default_till(),
+                receipt_printer: None,
+                receipt_width: DEFAULT_RECEIPT_WIDTH,
                 file: PathBuf::from("/etc/icash/config.toml"),
             }
         );
@@ -536,5 +622,82 @@ mod tests {
             err.starts_with(&format!("{}:2: config:", path.display())),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_receipt_printer_is_a_command_or_a_file_and_the_width_42_or_48() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "receipt_file = \"/var/log/receipts.txt\"\nreceipt_width = 48\n",
+        )
+        .unwrap();
+        let from_file = FileConfig::load_from(&path).unwrap();
+        let r = resolve(Given::default(), &from_file).unwrap();
+        assert_eq!(
+            r.receipt_printer,
+            Some(ReceiptPrinter::File("/var/log/receipts.txt".into()))
+        );
+        assert_eq!(r.receipt_width, 48);
+        // The command line's printer replaces the file's, whichever kind each is.
+        let given = Given {
+            receipt_command: Some(" cat >> /tmp/r ".into()),
+            ..Given::default()
+        };
+        let r = resolve(given, &from_file).unwrap();
+        assert_eq!(
+            r.receipt_printer,
+            Some(ReceiptPrinter::Command("cat >> /tmp/r".into()))
+        );
+        // Both in one place: refused, naming the file when it is the file's.
+        let both = FileConfig {
+            receipt_command: Some("lp".into()),
+            receipt_file: Some("/dev/usb/lp0".into()),
+            ..FileConfig::default()
+        };
+        let err = resolve(Given::default(), &both).unwrap_err().to_string();
+        assert!(
+            err.starts_with("/etc/icash/config.toml: receipt_command and receipt_file"),
+            "{err}"
+        );
+        let given = Given {
+            receipt_command: Some("lp".into()),
+            receipt_file: Some("/dev/usb/lp0".into()),
+            ..Given::default()
+        };
+        let err = resolve(given, &FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("receipt_command and receipt_file"), "{err}");
+        // A blank command is no printer.
+        let given = Given {
+            receipt_command: Some("  ".into()),
+            ..Given::default()
+        };
+        assert_eq!(
+            resolve(given, &FileConfig::default())
+                .unwrap()
+                .receipt_printer,
+            None
+        );
+        // Widths other than 42 and 48 are refused, saying where they came from.
+        let wide = FileConfig {
+            receipt_width: Some(80),
+            ..FileConfig::default()
+        };
+        let err = resolve(Given::default(), &wide).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "/etc/icash/config.toml: receipt_width = 80: a receipt is 42 or 48 columns wide"
+        );
+        let given = Given {
+            receipt_width: Some(40),
+            ..Given::default()
+        };
+        let err = resolve(given, &FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("receipt_width = 40"), "{err}");
     }
 }
