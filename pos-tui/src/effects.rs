@@ -369,7 +369,7 @@ impl Runner {
                 spawn_effect(
                     &self.tx,
                     SUBMIT_TIMEOUT,
-                    not_send(move || async move { refund::void_purchase(&store, &request).await }),
+                    async move { refund::void_purchase(&store, &request).await },
                     move |outcome| Msg::Voided {
                         key,
                         result: undo_outcome(outcome),
@@ -381,9 +381,7 @@ impl Runner {
                 spawn_effect(
                     &self.tx,
                     SUBMIT_TIMEOUT,
-                    not_send(
-                        move || async move { refund::refund_purchase(&store, &request).await },
-                    ),
+                    async move { refund::refund_purchase(&store, &request).await },
                     move |outcome| Msg::Refunded {
                         key,
                         result: undo_outcome(outcome),
@@ -626,25 +624,6 @@ fn write_private_json(path: &Path, value: &impl serde::Serialize) -> std::io::Re
     std::fs::rename(&temporary, path)
 }
 
-/// One result from the work's own and the runner's failures.
-/// A future that is not `Send` (store-core's void and refund, whose retry loop holds a borrow
-/// across an await), run to its end on one of tokio's blocking threads; past the effect's time
-/// it finishes there, its answer dropped.
-async fn not_send<T, F>(work: impl FnOnce() -> F + Send + 'static) -> Result<T, refund::RefundError>
-where
-    T: Send + 'static,
-    F: std::future::Future<Output = Result<T, refund::RefundError>>,
-{
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || runtime.block_on(work()))
-        .await
-        .unwrap_or_else(|e| {
-            Err(refund::RefundError::Unavailable(format!(
-                "internal error ({e}); see the log"
-            )))
-        })
-}
-
 /// A void's or refund's answer; no answer in time (or a panic) may have written it or not, so it
 /// is retried with the same key, which cannot undo twice.
 fn undo_outcome<T>(
@@ -656,6 +635,7 @@ fn undo_outcome<T>(
     }
 }
 
+/// One result from the work's own and the runner's failures.
 fn flatten<T>(outcome: Result<store_core::Result<T>, Failure>) -> Result<T, DbFailure> {
     match outcome {
         Ok(result) => result.map_err(DbFailure::from),
