@@ -91,7 +91,10 @@ CREATE TABLE public.purchase (
     receipt_no bigint CHECK (receipt_no BETWEEN 1 AND 999999999999),
     CONSTRAINT purchase_receipt_needs_till CHECK (receipt_no IS NULL OR till IS NOT NULL)
 );
-CREATE INDEX purchase_by_time ON public.purchase (created_at);
+-- A period's sales, and its distinct customers from the index alone.
+CREATE INDEX purchase_by_time_buyer ON public.purchase (created_at, supermarket_id, user_id);
+-- A customer's drill-down reads their purchases only.
+CREATE INDEX purchase_by_user ON public.purchase (user_id, created_at);
 -- Unique among the keys that exist: imported history (NULL keys) costs no index entry, which
 -- also makes a bulk load's index build nearly free.
 CREATE UNIQUE INDEX purchase_by_sale_key ON public.purchase (sale_key)
@@ -167,7 +170,43 @@ CREATE TABLE public.stat_branch_hourly (
     hour timestamptz NOT NULL,
     purchases bigint NOT NULL,
     revenue numeric(16, 2) NOT NULL,
+    -- Lines (units) sold.
+    items bigint NOT NULL,
     PRIMARY KEY (supermarket_id, hour)
+);
+-- The hours at a period's edges, over every branch.
+CREATE INDEX stat_branch_hourly_by_hour ON public.stat_branch_hourly (hour);
+
+-- Per branch and UTC day: any range of days reads the days inside it from here, the hours at
+-- its edges from the hourly counters, and the minutes left in a zone whose offset is not whole
+-- hours from the rows.
+CREATE TABLE public.stat_branch_daily (
+    supermarket_id text NOT NULL REFERENCES public.supermarket (id),
+    day date NOT NULL,
+    purchases bigint NOT NULL,
+    revenue numeric(16, 2) NOT NULL,
+    items bigint NOT NULL,
+    -- Days first: a range of days over every branch reads one range of the index.
+    PRIMARY KEY (day, supermarket_id)
+);
+
+-- Units and revenue per branch, product and UTC day / hour.
+CREATE TABLE public.stat_branch_product_daily (
+    supermarket_id text NOT NULL REFERENCES public.supermarket (id),
+    day date NOT NULL,
+    product_id integer NOT NULL REFERENCES public.product (id),
+    units bigint NOT NULL,
+    revenue numeric(16, 2) NOT NULL,
+    PRIMARY KEY (day, supermarket_id, product_id)
+);
+
+CREATE TABLE public.stat_branch_product_hourly (
+    supermarket_id text NOT NULL REFERENCES public.supermarket (id),
+    hour timestamptz NOT NULL,
+    product_id integer NOT NULL REFERENCES public.product (id),
+    units bigint NOT NULL,
+    revenue numeric(16, 2) NOT NULL,
+    PRIMARY KEY (hour, supermarket_id, product_id)
 );
 
 -- Records one sale, whole or not at all, in one round trip. The total is computed here from
@@ -424,8 +463,12 @@ BEGIN
         WHERE u.ctid = ANY (ARRAY(SELECT q.ctid FROM public.purchase_unfolded q LIMIT p_max_sales))
         RETURNING u.purchase_id
     ), sale AS (
-        SELECT p.id, p.user_id, p.supermarket_id, p.created_at, p.total_amount
+        SELECT p.id, p.user_id, p.supermarket_id, p.created_at, p.total_amount,
+               (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id) AS items
         FROM public.purchase p JOIN batch b ON b.purchase_id = p.id
+    ), line AS (
+        SELECT s.supermarket_id, s.created_at, pp.product_id, pp.unit_price
+        FROM public.purchase_product pp JOIN sale s ON s.id = pp.purchase_id
     ), per_user AS (
         SELECT s.user_id, count(*) AS n, min(s.created_at) AS first_at, max(s.created_at) AS last_at
         FROM sale s GROUP BY s.user_id
@@ -461,11 +504,31 @@ BEGIN
         ON CONFLICT (supermarket_id) DO UPDATE
             SET purchases = t.purchases + excluded.purchases, revenue = t.revenue + excluded.revenue
     ), hours AS (
-        INSERT INTO public.stat_branch_hourly AS hr (supermarket_id, hour, purchases, revenue)
-        SELECT s.supermarket_id, date_trunc('hour', s.created_at, 'UTC'), count(*), sum(s.total_amount)
+        INSERT INTO public.stat_branch_hourly AS hr (supermarket_id, hour, purchases, revenue, items)
+        SELECT s.supermarket_id, date_trunc('hour', s.created_at, 'UTC'), count(*), sum(s.total_amount), sum(s.items)
         FROM sale s GROUP BY 1, 2
         ON CONFLICT (supermarket_id, hour) DO UPDATE
-            SET purchases = hr.purchases + excluded.purchases, revenue = hr.revenue + excluded.revenue
+            SET purchases = hr.purchases + excluded.purchases, revenue = hr.revenue + excluded.revenue,
+                items = hr.items + excluded.items
+    ), days AS (
+        INSERT INTO public.stat_branch_daily AS d (supermarket_id, day, purchases, revenue, items)
+        SELECT s.supermarket_id, (s.created_at AT TIME ZONE 'UTC')::date, count(*), sum(s.total_amount), sum(s.items)
+        FROM sale s GROUP BY 1, 2
+        ON CONFLICT (day, supermarket_id) DO UPDATE
+            SET purchases = d.purchases + excluded.purchases, revenue = d.revenue + excluded.revenue,
+                items = d.items + excluded.items
+    ), product_days AS (
+        INSERT INTO public.stat_branch_product_daily AS pd (supermarket_id, day, product_id, units, revenue)
+        SELECT l.supermarket_id, (l.created_at AT TIME ZONE 'UTC')::date, l.product_id, count(*), sum(l.unit_price)
+        FROM line l GROUP BY 1, 2, 3
+        ON CONFLICT (day, supermarket_id, product_id) DO UPDATE
+            SET units = pd.units + excluded.units, revenue = pd.revenue + excluded.revenue
+    ), product_hours AS (
+        INSERT INTO public.stat_branch_product_hourly AS ph (supermarket_id, hour, product_id, units, revenue)
+        SELECT l.supermarket_id, date_trunc('hour', l.created_at, 'UTC'), l.product_id, count(*), sum(l.unit_price)
+        FROM line l GROUP BY 1, 2, 3
+        ON CONFLICT (hour, supermarket_id, product_id) DO UPDATE
+            SET units = ph.units + excluded.units, revenue = ph.revenue + excluded.revenue
     ), per_branch_user AS (
         SELECT s.supermarket_id, s.user_id, count(*) AS n FROM sale s GROUP BY 1, 2
     ), branch_before AS (
@@ -489,8 +552,7 @@ BEGIN
         ON CONFLICT (supermarket_id, purchases) DO UPDATE SET customers = bh.customers + excluded.customers
     ), branch_units AS (
         INSERT INTO public.stat_branch_product_units AS bu (supermarket_id, product_id, units)
-        SELECT s.supermarket_id, pp.product_id, count(*) FROM public.purchase_product pp
-        JOIN sale s ON s.id = pp.purchase_id GROUP BY 1, 2
+        SELECT l.supermarket_id, l.product_id, count(*) FROM line l GROUP BY 1, 2
         ON CONFLICT (supermarket_id, product_id) DO UPDATE SET units = bu.units + excluded.units
     )
     SELECT count(*) INTO v_folded FROM batch;
@@ -684,6 +746,8 @@ BEGIN
         GRANT SELECT ON public.schema_migration, public.schema_version TO icash_owner;
         GRANT EXECUTE ON FUNCTION public.fold_purchases(integer) TO icash_owner;
         GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_owner;
+        GRANT SELECT ON public.stat_branch_daily, public.stat_branch_product_daily,
+            public.stat_branch_product_hourly TO icash_owner;
     END IF;
 END
 $$;
@@ -704,6 +768,9 @@ ALTER TABLE public.customer_branch OWNER TO icash_app;
 ALTER TABLE public.stat_branch_histogram OWNER TO icash_app;
 ALTER TABLE public.stat_branch_product_units OWNER TO icash_app;
 ALTER TABLE public.stat_branch_hourly OWNER TO icash_app;
+ALTER TABLE public.stat_branch_daily OWNER TO icash_app;
+ALTER TABLE public.stat_branch_product_daily OWNER TO icash_app;
+ALTER TABLE public.stat_branch_product_hourly OWNER TO icash_app;
 ALTER FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean) OWNER TO icash_app;
 ALTER FUNCTION public.last_receipt_no(text) OWNER TO icash_app;
 ALTER FUNCTION public.cashier_roster() OWNER TO icash_app;

@@ -125,6 +125,18 @@ pub enum Command {
         /// Print the report as JSON (the original API's shape).
         #[arg(long)]
         json: bool,
+        /// Only this branch's sales.
+        #[arg(long, value_name = "ID")]
+        branch: Option<String>,
+        /// Only the sales from this day on (YYYY-MM-DD, a whole day in the chain's time zone).
+        /// Without --to: up to today.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Only the sales up to this day, included (YYYY-MM-DD); needs --from.
+        #[arg(long, value_name = "DATE", requires = "from")]
+        to: Option<String>,
+        #[command(flatten)]
+        zone: ZoneArgs,
     },
     /// Fold the queued sales into the analytics counters, once or every SECS seconds until
     /// Ctrl-C. Run it against the primary, as a role that may fold (the database's owner), when

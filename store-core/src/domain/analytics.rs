@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::domain::time_zone::{self, Tz};
 use crate::error::{Error, Result};
 
+mod days;
 mod insights;
 mod period;
 pub use insights::*;
@@ -334,8 +335,63 @@ async fn read_dashboard(
             )
             .await
         }
-        _ => rows_dashboard(client, filter, min_purchases, loyal_page_size, unit).await,
+        _ => days_dashboard(client, filter, min_purchases, loyal_page_size, unit).await,
     }
+}
+
+/// A period of whole days: its additive figures from the day-level counters, its buyers from
+/// its own rows (see the days module), the trend from the hourly counters where the zone's days
+/// are whole UTC hours; in one snapshot.
+async fn days_dashboard(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    unit: Option<&str>,
+) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
+    let now = Utc::now();
+    let Some((start, end)) = filter.bounds(now) else {
+        return rows_dashboard(client, filter, min_purchases, loyal_page_size, unit).await;
+    };
+    fold_where_allowed(client).await?;
+    let min = min_purchases.max(1);
+    let min_count = i64::from(min);
+    let first_page = 0i64;
+    let branch = filter.supermarket_id.as_deref();
+    let cover = days::CoverParams::new(days::Cover::of(Some((start, end))));
+    let cover_params = cover.with(&branch);
+    let (since, until) = (Some(start), Some(end));
+    let zone_name = filter.zone.name();
+    let trend_params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &unit, &zone_name, &until];
+    let page = Some(loyal_page_size);
+    let (buyers, loyal, top, branches, trend) = read_in_one_snapshot(
+        client,
+        [
+            days::BUYERS_IN_RANGE,
+            days::LOYAL_PAGE_IN_RANGE,
+            days::TOP_PRODUCTS_FROM_DAYS,
+            days::BRANCHES_FROM_DAYS,
+        ],
+        [
+            &[&branch, &start, &end, &min_count],
+            &[&branch, &start, &end, &min_count, &page, &first_page],
+            &cover_params,
+            &cover_params,
+        ],
+        unit.map(|_| (trend_from_counters(filter.zone), &trend_params[..])),
+    )
+    .await?;
+    let dashboard = Dashboard {
+        filter: filter.clone(),
+        min_purchases: min,
+        unique_buyers: buyers.try_get(0)?,
+        loyal_buyers: buyers.try_get(1)?,
+        loyal_page: loyal_rows(loyal)?,
+        top_products: top_rows(top)?,
+        branches: branch_rows(branches)?,
+        generated_at: now,
+    };
+    Ok((dashboard, trend))
 }
 
 /// One branch, all time, from that branch's counters: as cheap as the whole chain's.
@@ -660,19 +716,31 @@ pub async fn loyal_buyers_page(
                 &[branch, &min, &limit, &offset],
             )
             .await?
+    } else if let Some((start, end)) = filter.bounds(Utc::now()) {
+        client
+            .query(
+                days::LOYAL_PAGE_IN_RANGE,
+                &[
+                    &filter.supermarket_id.as_deref(),
+                    &start,
+                    &end,
+                    &i64::from(min),
+                    &Some(limit),
+                    &offset,
+                ],
+            )
+            .await?
     } else {
-        let now = Utc::now();
-        let (since, until) = (filter.since(now), filter.until(now));
         client
             .query(
                 LOYAL_PAGE_FROM_ROWS,
                 &[
                     &filter.supermarket_id.as_deref(),
-                    &since,
-                    &(min as i64),
+                    &None::<DateTime<Utc>>,
+                    &i64::from(min),
                     &limit,
                     &offset,
-                    &until,
+                    &None::<DateTime<Utc>>,
                 ],
             )
             .await?
@@ -707,12 +775,13 @@ pub async fn each_loyal_buyer(
             .await?
     } else {
         let now = Utc::now();
-        let (since, until) = (filter.since(now), filter.until(now));
+        let (start, end) = filter.bounds(now).unzip();
         let branch = filter.supermarket_id.as_deref();
         let min = min as i64;
-        let params: [&(dyn ToSql + Sync); 6] = [&branch, &since, &min, &no_limit, &0i64, &until];
+        let params: [&(dyn ToSql + Sync); 6] = [&branch, &start, &end, &min, &no_limit, &0i64];
+        // Every period but all time (handled above for a branch and for the chain) has bounds.
         client
-            .query_raw(LOYAL_PAGE_FROM_ROWS, params.iter().copied())
+            .query_raw(days::LOYAL_PAGE_IN_RANGE, params.iter().copied())
             .await?
     };
     futures_util::pin_mut!(rows);
@@ -878,6 +947,26 @@ pub struct Report {
 /// The iCash answers over all branches and all time, with every loyal buyer.
 pub async fn report(client: &impl GenericClient, min_purchases: i32) -> Result<Report> {
     let d = dashboard_from_counters(client, min_purchases, i64::MAX).await?;
+    Ok(Report {
+        unique_buyers: d.unique_buyers,
+        min_purchases: d.min_purchases,
+        loyal_buyers: d.loyal_page,
+        top_products: d.top_products,
+        generated_at: d.generated_at,
+    })
+}
+
+/// The iCash answers for `filter` (one branch, a range of days), with every loyal buyer: the
+/// same shape as [`report`].
+pub async fn report_for(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+) -> Result<Report> {
+    if filter.is_everything() {
+        return report(client, min_purchases).await;
+    }
+    let d = dashboard(client, filter, min_purchases, i64::MAX).await?;
     Ok(Report {
         unique_buyers: d.unique_buyers,
         min_purchases: d.min_purchases,

@@ -10,6 +10,11 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::Filter;
+use super::days::{
+    BUYERS_IN_PERIOD, Cover, CoverParams, HEAT_MAP_FROM_HOURS, PRODUCTS_FROM_DAYS,
+    SUMMARY_FROM_DAYS,
+};
+use crate::domain::time_zone;
 use crate::domain::checkout::receipt_number;
 use crate::error::Result;
 
@@ -107,24 +112,6 @@ const PERIOD_ROWS: &str = "($1::text IS NULL OR p.supermarket_id = $1) \
      AND ($2::timestamptz IS NULL OR p.created_at >= $2) \
      AND ($3::timestamptz IS NULL OR p.created_at < $3)";
 
-fn summary_from_rows() -> String {
-    format!(
-        "SELECT count(*)::int8, coalesce(sum(p.total_amount), 0)::numeric, \
-           coalesce(sum((SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id)), 0)::int8, \
-           count(DISTINCT p.user_id)::int8 \
-         FROM public.purchase p WHERE {PERIOD_ROWS}"
-    )
-}
-
-fn products_from_rows() -> String {
-    format!(
-        "SELECT pr.id, pr.name, count(*)::int8 AS units, sum(pp.unit_price)::numeric AS revenue \
-         FROM public.purchase p JOIN public.purchase_product pp ON pp.purchase_id = p.id \
-         JOIN public.product pr ON pr.id = pp.product_id \
-         WHERE {PERIOD_ROWS} GROUP BY pr.id, pr.name ORDER BY units DESC, revenue DESC, pr.name"
-    )
-}
-
 // $4: the zone's name.
 fn heat_map_from_rows() -> String {
     format!(
@@ -151,58 +138,89 @@ fn cashiers_from_rows() -> String {
     )
 }
 
-/// Everything the insights screen shows for `filter` at `now`, read in one snapshot.
+/// Everything the insights screen shows for `filter` at `now`, read in one snapshot: the
+/// additive figures from the day-level counters (a few hundred rows whatever the history),
+/// distinct customers and the figures per till and cashier from the period's rows.
 pub async fn insights(
     client: &impl GenericClient,
     filter: &Filter,
     now: DateTime<Utc>,
 ) -> Result<Insights> {
+    super::fold_where_allowed(client).await?;
     let branch = filter.supermarket_id.as_deref();
-    let (start, end) = filter.bounds(now).unzip();
+    let bounds = filter.bounds(now);
+    let here = CoverParams::new(Cover::of(bounds));
     let previous = filter
         .period
         .previous(now, filter.zone)
-        .and_then(|p| p.bounds(now, filter.zone));
-    let (previous_start, previous_end) = previous.unzip();
+        .and_then(|p| p.bounds(now, filter.zone))
+        .map(|b| CoverParams::new(Cover::of(Some(b))));
     let zone = filter.zone.name();
-    let summary_sql = summary_from_rows();
-    let products_sql = products_from_rows();
-    let heat_sql = heat_map_from_rows();
+    let heat_sql = if time_zone::days_are_whole_utc_hours(filter.zone) {
+        HEAT_MAP_FROM_HOURS.to_string()
+    } else {
+        heat_map_from_rows()
+    };
+    // All time: the distinct customers are the customers (the counters plus the queue).
+    let min_one = 1i32;
+    let (buyers_sql, buyers_params): (&str, Vec<&(dyn ToSql + Sync)>) = match (bounds, &branch) {
+        (Some(_), _) => (BUYERS_IN_PERIOD, here.period_with(&branch).to_vec()),
+        (None, None) => (super::BUYERS_WITH_QUEUE, vec![&min_one]),
+        (None, Some(b)) => (super::BUYERS_FROM_BRANCH_WITH_QUEUE, vec![b, &min_one]),
+    };
     let tills_sql = tills_from_rows();
     let cashiers_sql = cashiers_from_rows();
-    let period: [&(dyn ToSql + Sync); 3] = [&branch, &start, &end];
-    let before: [&(dyn ToSql + Sync); 3] = [&branch, &previous_start, &previous_end];
-    let heat: [&(dyn ToSql + Sync); 4] = [&branch, &start, &end, &zone];
-    let (summary_q, products_q, heat_q, tills_q, cashiers_q) = futures_util::try_join!(
-        client.prepare_cached(&summary_sql),
-        client.prepare_cached(&products_sql),
+    let (summary_q, buyers_q, previous_buyers_q, products_q, heat_q, tills_q, cashiers_q) = futures_util::try_join!(
+        client.prepare_cached(SUMMARY_FROM_DAYS),
+        client.prepare_cached(buyers_sql),
+        client.prepare_cached(BUYERS_IN_PERIOD),
+        client.prepare_cached(PRODUCTS_FROM_DAYS),
         client.prepare_cached(&heat_sql),
         client.prepare_cached(&tills_sql),
         client.prepare_cached(&cashiers_sql),
     )?;
-    let query_previous = async {
-        match previous {
-            Some(_) => client.query_one(&summary_q, &before).await.map(Some),
+    let (start, end) = bounds.unzip();
+    let rows_period: [&(dyn ToSql + Sync); 3] = [&branch, &start, &end];
+    // Each one query, so that every query is sent before the transaction's end.
+    let previous_cover = previous.as_ref().map(|before| before.with(&branch));
+    let previous_period = previous.as_ref().map(|before| before.period_with(&branch));
+    let query_previous_summary = async {
+        match &previous_cover {
+            Some(params) => client.query_one(&summary_q, params).await.map(Some),
             None => Ok(None),
         }
     };
+    let query_previous_buyers = async {
+        match &previous_period {
+            Some(params) => client.query_one(&previous_buyers_q, params).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let heat_params: Vec<&(dyn ToSql + Sync)> = if time_zone::days_are_whole_utc_hours(filter.zone) {
+        here.hours_with(&branch, &zone).to_vec()
+    } else {
+        vec![&branch, &start, &end, &zone]
+    };
+    let cover = here.with(&branch);
     // Sent together, the transaction's end included (see read_in_one_snapshot).
-    let ((), summary, previous, products, heat, tills, cashiers, ()) = futures_util::try_join!(
+    let ((), summary, buyers, previous_summary, previous_buyers, products, heat, tills, cashiers, ()) = futures_util::try_join!(
         client.batch_execute(super::BEGIN_SNAPSHOT),
-        client.query_one(&summary_q, &period),
-        query_previous,
-        client.query(&products_q, &period),
-        client.query(&heat_q, &heat),
-        client.query(&tills_q, &period),
-        client.query(&cashiers_q, &period),
+        client.query_one(&summary_q, &cover),
+        client.query_one(&buyers_q, &buyers_params),
+        query_previous_summary,
+        query_previous_buyers,
+        client.query(&products_q, &cover),
+        client.query(&heat_q, &heat_params),
+        client.query(&tills_q, &rows_period),
+        client.query(&cashiers_q, &rows_period),
         client.batch_execute(super::END_SNAPSHOT),
     )?;
-    let summary_of = |r: &tokio_postgres::Row| -> Result<PeriodSummary> {
+    let summary_of = |r: &tokio_postgres::Row, buyers: &tokio_postgres::Row| -> Result<PeriodSummary> {
         Ok(PeriodSummary::new(
             r.try_get(0)?,
             r.try_get(1)?,
             r.try_get(2)?,
-            r.try_get(3)?,
+            buyers.try_get(0)?,
         ))
     };
     let mut heat_map = HeatMap::default();
@@ -215,8 +233,12 @@ pub async fn insights(
     }
     Ok(Insights {
         filter: filter.clone(),
-        summary: summary_of(&summary)?,
-        previous: previous.as_ref().map(summary_of).transpose()?,
+        summary: summary_of(&summary, &buyers)?,
+        previous: previous_summary
+            .as_ref()
+            .zip(previous_buyers.as_ref())
+            .map(|(s, b)| summary_of(s, b))
+            .transpose()?,
         products: products
             .iter()
             .map(|r| {
