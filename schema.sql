@@ -171,7 +171,7 @@ CREATE TABLE public.stat_branch_hourly (
     purchases bigint NOT NULL,
     revenue numeric(16, 2) NOT NULL,
     -- Lines (units) sold.
-    items bigint NOT NULL,
+    items bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (supermarket_id, hour)
 );
 -- The hours at a period's edges, over every branch.

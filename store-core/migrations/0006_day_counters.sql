@@ -72,7 +72,6 @@ FROM (SELECT l.supermarket_id, date_trunc('hour', l.created_at, 'UTC') AS hour, 
       FROM folded_line l GROUP BY 1, 2) i
 WHERE hr.supermarket_id = i.supermarket_id AND hr.hour = i.hour;
 
-ALTER TABLE public.stat_branch_hourly ALTER COLUMN items DROP DEFAULT;
 -- The hours at a period's edges, over every branch.
 CREATE INDEX stat_branch_hourly_by_hour ON public.stat_branch_hourly (hour);
 

@@ -403,6 +403,44 @@ async fn the_dashboard_of_a_range_of_days_equals_the_recount() {
 }
 
 #[tokio::test]
+async fn the_day_counters_equal_a_recount_before_and_after_the_queue_is_folded() {
+    let (db, _) = shop().await;
+    let client = db.store.client().await.unwrap();
+    assert_eq!(
+        analytics::day_counter_differences(&client).await.unwrap(),
+        Vec::<String>::new()
+    );
+    let queued: i64 = client
+        .query_one("SELECT count(*) FROM purchase_unfolded", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 60);
+    // The check sees a wrong counter.
+    client
+        .batch_execute("UPDATE stat_branch_product_daily SET units = units + 1 WHERE product_id = 3 AND day = '2025-10-26'")
+        .await
+        .unwrap();
+    let wrong = analytics::day_counter_differences(&client).await.unwrap();
+    assert!(
+        wrong.len() >= 1
+            && wrong
+                .iter()
+                .all(|w| w.starts_with("stat_branch_product_daily ")),
+        "{wrong:?}"
+    );
+    client
+        .batch_execute("UPDATE stat_branch_product_daily SET units = units - 1 WHERE product_id = 3 AND day = '2025-10-26'")
+        .await
+        .unwrap();
+    analytics::fold(&client).await.unwrap();
+    assert_eq!(
+        analytics::day_counter_differences(&client).await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
 async fn a_customer_drill_down_shows_their_purchases_branches_and_visits() {
     let (db, sales) = shop().await;
     let client = db.store.client().await.unwrap();

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 mod days;
 mod insights;
 mod period;
+pub use days::day_counter_differences;
 pub use insights::*;
 pub use period::Period;
 

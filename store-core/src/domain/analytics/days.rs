@@ -165,14 +165,25 @@ impl CoverParams {
 // days (UTC dates); $8/$9 where the hourly part stops and starts again around the days.
 macro_rules! branch_is {
     ($alias:literal) => {
-        concat!("($1::text IS NULL OR ", $alias, ".supermarket_id = $1::text)")
+        concat!(
+            "($1::text IS NULL OR ",
+            $alias,
+            ".supermarket_id = $1::text)"
+        )
     };
 }
 macro_rules! edge_hours {
     ($col:literal) => {
         concat!(
-            "((", $col, " >= $4::timestamptz AND ", $col, " < $8::timestamptz) OR (",
-            $col, " >= $9::timestamptz AND ", $col, " < $5::timestamptz))"
+            "((",
+            $col,
+            " >= $4::timestamptz AND ",
+            $col,
+            " < $8::timestamptz) OR (",
+            $col,
+            " >= $9::timestamptz AND ",
+            $col,
+            " < $5::timestamptz))"
         )
     };
 }
@@ -307,6 +318,71 @@ pub(super) const LOYAL_PAGE_IN_RANGE: &str = "SELECT p.user_id, count(*)::int8 A
      GROUP BY p.user_id HAVING count(*) >= $4::int8 \
      ORDER BY n DESC, p.user_id LIMIT $5::int8 OFFSET $6::int8";
 
+// The day-level counters against a recount of the rows they hold (every purchase not queued):
+// one line per counter row that differs, none when they are exact. A counter row at zero and a
+// missing row are the same.
+const FOLDED_LINES: &str = "folded AS (SELECT p.id, p.supermarket_id, p.created_at, p.total_amount \
+       FROM public.purchase p \
+       WHERE NOT EXISTS (SELECT 1 FROM public.purchase_unfolded u WHERE u.purchase_id = p.id)), \
+     line AS (SELECT f.supermarket_id, f.created_at, pp.product_id, pp.unit_price \
+       FROM folded f JOIN public.purchase_product pp ON pp.purchase_id = f.id), \
+     sale AS (SELECT f.supermarket_id, f.created_at, f.total_amount, \
+       (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = f.id) AS items FROM folded f)";
+
+const DAY_COUNTER_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "stat_branch_daily",
+        "r AS (SELECT supermarket_id, (created_at AT TIME ZONE 'UTC')::date AS k, \
+           count(*)::int8 AS a, sum(total_amount)::numeric AS b, sum(items)::int8 AS c FROM sale GROUP BY 1, 2), \
+         t AS (SELECT supermarket_id, day AS k, purchases AS a, revenue AS b, items AS c FROM public.stat_branch_daily)",
+    ),
+    (
+        "stat_branch_hourly",
+        "r AS (SELECT supermarket_id, date_trunc('hour', created_at, 'UTC') AS k, \
+           count(*)::int8 AS a, sum(total_amount)::numeric AS b, sum(items)::int8 AS c FROM sale GROUP BY 1, 2), \
+         t AS (SELECT supermarket_id, hour AS k, purchases AS a, revenue AS b, items AS c FROM public.stat_branch_hourly)",
+    ),
+    (
+        "stat_branch_product_daily",
+        "r AS (SELECT supermarket_id, (created_at AT TIME ZONE 'UTC')::date::text || ' #' || product_id AS k, \
+           count(*)::int8 AS a, sum(unit_price)::numeric AS b, 0::int8 AS c FROM line GROUP BY 1, 2), \
+         t AS (SELECT supermarket_id, day::text || ' #' || product_id AS k, units AS a, revenue AS b, 0::int8 AS c \
+           FROM public.stat_branch_product_daily)",
+    ),
+    (
+        "stat_branch_product_hourly",
+        "r AS (SELECT supermarket_id, date_trunc('hour', created_at, 'UTC')::text || ' #' || product_id AS k, \
+           count(*)::int8 AS a, sum(unit_price)::numeric AS b, 0::int8 AS c FROM line GROUP BY 1, 2), \
+         t AS (SELECT supermarket_id, hour::text || ' #' || product_id AS k, units AS a, revenue AS b, 0::int8 AS c \
+           FROM public.stat_branch_product_hourly)",
+    ),
+];
+
+/// Every row of the day-level counters (and the hourly items) that differs from a recount of
+/// the purchases folded so far, as "table branch key: counters (a,b,c) rows (a,b,c)"; empty when
+/// they are exact. Read in one snapshot (the caller's transaction, if any).
+pub async fn day_counter_differences(
+    client: &impl deadpool_postgres::GenericClient,
+) -> crate::error::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (table, parts) in DAY_COUNTER_DIFFERENCES {
+        let sql = format!(
+            "WITH {FOLDED_LINES}, {parts} \
+             SELECT coalesce(t.supermarket_id, r.supermarket_id) || ' ' || coalesce(t.k, r.k)::text || ': counters (' \
+               || coalesce(t.a, 0) || ',' || coalesce(t.b, 0) || ',' || coalesce(t.c, 0) || ') rows (' \
+               || coalesce(r.a, 0) || ',' || coalesce(r.b, 0) || ',' || coalesce(r.c, 0) || ')' \
+             FROM t FULL JOIN r ON r.supermarket_id = t.supermarket_id AND r.k = t.k \
+             WHERE (coalesce(t.a, 0), coalesce(t.b, 0), coalesce(t.c, 0)) \
+               IS DISTINCT FROM (coalesce(r.a, 0), coalesce(r.b, 0), coalesce(r.c, 0)) \
+             ORDER BY 1 LIMIT 20"
+        );
+        for row in client.query(&sql, &[]).await? {
+            out.push(format!("{table} {}", row.try_get::<_, String>(0)?));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,29 +408,53 @@ mod tests {
             to: date(2025, 10, 31),
         };
         let c = cover(month, Tz::UTC);
-        assert_eq!((c.days_start, c.days_end), (date(2025, 10, 1), date(2025, 11, 1)));
+        assert_eq!(
+            (c.days_start, c.days_end),
+            (date(2025, 10, 1), date(2025, 11, 1))
+        );
         assert_eq!((c.hours_start, c.hours_end), (c.start, c.end));
         // Paris: from 22:00 UTC on 09-30 to 23:00 UTC on 10-31 (the clocks went back).
         let c = cover(month, Tz::Europe__Paris);
-        assert_eq!((c.start, c.end), (utc(2025, 9, 30, 22, 0), utc(2025, 10, 31, 23, 0)));
-        assert_eq!((c.days_start, c.days_end), (date(2025, 10, 1), date(2025, 10, 31)));
+        assert_eq!(
+            (c.start, c.end),
+            (utc(2025, 9, 30, 22, 0), utc(2025, 10, 31, 23, 0))
+        );
+        assert_eq!(
+            (c.days_start, c.days_end),
+            (date(2025, 10, 1), date(2025, 10, 31))
+        );
         assert_eq!(CoverParams::new(c).days_end_at, utc(2025, 10, 31, 0, 0));
         // Kolkata (+05:30): half an hour of rows at each end.
         let c = cover(month, Tz::Asia__Kolkata);
-        assert_eq!((c.start, c.hours_start), (utc(2025, 9, 30, 18, 30), utc(2025, 9, 30, 19, 0)));
-        assert_eq!((c.hours_end, c.end), (utc(2025, 10, 31, 18, 0), utc(2025, 10, 31, 18, 30)));
-        assert_eq!((c.days_start, c.days_end), (date(2025, 10, 1), date(2025, 10, 31)));
+        assert_eq!(
+            (c.start, c.hours_start),
+            (utc(2025, 9, 30, 18, 30), utc(2025, 9, 30, 19, 0))
+        );
+        assert_eq!(
+            (c.hours_end, c.end),
+            (utc(2025, 10, 31, 18, 0), utc(2025, 10, 31, 18, 30))
+        );
+        assert_eq!(
+            (c.days_start, c.days_end),
+            (date(2025, 10, 1), date(2025, 10, 31))
+        );
     }
 
     #[test]
     fn a_single_local_day_off_utc_is_read_from_hours_only() {
         let c = cover(Period::Today, Tz::America__New_York);
-        assert_eq!((c.start, c.end), (utc(2025, 11, 2, 4, 0), utc(2025, 11, 3, 5, 0)));
+        assert_eq!(
+            (c.start, c.end),
+            (utc(2025, 11, 2, 4, 0), utc(2025, 11, 3, 5, 0))
+        );
         assert_eq!((c.hours_start, c.hours_end), (c.start, c.end));
         assert_eq!(c.days_start, c.days_end);
         let p = CoverParams::new(c);
         assert_eq!((p.days_start_at, p.days_end_at), (c.end, c.end));
         let c = cover(Period::Today, Tz::UTC);
-        assert_eq!((c.days_start, c.days_end), (date(2025, 11, 2), date(2025, 11, 3)));
+        assert_eq!(
+            (c.days_start, c.days_end),
+            (date(2025, 11, 2), date(2025, 11, 3))
+        );
     }
 }

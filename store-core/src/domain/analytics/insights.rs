@@ -14,8 +14,8 @@ use super::days::{
     BUYERS_IN_PERIOD, Cover, CoverParams, HEAT_MAP_FROM_HOURS, PRODUCTS_FROM_DAYS,
     SUMMARY_FROM_DAYS,
 };
-use crate::domain::time_zone;
 use crate::domain::checkout::receipt_number;
+use crate::domain::time_zone;
 use crate::error::Result;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -196,14 +196,26 @@ pub async fn insights(
             None => Ok(None),
         }
     };
-    let heat_params: Vec<&(dyn ToSql + Sync)> = if time_zone::days_are_whole_utc_hours(filter.zone) {
+    let heat_params: Vec<&(dyn ToSql + Sync)> = if time_zone::days_are_whole_utc_hours(filter.zone)
+    {
         here.hours_with(&branch, &zone).to_vec()
     } else {
         vec![&branch, &start, &end, &zone]
     };
     let cover = here.with(&branch);
     // Sent together, the transaction's end included (see read_in_one_snapshot).
-    let ((), summary, buyers, previous_summary, previous_buyers, products, heat, tills, cashiers, ()) = futures_util::try_join!(
+    let (
+        (),
+        summary,
+        buyers,
+        previous_summary,
+        previous_buyers,
+        products,
+        heat,
+        tills,
+        cashiers,
+        (),
+    ) = futures_util::try_join!(
         client.batch_execute(super::BEGIN_SNAPSHOT),
         client.query_one(&summary_q, &cover),
         client.query_one(&buyers_q, &buyers_params),
@@ -215,14 +227,15 @@ pub async fn insights(
         client.query(&cashiers_q, &rows_period),
         client.batch_execute(super::END_SNAPSHOT),
     )?;
-    let summary_of = |r: &tokio_postgres::Row, buyers: &tokio_postgres::Row| -> Result<PeriodSummary> {
-        Ok(PeriodSummary::new(
-            r.try_get(0)?,
-            r.try_get(1)?,
-            r.try_get(2)?,
-            buyers.try_get(0)?,
-        ))
-    };
+    let summary_of =
+        |r: &tokio_postgres::Row, buyers: &tokio_postgres::Row| -> Result<PeriodSummary> {
+            Ok(PeriodSummary::new(
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                buyers.try_get(0)?,
+            ))
+        };
     let mut heat_map = HeatMap::default();
     for r in &heat {
         let (day, hour, n): (i32, i32, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
