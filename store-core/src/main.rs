@@ -420,6 +420,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             database,
             purchases,
+            users,
+            days,
             tills,
             seconds,
             json,
@@ -427,6 +429,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = cli::bench::BenchOptions {
                 database_url: database.database_url,
                 purchases,
+                users,
+                days,
                 tills: tills.into_iter().map(usize::from).collect(),
                 seconds,
                 work_dir: None,

@@ -173,6 +173,12 @@ pub enum Command {
         #[arg(long, default_value_t = 100_000,
               value_parser = clap::value_parser!(u64).range(10_000..=50_000_000))]
         purchases: u64,
+        /// Customers in the generated data. Default: a third of the purchases.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(100..=50_000_000))]
+        users: Option<u64>,
+        /// Days of generated history, ending yesterday (1 to 3650).
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
         /// Numbers of concurrent tills to measure checkout with (each 1 to 256).
         #[arg(long, value_delimiter = ',', default_value = "1,4,16",
               value_parser = clap::value_parser!(u16).range(1..=256))]
