@@ -47,16 +47,26 @@ CREATE TABLE public.stat_branch_product_hourly (
 ALTER TABLE public.stat_branch_hourly ADD COLUMN items bigint NOT NULL DEFAULT 0;
 
 -- The history already folded (what the counters hold), per line and per purchase.
+-- A voided purchase counts nowhere; a refunded line is no unit sold and its money left the
+-- revenue, at the purchase's time (retract_from_counters did the same to the other counters).
 CREATE TEMPORARY TABLE folded_line ON COMMIT DROP AS
     SELECT p.supermarket_id, p.created_at, pp.product_id, pp.unit_price
     FROM public.purchase p JOIN public.purchase_product pp ON pp.purchase_id = p.id
-    WHERE NOT EXISTS (SELECT 1 FROM public.purchase_unfolded u WHERE u.purchase_id = p.id);
+    WHERE NOT EXISTS (SELECT 1 FROM public.purchase_unfolded u WHERE u.purchase_id = p.id)
+      AND NOT EXISTS (SELECT 1 FROM public.purchase_void v WHERE v.purchase_id = p.id)
+      AND NOT EXISTS (SELECT 1 FROM public.refund_line rl
+                      WHERE rl.purchase_id = pp.purchase_id AND rl.product_id = pp.product_id);
 
 INSERT INTO public.stat_branch_daily (supermarket_id, day, purchases, revenue, items)
-SELECT p.supermarket_id, (p.created_at AT TIME ZONE 'UTC')::date, count(*), sum(p.total_amount),
-       sum((SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id))
+SELECT p.supermarket_id, (p.created_at AT TIME ZONE 'UTC')::date, count(*),
+       sum(p.total_amount - coalesce((SELECT sum(rl.amount) FROM public.refund_line rl
+                                      WHERE rl.purchase_id = p.id), 0)),
+       sum((SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id
+            AND NOT EXISTS (SELECT 1 FROM public.refund_line rl
+                            WHERE rl.purchase_id = pp.purchase_id AND rl.product_id = pp.product_id)))
 FROM public.purchase p
 WHERE NOT EXISTS (SELECT 1 FROM public.purchase_unfolded u WHERE u.purchase_id = p.id)
+  AND NOT EXISTS (SELECT 1 FROM public.purchase_void v WHERE v.purchase_id = p.id)
 GROUP BY 1, 2;
 
 INSERT INTO public.stat_branch_product_daily (supermarket_id, day, product_id, units, revenue)
@@ -196,6 +206,93 @@ BEGIN
     )
     SELECT count(*) INTO v_folded FROM batch;
     RETURN v_folded;
+END;
+$$;
+
+-- Retractions (voids, refunds) take their share out of the day-level counters too: the same
+-- function as migration 5's, with the day counters' lines at its end.
+CREATE OR REPLACE FUNCTION public.retract_from_counters(p_purchase_id bigint, p_product_ids integer[],
+                                             p_amount numeric, p_whole boolean) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    v_old integer;
+BEGIN
+    SELECT pu.supermarket_id, pu.user_id, pu.created_at INTO p
+    FROM public.purchase pu WHERE pu.id = p_purchase_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'retract_from_counters: unknown purchase %', p_purchase_id
+            USING ERRCODE = 'ICV01';
+    END IF;
+    IF p_whole THEN
+        UPDATE public.customer c SET purchases = c.purchases - 1
+        WHERE c.user_id = p.user_id RETURNING c.purchases + 1 INTO v_old;
+        UPDATE public.stat_customer_histogram h SET customers = h.customers - 1
+        WHERE h.purchases = v_old;
+        IF v_old > 1 THEN
+            INSERT INTO public.stat_customer_histogram AS h (purchases, customers)
+            VALUES (v_old - 1, 1)
+            ON CONFLICT (purchases) DO UPDATE SET customers = h.customers + 1;
+        END IF;
+
+        SELECT cb.purchases INTO v_old FROM public.customer_branch cb
+        WHERE cb.supermarket_id = p.supermarket_id AND cb.user_id = p.user_id;
+        IF v_old = 1 THEN
+            DELETE FROM public.customer_branch cb
+            WHERE cb.supermarket_id = p.supermarket_id AND cb.user_id = p.user_id;
+        ELSE
+            UPDATE public.customer_branch cb SET purchases = cb.purchases - 1
+            WHERE cb.supermarket_id = p.supermarket_id AND cb.user_id = p.user_id;
+        END IF;
+        UPDATE public.stat_branch_histogram bh SET customers = bh.customers - 1
+        WHERE bh.supermarket_id = p.supermarket_id AND bh.purchases = v_old;
+        IF v_old > 1 THEN
+            INSERT INTO public.stat_branch_histogram AS bh (supermarket_id, purchases, customers)
+            VALUES (p.supermarket_id, v_old - 1, 1)
+            ON CONFLICT (supermarket_id, purchases) DO UPDATE SET customers = bh.customers + 1;
+        END IF;
+
+        p_product_ids := ARRAY(SELECT pp.product_id FROM public.purchase_product pp
+                               WHERE pp.purchase_id = p_purchase_id);
+        UPDATE public.stat_branch_totals t
+        SET purchases = t.purchases - 1, revenue = t.revenue - p_amount,
+            voids = t.voids + 1, voided = t.voided + p_amount
+        WHERE t.supermarket_id = p.supermarket_id;
+        UPDATE public.stat_branch_hourly hr
+        SET purchases = hr.purchases - 1, revenue = hr.revenue - p_amount
+        WHERE hr.supermarket_id = p.supermarket_id AND hr.hour = date_trunc('hour', p.created_at, 'UTC');
+    ELSE
+        UPDATE public.stat_branch_totals t
+        SET revenue = t.revenue - p_amount, refunds = t.refunds + 1, refunded = t.refunded + p_amount
+        WHERE t.supermarket_id = p.supermarket_id;
+        UPDATE public.stat_branch_hourly hr SET revenue = hr.revenue - p_amount
+        WHERE hr.supermarket_id = p.supermarket_id AND hr.hour = date_trunc('hour', p.created_at, 'UTC');
+    END IF;
+    UPDATE public.stat_product_units u SET units = u.units - 1
+    WHERE u.product_id = ANY (p_product_ids);
+    UPDATE public.stat_branch_product_units bu SET units = bu.units - 1
+    WHERE bu.supermarket_id = p.supermarket_id AND bu.product_id = ANY (p_product_ids);
+    -- The day-level counters (migration 6), at the purchase's UTC day and hour.
+    UPDATE public.stat_branch_daily d
+    SET purchases = d.purchases - CASE WHEN p_whole THEN 1 ELSE 0 END,
+        revenue = d.revenue - p_amount, items = d.items - cardinality(p_product_ids)
+    WHERE d.day = (p.created_at AT TIME ZONE 'UTC')::date AND d.supermarket_id = p.supermarket_id;
+    UPDATE public.stat_branch_hourly hr SET items = hr.items - cardinality(p_product_ids)
+    WHERE hr.supermarket_id = p.supermarket_id AND hr.hour = date_trunc('hour', p.created_at, 'UTC');
+    UPDATE public.stat_branch_product_daily pd
+    SET units = pd.units - 1, revenue = pd.revenue - pp.unit_price
+    FROM public.purchase_product pp
+    WHERE pp.purchase_id = p_purchase_id AND pp.product_id = ANY (p_product_ids)
+      AND pd.day = (p.created_at AT TIME ZONE 'UTC')::date AND pd.supermarket_id = p.supermarket_id
+      AND pd.product_id = pp.product_id;
+    UPDATE public.stat_branch_product_hourly ph
+    SET units = ph.units - 1, revenue = ph.revenue - pp.unit_price
+    FROM public.purchase_product pp
+    WHERE pp.purchase_id = p_purchase_id AND pp.product_id = ANY (p_product_ids)
+      AND ph.hour = date_trunc('hour', p.created_at, 'UTC') AND ph.supermarket_id = p.supermarket_id
+      AND ph.product_id = pp.product_id;
 END;
 $$;
 

@@ -85,6 +85,9 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
             Command::Seed { zone, .. }
             | Command::Serve { zone, .. }
             | Command::Analytics { zone, .. } => zone.timezone.clone(),
+            Command::Report {
+                action: cli::report::ReportAction::Shift { zone, .. },
+            } => zone.timezone.clone(),
             _ => None,
         },
         ..Given::default()
@@ -121,6 +124,9 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
             zone.timezone = Some(settings.timezone.name().to_string());
         }
         Command::Seed { zone, .. } => zone.timezone = Some(settings.timezone.name().to_string()),
+        Command::Report { action } => {
+            action.zone().timezone = Some(settings.timezone.name().to_string());
+        }
         _ => {}
     }
     Ok(())
@@ -155,6 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Branch { action } => cli::catalog::run_branch(action).await,
         Command::Product { action } => cli::catalog::run_product(action).await,
         Command::Cashier { action } => cli::cashier::run(action).await,
+        Command::Report { action } => cli::report::run(action).await,
         Command::Migrate { database, wait } => {
             let options = ConnectOptions {
                 database_url: database.database_url,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::cashier::CashierAction;
 use super::catalog::{BranchAction, ProductAction};
 use super::journal::JournalAction;
+use super::report::ReportAction;
 use super::simulate;
 
 #[derive(Parser, Debug)]
@@ -293,10 +294,15 @@ pub enum Command {
         #[command(subcommand)]
         action: ProductAction,
     },
-    /// The cashiers who sign in at the tills: add (with a PIN), list, retire.
+    /// The cashiers who sign in at the tills: add (with a PIN, as a manager), list, retire.
     Cashier {
         #[command(subcommand)]
         action: CashierAction,
+    },
+    /// Reports from the shell: a till's shifts (X and Z figures).
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
     },
 }
 
@@ -320,6 +326,7 @@ impl Command {
             Command::Branch { action } => Some(action.database_url()),
             Command::Product { action } => Some(action.database_url()),
             Command::Cashier { action } => Some(action.database_url()),
+            Command::Report { action } => Some(action.database_url()),
             Command::Db { .. }
             | Command::Generate { .. }
             | Command::Completions { .. }
@@ -449,6 +456,7 @@ mod tests {
             "cashier add",
             "cashier list",
             "cashier retire",
+            "report shift",
         ]
         .iter()
         .map(|c| format!("store-core {c}"))

@@ -64,8 +64,8 @@ const SEED_LOCK: i64 = 0x1CA5_0002;
 pub const PHASE_COPY_PURCHASES: &str = "copy purchases";
 pub const PHASE_COPY_LINES: &str = "copy lines";
 
-const TRUNCATE_ALL: &str = "TRUNCATE purchase_product, purchase, purchase_unfolded, customer, \
-     customer_branch, stat_customer_histogram, stat_product_units, stat_branch_totals, \
+const TRUNCATE_ALL: &str = "TRUNCATE refund_line, refund, purchase_void, purchase_product, purchase, \
+     shift, purchase_unfolded, customer, customer_branch, stat_customer_histogram, stat_product_units, stat_branch_totals, \
      stat_branch_histogram, stat_branch_product_units, stat_branch_hourly, stat_branch_daily, \
      stat_branch_product_daily, stat_branch_product_hourly, product, supermarket \
      RESTART IDENTITY";
@@ -89,14 +89,16 @@ const INSERT_BRANCHES: &str =
 /// Keys and indexes of the tables the load fills (purchases, lines, customers) as DDL, so that
 /// they can be dropped for the bulk load and rebuilt after it (much faster than maintaining
 /// them row by row). Foreign keys come
-/// last in `create` and first in `drop`.
+/// last in `create` and first in `drop`, those of other tables that point at them (voids and
+/// refunds) included.
 const KEY_DDL: &str = "WITH cons AS ( \
        SELECT c.conrelid::regclass::text AS tbl, c.conname, c.contype, \
               pg_get_constraintdef(c.oid) AS def \
        FROM pg_constraint c \
-       WHERE c.conrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass, \
-                            'customer_branch'::regclass) \
-         AND c.contype IN ('p', 'u', 'f')), \
+       WHERE (c.conrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass, \
+                             'customer_branch'::regclass) \
+              AND c.contype IN ('p', 'u', 'f')) \
+          OR (c.confrelid IN ('purchase'::regclass, 'purchase_product'::regclass) AND c.contype = 'f')), \
      idx AS ( \
        SELECT i.indrelid::regclass::text AS tbl, i.indexrelid::regclass::text AS name, \
               pg_get_indexdef(i.indexrelid) AS def \

@@ -199,6 +199,40 @@ macro_rules! queued_in_hours {
     };
 }
 
+// A voided purchase counts nowhere; a refunded line is no unit sold and its money leaves the
+// revenue, at the purchase's time (as retract_from_counters does to the counters).
+macro_rules! not_voided {
+    ($alias:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM public.purchase_void v WHERE v.purchase_id = ",
+            $alias,
+            ".id)"
+        )
+    };
+}
+macro_rules! line_kept {
+    ($alias:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM public.refund_line rl WHERE rl.purchase_id = ",
+            $alias,
+            ".purchase_id AND rl.product_id = ",
+            $alias,
+            ".product_id)"
+        )
+    };
+}
+macro_rules! kept_revenue_and_items {
+    () => {
+        concat!(
+            "p.total_amount - coalesce((SELECT sum(rl.amount) FROM public.refund_line rl \
+               WHERE rl.purchase_id = p.id), 0), \
+             (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id AND ",
+            line_kept!("pp"),
+            ")"
+        )
+    };
+}
+
 /// (supermarket_id, purchases, revenue, items) parts that add up to the period's figures.
 macro_rules! branch_parts {
     () => {
@@ -207,13 +241,12 @@ macro_rules! branch_parts {
              WHERE d.day >= $6::date AND d.day < $7::date AND ", branch_is!("d"), " \
              UNION ALL SELECT h.supermarket_id, h.purchases, h.revenue, h.items FROM public.stat_branch_hourly h \
              WHERE ", edge_hours!("h.hour"), " AND ", branch_is!("h"), " \
-             UNION ALL SELECT p.supermarket_id, 1, p.total_amount, \
-               (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id) \
-             FROM public.purchase p WHERE ", edge_rows!(), " AND ", branch_is!("p"), " \
-             UNION ALL SELECT p.supermarket_id, 1, p.total_amount, \
-               (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id) \
-             FROM public.purchase_unfolded u JOIN public.purchase p ON p.id = u.purchase_id \
-             WHERE ", queued_in_hours!(), " AND ", branch_is!("p")
+             UNION ALL SELECT p.supermarket_id, 1, ", kept_revenue_and_items!(), " \
+             FROM public.purchase p WHERE ", edge_rows!(), " AND ", branch_is!("p"),
+            " AND ", not_voided!("p"), " \
+             UNION ALL SELECT p.supermarket_id, 1, ", kept_revenue_and_items!(), " \
+             FROM public.purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM public.purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
+             WHERE ", queued_in_hours!(), " AND ", branch_is!("p"), " AND ", not_voided!("p")
         )
     };
 }
@@ -228,11 +261,13 @@ macro_rules! product_parts {
              WHERE ", edge_hours!("h.hour"), " AND ", branch_is!("h"), " \
              UNION ALL SELECT pp.product_id, 1, pp.unit_price FROM public.purchase p \
              JOIN public.purchase_product pp ON pp.purchase_id = p.id \
-             WHERE ", edge_rows!(), " AND ", branch_is!("p"), " \
+             WHERE ", edge_rows!(), " AND ", branch_is!("p"), " AND ", not_voided!("p"),
+            " AND ", line_kept!("pp"), " \
              UNION ALL SELECT pp.product_id, 1, pp.unit_price FROM public.purchase_unfolded u \
-             JOIN public.purchase p ON p.id = u.purchase_id \
-             JOIN public.purchase_product pp ON pp.purchase_id = p.id \
-             WHERE ", queued_in_hours!(), " AND ", branch_is!("p")
+             CROSS JOIN LATERAL (SELECT * FROM public.purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
+             CROSS JOIN LATERAL (SELECT * FROM public.purchase_product pp WHERE pp.purchase_id = u.purchase_id OFFSET 0) pp \
+             WHERE ", queued_in_hours!(), " AND ", branch_is!("p"), " AND ", not_voided!("p"),
+            " AND ", line_kept!("pp")
         )
     };
 }
@@ -267,9 +302,12 @@ pub(super) const SUMMARY_FROM_DAYS: &str = concat!(
 
 /// Distinct customers in [$2, $3) ($1: branch or NULL), not additive: from the rows, through
 /// the index on (created_at, supermarket_id, user_id) alone.
-pub(super) const BUYERS_IN_PERIOD: &str = "SELECT count(DISTINCT p.user_id)::int8 FROM public.purchase p \
+pub(super) const BUYERS_IN_PERIOD: &str = concat!(
+    "SELECT count(DISTINCT p.user_id)::int8 FROM public.purchase p \
      WHERE p.created_at >= $2::timestamptz AND p.created_at < $3::timestamptz \
-       AND ($1::text IS NULL OR p.supermarket_id = $1::text)";
+       AND ($1::text IS NULL OR p.supermarket_id = $1::text) AND ",
+    not_voided!("p")
+);
 
 /// Units and revenue per product sold in the period.
 pub(super) const PRODUCTS_FROM_DAYS: &str = concat!(
@@ -293,11 +331,15 @@ pub(super) const HEAT_MAP_FROM_HOURS: &str = concat!(
     edge_rows!(),
     " AND ",
     branch_is!("p"),
+    " AND ",
+    not_voided!("p"),
     " UNION ALL SELECT p.created_at, 1 FROM public.purchase_unfolded u \
-       JOIN public.purchase p ON p.id = u.purchase_id WHERE ",
+       CROSS JOIN LATERAL (SELECT * FROM public.purchase p WHERE p.id = u.purchase_id OFFSET 0) p WHERE ",
     queued_in_hours!(),
     " AND ",
     branch_is!("p"),
+    " AND ",
+    not_voided!("p"),
     ") t GROUP BY 1, 2"
 );
 
@@ -305,29 +347,54 @@ pub(super) const HEAT_MAP_FROM_HOURS: &str = concat!(
 // (created_at, supermarket_id, user_id). Concrete bounds, never "$2 IS NULL OR ...": a generic
 // plan of the prepared statement then still reads the index's range.
 // $1 branch or NULL, [$2, $3) the period, $4 the purchases that make a loyal buyer.
-pub(super) const BUYERS_IN_RANGE: &str = "SELECT count(*)::int8, count(*) FILTER (WHERE n >= $4::int8)::int8 FROM ( \
-       SELECT p.user_id, count(*) AS n FROM public.purchase p \
+
+/// Customers and loyal customers of the period, and the page of [`LOYAL_PAGE_IN_RANGE`], from
+/// one grouping:
+/// (customers, loyal customers, the page's user ids, their purchases).
+pub(super) const BUYERS_AND_PAGE_IN_RANGE: &str = concat!(
+    "WITH per_user AS MATERIALIZED (SELECT p.user_id, count(*)::int8 AS n FROM public.purchase p \
        WHERE p.created_at >= $2::timestamptz AND p.created_at < $3::timestamptz \
-         AND ($1::text IS NULL OR p.supermarket_id = $1::text) \
-       GROUP BY p.user_id) per_user";
+         AND ($1::text IS NULL OR p.supermarket_id = $1::text) AND ",
+    not_voided!("p"),
+    " GROUP BY p.user_id) \
+     SELECT t.buyers, t.loyal, coalesce(pg.users, '{}'), coalesce(pg.ns, '{}') FROM \
+       (SELECT count(*)::int8 AS buyers, count(*) FILTER (WHERE n >= $4::int8)::int8 AS loyal \
+        FROM per_user) t, \
+       (SELECT array_agg(x.user_id ORDER BY x.n DESC, x.user_id) AS users, \
+               array_agg(x.n ORDER BY x.n DESC, x.user_id) AS ns \
+        FROM (SELECT user_id, n FROM per_user WHERE n >= $4::int8 \
+              ORDER BY n DESC, user_id LIMIT $5::int8 OFFSET $6::int8) x) pg"
+);
+
+/// A query that reads nothing, for a slot of a snapshot whose rows came with another query.
+pub(super) const NO_ROWS: &str = "SELECT NULL::uuid, NULL::int8 WHERE false";
 
 /// $5 limit (NULL: all), $6 offset.
-pub(super) const LOYAL_PAGE_IN_RANGE: &str = "SELECT p.user_id, count(*)::int8 AS n FROM public.purchase p \
+pub(super) const LOYAL_PAGE_IN_RANGE: &str = concat!(
+    "SELECT p.user_id, count(*)::int8 AS n FROM public.purchase p \
      WHERE p.created_at >= $2::timestamptz AND p.created_at < $3::timestamptz \
-       AND ($1::text IS NULL OR p.supermarket_id = $1::text) \
-     GROUP BY p.user_id HAVING count(*) >= $4::int8 \
-     ORDER BY n DESC, p.user_id LIMIT $5::int8 OFFSET $6::int8";
+       AND ($1::text IS NULL OR p.supermarket_id = $1::text) AND ",
+    not_voided!("p"),
+    " GROUP BY p.user_id HAVING count(*) >= $4::int8 \
+     ORDER BY n DESC, p.user_id LIMIT $5::int8 OFFSET $6::int8"
+);
 
 // The day-level counters against a recount of the rows they hold (every purchase not queued):
 // one line per counter row that differs, none when they are exact. A counter row at zero and a
 // missing row are the same.
-const FOLDED_LINES: &str = "folded AS (SELECT p.id, p.supermarket_id, p.created_at, p.total_amount \
+const FOLDED_LINES: &str = concat!(
+    "folded AS (SELECT p.id, p.supermarket_id, p.created_at, p.total_amount \
        FROM public.purchase p \
-       WHERE NOT EXISTS (SELECT 1 FROM public.purchase_unfolded u WHERE u.purchase_id = p.id)), \
-     line AS (SELECT f.supermarket_id, f.created_at, pp.product_id, pp.unit_price \
-       FROM folded f JOIN public.purchase_product pp ON pp.purchase_id = f.id), \
-     sale AS (SELECT f.supermarket_id, f.created_at, f.total_amount, \
-       (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = f.id) AS items FROM folded f)";
+       WHERE NOT EXISTS (SELECT 1 FROM public.purchase_unfolded u WHERE u.purchase_id = p.id) AND ",
+    not_voided!("p"),
+    "), line AS (SELECT f.supermarket_id, f.created_at, pp.product_id, pp.unit_price \
+       FROM folded f JOIN public.purchase_product pp ON pp.purchase_id = f.id WHERE ",
+    line_kept!("pp"),
+    "), sale (supermarket_id, created_at, total_amount, items) AS (SELECT p.supermarket_id, \
+       p.created_at, ",
+    kept_revenue_and_items!(),
+    " FROM folded p)"
+);
 
 const DAY_COUNTER_DIFFERENCES: &[(&str, &str)] = &[
     (
