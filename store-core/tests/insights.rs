@@ -454,7 +454,7 @@ async fn the_day_counters_equal_a_recount_before_and_after_the_queue_is_folded()
         .unwrap();
     let wrong = analytics::day_counter_differences(&client).await.unwrap();
     assert!(
-        wrong.len() >= 1
+        !wrong.is_empty()
             && wrong
                 .iter()
                 .all(|w| w.starts_with("stat_branch_product_daily ")),

@@ -156,9 +156,11 @@ const INSERT_PRODUCT_DAILY: &str = "INSERT INTO stat_branch_product_daily (super
 struct SmallCounters {
     /// Per branch: purchases, revenue, units per product (by index in the products list).
     branches: BTreeMap<String, (i64, Decimal, Vec<i64>)>,
-    /// Per branch and UTC hour: purchases, revenue, items, and units per product (by index).
-    hours: BTreeMap<(String, DateTime<Utc>), (i64, Decimal, i64, Vec<i64>)>,
+    hours: BTreeMap<(String, DateTime<Utc>), HourFigures>,
 }
+
+/// Per branch and UTC hour: purchases, revenue, items, and units per product (by index).
+type HourFigures = (i64, Decimal, i64, Vec<i64>);
 
 impl SmallCounters {
     fn add(&mut self, row: &PurchaseRow, products: usize) {
