@@ -122,7 +122,10 @@ CREATE TABLE public.purchase (
     CONSTRAINT purchase_change_is_tendered_less_total
         CHECK ((change_due IS NULL) = (tendered IS NULL) AND change_due = tendered - total_amount)
 );
-CREATE INDEX purchase_by_time ON public.purchase (created_at);
+-- A period's sales, and its distinct customers from the index alone.
+CREATE INDEX purchase_by_time_buyer ON public.purchase (created_at, supermarket_id, user_id);
+-- A customer's drill-down reads their purchases only.
+CREATE INDEX purchase_by_user ON public.purchase (user_id, created_at);
 -- Unique among the keys that exist: imported history (NULL keys) costs no index entry, which
 -- also makes a bulk load's index build nearly free.
 CREATE UNIQUE INDEX purchase_by_sale_key ON public.purchase (sale_key)
@@ -256,7 +259,43 @@ CREATE TABLE public.stat_branch_hourly (
     hour timestamptz NOT NULL,
     purchases bigint NOT NULL,
     revenue numeric(16, 2) NOT NULL,
+    -- Lines (units) sold.
+    items bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (supermarket_id, hour)
+);
+-- The hours at a period's edges, over every branch.
+CREATE INDEX stat_branch_hourly_by_hour ON public.stat_branch_hourly (hour);
+
+-- Per branch and UTC day: any range of days reads the days inside it from here, the hours at
+-- its edges from the hourly counters, and the minutes left in a zone whose offset is not whole
+-- hours from the rows.
+CREATE TABLE public.stat_branch_daily (
+    supermarket_id text NOT NULL REFERENCES public.supermarket (id),
+    day date NOT NULL,
+    purchases bigint NOT NULL,
+    revenue numeric(16, 2) NOT NULL,
+    items bigint NOT NULL,
+    -- Days first: a range of days over every branch reads one range of the index.
+    PRIMARY KEY (day, supermarket_id)
+);
+
+-- Units and revenue per branch, product and UTC day / hour.
+CREATE TABLE public.stat_branch_product_daily (
+    supermarket_id text NOT NULL REFERENCES public.supermarket (id),
+    day date NOT NULL,
+    product_id integer NOT NULL REFERENCES public.product (id),
+    units bigint NOT NULL,
+    revenue numeric(16, 2) NOT NULL,
+    PRIMARY KEY (day, supermarket_id, product_id)
+);
+
+CREATE TABLE public.stat_branch_product_hourly (
+    supermarket_id text NOT NULL REFERENCES public.supermarket (id),
+    hour timestamptz NOT NULL,
+    product_id integer NOT NULL REFERENCES public.product (id),
+    units bigint NOT NULL,
+    revenue numeric(16, 2) NOT NULL,
+    PRIMARY KEY (hour, supermarket_id, product_id)
 );
 
 -- The till's open shift, locked so that it cannot close before this transaction ends (close_shift
@@ -403,6 +442,25 @@ BEGIN
     WHERE u.product_id = ANY (p_product_ids);
     UPDATE public.stat_branch_product_units bu SET units = bu.units - 1
     WHERE bu.supermarket_id = p.supermarket_id AND bu.product_id = ANY (p_product_ids);
+    -- The day-level counters (migration 6), at the purchase's UTC day and hour.
+    UPDATE public.stat_branch_daily d
+    SET purchases = d.purchases - CASE WHEN p_whole THEN 1 ELSE 0 END,
+        revenue = d.revenue - p_amount, items = d.items - cardinality(p_product_ids)
+    WHERE d.day = (p.created_at AT TIME ZONE 'UTC')::date AND d.supermarket_id = p.supermarket_id;
+    UPDATE public.stat_branch_hourly hr SET items = hr.items - cardinality(p_product_ids)
+    WHERE hr.supermarket_id = p.supermarket_id AND hr.hour = date_trunc('hour', p.created_at, 'UTC');
+    UPDATE public.stat_branch_product_daily pd
+    SET units = pd.units - 1, revenue = pd.revenue - pp.unit_price
+    FROM public.purchase_product pp
+    WHERE pp.purchase_id = p_purchase_id AND pp.product_id = ANY (p_product_ids)
+      AND pd.day = (p.created_at AT TIME ZONE 'UTC')::date AND pd.supermarket_id = p.supermarket_id
+      AND pd.product_id = pp.product_id;
+    UPDATE public.stat_branch_product_hourly ph
+    SET units = ph.units - 1, revenue = ph.revenue - pp.unit_price
+    FROM public.purchase_product pp
+    WHERE pp.purchase_id = p_purchase_id AND pp.product_id = ANY (p_product_ids)
+      AND ph.hour = date_trunc('hour', p.created_at, 'UTC') AND ph.supermarket_id = p.supermarket_id
+      AND ph.product_id = pp.product_id;
 END;
 $$;
 
@@ -732,8 +790,12 @@ BEGIN
         WHERE u.ctid = ANY (ARRAY(SELECT q.ctid FROM public.purchase_unfolded q LIMIT p_max_sales))
         RETURNING u.purchase_id
     ), sale AS (
-        SELECT p.id, p.user_id, p.supermarket_id, p.created_at, p.total_amount
+        SELECT p.id, p.user_id, p.supermarket_id, p.created_at, p.total_amount,
+               (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id) AS items
         FROM public.purchase p JOIN batch b ON b.purchase_id = p.id
+    ), line AS (
+        SELECT s.supermarket_id, s.created_at, pp.product_id, pp.unit_price
+        FROM public.purchase_product pp JOIN sale s ON s.id = pp.purchase_id
     ), per_user AS (
         SELECT s.user_id, count(*) AS n, min(s.created_at) AS first_at, max(s.created_at) AS last_at
         FROM sale s GROUP BY s.user_id
@@ -769,11 +831,31 @@ BEGIN
         ON CONFLICT (supermarket_id) DO UPDATE
             SET purchases = t.purchases + excluded.purchases, revenue = t.revenue + excluded.revenue
     ), hours AS (
-        INSERT INTO public.stat_branch_hourly AS hr (supermarket_id, hour, purchases, revenue)
-        SELECT s.supermarket_id, date_trunc('hour', s.created_at, 'UTC'), count(*), sum(s.total_amount)
+        INSERT INTO public.stat_branch_hourly AS hr (supermarket_id, hour, purchases, revenue, items)
+        SELECT s.supermarket_id, date_trunc('hour', s.created_at, 'UTC'), count(*), sum(s.total_amount), sum(s.items)
         FROM sale s GROUP BY 1, 2
         ON CONFLICT (supermarket_id, hour) DO UPDATE
-            SET purchases = hr.purchases + excluded.purchases, revenue = hr.revenue + excluded.revenue
+            SET purchases = hr.purchases + excluded.purchases, revenue = hr.revenue + excluded.revenue,
+                items = hr.items + excluded.items
+    ), days AS (
+        INSERT INTO public.stat_branch_daily AS d (supermarket_id, day, purchases, revenue, items)
+        SELECT s.supermarket_id, (s.created_at AT TIME ZONE 'UTC')::date, count(*), sum(s.total_amount), sum(s.items)
+        FROM sale s GROUP BY 1, 2
+        ON CONFLICT (day, supermarket_id) DO UPDATE
+            SET purchases = d.purchases + excluded.purchases, revenue = d.revenue + excluded.revenue,
+                items = d.items + excluded.items
+    ), product_days AS (
+        INSERT INTO public.stat_branch_product_daily AS pd (supermarket_id, day, product_id, units, revenue)
+        SELECT l.supermarket_id, (l.created_at AT TIME ZONE 'UTC')::date, l.product_id, count(*), sum(l.unit_price)
+        FROM line l GROUP BY 1, 2, 3
+        ON CONFLICT (day, supermarket_id, product_id) DO UPDATE
+            SET units = pd.units + excluded.units, revenue = pd.revenue + excluded.revenue
+    ), product_hours AS (
+        INSERT INTO public.stat_branch_product_hourly AS ph (supermarket_id, hour, product_id, units, revenue)
+        SELECT l.supermarket_id, date_trunc('hour', l.created_at, 'UTC'), l.product_id, count(*), sum(l.unit_price)
+        FROM line l GROUP BY 1, 2, 3
+        ON CONFLICT (hour, supermarket_id, product_id) DO UPDATE
+            SET units = ph.units + excluded.units, revenue = ph.revenue + excluded.revenue
     ), per_branch_user AS (
         SELECT s.supermarket_id, s.user_id, count(*) AS n FROM sale s GROUP BY 1, 2
     ), branch_before AS (
@@ -797,8 +879,7 @@ BEGIN
         ON CONFLICT (supermarket_id, purchases) DO UPDATE SET customers = bh.customers + excluded.customers
     ), branch_units AS (
         INSERT INTO public.stat_branch_product_units AS bu (supermarket_id, product_id, units)
-        SELECT s.supermarket_id, pp.product_id, count(*) FROM public.purchase_product pp
-        JOIN sale s ON s.id = pp.purchase_id GROUP BY 1, 2
+        SELECT l.supermarket_id, l.product_id, count(*) FROM line l GROUP BY 1, 2
         ON CONFLICT (supermarket_id, product_id) DO UPDATE SET units = bu.units + excluded.units
     )
     SELECT count(*) INTO v_folded FROM batch;
@@ -1356,6 +1437,8 @@ BEGIN
         GRANT SELECT (number, name, has_pin, added_at, retired_at, is_manager) ON public.cashier TO icash_owner;
         GRANT SELECT ON public.shift, public.purchase_void, public.refund, public.refund_line
             TO icash_owner;
+        GRANT SELECT ON public.stat_branch_daily, public.stat_branch_product_daily,
+            public.stat_branch_product_hourly TO icash_owner;
     END IF;
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_manager') THEN
         GRANT SELECT (is_manager) ON public.cashier TO icash_manager;
@@ -1384,6 +1467,9 @@ ALTER TABLE public.customer_branch OWNER TO icash_app;
 ALTER TABLE public.stat_branch_histogram OWNER TO icash_app;
 ALTER TABLE public.stat_branch_product_units OWNER TO icash_app;
 ALTER TABLE public.stat_branch_hourly OWNER TO icash_app;
+ALTER TABLE public.stat_branch_daily OWNER TO icash_app;
+ALTER TABLE public.stat_branch_product_daily OWNER TO icash_app;
+ALTER TABLE public.stat_branch_product_hourly OWNER TO icash_app;
 ALTER FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean, text, numeric) OWNER TO icash_app;
 ALTER FUNCTION public.last_receipt_no(text) OWNER TO icash_app;
 ALTER FUNCTION public.cashier_roster() OWNER TO icash_app;

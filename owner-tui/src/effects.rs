@@ -147,6 +147,9 @@ fn period_slug(period: Period) -> &'static str {
         Period::Today => "today",
         Period::Last7Days => "7-days",
         Period::Last30Days => "30-days",
+        Period::Yesterday => "yesterday",
+        Period::ThisMonth => "this-month",
+        Period::Range { .. } => "range",
     }
 }
 

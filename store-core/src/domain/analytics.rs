@@ -2,7 +2,7 @@
 //! and trends. The unfiltered dashboard reads the counters that checkout keeps exact, so its cost
 //! does not grow with the number of purchases; filtered views and the recount read raw rows.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -12,49 +12,12 @@ use uuid::Uuid;
 use crate::domain::time_zone::{self, Tz};
 use crate::error::{Error, Result};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Period {
-    #[default]
-    AllTime,
-    Today,
-    Last7Days,
-    Last30Days,
-}
-
-impl Period {
-    pub const ALL: [Period; 4] = [
-        Period::AllTime,
-        Period::Today,
-        Period::Last7Days,
-        Period::Last30Days,
-    ];
-
-    /// The first instant the period covers, or None for all time: "today" began at the
-    /// last midnight in `zone` (23 or 25 hours before the next one on the days clocks change).
-    pub fn since(self, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
-        match self {
-            Period::AllTime => None,
-            Period::Today => Some(time_zone::start_of_day(now, zone)),
-            Period::Last7Days => Some(now - Duration::days(7)),
-            Period::Last30Days => Some(now - Duration::days(30)),
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Period::AllTime => "all time",
-            Period::Today => "today",
-            Period::Last7Days => "last 7 days",
-            Period::Last30Days => "last 30 days",
-        }
-    }
-
-    pub fn next(self) -> Period {
-        let i = Period::ALL.iter().position(|p| *p == self).unwrap_or(0);
-        Period::ALL[(i + 1) % Period::ALL.len()]
-    }
-}
+mod days;
+mod insights;
+mod period;
+pub use days::day_counter_differences;
+pub use insights::*;
+pub use period::Period;
 
 /// What the figures cover: one branch or all, and a period, with the days and hours cut in a
 /// time zone (the chain's, or the branch's own).
@@ -88,6 +51,16 @@ impl Filter {
     /// The first instant the figures cover at `now` (see [`Period::since`]).
     pub fn since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.period.since(now, self.zone)
+    }
+
+    /// [start, end) of the figures at `now` (see [`Period::bounds`]); None for all time.
+    pub fn bounds(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.period.bounds(now, self.zone)
+    }
+
+    /// The first instant after the figures at `now`; None for all time.
+    pub fn until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.bounds(now).map(|(_, end)| end)
     }
 
     pub fn is_everything(&self) -> bool {
@@ -168,8 +141,16 @@ const FOLD: &str = "SELECT public.fold_purchases($1)";
 pub const FOLD_BATCH: i32 = 10_000;
 
 /// The dashboard's reads run in one snapshot: the figures on one screen always agree.
-const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+/// The distinct customers of a long period are grouped in memory: at PostgreSQL's default
+/// 4 MB of work_mem 30 days at 2M purchases (68k customers) spill to disk; only for the snapshot.
+const BEGIN_SNAPSHOT: &str =
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '32MB'";
 const END_SNAPSHOT: &str = "COMMIT";
+
+// Queued sales are read by their ids, one index lookup each (a lateral subquery with OFFSET 0,
+// which the planner cannot turn into a join): right after a fold the queue's statistics still
+// count the sales it held, and a join planned on them scanned every purchase (about 300 ms at
+// 2M purchases, for each part of a dashboard that adds the queue).
 
 // --- The counters plus the sales still queued, read only: exact whether or not a fold just ran
 // (a sale may commit between a fold's commit and the reader's snapshot), and where nothing can
@@ -177,7 +158,7 @@ const END_SNAPSHOT: &str = "COMMIT";
 // queue's, which a fold just emptied where it could. ---
 
 const BUYERS_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY p.user_id), \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY p.user_id), \
      moves AS (SELECT coalesce(c.purchases, 0) AS old, q.n FROM queued q \
        LEFT JOIN customer c ON c.user_id = q.user_id), \
      histogram AS (SELECT purchases AS k, customers AS d FROM stat_customer_histogram \
@@ -190,7 +171,7 @@ const BUYERS_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n
 // is read in order for as many more rows as customers are queued, then the queued ones are left
 // out: an anti-join over the whole table would cost as much as the table (7 ms at 100k sales).
 const LOYAL_PAGE_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY p.user_id), \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY p.user_id), \
      candidates AS ( \
        (SELECT c.user_id, c.purchases::int8 AS n FROM ( \
           SELECT c.user_id, c.purchases FROM customer c \
@@ -207,7 +188,7 @@ const LOYAL_PAGE_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) 
 const TOP_PRODUCTS_WITH_QUEUE: &str = "WITH units AS (SELECT product_id, sum(units)::int8 AS units FROM ( \
          SELECT product_id, units FROM stat_product_units \
          UNION ALL SELECT pp.product_id, count(*) FROM purchase_unfolded u \
-         JOIN purchase_product pp ON pp.purchase_id = u.purchase_id GROUP BY pp.product_id) a \
+         CROSS JOIN LATERAL (SELECT * FROM purchase_product pp WHERE pp.purchase_id = u.purchase_id OFFSET 0) pp GROUP BY pp.product_id) a \
        GROUP BY product_id) \
      SELECT p.id, p.name, t.units, t.rnk FROM ( \
        SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk FROM units WHERE units > 0) t \
@@ -219,19 +200,31 @@ const BRANCHES_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::i
      FROM supermarket s LEFT JOIN ( \
        SELECT supermarket_id, purchases, revenue FROM stat_branch_totals \
        UNION ALL SELECT p.supermarket_id, count(*), sum(p.total_amount) FROM purchase_unfolded u \
-       JOIN purchase p ON p.id = u.purchase_id GROUP BY p.supermarket_id) t ON t.supermarket_id = s.id \
+       CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY p.supermarket_id) t ON t.supermarket_id = s.id \
      GROUP BY s.id ORDER BY s.id";
 
 const TREND_WITH_QUEUE: &str = "SELECT date_trunc($3, hour, $4) AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
      FROM ( \
        SELECT supermarket_id, hour, purchases, revenue FROM stat_branch_hourly \
        UNION ALL SELECT p.supermarket_id, date_trunc('hour', p.created_at, 'UTC'), count(*), sum(p.total_amount) \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY 1, 2) h \
-     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY 1, 2) h \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) AND ($5::timestamptz IS NULL OR hour < $5) \
+     GROUP BY bucket ORDER BY bucket";
+
+// The same for a period of whole UTC hours [$2, $5), with concrete bounds: the hours' index
+// reads the period's range, whatever plan the prepared statement settles on.
+const TREND_IN_RANGE_WITH_QUEUE: &str = "SELECT date_trunc($3, hour, $4) AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
+     FROM ( \
+       SELECT supermarket_id, hour, purchases, revenue FROM stat_branch_hourly \
+       WHERE hour >= $2::timestamptz AND hour < $5::timestamptz \
+       UNION ALL SELECT p.supermarket_id, date_trunc('hour', p.created_at, 'UTC'), count(*), sum(p.total_amount) \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
+       WHERE p.created_at >= $2::timestamptz AND p.created_at < $5::timestamptz GROUP BY 1, 2) h \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) \
      GROUP BY bucket ORDER BY bucket";
 
 const BUYERS_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
        WHERE p.supermarket_id = $1 GROUP BY p.user_id), \
      moves AS (SELECT coalesce(cb.purchases, 0) AS old, q.n FROM queued q \
        LEFT JOIN customer_branch cb ON cb.supermarket_id = $1 AND cb.user_id = q.user_id), \
@@ -241,7 +234,7 @@ const BUYERS_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, c
      SELECT coalesce(sum(d), 0)::int8, coalesce(sum(d) FILTER (WHERE k >= $2::int4), 0)::int8 FROM histogram";
 
 const LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
        WHERE p.supermarket_id = $1 GROUP BY p.user_id), \
      candidates AS ( \
        (SELECT cb.user_id, cb.purchases::int8 AS n FROM ( \
@@ -260,8 +253,8 @@ const LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_i
 const TOP_PRODUCTS_FROM_BRANCH_WITH_QUEUE: &str = "WITH units AS (SELECT product_id, sum(units)::int8 AS units FROM ( \
          SELECT product_id, units FROM stat_branch_product_units WHERE supermarket_id = $1 \
          UNION ALL SELECT pp.product_id, count(*) FROM purchase_unfolded u \
-         JOIN purchase p ON p.id = u.purchase_id \
-         JOIN purchase_product pp ON pp.purchase_id = u.purchase_id \
+         CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
+         CROSS JOIN LATERAL (SELECT * FROM purchase_product pp WHERE pp.purchase_id = u.purchase_id OFFSET 0) pp \
          WHERE p.supermarket_id = $1 GROUP BY pp.product_id) a \
        GROUP BY product_id) \
      SELECT p.id, p.name, t.units, t.rnk FROM ( \
@@ -274,12 +267,13 @@ const BRANCH_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int
      FROM supermarket s LEFT JOIN ( \
        SELECT supermarket_id, purchases, revenue FROM stat_branch_totals WHERE supermarket_id = $1 \
        UNION ALL SELECT p.supermarket_id, count(*), sum(p.total_amount) FROM purchase_unfolded u \
-       JOIN purchase p ON p.id = u.purchase_id WHERE p.supermarket_id = $1 GROUP BY p.supermarket_id) t \
+       CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p WHERE p.supermarket_id = $1 GROUP BY p.supermarket_id) t \
        ON t.supermarket_id = s.id \
      WHERE s.id = $1 GROUP BY s.id";
 
 // --- Raw rows: any filter, and the recount that proves the counters exact. ---
-// $1: branch or NULL for all; $2: first instant or NULL for all time.
+// $1: branch or NULL for all; $2: first instant or NULL for all time; the last parameter: the
+// first instant after the period, or NULL for all time.
 // The rules of voids and refunds (README, "Voids and refunds in the figures"): a voided purchase
 // counts nowhere; a refunded line is no unit sold and its price leaves the revenue, at the
 // purchase's own time (the purchase itself still counts, for its customer too).
@@ -287,11 +281,13 @@ const BRANCH_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int
 const BUYERS_FROM_ROWS: &str = "SELECT count(*)::int8, count(*) FILTER (WHERE n >= $3)::int8 FROM ( \
        SELECT user_id, count(*) AS n FROM purchase pu \
        WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+         AND ($4::timestamptz IS NULL OR created_at < $4) \
          AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
        GROUP BY user_id) per_user";
 
 const LOYAL_PAGE_FROM_ROWS: &str = "SELECT user_id, count(*)::int8 AS n FROM purchase pu \
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+       AND ($6::timestamptz IS NULL OR created_at < $6) \
        AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
      GROUP BY user_id HAVING count(*) >= $3 \
      ORDER BY n DESC, user_id LIMIT $4 OFFSET $5";
@@ -300,6 +296,7 @@ const TOP_PRODUCTS_FROM_ROWS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM (
        SELECT pp.product_id, count(*)::int8 AS units, rank() OVER (ORDER BY count(*) DESC) AS rnk \
        FROM purchase_product pp JOIN purchase pu ON pu.id = pp.purchase_id \
        WHERE ($1::text IS NULL OR pu.supermarket_id = $1) AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+         AND ($3::timestamptz IS NULL OR pu.created_at < $3) \
          AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
          AND NOT EXISTS (SELECT 1 FROM refund_line rl \
                          WHERE rl.purchase_id = pp.purchase_id AND rl.product_id = pp.product_id) \
@@ -311,6 +308,7 @@ const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, \
        coalesce(sum(pu.total_amount - coalesce(r.refunded, 0)), 0)::numeric \
      FROM supermarket s LEFT JOIN purchase pu ON pu.supermarket_id = s.id \
        AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+       AND ($3::timestamptz IS NULL OR pu.created_at < $3) \
        AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
      LEFT JOIN (SELECT purchase_id, sum(amount) AS refunded FROM refund_line GROUP BY purchase_id) r \
        ON r.purchase_id = pu.id \
@@ -325,6 +323,7 @@ const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, $4) AS bucket, 
      LEFT JOIN (SELECT purchase_id, sum(amount) AS refunded FROM refund_line GROUP BY purchase_id) r \
        ON r.purchase_id = pu.id \
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+       AND ($5::timestamptz IS NULL OR created_at < $5) \
        AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
      GROUP BY bucket ORDER BY bucket";
 
@@ -377,8 +376,78 @@ async fn read_dashboard(
             )
             .await
         }
-        _ => rows_dashboard(client, filter, min_purchases, loyal_page_size, unit).await,
+        _ => days_dashboard(client, filter, min_purchases, loyal_page_size, unit).await,
     }
+}
+
+/// A period of whole days: its additive figures from the day-level counters, its buyers from
+/// its own rows (see the days module), the trend from the hourly counters where the zone's days
+/// are whole UTC hours; in one snapshot.
+async fn days_dashboard(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    unit: Option<&str>,
+) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
+    let now = Utc::now();
+    let Some((start, end)) = filter.bounds(now) else {
+        return rows_dashboard(client, filter, min_purchases, loyal_page_size, unit).await;
+    };
+    fold_where_allowed(client).await?;
+    let min = min_purchases.max(1);
+    let min_count = i64::from(min);
+    let first_page = 0i64;
+    let branch = filter.supermarket_id.as_deref();
+    let cover = days::CoverParams::new(days::Cover::of(Some((start, end))));
+    let cover_params = cover.with(&branch);
+    let (since, until) = (Some(start), Some(end));
+    let zone_name = filter.zone.name();
+    let trend_params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &unit, &zone_name, &until];
+    let page = Some(loyal_page_size);
+    // The customers' counts and the loyal page come from one grouping of the period's rows (the
+    // dashboard's costliest read): the second query of the snapshot has nothing left to read.
+    let (buyers, _, top, branches, trend) = read_in_one_snapshot(
+        client,
+        [
+            days::BUYERS_AND_PAGE_IN_RANGE,
+            days::NO_ROWS,
+            days::TOP_PRODUCTS_FROM_DAYS,
+            days::BRANCHES_FROM_DAYS,
+        ],
+        [
+            &[&branch, &start, &end, &min_count, &page, &first_page],
+            &[],
+            &cover_params,
+            &cover_params,
+        ],
+        unit.map(|_| {
+            let sql = if time_zone::days_are_whole_utc_hours(filter.zone) {
+                TREND_IN_RANGE_WITH_QUEUE
+            } else {
+                TREND_FROM_ROWS
+            };
+            (sql, &trend_params[..])
+        }),
+    )
+    .await?;
+    let users: Vec<Uuid> = buyers.try_get(2)?;
+    let counts: Vec<i64> = buyers.try_get(3)?;
+    let dashboard = Dashboard {
+        filter: filter.clone(),
+        min_purchases: min,
+        unique_buyers: buyers.try_get(0)?,
+        loyal_buyers: buyers.try_get(1)?,
+        loyal_page: users
+            .into_iter()
+            .zip(counts)
+            .map(|(user_id, purchases)| LoyalBuyer { user_id, purchases })
+            .collect(),
+        top_products: top_rows(top)?,
+        branches: branch_rows(branches)?,
+        generated_at: now,
+    };
+    Ok((dashboard, trend))
 }
 
 /// One branch, all time, from that branch's counters: as cheap as the whole chain's.
@@ -420,7 +489,8 @@ async fn branch_counters_dashboard(
     let trend_branch = Some(branch);
     let all_time: Option<DateTime<Utc>> = None;
     let zone_name = zone.name();
-    let trend_params: [&(dyn ToSql + Sync); 4] = [&trend_branch, &all_time, &unit, &zone_name];
+    let trend_params: [&(dyn ToSql + Sync); 5] =
+        [&trend_branch, &all_time, &unit, &zone_name, &all_time];
     dashboard_from_counter_queries(
         client,
         filter,
@@ -505,7 +575,8 @@ async fn counters_dashboard(
     let all_branches: Option<&str> = None;
     let all_time: Option<DateTime<Utc>> = None;
     let zone_name = zone.name();
-    let trend_params: [&(dyn ToSql + Sync); 4] = [&all_branches, &all_time, &unit, &zone_name];
+    let trend_params: [&(dyn ToSql + Sync); 5] =
+        [&all_branches, &all_time, &unit, &zone_name, &all_time];
     dashboard_from_counter_queries(
         client,
         Filter::everything_in(zone),
@@ -639,9 +710,10 @@ async fn rows_dashboard(
     let first_page = 0i64;
     let now = Utc::now();
     let since = filter.since(now);
+    let until = filter.until(now);
     let branch = filter.supermarket_id.as_deref();
     let zone_name = filter.zone.name();
-    let trend_params: [&(dyn ToSql + Sync); 4] = [&branch, &since, &unit, &zone_name];
+    let trend_params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &unit, &zone_name, &until];
     let (buyers, loyal, top, branches, trend) = read_in_one_snapshot(
         client,
         [
@@ -651,10 +723,17 @@ async fn rows_dashboard(
             BRANCHES_FROM_ROWS,
         ],
         [
-            &[&branch, &since, &min_count],
-            &[&branch, &since, &min_count, &loyal_page_size, &first_page],
-            &[&branch, &since],
-            &[&branch, &since],
+            &[&branch, &since, &min_count, &until],
+            &[
+                &branch,
+                &since,
+                &min_count,
+                &loyal_page_size,
+                &first_page,
+                &until,
+            ],
+            &[&branch, &since, &until],
+            &[&branch, &since, &until],
         ],
         unit.map(|_| (TREND_FROM_ROWS, &trend_params[..])),
     )
@@ -693,17 +772,31 @@ pub async fn loyal_buyers_page(
                 &[branch, &min, &limit, &offset],
             )
             .await?
+    } else if let Some((start, end)) = filter.bounds(Utc::now()) {
+        client
+            .query(
+                days::LOYAL_PAGE_IN_RANGE,
+                &[
+                    &filter.supermarket_id.as_deref(),
+                    &start,
+                    &end,
+                    &i64::from(min),
+                    &Some(limit),
+                    &offset,
+                ],
+            )
+            .await?
     } else {
-        let since = filter.since(Utc::now());
         client
             .query(
                 LOYAL_PAGE_FROM_ROWS,
                 &[
                     &filter.supermarket_id.as_deref(),
-                    &since,
-                    &(min as i64),
+                    &None::<DateTime<Utc>>,
+                    &i64::from(min),
                     &limit,
                     &offset,
+                    &None::<DateTime<Utc>>,
                 ],
             )
             .await?
@@ -737,12 +830,14 @@ pub async fn each_loyal_buyer(
             .query_raw(LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE, params.iter().copied())
             .await?
     } else {
-        let since = filter.since(Utc::now());
+        let now = Utc::now();
+        let (start, end) = filter.bounds(now).unzip();
         let branch = filter.supermarket_id.as_deref();
         let min = min as i64;
-        let params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &min, &no_limit, &0i64];
+        let params: [&(dyn ToSql + Sync); 6] = [&branch, &start, &end, &min, &no_limit, &0i64];
+        // Every period but all time (handled above for a branch and for the chain) has bounds.
         client
-            .query_raw(LOYAL_PAGE_FROM_ROWS, params.iter().copied())
+            .query_raw(days::LOYAL_PAGE_IN_RANGE, params.iter().copied())
             .await?
     };
     futures_util::pin_mut!(rows);
@@ -785,7 +880,8 @@ pub async fn trend(
     bucket: TrendBucket,
 ) -> Result<Vec<TrendPoint>> {
     fold_where_allowed(client).await?;
-    let since = filter.since(Utc::now());
+    let now = Utc::now();
+    let (since, until) = (filter.since(now), filter.until(now));
     let rows = client
         .query(
             trend_from_counters(filter.zone),
@@ -794,6 +890,7 @@ pub async fn trend(
                 &since,
                 &bucket.unit(),
                 &filter.zone.name(),
+                &until,
             ],
         )
         .await?;
@@ -915,33 +1012,22 @@ pub async fn report(client: &impl GenericClient, min_purchases: i32) -> Result<R
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn periods_start_where_their_names_say() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 30, 0).unwrap();
-        assert_eq!(Period::AllTime.since(now, Tz::UTC), None);
-        assert_eq!(
-            Period::Today.since(now, Tz::UTC),
-            Some(Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap())
-        );
-        assert_eq!(
-            Period::Last7Days.since(now, Tz::UTC),
-            Some(Utc.with_ymd_and_hms(2026, 11, 19, 15, 30, 0).unwrap())
-        );
-        // Today in Tokyo began at 15:00 UTC the day before; in New York at 05:00 UTC.
-        assert_eq!(
-            Period::Today.since(now, Tz::Asia__Tokyo),
-            Some(Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap())
-        );
-        let late_evening_in_new_york = Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0).unwrap();
-        assert_eq!(
-            Period::Today.since(late_evening_in_new_york, Tz::America__New_York),
-            Some(Utc.with_ymd_and_hms(2026, 11, 26, 5, 0, 0).unwrap())
-        );
-        assert_eq!(Period::Last30Days.next(), Period::AllTime);
+/// The iCash answers for `filter` (one branch, a range of days), with every loyal buyer: the
+/// same shape as [`report`].
+pub async fn report_for(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+) -> Result<Report> {
+    if filter.is_everything() {
+        return report(client, min_purchases).await;
     }
+    let d = dashboard(client, filter, min_purchases, i64::MAX).await?;
+    Ok(Report {
+        unique_buyers: d.unique_buyers,
+        min_purchases: d.min_purchases,
+        loyal_buyers: d.loyal_page,
+        top_products: d.top_products,
+        generated_at: d.generated_at,
+    })
 }
