@@ -209,7 +209,7 @@ const TREND_WITH_QUEUE: &str = "SELECT date_trunc($3, hour, $4) AS bucket, sum(p
        UNION ALL SELECT p.supermarket_id, date_trunc('hour', p.created_at, 'UTC'), count(*), sum(p.total_amount) \
        FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY 1, 2) h \
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) AND ($5::timestamptz IS NULL OR hour < $5) \
-     GROUP BY bucket ORDER BY bucket";
+     GROUP BY bucket HAVING sum(purchases) > 0 ORDER BY bucket";
 
 // The same for a period of whole UTC hours [$2, $5), with concrete bounds: the hours' index
 // reads the period's range, whatever plan the prepared statement settles on.
@@ -221,7 +221,7 @@ const TREND_IN_RANGE_WITH_QUEUE: &str = "SELECT date_trunc($3, hour, $4) AS buck
        FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
        WHERE p.created_at >= $2::timestamptz AND p.created_at < $5::timestamptz GROUP BY 1, 2) h \
      WHERE ($1::text IS NULL OR supermarket_id = $1) \
-     GROUP BY bucket ORDER BY bucket";
+     GROUP BY bucket HAVING sum(purchases) > 0 ORDER BY bucket";
 
 const BUYERS_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
        FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
@@ -694,6 +694,26 @@ pub async fn dashboard_from_rows(
     let (dashboard, _) =
         rows_dashboard(client, filter, min_purchases, loyal_page_size, None).await?;
     Ok(dashboard)
+}
+
+/// [`dashboard_with_trend`] computed from the purchase rows themselves: the recount of the
+/// chart as well as of the figures.
+pub async fn dashboard_with_trend_from_rows(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    bucket: TrendBucket,
+) -> Result<(Dashboard, Vec<TrendPoint>)> {
+    let (dashboard, trend) = rows_dashboard(
+        client,
+        filter,
+        min_purchases,
+        loyal_page_size,
+        Some(bucket.unit()),
+    )
+    .await?;
+    Ok((dashboard, trend_rows(trend.unwrap_or_default())?))
 }
 
 /// `unit`: the trend's bucket ("hour", "day"), from the same rows in the same snapshot with the
