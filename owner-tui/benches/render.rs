@@ -36,6 +36,7 @@ fn full_state(width: u16, height: u16) -> State {
                 trend,
                 bucket: TrendBucket::Day,
                 standby: None,
+                insights: None,
             })),
         },
     );

@@ -4,6 +4,9 @@
 pub mod app;
 pub mod cli;
 pub mod effects;
+pub mod export;
+pub mod figures;
 pub mod keymap;
+pub mod pending;
 pub mod refresh;
 pub mod view;

@@ -34,6 +34,7 @@ fn answer(state: &mut owner_tui::app::State, effects: &[Effect], unique: i64) {
                         trend: Vec::new(),
                         bucket: *bucket,
                         standby: None,
+                        insights: None,
                     })),
                 },
             );
@@ -190,6 +191,7 @@ fn frozen_figures_do_not_change_until_unfrozen() {
                 trend: Vec::new(),
                 bucket: TrendBucket::Day,
                 standby: None,
+                insights: None,
             })),
         },
     );
@@ -559,6 +561,7 @@ fn the_screen_is_redrawn_only_when_something_drawn_changed() {
                 trend: Vec::new(),
                 bucket: TrendBucket::Day,
                 standby: None,
+                insights: None,
             })),
         },
     );

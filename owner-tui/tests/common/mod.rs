@@ -49,6 +49,7 @@ pub fn connected_state(dashboard: Dashboard) -> State {
                 trend: Vec::new(),
                 bucket,
                 standby: None,
+                insights: None,
             })),
         },
     );
