@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use store_core::domain::analytics::{
-    Dashboard, Filter, LoyalBuyer, StandbyLag, TopProduct, TrendBucket, TrendPoint,
+    CustomerDetail, Dashboard, Filter, Insights, LoyalBuyer, Period, StandbyLag, TopProduct,
+    TrendBucket, TrendPoint,
 };
 use store_core::domain::time_zone::Tz;
 use uuid::Uuid;
 
 use crate::keymap::{Action, Mode};
-use crate::pending::{CustomerDetail, Insights};
 use crate::refresh::RefreshSchedule;
 
 /// Rows per loyal-buyers page fetched from the database.
@@ -848,23 +848,26 @@ impl State {
                     RangeField::To => RangeField::From,
                 };
             }
-            Action::ApplyRange => {
-                match crate::pending::parse_range(range.from.trim(), range.to.trim()) {
-                    Ok(period) => {
-                        self.range = None;
-                        self.filter.period = period;
-                        self.selection_changed();
-                    }
-                    Err(error) => range.error = Some(error),
+            Action::ApplyRange => match Period::parse_range(&range.from, &range.to) {
+                Ok(period) => {
+                    self.range = None;
+                    self.filter.period = period;
+                    self.selection_changed();
                 }
-            }
+                Err(error) => range.error = Some(error),
+            },
             _ => {}
         }
     }
 
     /// `d`: the popup, filled with the dates the current period covers.
     fn open_range(&mut self) {
-        let (from, to) = crate::pending::range_dates(&self.filter, self.wall).unwrap_or_default();
+        let dates = self
+            .wall
+            .and_then(|now| self.filter.period.dates(now, self.filter.zone));
+        let (from, to) = dates
+            .map(|(from, to)| (from.to_string(), to.to_string()))
+            .unwrap_or_default();
         self.range = Some(RangeInput {
             from,
             to,
@@ -1072,7 +1075,8 @@ impl State {
 /// Hours for a day's figures, days for anything longer (adjusted to the data's range later).
 pub fn default_bucket(filter: &Filter) -> TrendBucket {
     match filter.period {
-        store_core::domain::analytics::Period::Today => TrendBucket::Hour,
+        Period::Today | Period::Yesterday => TrendBucket::Hour,
+        Period::Range { from, to } if from == to => TrendBucket::Hour,
         _ => TrendBucket::Day,
     }
 }

@@ -48,15 +48,16 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                     )
                     .await?;
                     let standby = analytics::standby_lag(&*client).await?;
-                    // PENDING(insightsdb): analytics::insights
-                    let insights = None;
+                    // The days a preset covers are those of the instant shown.
+                    let insights =
+                        analytics::insights(&*client, &filter, chrono::Utc::now()).await?;
                     client.release();
                     Ok(Box::new(Snapshot {
                         dashboard,
                         trend,
                         bucket,
                         standby,
-                        insights,
+                        insights: Some(insights),
                     }))
                 },
                 move |outcome| Msg::Refreshed {
@@ -137,9 +138,7 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                 QUERY_TIMEOUT,
                 async move {
                     let client = Lease::new(store.client().await?, &store);
-                    // PENDING(insightsdb): analytics::customer_detail
-                    let _ = (user_id, limit);
-                    let detail = None;
+                    let detail = analytics::customer_detail(&*client, user_id, limit).await?;
                     client.release();
                     Ok(detail)
                 },

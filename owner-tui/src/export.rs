@@ -21,6 +21,9 @@ pub fn period_slug(period: Period) -> String {
         Period::Today => "today".into(),
         Period::Last7Days => "7-days".into(),
         Period::Last30Days => "30-days".into(),
+        Period::Yesterday => "yesterday".into(),
+        Period::ThisMonth => "this-month".into(),
+        Period::Range { from, to } => format!("{from}_{to}"),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::pending::PeriodSummary;
+use store_core::domain::analytics::PeriodSummary;
 
 /// One figure of the summary: what it is, its value now and before, and the change.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,6 +7,5 @@ pub mod effects;
 pub mod export;
 pub mod figures;
 pub mod keymap;
-pub mod pending;
 pub mod refresh;
 pub mod view;

@@ -168,14 +168,18 @@ fn render_insights(
     frame: &mut Frame,
     state: &State,
     view: View,
-    insights: &crate::pending::Insights,
+    insights: &store_core::domain::analytics::Insights,
     body: Rect,
 ) {
     let tables = &state.tables;
     match view {
         View::Overview => {}
         View::Summary => {
-            let before = crate::pending::previous_label(insights);
+            let before = insights
+                .filter
+                .period
+                .previous(insights.generated_at, insights.filter.zone)
+                .map(|p| p.label());
             summary::render(frame, insights, before.as_deref(), body)
         }
         View::Products => products::render(frame, &insights.products, tables.products, body),

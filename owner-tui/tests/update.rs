@@ -115,15 +115,18 @@ fn branch_and_period_filters_cycle_and_query_with_the_right_filter() {
     );
     assert_eq!(step(&mut state, Action::CycleBranch).supermarket_id, None);
 
-    let periods: Vec<Period> = (0..4)
+    // `p` goes round the presets (issue 16 added yesterday and this month).
+    let periods: Vec<Period> = (0..6)
         .map(|_| step(&mut state, Action::CyclePeriod).period)
         .collect();
     assert_eq!(
         periods,
         [
             Period::Today,
+            Period::Yesterday,
             Period::Last7Days,
             Period::Last30Days,
+            Period::ThisMonth,
             Period::AllTime
         ]
     );

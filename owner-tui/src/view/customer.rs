@@ -11,7 +11,7 @@ use store_core::domain::input::printable;
 
 use super::header::first_line;
 use crate::app::{CustomerLoad, CustomerView, Settings};
-use crate::pending::CustomerDetail;
+use store_core::domain::analytics::CustomerDetail;
 use tui_runtime::text::{ellipsis, first_fitting, number, width};
 
 /// The facts' box: borders and three lines.

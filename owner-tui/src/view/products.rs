@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use store_core::domain::input::printable;
 
-use crate::pending::ProductSales;
+use store_core::domain::analytics::ProductSales;
 use tui_runtime::text::{ellipsis, first_fitting, number, width};
 
 /// Names are cut beyond this many columns.

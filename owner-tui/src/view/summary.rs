@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Padding, Row, Table};
 
 use crate::figures::figures;
-use crate::pending::Insights;
+use store_core::domain::analytics::Insights;
 use tui_runtime::text::{first_fitting, number, width};
 
 pub fn render(frame: &mut Frame, insights: &Insights, previous_label: Option<&str>, area: Rect) {

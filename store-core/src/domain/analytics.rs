@@ -2,7 +2,7 @@
 //! and trends. The unfiltered dashboard reads the counters that checkout keeps exact, so its cost
 //! does not grow with the number of purchases; filtered views and the recount read raw rows.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -12,49 +12,10 @@ use uuid::Uuid;
 use crate::domain::time_zone::{self, Tz};
 use crate::error::{Error, Result};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Period {
-    #[default]
-    AllTime,
-    Today,
-    Last7Days,
-    Last30Days,
-}
-
-impl Period {
-    pub const ALL: [Period; 4] = [
-        Period::AllTime,
-        Period::Today,
-        Period::Last7Days,
-        Period::Last30Days,
-    ];
-
-    /// The first instant the period covers, or None for all time: "today" began at the
-    /// last midnight in `zone` (23 or 25 hours before the next one on the days clocks change).
-    pub fn since(self, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
-        match self {
-            Period::AllTime => None,
-            Period::Today => Some(time_zone::start_of_day(now, zone)),
-            Period::Last7Days => Some(now - Duration::days(7)),
-            Period::Last30Days => Some(now - Duration::days(30)),
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Period::AllTime => "all time",
-            Period::Today => "today",
-            Period::Last7Days => "last 7 days",
-            Period::Last30Days => "last 30 days",
-        }
-    }
-
-    pub fn next(self) -> Period {
-        let i = Period::ALL.iter().position(|p| *p == self).unwrap_or(0);
-        Period::ALL[(i + 1) % Period::ALL.len()]
-    }
-}
+mod insights;
+mod period;
+pub use insights::*;
+pub use period::Period;
 
 /// What the figures cover: one branch or all, and a period, with the days and hours cut in a
 /// time zone (the chain's, or the branch's own).
@@ -88,6 +49,16 @@ impl Filter {
     /// The first instant the figures cover at `now` (see [`Period::since`]).
     pub fn since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.period.since(now, self.zone)
+    }
+
+    /// [start, end) of the figures at `now` (see [`Period::bounds`]); None for all time.
+    pub fn bounds(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.period.bounds(now, self.zone)
+    }
+
+    /// The first instant after the figures at `now`; None for all time.
+    pub fn until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.bounds(now).map(|(_, end)| end)
     }
 
     pub fn is_everything(&self) -> bool {
@@ -227,7 +198,7 @@ const TREND_WITH_QUEUE: &str = "SELECT date_trunc($3, hour, $4) AS bucket, sum(p
        SELECT supermarket_id, hour, purchases, revenue FROM stat_branch_hourly \
        UNION ALL SELECT p.supermarket_id, date_trunc('hour', p.created_at, 'UTC'), count(*), sum(p.total_amount) \
        FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY 1, 2) h \
-     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) AND ($5::timestamptz IS NULL OR hour < $5) \
      GROUP BY bucket ORDER BY bucket";
 
 const BUYERS_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
@@ -279,29 +250,30 @@ const BRANCH_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int
      WHERE s.id = $1 GROUP BY s.id";
 
 // --- Raw rows: any filter, and the recount that proves the counters exact. ---
-// $1: branch or NULL for all; $2: first instant or NULL for all time.
+// $1: branch or NULL for all; $2: first instant or NULL for all time; the last parameter: the
+// first instant after the period, or NULL for all time.
 
 const BUYERS_FROM_ROWS: &str = "SELECT count(*)::int8, count(*) FILTER (WHERE n >= $3)::int8 FROM ( \
        SELECT user_id, count(*) AS n FROM purchase \
-       WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+       WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($4::timestamptz IS NULL OR created_at < $4) \
        GROUP BY user_id) per_user";
 
 const LOYAL_PAGE_FROM_ROWS: &str = "SELECT user_id, count(*)::int8 AS n FROM purchase \
-     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($6::timestamptz IS NULL OR created_at < $6) \
      GROUP BY user_id HAVING count(*) >= $3 \
      ORDER BY n DESC, user_id LIMIT $4 OFFSET $5";
 
 const TOP_PRODUCTS_FROM_ROWS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
        SELECT pp.product_id, count(*)::int8 AS units, rank() OVER (ORDER BY count(*) DESC) AS rnk \
        FROM purchase_product pp JOIN purchase pu ON pu.id = pp.purchase_id \
-       WHERE ($1::text IS NULL OR pu.supermarket_id = $1) AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+       WHERE ($1::text IS NULL OR pu.supermarket_id = $1) AND ($2::timestamptz IS NULL OR pu.created_at >= $2) AND ($3::timestamptz IS NULL OR pu.created_at < $3) \
        GROUP BY pp.product_id) t \
      JOIN product p ON p.id = t.product_id \
      WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
 
 const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(pu.total_amount), 0)::numeric \
      FROM supermarket s LEFT JOIN purchase pu ON pu.supermarket_id = s.id \
-       AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+       AND ($2::timestamptz IS NULL OR pu.created_at >= $2) AND ($3::timestamptz IS NULL OR pu.created_at < $3) \
      WHERE ($1::text IS NULL OR s.id = $1) \
      GROUP BY s.id ORDER BY s.id";
 
@@ -310,7 +282,7 @@ const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(
 const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, $4) AS bucket, count(*)::int8, \
        coalesce(sum(total_amount), 0)::numeric \
      FROM purchase \
-     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($5::timestamptz IS NULL OR created_at < $5) \
      GROUP BY bucket ORDER BY bucket";
 
 /// The dashboard for `filter`: from the counters when unfiltered, else from raw rows.
@@ -405,7 +377,8 @@ async fn branch_counters_dashboard(
     let trend_branch = Some(branch);
     let all_time: Option<DateTime<Utc>> = None;
     let zone_name = zone.name();
-    let trend_params: [&(dyn ToSql + Sync); 4] = [&trend_branch, &all_time, &unit, &zone_name];
+    let trend_params: [&(dyn ToSql + Sync); 5] =
+        [&trend_branch, &all_time, &unit, &zone_name, &all_time];
     dashboard_from_counter_queries(
         client,
         filter,
@@ -490,7 +463,8 @@ async fn counters_dashboard(
     let all_branches: Option<&str> = None;
     let all_time: Option<DateTime<Utc>> = None;
     let zone_name = zone.name();
-    let trend_params: [&(dyn ToSql + Sync); 4] = [&all_branches, &all_time, &unit, &zone_name];
+    let trend_params: [&(dyn ToSql + Sync); 5] =
+        [&all_branches, &all_time, &unit, &zone_name, &all_time];
     dashboard_from_counter_queries(
         client,
         Filter::everything_in(zone),
@@ -624,9 +598,10 @@ async fn rows_dashboard(
     let first_page = 0i64;
     let now = Utc::now();
     let since = filter.since(now);
+    let until = filter.until(now);
     let branch = filter.supermarket_id.as_deref();
     let zone_name = filter.zone.name();
-    let trend_params: [&(dyn ToSql + Sync); 4] = [&branch, &since, &unit, &zone_name];
+    let trend_params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &unit, &zone_name, &until];
     let (buyers, loyal, top, branches, trend) = read_in_one_snapshot(
         client,
         [
@@ -636,10 +611,17 @@ async fn rows_dashboard(
             BRANCHES_FROM_ROWS,
         ],
         [
-            &[&branch, &since, &min_count],
-            &[&branch, &since, &min_count, &loyal_page_size, &first_page],
-            &[&branch, &since],
-            &[&branch, &since],
+            &[&branch, &since, &min_count, &until],
+            &[
+                &branch,
+                &since,
+                &min_count,
+                &loyal_page_size,
+                &first_page,
+                &until,
+            ],
+            &[&branch, &since, &until],
+            &[&branch, &since, &until],
         ],
         unit.map(|_| (TREND_FROM_ROWS, &trend_params[..])),
     )
@@ -679,7 +661,8 @@ pub async fn loyal_buyers_page(
             )
             .await?
     } else {
-        let since = filter.since(Utc::now());
+        let now = Utc::now();
+        let (since, until) = (filter.since(now), filter.until(now));
         client
             .query(
                 LOYAL_PAGE_FROM_ROWS,
@@ -689,6 +672,7 @@ pub async fn loyal_buyers_page(
                     &(min as i64),
                     &limit,
                     &offset,
+                    &until,
                 ],
             )
             .await?
@@ -722,10 +706,11 @@ pub async fn each_loyal_buyer(
             .query_raw(LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE, params.iter().copied())
             .await?
     } else {
-        let since = filter.since(Utc::now());
+        let now = Utc::now();
+        let (since, until) = (filter.since(now), filter.until(now));
         let branch = filter.supermarket_id.as_deref();
         let min = min as i64;
-        let params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &min, &no_limit, &0i64];
+        let params: [&(dyn ToSql + Sync); 6] = [&branch, &since, &min, &no_limit, &0i64, &until];
         client
             .query_raw(LOYAL_PAGE_FROM_ROWS, params.iter().copied())
             .await?
@@ -770,7 +755,8 @@ pub async fn trend(
     bucket: TrendBucket,
 ) -> Result<Vec<TrendPoint>> {
     fold_where_allowed(client).await?;
-    let since = filter.since(Utc::now());
+    let now = Utc::now();
+    let (since, until) = (filter.since(now), filter.until(now));
     let rows = client
         .query(
             trend_from_counters(filter.zone),
@@ -779,6 +765,7 @@ pub async fn trend(
                 &since,
                 &bucket.unit(),
                 &filter.zone.name(),
+                &until,
             ],
         )
         .await?;
@@ -898,35 +885,4 @@ pub async fn report(client: &impl GenericClient, min_purchases: i32) -> Result<R
         top_products: d.top_products,
         generated_at: d.generated_at,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn periods_start_where_their_names_say() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 26, 15, 30, 0).unwrap();
-        assert_eq!(Period::AllTime.since(now, Tz::UTC), None);
-        assert_eq!(
-            Period::Today.since(now, Tz::UTC),
-            Some(Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap())
-        );
-        assert_eq!(
-            Period::Last7Days.since(now, Tz::UTC),
-            Some(Utc.with_ymd_and_hms(2026, 11, 19, 15, 30, 0).unwrap())
-        );
-        // Today in Tokyo began at 15:00 UTC the day before; in New York at 05:00 UTC.
-        assert_eq!(
-            Period::Today.since(now, Tz::Asia__Tokyo),
-            Some(Utc.with_ymd_and_hms(2026, 11, 26, 15, 0, 0).unwrap())
-        );
-        let late_evening_in_new_york = Utc.with_ymd_and_hms(2026, 11, 27, 3, 0, 0).unwrap();
-        assert_eq!(
-            Period::Today.since(late_evening_in_new_york, Tz::America__New_York),
-            Some(Utc.with_ymd_and_hms(2026, 11, 26, 5, 0, 0).unwrap())
-        );
-        assert_eq!(Period::Last30Days.next(), Period::AllTime);
-    }
 }

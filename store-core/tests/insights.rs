@@ -1,0 +1,447 @@
+//! The owner's insights against a real PostgreSQL: every figure for any period equals a count
+//! made here from the sales themselves (a model in Rust), in zones with whole-hour and half-hour
+//! offsets, across a day the clocks change and at 23:59 / 00:00 local, with some sales folded
+//! into the counters and some still queued.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Timelike, Utc};
+use rust_decimal::Decimal;
+use store_core::domain::analytics::{self, Filter, Period, PeriodSummary};
+use store_core::domain::time_zone::{self, Tz};
+use store_testkit::fresh_db;
+use uuid::Uuid;
+
+const PRICES: [(i32, &str, &str); 5] = [
+    (1, "milk", "1.50"),
+    (2, "bread", "2.00"),
+    (3, "eggs", "0.99"),
+    (4, "coffee", "5.25"),
+    (5, "apples", "3.10"),
+];
+const BRANCHES: [&str; 3] = ["SMKT001", "SMKT002", "SMKT003"];
+const ZONES: [Tz; 4] = [
+    Tz::UTC,
+    Tz::Europe__Paris,
+    Tz::Asia__Kolkata,
+    Tz::America__New_York,
+];
+
+#[derive(Clone, Debug)]
+struct Sold {
+    branch: &'static str,
+    at: DateTime<Utc>,
+    user: Uuid,
+    products: Vec<i32>,
+    till: Option<String>,
+    cashier: Option<i32>,
+}
+
+impl Sold {
+    fn total(&self) -> Decimal {
+        self.products.iter().map(|p| price(*p)).sum()
+    }
+}
+
+fn price(product: i32) -> Decimal {
+    PRICES
+        .iter()
+        .find(|p| p.0 == product)
+        .unwrap()
+        .2
+        .parse()
+        .unwrap()
+}
+
+/// Deterministic: a small linear congruential generator.
+struct Dice(u64);
+impl Dice {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn local(zone: Tz, y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
+    time_zone::local_to_utc(
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, s)
+            .unwrap(),
+        zone,
+    )
+}
+
+fn history() -> Vec<Sold> {
+    let mut dice = Dice(16);
+    let start = Utc.with_ymd_and_hms(2025, 10, 1, 0, 0, 0).unwrap();
+    let mut times: Vec<DateTime<Utc>> = (0..700)
+        .map(|_| start + TimeDelta::seconds(dice.next(61 * 86_400) as i64))
+        .collect();
+    // The edges of local days, in every zone: the last second of a day and the first of the
+    // next, around the nights Paris (10-26) and New York (11-02) change their clocks.
+    for zone in ZONES {
+        for (m, d) in [(10, 25), (10, 26), (11, 1), (11, 2), (11, 15)] {
+            times.push(local(zone, 2025, m, d, 23, 59, 59));
+            times.push(local(zone, 2025, m, d, 0, 0, 0));
+            times.push(local(zone, 2025, m, d, 23, 59, 0));
+        }
+    }
+    times
+        .into_iter()
+        .map(|at| {
+            let n = 1 + dice.next(4) as usize;
+            let mut products: Vec<i32> = (1..=5).collect();
+            for i in 0..5 {
+                products.swap(i, dice.next(5) as usize);
+            }
+            products.truncate(n);
+            let till_no = dice.next(4);
+            Sold {
+                branch: BRANCHES[dice.next(3) as usize],
+                at,
+                user: Uuid::from_u128(1 + dice.next(60) as u128),
+                products,
+                till: (till_no > 0).then(|| format!("T{till_no:02}")),
+                cashier: [None, Some(7), Some(8)][dice.next(3) as usize],
+            }
+        })
+        .collect()
+}
+
+async fn write(client: &deadpool_postgres::Client, sales: &[Sold]) {
+    let insert = client
+        .prepare(
+            "WITH p AS (INSERT INTO purchase (supermarket_id, created_at, user_id, total_amount, till, cashier) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id), \
+             l AS (INSERT INTO purchase_product (purchase_id, product_id, unit_price) \
+               SELECT p.id, x, pr.unit_price FROM p, unnest($7::int4[]) x JOIN product pr ON pr.id = x) \
+             INSERT INTO purchase_unfolded (purchase_id) SELECT id FROM p",
+        )
+        .await
+        .unwrap();
+    for s in sales {
+        client
+            .execute(
+                &insert,
+                &[
+                    &s.branch,
+                    &s.at,
+                    &s.user,
+                    &s.total(),
+                    &s.till,
+                    &s.cashier,
+                    &s.products,
+                ],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+async fn shop() -> (store_testkit::TestDb, Vec<Sold>) {
+    let db = fresh_db().await;
+    let client = db.store.client().await.unwrap();
+    for b in BRANCHES {
+        client
+            .execute("INSERT INTO supermarket (id, name) VALUES ($1, $1)", &[&b])
+            .await
+            .unwrap();
+    }
+    for (id, name, price) in PRICES {
+        client
+            .execute(
+                "INSERT INTO product (id, name, unit_price) VALUES ($1, $2, $3::text::numeric)",
+                &[&id, &name, &price],
+            )
+            .await
+            .unwrap();
+    }
+    client
+        .batch_execute("INSERT INTO cashier (number, name) VALUES (7, 'Ada'), (8, 'Bo')")
+        .await
+        .unwrap();
+    let sales = history();
+    // Most are folded into the counters; the last ones stay queued.
+    let (folded, queued) = sales.split_at(sales.len() - 60);
+    write(&client, folded).await;
+    analytics::fold(&client).await.unwrap();
+    write(&client, queued).await;
+    (db, sales)
+}
+
+fn covered<'a>(
+    sales: &'a [Sold],
+    branch: Option<&'a str>,
+    bounds: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> impl Iterator<Item = &'a Sold> + 'a {
+    sales.iter().filter(move |s| {
+        branch.is_none_or(|b| s.branch == b)
+            && bounds.is_none_or(|(start, end)| s.at >= start && s.at < end)
+    })
+}
+
+fn expected_summary(sales: &[&Sold]) -> (i64, Decimal, i64, i64) {
+    (
+        sales.len() as i64,
+        sales.iter().map(|s| s.total()).sum(),
+        sales.iter().map(|s| s.products.len() as i64).sum(),
+        sales.iter().map(|s| s.user).collect::<BTreeSet<_>>().len() as i64,
+    )
+}
+
+fn summary_figures(s: &PeriodSummary) -> (i64, Decimal, i64, i64) {
+    (s.purchases, s.revenue, s.items, s.unique_buyers)
+}
+
+fn periods() -> Vec<Period> {
+    let date = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+    vec![
+        Period::AllTime,
+        Period::Today,
+        Period::Yesterday,
+        Period::Last7Days,
+        Period::Last30Days,
+        Period::ThisMonth,
+        Period::Range {
+            from: date(10, 26),
+            to: date(10, 26),
+        },
+        Period::Range {
+            from: date(11, 2),
+            to: date(11, 2),
+        },
+        Period::Range {
+            from: date(10, 20),
+            to: date(11, 5),
+        },
+        Period::Range {
+            from: date(9, 1),
+            to: date(12, 31),
+        },
+    ]
+}
+
+#[tokio::test]
+async fn every_insight_equals_a_count_of_the_sales_in_any_zone_and_period() {
+    let (db, sales) = shop().await;
+    let client = db.store.client().await.unwrap();
+    // "Now" on the day New York changes its clocks.
+    let now = Utc.with_ymd_and_hms(2025, 11, 2, 15, 0, 0).unwrap();
+    for zone in ZONES {
+        for period in periods() {
+            for branch in [None, Some("SMKT002")] {
+                let filter = Filter {
+                    supermarket_id: branch.map(String::from),
+                    period,
+                    zone,
+                };
+                let what = format!("{period:?} in {zone} for {branch:?}");
+                let got = analytics::insights(&client, &filter, now).await.unwrap();
+                let bounds = period.bounds(now, zone);
+                let inside: Vec<&Sold> = covered(&sales, branch, bounds).collect();
+                assert_eq!(
+                    summary_figures(&got.summary),
+                    expected_summary(&inside),
+                    "{what}"
+                );
+                let before = period
+                    .previous(now, zone)
+                    .map(|p| covered(&sales, branch, p.bounds(now, zone)).collect::<Vec<_>>());
+                assert_eq!(
+                    got.previous.as_ref().map(summary_figures),
+                    before.as_deref().map(expected_summary),
+                    "{what}: the previous period"
+                );
+                if let Some(avg) = got.summary.avg_basket {
+                    let (n, revenue, _, _) = expected_summary(&inside);
+                    // Half a cent rounds up, as on a till.
+                    let exact = revenue / Decimal::from(n);
+                    let rounded = exact.round_dp_with_strategy(
+                        2,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                    );
+                    assert_eq!(avg, rounded, "{what}");
+                }
+                // Products: units and revenue.
+                let mut products: BTreeMap<i32, (i64, Decimal)> = BTreeMap::new();
+                for s in &inside {
+                    for p in &s.products {
+                        let e = products.entry(*p).or_default();
+                        e.0 += 1;
+                        e.1 += price(*p);
+                    }
+                }
+                let got_products: BTreeMap<i32, (i64, Decimal)> = got
+                    .products
+                    .iter()
+                    .map(|p| (p.product_id, (p.units, p.revenue)))
+                    .collect();
+                assert_eq!(got_products, products, "{what}: products");
+                assert!(
+                    got.products
+                        .windows(2)
+                        .all(|w| (w[0].units, w[0].revenue) >= (w[1].units, w[1].revenue)),
+                    "{what}: products by units, then revenue"
+                );
+                // The heat map, in the zone's weekdays and hours.
+                let mut heat = [[0i64; 24]; 7];
+                for s in &inside {
+                    let t = s.at.with_timezone(&zone);
+                    heat[t.weekday().num_days_from_monday() as usize][t.hour() as usize] += 1;
+                }
+                assert_eq!(got.heat_map.purchases, heat, "{what}: heat map");
+                // Tills and cashiers.
+                let mut tills: BTreeMap<Option<String>, (i64, Decimal)> = BTreeMap::new();
+                let mut cashiers: BTreeMap<Option<i32>, (i64, Decimal)> = BTreeMap::new();
+                for s in &inside {
+                    let t = tills.entry(s.till.clone()).or_default();
+                    t.0 += 1;
+                    t.1 += s.total();
+                    let c = cashiers.entry(s.cashier).or_default();
+                    c.0 += 1;
+                    c.1 += s.total();
+                }
+                let got_tills: BTreeMap<_, _> = got
+                    .tills
+                    .iter()
+                    .map(|t| (t.till.clone(), (t.purchases, t.revenue)))
+                    .collect();
+                assert_eq!(got_tills, tills, "{what}: tills");
+                let got_cashiers: BTreeMap<_, _> = got
+                    .cashiers
+                    .iter()
+                    .map(|c| (c.cashier, (c.purchases, c.revenue)))
+                    .collect();
+                assert_eq!(got_cashiers, cashiers, "{what}: cashiers");
+                for c in &got.cashiers {
+                    let name = match c.cashier {
+                        Some(7) => Some("Ada"),
+                        Some(8) => Some("Bo"),
+                        _ => None,
+                    };
+                    assert_eq!(c.name.as_deref(), name, "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_of_a_range_of_days_equals_the_recount() {
+    let (db, sales) = shop().await;
+    let client = db.store.client().await.unwrap();
+    for zone in ZONES {
+        for period in periods()
+            .into_iter()
+            .filter(|p| matches!(p, Period::Range { .. }))
+        {
+            for branch in [None, Some("SMKT003")] {
+                let filter = Filter {
+                    supermarket_id: branch.map(String::from),
+                    period,
+                    zone,
+                };
+                let what = format!("{period:?} in {zone} for {branch:?}");
+                let (d, trend) = analytics::dashboard_with_trend(
+                    &client,
+                    &filter,
+                    2,
+                    1000,
+                    analytics::TrendBucket::Day,
+                )
+                .await
+                .unwrap();
+                let recount = analytics::dashboard_from_rows(&client, &filter, 2, 1000)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    (
+                        &d.loyal_page,
+                        &d.top_products,
+                        &d.branches,
+                        d.unique_buyers,
+                        d.loyal_buyers
+                    ),
+                    (
+                        &recount.loyal_page,
+                        &recount.top_products,
+                        &recount.branches,
+                        recount.unique_buyers,
+                        recount.loyal_buyers
+                    ),
+                    "{what}"
+                );
+                let inside: Vec<&Sold> =
+                    covered(&sales, branch, period.bounds(Utc::now(), zone)).collect();
+                assert_eq!(d.purchases(), inside.len() as i64, "{what}");
+                assert_eq!(
+                    d.revenue(),
+                    inside.iter().map(|s| s.total()).sum::<Decimal>(),
+                    "{what}"
+                );
+                let charted: i64 = trend.iter().map(|p| p.purchases).sum();
+                assert_eq!(charted, d.purchases(), "{what}: the chart");
+                let per_user = inside
+                    .iter()
+                    .fold(BTreeMap::<Uuid, i64>::new(), |mut m, s| {
+                        *m.entry(s.user).or_default() += 1;
+                        m
+                    });
+                assert_eq!(d.unique_buyers, per_user.len() as i64, "{what}");
+                assert_eq!(
+                    d.loyal_buyers,
+                    per_user.values().filter(|n| **n >= 2).count() as i64,
+                    "{what}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_customer_drill_down_shows_their_purchases_branches_and_visits() {
+    let (db, sales) = shop().await;
+    let client = db.store.client().await.unwrap();
+    let user = Uuid::from_u128(5);
+    let theirs: Vec<&Sold> = sales.iter().filter(|s| s.user == user).collect();
+    assert!(theirs.len() > 3);
+    let detail = analytics::customer_detail(&client, user, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(detail.purchases, theirs.len() as i64);
+    assert_eq!(
+        detail.total_spent,
+        theirs.iter().map(|s| s.total()).sum::<Decimal>()
+    );
+    assert_eq!(detail.first_visit, theirs.iter().map(|s| s.at).min());
+    assert_eq!(detail.last_visit, theirs.iter().map(|s| s.at).max());
+    let mut branches: BTreeMap<String, i64> = BTreeMap::new();
+    for s in &theirs {
+        *branches.entry(s.branch.to_string()).or_default() += 1;
+    }
+    let got: BTreeMap<String, i64> = detail.branches.iter().cloned().collect();
+    assert_eq!(got, branches);
+    assert!(detail.branches.windows(2).all(|w| w[0].1 >= w[1].1));
+    assert_eq!(detail.visits.len(), 3);
+    assert_eq!(Some(detail.visits[0].created_at), detail.last_visit);
+    assert!(
+        detail
+            .visits
+            .windows(2)
+            .all(|w| w[0].created_at >= w[1].created_at)
+    );
+    let newest = theirs.iter().max_by_key(|s| s.at).unwrap();
+    assert_eq!(detail.visits[0].items, newest.products.len() as i64);
+    assert_eq!(detail.visits[0].total, newest.total());
+    assert_eq!(
+        analytics::customer_detail(&client, Uuid::from_u128(999), 3)
+            .await
+            .unwrap(),
+        None
+    );
+}
