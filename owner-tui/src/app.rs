@@ -365,7 +365,7 @@ impl Message {
         match self {
             Message::UnfreezeFirst => state.is_frozen(),
             Message::AtLeastOnePurchase => state.min_purchases == 1,
-            Message::NothingToExport => state.shown.is_none(),
+            Message::NothingToExport => !state.has_something_to_export(),
             Message::NoBuyerAtCursor => {
                 state.view == View::Overview && state.loyal_row(state.loyal.selected).is_none()
             }
@@ -493,6 +493,14 @@ impl State {
             Mode::Range
         } else {
             Mode::Dashboard
+        }
+    }
+
+    /// Whether `e` would write something now: the overview's figures, or the table of the view.
+    pub fn has_something_to_export(&self) -> bool {
+        match (self.view, &self.customer) {
+            (View::Overview, None) => self.shown.is_some(),
+            _ => crate::export::table_for(self).is_some(),
         }
     }
 

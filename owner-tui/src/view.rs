@@ -180,7 +180,26 @@ fn render_insights(
                 .period
                 .previous(insights.generated_at, insights.filter.zone)
                 .map(|p| p.label());
-            summary::render(frame, insights, before.as_deref(), body)
+            // A tall terminal shows the hours under the figures.
+            let room_for_hours = body.height >= summary::HEIGHT + heat_map::MIN_HEIGHT;
+            let [figures, hours] = Layout::vertical([
+                Constraint::Length(if room_for_hours {
+                    summary::HEIGHT
+                } else {
+                    body.height
+                }),
+                Constraint::Min(0),
+            ])
+            .areas(body);
+            summary::render(frame, insights, before.as_deref(), figures);
+            if room_for_hours {
+                heat_map::render(
+                    frame,
+                    &insights.heat_map,
+                    insights.filter.zone.name(),
+                    hours,
+                );
+            }
         }
         View::Products => products::render(frame, &insights.products, tables.products, body),
         View::Hours => {
@@ -215,8 +234,8 @@ fn render_insights(
                 .iter()
                 .map(|c| breakdown::Line3 {
                     who: match (c.cashier, &c.name) {
-                        (Some(id), Some(name)) => format!("{id} {}", printable(name)),
-                        (Some(id), None) => id.to_string(),
+                        (Some(id), Some(name)) => format!("#{id} {}", printable(name)),
+                        (Some(id), None) => format!("#{id}"),
                         (None, _) => "(no cashier)".into(),
                     },
                     purchases: c.purchases,

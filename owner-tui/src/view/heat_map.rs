@@ -15,6 +15,8 @@ use tui_runtime::text::{first_fitting, width};
 pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// No sale, then up to a quarter, a half, three quarters and all of the busiest hour.
 pub const SHADES: [&str; 5] = ["·", "░", "▒", "▓", "█"];
+/// Lines the map needs with one line per day: borders, hours, days, a blank and the legend.
+pub const MIN_HEIGHT: u16 = 2 + 1 + 7 + 1 + 1;
 /// Columns per hour at most (the rest of a wide screen goes to the day totals).
 const CELL_MAX: usize = 6;
 const LABEL_W: usize = 4;
@@ -81,17 +83,32 @@ pub fn render(frame: &mut Frame, map: &HeatMap, zone_name: &str, area: Rect) {
         hours.push_str(&format!(" {:>total_w$}", "total"));
     }
     lines.push(Line::from(Span::styled(hours, bold)));
+    // Taller terminals give each day more lines (the hours line, a blank and the legend
+    // take three), up to three: two shaded and a blank one.
+    let day_lines = ((inner.height as usize).saturating_sub(3) / 7).clamp(1, 3);
     for ((day, counts), total) in WEEKDAYS.iter().zip(&map.purchases).zip(&day_totals) {
-        let mut spans = vec![Span::styled(format!("{day:<LABEL_W$}"), bold)];
         let cells: String = counts
             .iter()
             .map(|n| SHADES[shade(*n, max)].repeat(cell))
             .collect();
-        spans.push(Span::raw(cells));
-        if totals_shown {
-            spans.push(Span::raw(format!(" {total:>total_w$}")));
+        // With room, a blank line parts the days.
+        let shaded = if day_lines > 1 { day_lines - 1 } else { 1 };
+        for line in 0..day_lines {
+            if line >= shaded {
+                lines.push(Line::from(""));
+                continue;
+            }
+            let labelled = line == 0;
+            let label = if labelled { *day } else { "" };
+            let mut spans = vec![
+                Span::styled(format!("{label:<LABEL_W$}"), bold),
+                Span::raw(cells.clone()),
+            ];
+            if totals_shown && labelled {
+                spans.push(Span::raw(format!(" {total:>total_w$}")));
+            }
+            lines.push(Line::from(spans));
         }
-        lines.push(Line::from(spans));
     }
     lines.push(Line::from(""));
     let legend = if max == 0 {

@@ -1,5 +1,5 @@
 //! The date range popup (`d`): from and to as YYYY-MM-DD, the field being typed marked, why the
-//! last attempt was refused, and the keys from the range's key table.
+//! last attempt was refused (the hint line below gives the range's keys).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -9,11 +9,9 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use store_core::domain::input::printable;
 
 use crate::app::{RangeField, RangeInput};
-use crate::keymap::{self, Mode};
-use tui_runtime::text::width;
 
-const POPUP_WIDTH: u16 = 52;
-const POPUP_HEIGHT: u16 = 9;
+const POPUP_WIDTH: u16 = 72;
+const POPUP_HEIGHT: u16 = 8;
 
 pub fn render(frame: &mut Frame, range: &RangeInput, area: Rect) {
     let popup = area.centered(
@@ -47,19 +45,6 @@ pub fn render(frame: &mut Frame, range: &RangeInput, area: Rect) {
         )),
         None => Line::from(""),
     });
-    let room = (popup.width as usize).saturating_sub(2);
-    let mut hints = vec![Span::raw(" ")];
-    let mut used = 1;
-    for (key, label) in keymap::hints(Mode::Range) {
-        let entry = width(key) + 1 + width(label) + 2;
-        if used + entry > room + 2 {
-            break;
-        }
-        used += entry;
-        hints.push(Span::styled(key, Style::new().add_modifier(Modifier::BOLD)));
-        hints.push(Span::raw(format!(" {label}  ")));
-    }
-    lines.push(Line::from(hints));
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)

@@ -12,6 +12,9 @@ use crate::figures::figures;
 use store_core::domain::analytics::Insights;
 use tui_runtime::text::{first_fitting, number, width};
 
+/// Lines the box takes: borders, the heading and a blank, eight figures.
+pub const HEIGHT: u16 = 2 + 2 + 8;
+
 pub fn render(frame: &mut Frame, insights: &Insights, previous_label: Option<&str>, area: Rect) {
     let outer = (area.width as usize).saturating_sub(2);
     let title = match previous_label {
