@@ -266,6 +266,8 @@ pub enum Effect {
         min_purchases: i32,
         page_size: i64,
         bucket: TrendBucket,
+        /// Read the insights too (see `State::needs_insights`).
+        insights: bool,
     },
     LoadLoyalPage {
         generation: u64,
@@ -453,6 +455,8 @@ pub struct State {
     pub range: Option<RangeInput>,
     /// The id the next customer request gets.
     next_request: u64,
+    /// Whether the last refresh started reads the insights.
+    insights_asked: bool,
     /// Something drawn changed since the last `take_dirty`.
     redraw: bool,
 }
@@ -483,6 +487,7 @@ impl State {
             customer: None,
             range: None,
             next_request: 0,
+            insights_asked: false,
             redraw: true,
         }
     }
@@ -501,6 +506,20 @@ impl State {
         match (self.view, &self.customer) {
             (View::Overview, None) => self.shown.is_some(),
             _ => crate::export::table_for(self).is_some(),
+        }
+    }
+
+    /// Whether the screen needs the insights: every view but the overview does, and the
+    /// overview for its comparisons, which all time has none of. So the first screen, all time,
+    /// costs the database no more than it did.
+    pub fn needs_insights(&self) -> bool {
+        self.view != View::Overview || self.filter.period != Period::AllTime
+    }
+
+    /// The view changed: the insights are read if it needs them and they are not here.
+    fn view_changed(&mut self) {
+        if self.needs_insights() && self.insights().is_none() && !self.is_frozen() {
+            self.refresh.request();
         }
     }
 
@@ -545,6 +564,7 @@ impl State {
             refresh: _,
             redraw: _,
             next_request: _,
+            insights_asked: _,
             filter,
             min_purchases,
             connection,
@@ -635,12 +655,14 @@ impl State {
     fn start_refresh_if_due(&mut self, effects: &mut Vec<Effect>) {
         let may_start = self.is_connected() && !self.is_frozen();
         if let Some(id) = self.refresh.start(self.now, may_start) {
+            self.insights_asked = self.needs_insights();
             effects.push(Effect::Refresh {
                 id,
                 filter: self.filter.clone(),
                 min_purchases: self.min_purchases,
                 page_size: LOYAL_PAGE as i64,
                 bucket: self.trend_bucket,
+                insights: self.insights_asked,
             });
         }
     }
@@ -981,8 +1003,14 @@ impl State {
                     self.message = None;
                 }
             }
-            Action::NextView => self.view = self.view.next(),
-            Action::PreviousView => self.view = self.view.previous(),
+            Action::NextView => {
+                self.view = self.view.next();
+                self.view_changed();
+            }
+            Action::PreviousView => {
+                self.view = self.view.previous();
+                self.view_changed();
+            }
             Action::Open => self.open_customer(effects),
             Action::TypeRange => {
                 if !self.refuse_while_frozen() {
@@ -1180,6 +1208,10 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
                             *held = Some(Box::new(snapshot));
                         } else {
                             state.apply(snapshot, &mut effects);
+                            // Asked for before the view needed them: once more with them.
+                            if !state.insights_asked {
+                                state.view_changed();
+                            }
                         }
                     }
                 }

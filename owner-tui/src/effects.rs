@@ -32,6 +32,7 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
             min_purchases,
             page_size,
             bucket,
+            insights,
         } => {
             spawn_effect(
                 tx,
@@ -49,15 +50,18 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                     .await?;
                     let standby = analytics::standby_lag(&*client).await?;
                     // The days a preset covers are those of the instant shown.
-                    let insights =
-                        analytics::insights(&*client, &filter, chrono::Utc::now()).await?;
+                    let insights = if insights {
+                        Some(analytics::insights(&*client, &filter, chrono::Utc::now()).await?)
+                    } else {
+                        None
+                    };
                     client.release();
                     Ok(Box::new(Snapshot {
                         dashboard,
                         trend,
                         bucket,
                         standby,
-                        insights: Some(insights),
+                        insights,
                     }))
                 },
                 move |outcome| Msg::Refreshed {

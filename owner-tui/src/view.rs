@@ -147,11 +147,17 @@ pub fn render(frame: &mut Frame, state: &State) {
             }
             (view, _) => match &shown.insights {
                 Some(insights) => render_insights(frame, state, view, insights, areas.body),
-                None => frame.render_widget(
-                    Paragraph::new(" Loading these figures…")
-                        .block(ratatui::widgets::Block::bordered()),
-                    areas.body,
-                ),
+                None => {
+                    let text = if state.is_frozen() {
+                        " Not read before the freeze: f resumes and reads them."
+                    } else {
+                        " Loading these figures…"
+                    };
+                    frame.render_widget(
+                        Paragraph::new(text).block(ratatui::widgets::Block::bordered()),
+                        areas.body,
+                    )
+                }
             },
         },
         None => waiting::render(frame, state, areas.body),

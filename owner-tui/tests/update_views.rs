@@ -403,3 +403,86 @@ fn a_range_gets_its_own_file_names() {
         "products_SMKT002_2026-11-01_2026-11-30_20261201-090000.csv"
     );
 }
+
+fn refresh_reads_insights(effects: &[Effect]) -> Option<bool> {
+    effects.iter().find_map(|e| match e {
+        Effect::Refresh { insights, .. } => Some(*insights),
+        _ => None,
+    })
+}
+
+/// The first screen, all time on the overview, costs the database what it did before: no
+/// insights. Another view asks for them at once, and so does a period with a period before.
+#[test]
+fn insights_are_read_only_when_the_screen_needs_them() {
+    let mut state = State::new(settings(), 3);
+    tick(&mut state, 1_000);
+    let effects = update(
+        &mut state,
+        Msg::Connected {
+            description: "test".into(),
+        },
+    );
+    assert_eq!(refresh_reads_insights(&effects), Some(false));
+    let id = state.in_flight().unwrap();
+    update(
+        &mut state,
+        Msg::Refreshed {
+            id,
+            result: Ok(Box::new(Snapshot {
+                dashboard: dashboard(10, 3),
+                trend: Vec::new(),
+                bucket: TrendBucket::Day,
+                standby: None,
+                insights: None,
+            })),
+        },
+    );
+    tick(&mut state, 2_000);
+    let effects = act(&mut state, Action::NextView);
+    assert_eq!(refresh_reads_insights(&effects), Some(true), "{effects:?}");
+    let id = state.in_flight().unwrap();
+    let mut insights = insights_30_days();
+    insights.filter = Filter::default();
+    update(
+        &mut state,
+        Msg::Refreshed {
+            id,
+            result: Ok(Box::new(Snapshot {
+                dashboard: dashboard(10, 3),
+                trend: Vec::new(),
+                bucket: TrendBucket::Day,
+                standby: None,
+                insights: Some(insights),
+            })),
+        },
+    );
+    // Here already: going round the views asks for nothing more.
+    tick(&mut state, 3_000);
+    assert!(act(&mut state, Action::NextView).is_empty());
+    // Back on the overview, a period with one before reads them for the comparison.
+    while state.view != View::Overview {
+        act(&mut state, Action::NextView);
+    }
+    tick(&mut state, 4_000);
+    let effects = act(&mut state, Action::CyclePeriod);
+    assert_eq!(state.filter.period, Period::Today);
+    assert_eq!(refresh_reads_insights(&effects), Some(true));
+}
+
+/// A view switched to while frozen does not read (the figures are held): it says so.
+#[test]
+fn a_view_without_its_figures_while_frozen_says_how_to_get_them() {
+    let mut state = connected_state(dashboard(10, 3));
+    act(&mut state, Action::Freeze);
+    tick(&mut state, 5_000);
+    assert!(act(&mut state, Action::NextView).is_empty());
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|f| owner_tui::view::render(f, &state))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("f resumes and reads them"), "{screen}");
+    let effects = act(&mut state, Action::Freeze);
+    assert_eq!(refresh_reads_insights(&effects), Some(true), "{effects:?}");
+}
