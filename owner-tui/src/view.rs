@@ -7,6 +7,7 @@
 
 mod breakdown;
 mod buyers;
+mod columns;
 mod customer;
 mod header;
 pub mod heat_map;

@@ -254,3 +254,99 @@ fn the_overview_compares_unique_buyers_with_the_period_before() {
         insta::assert_snapshot!(format!("overview_compared_{w}x{h}"), screen);
     }
 }
+
+/// The numbers on the screen: runs of digits (with their decimal point) not part of a word
+/// such as a branch or till id, nor a share (`29.9%`).
+fn numbers_on(screen: &str) -> Vec<&str> {
+    screen
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '%'))
+        .filter(|t| !t.ends_with('%'))
+        .map(|t| t.trim_matches('.'))
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .collect()
+}
+
+/// As on the overview: at any size a figure of a view is whole or not shown at all.
+#[test]
+fn at_every_size_the_views_show_numbers_whole_or_not_at_all() {
+    let mut state = state_with_insights();
+    let insights = state.insights().unwrap().clone();
+    let money = |d: &rust_decimal::Decimal| format!("{d:.2}");
+    let summary: Vec<String> =
+        owner_tui::figures::figures(&insights.summary, insights.previous.as_ref())
+            .into_iter()
+            .flat_map(|f| [Some(f.now), f.before].into_iter().flatten())
+            .collect();
+    let products: Vec<String> = insights
+        .products
+        .iter()
+        .flat_map(|p| [p.units.to_string(), money(&p.revenue)])
+        .collect();
+    let tills: Vec<String> = insights
+        .tills
+        .iter()
+        .flat_map(|t| [t.purchases.to_string(), money(&t.revenue)])
+        .collect();
+    let cashiers: Vec<String> = insights
+        .cashiers
+        .iter()
+        .flat_map(|c| [c.purchases.to_string(), money(&c.revenue)])
+        .collect();
+    let detail = customer_detail(user(0));
+    let visits: Vec<String> = detail
+        .visits
+        .iter()
+        .flat_map(|v| [v.items.to_string(), money(&v.total)])
+        .chain([detail.purchases.to_string(), money(&detail.total_spent)])
+        .collect();
+    for (target, figures) in [
+        (View::Overview, visits),
+        (View::Summary, summary),
+        (View::Products, products),
+        (View::Tills, tills),
+        (View::Cashiers, cashiers),
+    ] {
+        go_to(&mut state, target);
+        if target == View::Overview {
+            // A customer's visits.
+            let effects = update(&mut state, Msg::Action(Action::Open));
+            let request = effects
+                .iter()
+                .find_map(|e| match e {
+                    Effect::LoadCustomer { request, .. } => Some(*request),
+                    _ => None,
+                })
+                .unwrap();
+            update(
+                &mut state,
+                Msg::Customer {
+                    request,
+                    result: Ok(Some(detail.clone())),
+                },
+            );
+        }
+        for (width, height) in [
+            (24, 8),
+            (30, 10),
+            (40, 12),
+            (50, 16),
+            (60, 20),
+            (80, 24),
+            (120, 40),
+        ] {
+            let screen = draw_at(&mut state, width, height);
+            for token in numbers_on(&screen) {
+                for figure in &figures {
+                    let cut = token.len() >= 3
+                        && token != figure
+                        && !figures.iter().any(|f| f == token)
+                        && (figure.starts_with(token) || figure.ends_with(token));
+                    assert!(
+                        !cut,
+                        "{figure} shown as {token} in {target:?} at {width}x{height}:\n{screen}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Cell, Padding, Row, Table, TableState};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+use super::columns::fitting;
 use super::products::share;
 use tui_runtime::text::{ellipsis, first_fitting, number, width};
 
@@ -75,16 +76,23 @@ pub fn render(
     let sales_w = column(&sales, "Sales");
     let revenue_w = column(&revenues, "Revenue");
     let share_w = column(&shares, "Share");
-    let fixed = sales_w + 1 + revenue_w + 1 + share_w;
-    let who_w = lines
+    // The revenue first, then the sales, the share, who (at least a few columns of it), a bar.
+    let (fit, used) = fitting(inner, &[revenue_w, sales_w, share_w]);
+    let [revenue_shown, sales_shown, share_shown] = [fit[0], fit[1], fit[2]];
+    let who_natural = lines
         .iter()
         .map(|l| width(&l.who))
         .max()
         .unwrap_or(0)
         .max(width(who_heading))
-        .min(WHO_MAX)
-        .min(inner.saturating_sub(fixed + 1));
-    let bar_w = inner.saturating_sub(who_w + 1 + fixed + 1);
+        .min(WHO_MAX);
+    let who_room = inner.saturating_sub(used + 1);
+    let who_w = if who_room >= 4 {
+        who_natural.min(who_room)
+    } else {
+        0
+    };
+    let bar_w = inner.saturating_sub(used + 1 + if who_w > 0 { who_w + 1 } else { 0 });
     let bar_w = if bar_w >= 6 { bar_w } else { 0 };
 
     let right = |text: String| Line::from(text).alignment(Alignment::Right);
@@ -95,13 +103,15 @@ pub fn render(
         widths.push(Constraint::Length(who_w as u16));
         header.push(Line::from(ellipsis(who_heading, who_w).into_owned()));
     }
-    for (w, heading) in [
-        (sales_w, "Sales"),
-        (revenue_w, "Revenue"),
-        (share_w, "Share"),
+    for (shown, w, heading) in [
+        (sales_shown, sales_w, "Sales"),
+        (revenue_shown, revenue_w, "Revenue"),
+        (share_shown, share_w, "Share"),
     ] {
-        widths.push(Constraint::Length(w as u16));
-        header.push(right(heading.into()));
+        if shown {
+            widths.push(Constraint::Length(w as u16));
+            header.push(right(heading.into()));
+        }
     }
     if bar_w > 0 {
         widths.push(Constraint::Length(bar_w as u16));
@@ -117,11 +127,17 @@ pub fn render(
             if who_w > 0 {
                 cells.push(Cell::from(ellipsis(&l.who, who_w).into_owned()));
             }
-            cells.push(Cell::from(
-                right(number(sales[i].clone(), sales_w)).style(bold),
-            ));
-            cells.push(Cell::from(right(number(revenues[i].clone(), revenue_w))));
-            cells.push(Cell::from(right(shares[i].clone())));
+            if sales_shown {
+                cells.push(Cell::from(
+                    right(number(sales[i].clone(), sales_w)).style(bold),
+                ));
+            }
+            if revenue_shown {
+                cells.push(Cell::from(right(number(revenues[i].clone(), revenue_w))));
+            }
+            if share_shown {
+                cells.push(Cell::from(right(shares[i].clone())));
+            }
             if bar_w > 0 {
                 let len = if most > Decimal::ZERO && l.revenue > Decimal::ZERO {
                     (l.revenue * Decimal::from(bar_w) / most)

@@ -9,10 +9,11 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Padding, Paragraph, Row, Table, TableState};
 use store_core::domain::input::printable;
 
+use super::columns::fitting;
 use super::header::first_line;
 use crate::app::{CustomerLoad, CustomerView, Settings};
 use store_core::domain::analytics::CustomerDetail;
-use tui_runtime::text::{ellipsis, first_fitting, number, width};
+use tui_runtime::text::{ellipsis, ellipsis_whole_numbers, first_fitting, number, width};
 
 /// The facts' box: borders and three lines.
 const FACTS_HEIGHT: u16 = 5;
@@ -113,7 +114,7 @@ fn facts_lines(settings: &Settings, d: &CustomerDetail, room: usize) -> Vec<Line
     }
     [totals, visits, branches]
         .into_iter()
-        .map(|text| Line::from(ellipsis(&text, room).into_owned()))
+        .map(|text| Line::from(ellipsis_whole_numbers(&text, room).into_owned()))
         .collect()
 }
 
@@ -187,39 +188,45 @@ fn render_visits(
         .max(width("Items"));
     let total_w = widest(&totals, "Total");
     let receipt_w = widest(&receipts, "Receipt");
-    let fixed = time_w + 1 + branch_w + 1 + items_w + 1 + total_w;
-    let receipt_shown = inner >= fixed + 1 + receipt_w;
+    // The total first, then when, the items, the branch and the receipt, each whole or not
+    // at all.
+    let (fit, _) = fitting(inner, &[total_w, time_w, items_w, branch_w, receipt_w]);
     let right = |text: String| Line::from(text).alignment(Alignment::Right);
     let bold = Style::new().add_modifier(Modifier::BOLD);
-    let mut widths = vec![
-        Constraint::Length(time_w as u16),
-        Constraint::Length(branch_w as u16),
-        Constraint::Length(items_w as u16),
-        Constraint::Length(total_w as u16),
+    let columns: [(bool, usize, Line<'static>); 5] = [
+        (fit[1], time_w, Line::from("When")),
+        (fit[3], branch_w, Line::from("Branch")),
+        (fit[2], items_w, right("Items".into())),
+        (fit[0], total_w, right("Total".into())),
+        (fit[4], receipt_w, Line::from("Receipt")),
     ];
-    let mut header = vec![
-        Line::from("When"),
-        Line::from(ellipsis("Branch", branch_w).into_owned()),
-        right("Items".into()),
-        right("Total".into()),
-    ];
-    if receipt_shown {
-        widths.push(Constraint::Length(receipt_w as u16));
-        header.push(Line::from("Receipt"));
-    }
-    let columns = widths.len() as u16;
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .filter(|(shown, _, _)| *shown)
+        .map(|(_, w, _)| Constraint::Length(*w as u16))
+        .collect();
+    let header: Vec<Line> = columns
+        .iter()
+        .filter(|(shown, _, _)| *shown)
+        .map(|(_, _, heading)| heading.clone())
+        .collect();
+    let columns = widths.len().max(1) as u16;
     let mut rows: Vec<Row> = (0..end)
         .map(|i| {
-            let mut cells = vec![
+            let cells = [
                 Cell::from(times[i].clone()),
                 Cell::from(ellipsis(&branches[i], branch_w).into_owned()),
                 Cell::from(right(number(d.visits[i].items.to_string(), items_w))),
                 Cell::from(right(number(totals[i].clone(), total_w)).style(bold)),
+                Cell::from(receipts[i].clone()),
             ];
-            if receipt_shown {
-                cells.push(Cell::from(receipts[i].clone()));
-            }
-            Row::new(cells)
+            let shown = [fit[1], fit[3], fit[2], fit[0], fit[4]];
+            Row::new(
+                cells
+                    .into_iter()
+                    .zip(shown)
+                    .filter_map(|(cell, shown)| shown.then_some(cell)),
+            )
         })
         .collect();
     if count == 0 {

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use store_core::domain::input::printable;
 
+use super::columns::fitting;
 use store_core::domain::analytics::ProductSales;
 use tui_runtime::text::{ellipsis, first_fitting, number, width};
 
@@ -82,37 +83,43 @@ pub fn render(frame: &mut Frame, products: &[ProductSales], top: usize, area: Re
         .max(width("Units"));
     let revenue_w = column(&revenues, "Revenue");
     let share_w = column(&shares, "Share");
-    // The number columns first; the name and the bar share what is left.
-    let fixed = num_w + 1 + units_w + 1 + revenue_w;
-    let share_shown = inner >= fixed + 1 + share_w + 1 + 8;
-    let fixed = fixed + if share_shown { 1 + share_w } else { 0 };
-    let room = inner.saturating_sub(fixed + 1);
-    let name_w = names
+    // The units first, then the revenue, the share and the position; the name (at least a
+    // few columns of it) and the bar share what is left.
+    let (fit, used) = fitting(inner, &[units_w, revenue_w, share_w, num_w]);
+    let [units_shown, revenue_shown, share_shown, num_shown] = [fit[0], fit[1], fit[2], fit[3]];
+    let room = inner.saturating_sub(used + 1);
+    let name_natural = names
         .iter()
         .map(|n| width(n))
         .max()
         .unwrap_or(0)
         .max(width("Product"))
-        .min(NAME_MAX)
-        .min(room);
+        .min(NAME_MAX);
+    let name_w = if room >= 4 { name_natural.min(room) } else { 0 };
     let bar_w = room.saturating_sub(name_w + 1);
     let bar_w = if bar_w >= 6 { bar_w } else { 0 };
 
     let right = |text: String| Line::from(text).alignment(Alignment::Right);
     let bold = Style::new().add_modifier(Modifier::BOLD);
-    let mut widths = vec![Constraint::Length(num_w as u16)];
-    let mut header = vec![right("#".into())];
+    let mut widths = Vec::new();
+    let mut header = Vec::new();
+    if num_shown {
+        widths.push(Constraint::Length(num_w as u16));
+        header.push(right("#".into()));
+    }
     if name_w > 0 {
         widths.push(Constraint::Length(name_w as u16));
         header.push(Line::from(ellipsis("Product", name_w).into_owned()));
     }
-    widths.push(Constraint::Length(units_w as u16));
-    header.push(right("Units".into()));
-    widths.push(Constraint::Length(revenue_w as u16));
-    header.push(right("Revenue".into()));
-    if share_shown {
-        widths.push(Constraint::Length(share_w as u16));
-        header.push(right("Share".into()));
+    for (shown, w, heading) in [
+        (units_shown, units_w, "Units"),
+        (revenue_shown, revenue_w, "Revenue"),
+        (share_shown, share_w, "Share"),
+    ] {
+        if shown {
+            widths.push(Constraint::Length(w as u16));
+            header.push(right(heading.into()));
+        }
     }
     if bar_w > 0 {
         widths.push(Constraint::Length(bar_w as u16));
@@ -124,14 +131,21 @@ pub fn render(frame: &mut Frame, products: &[ProductSales], top: usize, area: Re
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let mut cells = vec![Cell::from(right(number((i + 1).to_string(), num_w)))];
+            let mut cells = Vec::new();
+            if num_shown {
+                cells.push(Cell::from(right(number((i + 1).to_string(), num_w))));
+            }
             if name_w > 0 {
                 cells.push(Cell::from(ellipsis(&names[i], name_w).into_owned()));
             }
-            cells.push(Cell::from(
-                right(number(p.units.to_string(), units_w)).style(bold),
-            ));
-            cells.push(Cell::from(right(number(revenues[i].clone(), revenue_w))));
+            if units_shown {
+                cells.push(Cell::from(
+                    right(number(p.units.to_string(), units_w)).style(bold),
+                ));
+            }
+            if revenue_shown {
+                cells.push(Cell::from(right(number(revenues[i].clone(), revenue_w))));
+            }
             if share_shown {
                 cells.push(Cell::from(right(shares[i].clone())));
             }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Cell, Padding, Row, Table};
 
 use crate::figures::figures;
 use store_core::domain::analytics::Insights;
-use tui_runtime::text::{first_fitting, number, width};
+use tui_runtime::text::{ellipsis, first_fitting, number, width};
 
 /// Lines the box takes: borders, the heading and a blank, eight figures.
 pub const HEIGHT: u16 = 2 + 2 + 8;
@@ -47,6 +47,9 @@ pub fn render(frame: &mut Frame, insights: &Insights, previous_label: Option<&st
     let now_w = widest(&|f| width(&f.now), "This period");
     let before_w = widest(&|f| f.before.as_deref().map(width).unwrap_or(0), "Before");
     let change_w = widest(&|f| f.change.as_deref().map(width).unwrap_or(0), "Change");
+    // Narrow boxes cut the labels (words), never the figures.
+    let label_w = label_w.min(inner.saturating_sub(now_w + 1));
+    let now_w = now_w.min(inner);
     let compared = insights.previous.is_some();
     // The change goes before the previous value when both do not fit.
     let change_shown = compared && inner >= label_w + 1 + now_w + 1 + change_w;
@@ -66,7 +69,14 @@ pub fn render(frame: &mut Frame, insights: &Insights, previous_label: Option<&st
         Constraint::Length(label_w as u16),
         Constraint::Length(now_w as u16),
     ];
-    let mut header = vec![Line::from("Figure"), right("This period".into())];
+    let mut header = vec![
+        Line::from(ellipsis("Figure", label_w).into_owned()),
+        right(
+            first_fitting(["This period", "Now"], now_w)
+                .unwrap_or_default()
+                .into(),
+        ),
+    ];
     if before_shown {
         widths.push(Constraint::Length(before_w as u16));
         header.push(right("Before".into()));
@@ -79,7 +89,7 @@ pub fn render(frame: &mut Frame, insights: &Insights, previous_label: Option<&st
         .iter()
         .map(|f| {
             let mut cells = vec![
-                Cell::from(f.label),
+                Cell::from(ellipsis(f.label, label_w).into_owned()),
                 Cell::from(right(number(f.now.clone(), now_w)).style(bold)),
             ];
             if before_shown {
