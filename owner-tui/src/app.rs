@@ -745,10 +745,10 @@ impl State {
         self.ensure_loyal_pages(effects);
     }
 
-    /// The rows of the table the current view scrolls, and how many of them fit.
-    fn table_rows(&self) -> (usize, usize) {
-        let visible = crate::view::table_visible_rows(self).max(1);
-        let count = match (&self.customer, self.view) {
+    /// The rows of the table `view` scrolls, and how many of them fit.
+    fn table_rows(&self, view: View) -> (usize, usize) {
+        let visible = crate::view::table_visible_rows_in(self, view).max(1);
+        let count = match (&self.customer, view) {
             (Some(c), View::Overview) => c.load.detail().map(|d| d.visits.len()).unwrap_or(0),
             (None, View::Overview) => self.loyal_count(),
             (_, view) => self
@@ -764,9 +764,9 @@ impl State {
         (count, visible)
     }
 
-    /// The first visible row of the current view's table, if it has one that scrolls.
-    fn table_top_mut(&mut self) -> Option<&mut usize> {
-        match (self.view, &mut self.customer) {
+    /// The first visible row of `view`'s table, if it has one that scrolls.
+    fn table_top_mut(&mut self, view: View) -> Option<&mut usize> {
+        match (view, &mut self.customer) {
             (View::Overview, Some(customer)) => Some(&mut customer.top),
             (View::Products, _) => Some(&mut self.tables.products),
             (View::Tills, _) => Some(&mut self.tables.tills),
@@ -777,20 +777,18 @@ impl State {
 
     /// Keeps every table's first row within its rows (after new figures or a resize).
     fn clamp_tables(&mut self) {
-        let saved = self.view;
         for view in [View::Overview, View::Products, View::Tills, View::Cashiers] {
-            self.view = view;
-            let (count, visible) = self.table_rows();
-            if let Some(top) = self.table_top_mut() {
+            let (count, visible) = self.table_rows(view);
+            if let Some(top) = self.table_top_mut(view) {
                 *top = (*top).min(count.saturating_sub(visible));
             }
         }
-        self.view = saved;
     }
 
     /// Scrolls whatever the view shows as a list: the loyal buyers (by the cursor), or a table.
     fn scroll(&mut self, action: Action, effects: &mut Vec<Effect>) {
-        let (count, visible) = self.table_rows();
+        let view = self.view;
+        let (count, visible) = self.table_rows(view);
         if self.view == View::Overview && self.customer.is_none() {
             let at = self.loyal.selected;
             let to = match action {
@@ -805,7 +803,7 @@ impl State {
             return;
         }
         let max_top = count.saturating_sub(visible);
-        if let Some(top) = self.table_top_mut() {
+        if let Some(top) = self.table_top_mut(view) {
             let to = match action {
                 Action::ScrollUp => top.saturating_sub(1),
                 Action::ScrollDown => *top + 1,

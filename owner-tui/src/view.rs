@@ -115,9 +115,14 @@ pub fn loyal_visible_rows(state: &State) -> usize {
 /// buyers on the overview, a customer's visits, the products, tills or cashiers); 0 for a view
 /// without one.
 pub fn table_visible_rows(state: &State) -> usize {
+    table_visible_rows_in(state, state.view)
+}
+
+/// Rows `view`'s scrolling table would show at the current terminal size.
+pub fn table_visible_rows_in(state: &State, view: View) -> usize {
     let area = Rect::new(0, 0, state.size.0, state.size.1);
     let areas = layout(area, state);
-    match (state.view, &state.customer) {
+    match (view, &state.customer) {
         (View::Overview, None) => loyal::visible_rows(areas.loyal),
         (View::Overview, Some(_)) => customer::visible_rows(areas.body),
         (View::Products, _) => products::visible_rows(areas.body),

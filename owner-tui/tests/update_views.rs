@@ -486,3 +486,22 @@ fn a_view_without_its_figures_while_frozen_says_how_to_get_them() {
     let effects = act(&mut state, Action::Freeze);
     assert_eq!(refresh_reads_insights(&effects), Some(true), "{effects:?}");
 }
+
+/// A larger terminal shows more rows: a table scrolled down comes back as far as it must.
+#[test]
+fn a_resize_keeps_a_scrolled_table_within_its_rows() {
+    let mut state = shown();
+    while state.view != View::Products {
+        act(&mut state, Action::NextView);
+    }
+    act(&mut state, Action::Bottom);
+    assert!(state.tables.products > 0);
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 160,
+            height: 48,
+        },
+    );
+    assert_eq!(state.tables.products, 0, "all 22 products fit at 160x48");
+}
