@@ -1,5 +1,5 @@
 //! Purchases and revenue per till or per cashier: a `Table` scrolled through its `TableState`,
-//! each row's share of the revenue beside it, and a bar where there is room.
+//! each row's share of the revenue and average basket beside it, and a bar where there is room.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -65,6 +65,14 @@ pub fn render(
     let sales: Vec<String> = lines.iter().map(|l| l.purchases.to_string()).collect();
     let revenues: Vec<String> = lines.iter().map(|l| format!("{:.2}", l.revenue)).collect();
     let shares: Vec<String> = lines.iter().map(|l| share(l.revenue, total)).collect();
+    // The average basket: revenue per purchase.
+    let baskets: Vec<String> = lines
+        .iter()
+        .map(|l| match l.purchases {
+            0 => "—".to_string(),
+            n => format!("{:.2}", (l.revenue / Decimal::from(n)).round_dp(2)),
+        })
+        .collect();
     let column = |cells: &[String], heading: &str| {
         cells
             .iter()
@@ -76,9 +84,11 @@ pub fn render(
     let sales_w = column(&sales, "Sales");
     let revenue_w = column(&revenues, "Revenue");
     let share_w = column(&shares, "Share");
-    // The revenue first, then the sales, the share, who (at least a few columns of it), a bar.
-    let (fit, used) = fitting(inner, &[revenue_w, sales_w, share_w]);
-    let [revenue_shown, sales_shown, share_shown] = [fit[0], fit[1], fit[2]];
+    let basket_w = column(&baskets, "Basket");
+    // The revenue first, then the sales, the share, the average basket, who (at least a few
+    // columns of it), a bar.
+    let (fit, used) = fitting(inner, &[revenue_w, sales_w, share_w, basket_w]);
+    let [revenue_shown, sales_shown, share_shown, basket_shown] = [fit[0], fit[1], fit[2], fit[3]];
     let who_natural = lines
         .iter()
         .map(|l| width(&l.who))
@@ -107,6 +117,7 @@ pub fn render(
         (sales_shown, sales_w, "Sales"),
         (revenue_shown, revenue_w, "Revenue"),
         (share_shown, share_w, "Share"),
+        (basket_shown, basket_w, "Basket"),
     ] {
         if shown {
             widths.push(Constraint::Length(w as u16));
@@ -137,6 +148,9 @@ pub fn render(
             }
             if share_shown {
                 cells.push(Cell::from(right(shares[i].clone())));
+            }
+            if basket_shown {
+                cells.push(Cell::from(right(number(baskets[i].clone(), basket_w))));
             }
             if bar_w > 0 {
                 let len = if most > Decimal::ZERO && l.revenue > Decimal::ZERO {
