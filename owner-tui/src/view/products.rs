@@ -1,5 +1,5 @@
 //! Revenue and units per product: a `Table` scrolled through its `TableState`, sold units
-//! first, with each product's share of the revenue as a bar where there is room.
+//! first (with a bar of them where there is room), and each product's share of the revenue.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -82,7 +82,7 @@ pub fn render(frame: &mut Frame, products: &[ProductSales], top: usize, area: Re
         .unwrap_or(0)
         .max(width("Units"));
     let revenue_w = column(&revenues, "Revenue");
-    let share_w = column(&shares, "Share");
+    let share_w = column(&shares, "Rev %");
     // The units first, then the revenue, the share and the position; the name (at least a
     // few columns of it) and the bar share what is left.
     let (fit, used) = fitting(inner, &[units_w, revenue_w, share_w, num_w]);
@@ -114,7 +114,7 @@ pub fn render(frame: &mut Frame, products: &[ProductSales], top: usize, area: Re
     for (shown, w, heading) in [
         (units_shown, units_w, "Units"),
         (revenue_shown, revenue_w, "Revenue"),
-        (share_shown, share_w, "Share"),
+        (share_shown, share_w, "Rev %"),
     ] {
         if shown {
             widths.push(Constraint::Length(w as u16));
@@ -126,7 +126,8 @@ pub fn render(frame: &mut Frame, products: &[ProductSales], top: usize, area: Re
         header.push(Line::from(""));
     }
     let columns = widths.len() as u16;
-    let top_revenue = products.iter().map(|p| p.revenue).max().unwrap_or_default();
+    // The bars follow the order (units); the revenue's share is written beside them.
+    let top_units = products.iter().map(|p| p.units).max().unwrap_or(0);
     let mut rows: Vec<Row> = products[..end]
         .iter()
         .enumerate()
@@ -150,8 +151,9 @@ pub fn render(frame: &mut Frame, products: &[ProductSales], top: usize, area: Re
                 cells.push(Cell::from(right(shares[i].clone())));
             }
             if bar_w > 0 {
-                let len = if top_revenue > Decimal::ZERO && p.revenue > Decimal::ZERO {
-                    let scaled = p.revenue * Decimal::from(bar_w) / top_revenue;
+                let len = if top_units > 0 && p.units > 0 {
+                    let scaled =
+                        Decimal::from(p.units) * Decimal::from(bar_w) / Decimal::from(top_units);
                     scaled.round().max(Decimal::ONE).to_usize().unwrap_or(1)
                 } else {
                     0
