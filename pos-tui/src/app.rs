@@ -1738,6 +1738,11 @@ pub fn explain(e: &CheckoutError) -> String {
         CheckoutError::ImplausibleTime(reason) => {
             format!("The sale's time is refused ({reason}): check the till's clock.")
         }
+        CheckoutError::TenderedTooLittle { total, tendered } => format!(
+            "{tendered} tendered is less than the total {total}: not charged. Take at least the \
+             total."
+        ),
+        CheckoutError::BadPayment(reason) => format!("The payment is refused ({reason})."),
         CheckoutError::Journal(reason) => format!(
             "The till could not save the sale to its journal ({reason}). It was not sent and \
              not charged. Free disk space or check the journal file, then press s to retry."
@@ -2570,6 +2575,7 @@ fn submit(state: &mut State) -> Vec<Effect> {
         till: Some(state.till.clone()),
         cashier: state.cashier.as_ref().map(|c| c.number),
         receipt_no: None,
+        payment: None,
     };
     set_input(state, Input::Submitting);
     state.info("writing the sale…");

@@ -57,6 +57,7 @@ fn queued_sale(n: u128) -> Sale {
         till: None,
         cashier: None,
         receipt_no: None,
+        payment: None,
     }
 }
 
@@ -213,6 +214,9 @@ fn receipt() {
         till: None,
         cashier: None,
         receipt_no: None,
+        payment_method: None,
+        tendered: None,
+        change_due: None,
     };
     update(
         &mut state,
@@ -252,6 +256,9 @@ fn numbered_receipt(sale: &Sale, receipt_no: i64) -> Receipt {
         till: sale.till.clone(),
         cashier: sale.cashier,
         receipt_no: Some(receipt_no),
+        payment_method: None,
+        tendered: None,
+        change_due: None,
     }
 }
 
@@ -653,6 +660,9 @@ fn a_long_receipt_says_how_many_lines_are_not_shown() {
         till: None,
         cashier: None,
         receipt_no: None,
+        payment_method: None,
+        tendered: None,
+        change_due: None,
     };
     update(
         &mut state,

@@ -65,6 +65,9 @@ fn receipt_for(sale: &Sale) -> Receipt {
         till: sale.till.clone(),
         cashier: sale.cashier,
         receipt_no: Some(1),
+        payment_method: None,
+        tendered: None,
+        change_due: None,
     }
 }
 

@@ -227,6 +227,12 @@ pub enum CheckoutError {
     SaleKeyReused(Uuid),
     #[error("{0}")]
     ImplausibleTime(String),
+    /// Cash tendered is less than the total (refused for a live sale only; SQLSTATE ICT03).
+    #[error("{tendered} tendered is less than the total {total}")]
+    TenderedTooLittle { total: Decimal, tendered: Decimal },
+    /// A payment the checkout does not take: an amount tendered for a card (ICT04).
+    #[error("{0}")]
+    BadPayment(String),
     #[error("the database is unreachable: {0}")]
     Unavailable(String),
     #[error("a concurrent sale conflicted with this one; sending it again is safe: {0}")]
@@ -258,6 +264,8 @@ impl CheckoutError {
                 | CheckoutError::TotalMismatch { .. }
                 | CheckoutError::SaleKeyReused(_)
                 | CheckoutError::ImplausibleTime(_)
+                | CheckoutError::TenderedTooLittle { .. }
+                | CheckoutError::BadPayment(_)
         )
     }
 

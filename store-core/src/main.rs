@@ -82,7 +82,12 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
             _ => None,
         },
         timezone: match &cli.command {
-            Command::Seed { zone, .. } | Command::Serve { zone, .. } => zone.timezone.clone(),
+            Command::Seed { zone, .. }
+            | Command::Serve { zone, .. }
+            | Command::Analytics { zone, .. } => zone.timezone.clone(),
+            Command::Report {
+                action: cli::report::ReportAction::Shift { zone, .. },
+            } => zone.timezone.clone(),
             _ => None,
         },
         ..Given::default()
@@ -102,7 +107,14 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
         database_url.clone_from(&settings.database_url);
     }
     match &mut cli.command {
-        Command::Analytics { min_purchases, .. } => *min_purchases = Some(settings.min_purchases),
+        Command::Analytics {
+            min_purchases,
+            zone,
+            ..
+        } => {
+            *min_purchases = Some(settings.min_purchases);
+            zone.timezone = Some(settings.timezone.name().to_string());
+        }
         Command::Serve {
             min_purchases,
             zone,
@@ -112,6 +124,9 @@ fn apply_settings(cli: &mut Cli) -> Result<(), ExitStatus> {
             zone.timezone = Some(settings.timezone.name().to_string());
         }
         Command::Seed { zone, .. } => zone.timezone = Some(settings.timezone.name().to_string()),
+        Command::Report { action } => {
+            action.zone().timezone = Some(settings.timezone.name().to_string());
+        }
         _ => {}
     }
     Ok(())
@@ -146,6 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Branch { action } => cli::catalog::run_branch(action).await,
         Command::Product { action } => cli::catalog::run_product(action).await,
         Command::Cashier { action } => cli::cashier::run(action).await,
+        Command::Report { action } => cli::report::run(action).await,
         Command::Migrate { database, wait } => {
             let options = ConnectOptions {
                 database_url: database.database_url,
@@ -315,10 +331,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
             min_purchases,
             json,
+            branch,
+            from,
+            to,
+            zone,
         } => {
+            let zone = match zone.timezone.as_deref() {
+                Some(name) => time_zone::parse(name).map_err(anyhow::Error::msg)?,
+                None => time_zone::machine_zone(),
+            };
+            let period = match (&from, &to) {
+                (None, _) => analytics::Period::AllTime,
+                (Some(from), to) => {
+                    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+                    let to = to.clone().unwrap_or_else(|| today.to_string());
+                    analytics::Period::parse_range(from, &to).map_err(anyhow::Error::msg)?
+                }
+            };
+            let branch = match branch.as_deref() {
+                None => None,
+                Some(text) => Some(
+                    input::branch_id(text)
+                        .map_err(|m| anyhow!("--branch: {m}"))?
+                        .to_string(),
+                ),
+            };
             let store = connect(&database.database_url, Duration::ZERO).await?;
+            let client = store.client().await?;
+            if let Some(id) = &branch {
+                let known = catalog::load_catalog(&client).await?;
+                if !known.has_branch(id) {
+                    bail!("--branch: unknown branch {}", input::quote(id));
+                }
+            }
+            let filter = analytics::Filter {
+                supermarket_id: branch,
+                period,
+                zone,
+            };
             let min_purchases = min_purchases.unwrap_or(DEFAULT_MIN_PURCHASES);
-            let report = analytics::report(&store.client().await?, min_purchases).await?;
+            let report = analytics::report_for(&client, &filter, min_purchases).await?;
             if json {
                 return print_json(&report);
             }
@@ -375,6 +427,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             database,
             purchases,
+            users,
+            days,
             tills,
             seconds,
             json,
@@ -382,6 +436,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = cli::bench::BenchOptions {
                 database_url: database.database_url,
                 purchases,
+                users,
+                days,
                 tills: tills.into_iter().map(usize::from).collect(),
                 seconds,
                 work_dir: None,

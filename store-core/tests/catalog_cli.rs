@@ -278,3 +278,121 @@ async fn a_seed_that_leaves_no_branch_says_how_to_add_one() {
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn managers_and_shift_reports_from_the_shell() {
+    use store_core::domain::checkout::{self, CustomerChoice, Payment, Sale};
+    use store_core::domain::refund::{self, VoidRequest};
+    let db = demo_db().await;
+    let manager_url = as_role(&db, "icash_manager");
+    let out = run(
+        &manager_url,
+        &[
+            "cashier",
+            "add",
+            "20",
+            "--name",
+            "Boss",
+            "--manager",
+            "--pin",
+        ],
+        Some("2468\n"),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "manager 20 (Boss) added with a PIN\n"
+    );
+    ok(&manager_url, &["cashier", "add", "21", "--name", "Ann"]);
+    let listed = json(&manager_url, &["cashier", "list", "--json"]);
+    assert_eq!(listed[0]["is_manager"], true);
+    assert_eq!(listed[1]["is_manager"], false);
+    let plain = ok(&manager_url, &["cashier", "list"]);
+    assert!(plain.lines().next().unwrap().contains("manager"), "{plain}");
+    assert!(
+        !plain.lines().nth(1).unwrap().contains("manager"),
+        "{plain}"
+    );
+
+    // Two sales at T01, one voided, as a till makes them.
+    let mut sold = Vec::new();
+    for (n, payment) in [
+        (1, Payment::cash(Some("20".parse().unwrap()))),
+        (2, Payment::card()),
+    ] {
+        let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer())
+            .at_till("T01", Some(21))
+            .paid_with(payment);
+        sale.product_ids = vec![1, 2];
+        sale.receipt_no = Some(n);
+        sold.push(checkout::submit(&db.store, &sale).await.unwrap());
+    }
+    refund::void_purchase(
+        &db.store,
+        &VoidRequest {
+            void_key: uuid::Uuid::now_v7(),
+            purchase_id: sold[1].purchase_id,
+            till: "T01".into(),
+            cashier: Some(21),
+            manager: 20,
+            reason: "card declined".into(),
+        },
+    )
+    .await
+    .unwrap();
+
+    let clerk_url = as_role(&db, "icash_clerk");
+    let reports = json(
+        &clerk_url,
+        &[
+            "report",
+            "shift",
+            "--till",
+            "T01",
+            "--json",
+            "--timezone",
+            "UTC",
+        ],
+    );
+    let report = &reports[0];
+    assert_eq!(reports.as_array().unwrap().len(), 1);
+    assert_eq!(report["sales"], 2);
+    assert_eq!(report["voids"], 1);
+    assert_eq!(
+        report["revenue"],
+        (sold[0].total_amount + sold[1].total_amount).to_string()
+    );
+    assert_eq!(report["cash_expected"], sold[0].total_amount.to_string());
+    assert_eq!(report["first_receipt_no"], 1);
+    assert!(report["closed_at"].is_null());
+    let text = ok(
+        &clerk_url,
+        &["report", "shift", "--till", "T01", "--timezone", "UTC"],
+    );
+    assert!(
+        text.contains("X, open") && text.contains("cash expected"),
+        "{text}"
+    );
+    assert!(text.contains("T01-000001 to T01-000002"), "{text}");
+    let none = ok(
+        &clerk_url,
+        &[
+            "report",
+            "shift",
+            "--till",
+            "T01",
+            "--date",
+            "2001-01-01",
+            "--timezone",
+            "UTC",
+        ],
+    );
+    assert_eq!(none, "till T01: no shift on 2001-01-01\n");
+    let err = refused(
+        &as_role(&db, "icash_owner"),
+        &["report", "shift", "--till", "T01"],
+    );
+    assert!(err.contains("icash_clerk"), "{err}");
+    let err = refused(&clerk_url, &["report", "shift", "--till", "no such till"]);
+    assert!(err.contains("--till"), "{err}");
+}

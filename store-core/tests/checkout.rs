@@ -271,6 +271,31 @@ async fn concurrent_writers_leave_the_counters_equal_to_a_recount() {
             assert_eq!(fast.branches, recount.branches, "{branch}");
         }
     }
+    assert_eq!(
+        analytics::day_counter_differences(&client).await.unwrap(),
+        Vec::<String>::new(),
+        "the day-level counters equal a recount"
+    );
+    for period in [Period::Today, Period::Last7Days, Period::ThisMonth] {
+        let filter = Filter {
+            period,
+            ..Filter::default()
+        };
+        let fast = analytics::dashboard(&client, &filter, 2, 100)
+            .await
+            .unwrap();
+        let recount = analytics::dashboard_from_rows(&client, &filter, 2, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            Dashboard {
+                generated_at: recount.generated_at,
+                ..fast
+            },
+            recount,
+            "{period:?}"
+        );
+    }
     assert_eq!(purchases(&db).await, demo_purchases + 4000);
 }
 

@@ -93,6 +93,8 @@ fn man_dir_writes_a_complete_page_for_every_command() {
         "-product-restore",
         "-product-retire",
         "-purchase",
+        "-report",
+        "-report-shift",
         "-roles",
         "-seed",
         "-serve",

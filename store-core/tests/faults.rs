@@ -51,8 +51,31 @@ async fn assert_counters_equal_recount(store: &Store) {
                 recount,
                 "counters differ from a recount for {branch:?} at min {min}"
             );
+            // The last 30 days: the day-level counters.
+            let filter = Filter {
+                period: analytics::Period::Last30Days,
+                ..filter
+            };
+            let fast = analytics::dashboard(&client, &filter, min, 50)
+                .await
+                .unwrap();
+            let recount = analytics::dashboard_from_rows(&client, &filter, min, 50)
+                .await
+                .unwrap();
+            assert_eq!(
+                Dashboard {
+                    generated_at: recount.generated_at,
+                    ..fast
+                },
+                recount,
+                "day counters differ from a recount for {branch:?} at min {min}"
+            );
         }
     }
+    assert_eq!(
+        analytics::day_counter_differences(&client).await.unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

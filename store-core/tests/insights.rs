@@ -229,6 +229,22 @@ fn periods() -> Vec<Period> {
 async fn every_insight_equals_a_count_of_the_sales_in_any_zone_and_period() {
     let (db, sales) = shop().await;
     let client = db.store.client().await.unwrap();
+    insights_equal_the_model(&client, &sales, &[]).await;
+}
+
+/// A refund slip in the model: its purchase's branch and time, and its amount.
+struct Refunded {
+    branch: &'static str,
+    at: DateTime<Utc>,
+    amount: Decimal,
+}
+
+/// Every insight, for every zone, period and two branch choices, equals a count of `sales`.
+async fn insights_equal_the_model(
+    client: &deadpool_postgres::Client,
+    sales: &[Sold],
+    refunds: &[Refunded],
+) {
     // "Now" on the day New York changes its clocks.
     let now = Utc.with_ymd_and_hms(2025, 11, 2, 15, 0, 0).unwrap();
     for zone in ZONES {
@@ -240,9 +256,24 @@ async fn every_insight_equals_a_count_of_the_sales_in_any_zone_and_period() {
                     zone,
                 };
                 let what = format!("{period:?} in {zone} for {branch:?}");
-                let got = analytics::insights(&client, &filter, now).await.unwrap();
+                let got = analytics::insights(client, &filter, now).await.unwrap();
                 let bounds = period.bounds(now, zone);
-                let inside: Vec<&Sold> = covered(&sales, branch, bounds).collect();
+                let inside: Vec<&Sold> = covered(sales, branch, bounds).collect();
+                let slips: Vec<&Refunded> = refunds
+                    .iter()
+                    .filter(|r| {
+                        branch.is_none_or(|b| r.branch == b)
+                            && bounds.is_none_or(|(start, end)| r.at >= start && r.at < end)
+                    })
+                    .collect();
+                assert_eq!(
+                    (got.summary.refunds, got.summary.refunded),
+                    (
+                        slips.len() as i64,
+                        slips.iter().map(|r| r.amount).sum::<Decimal>()
+                    ),
+                    "{what}: refunds"
+                );
                 assert_eq!(
                     summary_figures(&got.summary),
                     expected_summary(&inside),
@@ -250,7 +281,7 @@ async fn every_insight_equals_a_count_of_the_sales_in_any_zone_and_period() {
                 );
                 let before = period
                     .previous(now, zone)
-                    .map(|p| covered(&sales, branch, p.bounds(now, zone)).collect::<Vec<_>>());
+                    .map(|p| covered(sales, branch, p.bounds(now, zone)).collect::<Vec<_>>());
                 assert_eq!(
                     got.previous.as_ref().map(summary_figures),
                     before.as_deref().map(expected_summary),
@@ -403,6 +434,44 @@ async fn the_dashboard_of_a_range_of_days_equals_the_recount() {
 }
 
 #[tokio::test]
+async fn the_day_counters_equal_a_recount_before_and_after_the_queue_is_folded() {
+    let (db, _) = shop().await;
+    let client = db.store.client().await.unwrap();
+    assert_eq!(
+        analytics::day_counter_differences(&client).await.unwrap(),
+        Vec::<String>::new()
+    );
+    let queued: i64 = client
+        .query_one("SELECT count(*) FROM purchase_unfolded", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 60);
+    // The check sees a wrong counter.
+    client
+        .batch_execute("UPDATE stat_branch_product_daily SET units = units + 1 WHERE product_id = 3 AND day = '2025-10-26'")
+        .await
+        .unwrap();
+    let wrong = analytics::day_counter_differences(&client).await.unwrap();
+    assert!(
+        wrong.len() >= 1
+            && wrong
+                .iter()
+                .all(|w| w.starts_with("stat_branch_product_daily ")),
+        "{wrong:?}"
+    );
+    client
+        .batch_execute("UPDATE stat_branch_product_daily SET units = units - 1 WHERE product_id = 3 AND day = '2025-10-26'")
+        .await
+        .unwrap();
+    analytics::fold(&client).await.unwrap();
+    assert_eq!(
+        analytics::day_counter_differences(&client).await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
 async fn a_customer_drill_down_shows_their_purchases_branches_and_visits() {
     let (db, sales) = shop().await;
     let client = db.store.client().await.unwrap();
@@ -444,4 +513,78 @@ async fn a_customer_drill_down_shows_their_purchases_branches_and_visits() {
             .unwrap(),
         None
     );
+}
+
+#[tokio::test]
+async fn voids_and_refunds_leave_every_figure_equal_to_a_count_of_what_stays_sold() {
+    use store_core::domain::refund::{self, RefundRequest, VoidRequest};
+    let (db, mut sales) = shop().await;
+    let client = db.store.client().await.unwrap();
+    client
+        .batch_execute("UPDATE cashier SET is_manager = true WHERE number = 7")
+        .await
+        .unwrap();
+    // Purchase ids follow the order the sales were written in (the last 60 still queued).
+    let ids: Vec<i64> = client
+        .query("SELECT id FROM purchase ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids.len(), sales.len());
+    let mut voided = Vec::new();
+    let mut refunds = Vec::new();
+    // Voids and refunds among the folded sales, the edge-of-day ones and the queued ones.
+    for (n, index) in [3usize, 40, 700, 705, 712, sales.len() - 5, sales.len() - 1]
+        .into_iter()
+        .enumerate()
+    {
+        let s = &sales[index];
+        let request = VoidRequest {
+            void_key: Uuid::new_v4(),
+            purchase_id: ids[index],
+            till: "T01".into(),
+            cashier: Some(8),
+            manager: 7,
+            reason: format!("void {n}"),
+        };
+        if n % 2 == 0 {
+            refund::void_purchase(&db.store, &request).await.unwrap();
+            voided.push(index);
+        } else {
+            // A refund of the first line (a whole refund when the sale has one line).
+            let product = s.products[0];
+            let r = refund::refund_purchase(
+                &db.store,
+                &RefundRequest {
+                    refund_key: Uuid::new_v4(),
+                    purchase_id: ids[index],
+                    product_ids: vec![product],
+                    till: "T01".into(),
+                    cashier: Some(8),
+                    manager: 7,
+                    reason: format!("refund {n}"),
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(r.amount, price(product));
+            refunds.push(Refunded {
+                branch: s.branch,
+                at: s.at,
+                amount: r.amount,
+            });
+            sales[index].products.retain(|p| *p != product);
+        }
+    }
+    for index in voided.into_iter().rev() {
+        sales.remove(index);
+    }
+    // A sale whose every line was refunded still counts as a purchase (of nothing).
+    assert_eq!(
+        analytics::day_counter_differences(&client).await.unwrap(),
+        Vec::<String>::new()
+    );
+    insights_equal_the_model(&client, &sales, &refunds).await;
 }

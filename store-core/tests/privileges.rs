@@ -73,6 +73,11 @@ async fn assert_gained_nothing(db: &TestDb, role: &str) {
         "UPDATE product SET unit_price = 0.01",
         "DELETE FROM customer",
         "UPDATE stat_product_units SET units = 0",
+        "INSERT INTO shift (till, opened_at) VALUES ('T01', now())",
+        "UPDATE shift SET figures = '{}'",
+        "DELETE FROM purchase_void",
+        "DELETE FROM refund_line",
+        "SELECT retract_from_counters(1, NULL, 1, true)",
     ] {
         assert_eq!(
             code(client.execute(statement, &[]).await),
@@ -137,13 +142,19 @@ async fn everything_belongs_to_a_role_that_cannot_log_in_and_no_definer_path_is_
             "add_cashier",
             "add_product",
             "cashier_roster",
+            "close_shift",
+            "current_shift",
+            "find_purchase",
             "fold_purchases",
             "last_receipt_no",
             "record_purchase",
+            "refund_purchase",
             "rename_branch",
             "retire_cashier",
             "set_product_price",
             "set_product_retired",
+            "till_shifts",
+            "void_purchase",
         ],
         "{definers:?}"
     );
@@ -337,4 +348,106 @@ async fn a_closer_function_in_public_does_not_reach_inside_record_purchase() {
         )
         .await
         .unwrap();
+}
+
+/// The till's role voids, refunds and closes shifts through their functions only: it writes
+/// none of their tables, nor calls the internal functions (the counters' retraction, the shift's
+/// opening) that those functions use; the owner executes none of them.
+#[tokio::test]
+async fn a_clerk_voids_refunds_and_closes_shifts_through_the_functions_only() {
+    let db = fresh_db().await;
+    seed::seed(&db.store, &SeedOptions::demo()).await.unwrap();
+    let admin = db.store.client().await.unwrap();
+    create_roles(&admin, RolePasswords::default())
+        .await
+        .unwrap();
+    admin
+        .batch_execute("SELECT add_cashier(90, 'Grace', NULL, true)")
+        .await
+        .unwrap();
+    let till = attacker(&db, Some(CLERK_ROLE)).await;
+    let client = connect_as(&till, &db).await;
+    let sale = |receipt_no: i64| {
+        format!(
+            "SELECT purchase_id FROM record_purchase(gen_random_uuid(), 'SMKT001', \
+             gen_random_uuid(), true, ARRAY[1, 2], NULL, NULL, 'T01', NULL, {receipt_no}, false, \
+             'cash', 100)"
+        )
+    };
+    let first: i64 = client.query_one(&sale(1), &[]).await.unwrap().get(0);
+    let second: i64 = client.query_one(&sale(2), &[]).await.unwrap().get(0);
+    client
+        .query(
+            "SELECT * FROM void_purchase(gen_random_uuid(), $1, 'T01', NULL, 90, 'wrong')",
+            &[&first],
+        )
+        .await
+        .unwrap();
+    client
+        .query(
+            "SELECT * FROM refund_purchase(gen_random_uuid(), $1, ARRAY[2], 'T01', NULL, 90, 'broken')",
+            &[&second],
+        )
+        .await
+        .unwrap();
+    client
+        .query("SELECT * FROM find_purchase('T01', 2)", &[])
+        .await
+        .unwrap();
+    client
+        .query("SELECT * FROM current_shift('T01')", &[])
+        .await
+        .unwrap();
+    client
+        .query("SELECT * FROM close_shift('T01', NULL)", &[])
+        .await
+        .unwrap();
+    for statement in [
+        "INSERT INTO purchase_void (purchase_id, void_key, voided_at, manager, reason, amount) \
+         SELECT id, gen_random_uuid(), now(), 90, 'x', 0 FROM purchase LIMIT 1",
+        "INSERT INTO refund (refund_key, purchase_id, refunded_at, manager, reason, amount) \
+         SELECT gen_random_uuid(), id, now(), 90, 'x', 1 FROM purchase LIMIT 1",
+        "INSERT INTO shift (till, opened_at) VALUES ('T02', now())",
+        "UPDATE shift SET figures = '{}'",
+        "UPDATE purchase SET payment_method = 'card'",
+        "DELETE FROM refund_line",
+        "UPDATE stat_branch_totals SET refunded = 0",
+        "SELECT retract_from_counters(1, NULL, 1, true)",
+        "SELECT open_shift_of('T03')",
+        "SELECT shift_figures(1)",
+        "SELECT fold_until_folded(1)",
+        "SELECT check_void_or_refund(gen_random_uuid(), 90, 'x')",
+        "SELECT * FROM shift",
+        "SELECT * FROM purchase_void",
+    ] {
+        assert_eq!(
+            code(client.execute(statement, &[]).await),
+            Some(SqlState::INSUFFICIENT_PRIVILEGE),
+            "the clerk could run: {statement}"
+        );
+    }
+    let owner = attacker(&db, Some("icash_owner")).await;
+    let owner = connect_as(&owner, &db).await;
+    for statement in [
+        "SELECT * FROM void_purchase(gen_random_uuid(), 1, 'T01', NULL, 90, 'x')",
+        "SELECT * FROM close_shift('T01', NULL)",
+        "SELECT * FROM till_shifts('T01', now() - interval '1 day', now())",
+        "INSERT INTO shift (till, opened_at) VALUES ('T02', now())",
+    ] {
+        assert_eq!(
+            code(owner.execute(statement, &[]).await),
+            Some(SqlState::INSUFFICIENT_PRIVILEGE),
+            "the owner could run: {statement}"
+        );
+    }
+    // The owner reads them.
+    let closed: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM shift WHERE closed_at IS NOT NULL AND figures IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(closed, 1);
 }

@@ -230,6 +230,8 @@ proptest! {
                 .await
                 .unwrap();
             let client = db.store.client().await.unwrap();
+            // The day-level counters the load wrote equal a recount of the rows.
+            assert_eq!(analytics::day_counter_differences(&client).await.unwrap(), Vec::<String>::new());
             for min in 1..=6 {
                 let report = analytics::report(&client, min).await.unwrap();
                 assert_eq!(report.unique_buyers, per_user.len() as i64);
@@ -245,6 +247,141 @@ proptest! {
                 let top: Vec<(String, i64)> =
                     report.top_products.iter().map(|p| (p.name.clone(), p.units)).collect();
                 assert_eq!(top, expected_top);
+            }
+        });
+    }
+}
+
+/// What is done to the data set after it is loaded: void purchase `i` (an index into the
+/// purchases by id, wrapped), or refund its lines in `mask` (0: what is left of it).
+#[derive(Clone, Debug)]
+enum Undo {
+    Void(usize),
+    Refund(usize, u8),
+}
+
+fn undos() -> impl Strategy<Value = Vec<Undo>> {
+    proptest::collection::vec(
+        prop_oneof![
+            (0usize..60).prop_map(Undo::Void),
+            (0usize..60, 0u8..16).prop_map(|(i, m)| Undo::Refund(i, m)),
+        ],
+        0..25,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Voids and refunds, each accepted or refused as an in-memory model says, leave the
+    /// counters equal to the model's answers (a voided purchase counts nowhere; a refunded line
+    /// is no unit sold and its price leaves the revenue) and to the recount from the rows.
+    #[test]
+    fn analytics_equal_an_in_memory_model_under_voids_and_refunds(purchases in dataset(), undone in undos()) {
+        use store_core::domain::refund::{self, RefundError, RefundRequest, VoidRequest};
+        let users: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.csv"), PRODUCTS).unwrap();
+        std::fs::write(dir.path().join("x.csv"), to_csv(&purchases, &users)).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let db = fresh_db().await;
+            seed::seed(&db.store, &SeedOptions::from_files(dir.path().join("p.csv"), dir.path().join("x.csv")))
+                .await
+                .unwrap();
+            let client = db.store.client().await.unwrap();
+            store_core::domain::cashier::add_cashier_with(&client, 1, "Boss", None, true).await.unwrap();
+            // The model: each purchase (id, user, branch, its lines with prices), what is undone.
+            struct Sold { id: i64, user: Uuid, branch: String, lines: BTreeMap<i32, rust_decimal::Decimal>, voided: bool, refunded: Vec<i32> }
+            let mut sold: Vec<Sold> = Vec::new();
+            for row in client.query(
+                "SELECT p.id, p.user_id, p.supermarket_id, array_agg(pp.product_id ORDER BY pp.product_id), \
+                        array_agg(pp.unit_price ORDER BY pp.product_id) \
+                 FROM purchase p JOIN purchase_product pp ON pp.purchase_id = p.id GROUP BY p.id ORDER BY p.id",
+                &[]).await.unwrap() {
+                let ids: Vec<i32> = row.get(3);
+                let prices: Vec<rust_decimal::Decimal> = row.get(4);
+                sold.push(Sold { id: row.get(0), user: row.get(1), branch: row.get(2),
+                    lines: ids.into_iter().zip(prices).collect(), voided: false, refunded: Vec::new() });
+            }
+            for undo in &undone {
+                match undo {
+                    Undo::Void(i) => {
+                        let s = &mut sold[i % purchases.len()];
+                        let request = VoidRequest { void_key: Uuid::now_v7(), purchase_id: s.id, till: "T1".into(),
+                            cashier: None, manager: 1, reason: "test".into() };
+                        let result = refund::void_purchase(&db.store, &request).await;
+                        let expected = if s.voided { Err(RefundError::AlreadyVoided) }
+                            else if !s.refunded.is_empty() { Err(RefundError::HasRefunds) }
+                            else { Ok(()) };
+                        assert_eq!(result.map(|_| ()), expected, "void {}", s.id);
+                        if expected.is_ok() { s.voided = true; }
+                    }
+                    Undo::Refund(i, mask) => {
+                        let s = &mut sold[i % purchases.len()];
+                        let product_ids: Vec<i32> = (1..=4).filter(|p| mask & (1 << (p - 1)) != 0).collect();
+                        let request = RefundRequest { refund_key: Uuid::now_v7(), purchase_id: s.id,
+                            product_ids: product_ids.clone(), till: "T1".into(), cashier: None, manager: 1,
+                            reason: "test".into() };
+                        let result = refund::refund_purchase(&db.store, &request).await;
+                        let not_in: Vec<i32> = product_ids.iter().copied().filter(|p| !s.lines.contains_key(p)).collect();
+                        let wanted: Vec<i32> = if product_ids.is_empty() {
+                            s.lines.keys().copied().filter(|p| !s.refunded.contains(p)).collect()
+                        } else { product_ids.clone() };
+                        let twice: Vec<i32> = if product_ids.is_empty() && wanted.is_empty() {
+                            s.refunded.iter().copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+                        } else {
+                            wanted.iter().copied().filter(|p| s.refunded.contains(p)).collect()
+                        };
+                        let expected = if s.voided { Err(RefundError::AlreadyVoided) }
+                            else if !not_in.is_empty() { Err(RefundError::NotInPurchase(not_in)) }
+                            else if !twice.is_empty() { Err(RefundError::AlreadyRefunded { product_ids: twice }) }
+                            else { Ok(wanted.iter().map(|p| s.lines[p]).sum::<rust_decimal::Decimal>()) };
+                        assert_eq!(result.map(|r| r.amount), expected, "refund {} {:?}", s.id, product_ids);
+                        if expected.is_ok() { s.refunded.extend(wanted); }
+                    }
+                }
+            }
+            // The model's answers.
+            let counted: Vec<&Sold> = sold.iter().filter(|s| !s.voided).collect();
+            let mut per_user: HashMap<Uuid, i64> = HashMap::new();
+            let mut units: BTreeMap<i32, i64> = BTreeMap::new();
+            let mut revenue: BTreeMap<String, rust_decimal::Decimal> = BTreeMap::new();
+            let mut per_branch: BTreeMap<String, i64> = BTreeMap::new();
+            for s in &counted {
+                *per_user.entry(s.user).or_default() += 1;
+                *per_branch.entry(s.branch.clone()).or_default() += 1;
+                for (p, price) in &s.lines {
+                    if !s.refunded.contains(p) {
+                        *units.entry(*p).or_default() += 1;
+                        *revenue.entry(s.branch.clone()).or_default() += *price;
+                    }
+                }
+            }
+            for min in 1..=4 {
+                let report = analytics::report(&client, min).await.unwrap();
+                assert_eq!(report.unique_buyers, per_user.len() as i64);
+                let mut expected_loyal: Vec<(Uuid, i64)> = per_user.iter()
+                    .filter(|(_, n)| **n >= min as i64).map(|(u, n)| (*u, *n)).collect();
+                expected_loyal.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let loyal: Vec<(Uuid, i64)> = report.loyal_buyers.iter().map(|b| (b.user_id, b.purchases)).collect();
+                assert_eq!(loyal, expected_loyal, "min {min}");
+                let mut expected_top: Vec<(i32, i64)> = units.iter().filter(|(_, u)| **u > 0)
+                    .filter(|(_, u)| units.values().filter(|v| v > u).count() < 3)
+                    .map(|(p, u)| (*p, *u)).collect();
+                expected_top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                let mut top: Vec<(i32, i64)> = report.top_products.iter().map(|p| (p.product_id, p.units)).collect();
+                top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                assert_eq!(top, expected_top);
+                let fast = analytics::dashboard_from_counters(&client, min, 100).await.unwrap();
+                let recount = analytics::dashboard_from_rows(&client, &analytics::Filter::default(), min, 100).await.unwrap();
+                assert_eq!(&fast.branches, &recount.branches);
+                assert_eq!(fast.top_products, recount.top_products);
+                assert_eq!(fast.loyal_page, recount.loyal_page);
+                for b in &fast.branches {
+                    assert_eq!(b.purchases, per_branch.get(&b.supermarket_id).copied().unwrap_or(0), "{}", b.supermarket_id);
+                    assert_eq!(b.revenue, revenue.get(&b.supermarket_id).copied().unwrap_or_default(), "{}", b.supermarket_id);
+                }
             }
         });
     }

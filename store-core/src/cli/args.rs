@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::cashier::CashierAction;
 use super::catalog::{BranchAction, ProductAction};
 use super::journal::JournalAction;
+use super::report::ReportAction;
 use super::simulate;
 
 #[derive(Parser, Debug)]
@@ -125,6 +126,18 @@ pub enum Command {
         /// Print the report as JSON (the original API's shape).
         #[arg(long)]
         json: bool,
+        /// Only this branch's sales.
+        #[arg(long, value_name = "ID")]
+        branch: Option<String>,
+        /// Only the sales from this day on (YYYY-MM-DD, a whole day in the chain's time zone).
+        /// Without --to: up to today.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Only the sales up to this day, included (YYYY-MM-DD); needs --from.
+        #[arg(long, value_name = "DATE", requires = "from")]
+        to: Option<String>,
+        #[command(flatten)]
+        zone: ZoneArgs,
     },
     /// Fold the queued sales into the analytics counters, once or every SECS seconds until
     /// Ctrl-C. Run it against the primary, as a role that may fold (the database's owner), when
@@ -161,6 +174,12 @@ pub enum Command {
         #[arg(long, default_value_t = 100_000,
               value_parser = clap::value_parser!(u64).range(10_000..=50_000_000))]
         purchases: u64,
+        /// Customers in the generated data. Default: a third of the purchases.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(100..=50_000_000))]
+        users: Option<u64>,
+        /// Days of generated history, ending yesterday (1 to 3650).
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
         /// Numbers of concurrent tills to measure checkout with (each 1 to 256).
         #[arg(long, value_delimiter = ',', default_value = "1,4,16",
               value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -275,10 +294,15 @@ pub enum Command {
         #[command(subcommand)]
         action: ProductAction,
     },
-    /// The cashiers who sign in at the tills: add (with a PIN), list, retire.
+    /// The cashiers who sign in at the tills: add (with a PIN, as a manager), list, retire.
     Cashier {
         #[command(subcommand)]
         action: CashierAction,
+    },
+    /// Reports from the shell: a till's shifts (X and Z figures).
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
     },
 }
 
@@ -302,6 +326,7 @@ impl Command {
             Command::Branch { action } => Some(action.database_url()),
             Command::Product { action } => Some(action.database_url()),
             Command::Cashier { action } => Some(action.database_url()),
+            Command::Report { action } => Some(action.database_url()),
             Command::Db { .. }
             | Command::Generate { .. }
             | Command::Completions { .. }
@@ -431,6 +456,7 @@ mod tests {
             "cashier add",
             "cashier list",
             "cashier retire",
+            "report shift",
         ]
         .iter()
         .map(|c| format!("store-core {c}"))

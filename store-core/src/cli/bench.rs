@@ -14,10 +14,11 @@ use serde::Serialize;
 
 use crate::cli::generate::{GenerateOptions, generate};
 use crate::cli::simulate::random_sale;
+use deadpool_postgres::GenericClient;
 use store_core::db::embedded::LocalServer;
 use store_core::db::store::{Store, connect_one};
 use store_core::db::target::ConnectSettings;
-use store_core::domain::analytics::dashboard_from_counters;
+use store_core::domain::analytics::{self, Filter, Period, TrendBucket, dashboard_from_counters};
 use store_core::domain::catalog::{Catalog, load_catalog, sample_customers};
 use store_core::domain::checkout::{Sale, record_purchase};
 use store_core::error::{Error, Result};
@@ -29,6 +30,10 @@ pub struct BenchOptions {
     /// None: a throwaway server of our own.
     pub database_url: Option<String>,
     pub purchases: u64,
+    /// Customers in the generated data (None: a third of the purchases).
+    pub users: Option<u64>,
+    /// Days of history in the generated data, ending yesterday.
+    pub days: u32,
     pub tills: Vec<usize>,
     /// Seconds of measurement for each mode and tills count.
     pub seconds: f64,
@@ -183,9 +188,9 @@ async fn run_on(
 
     progress(&format!("generating {} purchases", options.purchases));
     let large_dir = work.join(format!("p{}", options.purchases));
-    write_data(&large_dir, options.purchases)?;
+    write_data(&large_dir, options.purchases, options.users, options.days)?;
     let small_dir = work.join("p10000");
-    write_data(&small_dir, 10_000)?;
+    write_data(&small_dir, 10_000, None, options.days.min(365))?;
 
     // 3. Seeding against a bare COPY of the same file into an unindexed table of text.
     progress("seeding: bare COPY of the file");
@@ -193,7 +198,10 @@ async fn run_on(
     let bare = bare_copy(&bare_store, &large_dir.join("purchases.csv")).await?;
     progress("seeding: store-core seed");
     let large = target
-        .database("large", 16.max(*options.tills.iter().max().unwrap_or(&1)))
+        .database(
+            "large",
+            (PERIOD_TILLS + DASHBOARDS).max(*options.tills.iter().max().unwrap_or(&1)),
+        )
         .await?;
     let started = Instant::now();
     let report = seed(
@@ -282,6 +290,15 @@ async fn run_on(
         });
     }
 
+    // 5. The period views (today's sales are the checkouts' above), each beside the raw rows
+    // (the program before the day-level counters read every period there).
+    progress("analytics: period views, counters beside rows");
+    figures.extend(period_figures(&large, options.purchases).await?);
+    progress(&format!(
+        "checkout: {PERIOD_TILLS} tills with {DASHBOARDS} dashboards on the last 30 days"
+    ));
+    figures.extend(checkout_with_dashboards(&large, &catalog, &known, options.seconds).await?);
+
     // 4. The HTTP API beside the library, on the same database.
     progress(&format!(
         "api: POST /cashier/create_purchase, {API_CLIENTS} clients"
@@ -362,19 +379,228 @@ async fn run_on(
     })
 }
 
-fn write_data(dir: &Path, purchases: u64) -> Result<()> {
+/// `days` of history ending yesterday (UTC), so that "today" holds only the bench's own sales.
+fn write_data(dir: &Path, purchases: u64, users: Option<u64>, days: u32) -> Result<()> {
     if dir.join("purchases.csv").exists() {
         return Ok(());
     }
+    let today = chrono::Utc::now().date_naive();
     generate(&GenerateOptions {
         purchases,
-        users: (purchases / 3).max(100),
+        users: users.unwrap_or(purchases / 3).max(100),
         seed: 42,
         out: dir.to_path_buf(),
-        start: chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("a date"),
-        days: 365,
+        start: today - chrono::Days::new(u64::from(days)),
+        days,
     })?;
     Ok(())
+}
+
+/// Tills and open dashboards of the "checkout with dashboards" figure.
+const PERIOD_TILLS: usize = 16;
+const DASHBOARDS: usize = 3;
+/// The owner's screen refreshes at most this often while sales come in (owner-tui's
+/// MIN_REFRESH_GAP).
+const DASHBOARD_GAP: Duration = Duration::from_millis(250);
+
+fn period_filter(period: Period) -> Filter {
+    Filter {
+        period,
+        ..Filter::default()
+    }
+}
+
+/// One refresh of the owner's first screen for `filter`: the dashboard and its trend in one
+/// snapshot (days for a range, hours for today), as owner-tui reads it.
+async fn refresh(client: &impl GenericClient, filter: &Filter) -> Result<()> {
+    let bucket = if filter.period == Period::Today {
+        TrendBucket::Hour
+    } else {
+        TrendBucket::Day
+    };
+    analytics::dashboard_with_trend(client, filter, 3, 50, bucket).await?;
+    Ok(())
+}
+
+/// The same figures from the raw rows, as the program before the day-level counters read every
+/// period (the dashboard's four queries and the trend, prepared, in one snapshot).
+async fn refresh_from_rows(client: &impl GenericClient, filter: &Filter) -> Result<()> {
+    analytics::dashboard_from_rows(client, filter, 3, 50).await?;
+    Ok(())
+}
+
+async fn period_figures(store: &Store, purchases: u64) -> Result<Vec<Figure>> {
+    let client = store.client().await?;
+    client.batch_execute("VACUUM ANALYZE purchase").await?;
+    let mut figures = Vec::new();
+    let everything = Filter::default();
+    let all_time = library_time(|| refresh(&client, &everything)).await?;
+    figures.push(Figure {
+        scenario: format!("dashboard refresh, all time, at {purchases} purchases"),
+        measured: format!(
+            "p50 {:.2} ms, p99 {:.2} ms",
+            all_time.median_ms, all_time.p99_ms
+        ),
+        baseline: "(the counters, as before)".into(),
+        ratio: 1.0,
+        target: "unchanged".into(),
+        met: true,
+    });
+    for (period, target_ms) in [(Period::Today, 5.0), (Period::Last30Days, 50.0)] {
+        let filter = period_filter(period);
+        let counters = library_time(|| refresh(&client, &filter)).await?;
+        let rows = library_time(|| refresh_from_rows(&client, &filter)).await?;
+        figures.push(Figure {
+            scenario: format!(
+                "dashboard refresh, {}, at {purchases} purchases",
+                period.label()
+            ),
+            measured: format!(
+                "day counters p50 {:.2} ms, p99 {:.2} ms",
+                counters.median_ms, counters.p99_ms
+            ),
+            baseline: format!(
+                "raw rows (before) p50 {:.2} ms, p99 {:.2} ms",
+                rows.median_ms, rows.p99_ms
+            ),
+            ratio: counters.median_ms / rows.median_ms,
+            target: format!("< {target_ms} ms"),
+            met: counters.median_ms < target_ms,
+        });
+    }
+    let now = chrono::Utc::now();
+    let filter = period_filter(Period::Last30Days);
+    let insights = library_time(|| analytics::insights(&client, &filter, now)).await?;
+    figures.push(Figure {
+        scenario: format!("insights, last 30 days, at {purchases} purchases"),
+        measured: format!(
+            "p50 {:.2} ms, p99 {:.2} ms",
+            insights.median_ms, insights.p99_ms
+        ),
+        baseline: "(new: summary with the previous 30 days, products, heat map, tills, cashiers)"
+            .into(),
+        ratio: 1.0,
+        target: "(reported)".into(),
+        met: true,
+    });
+    Ok(figures)
+}
+
+/// Checkout at [`PERIOD_TILLS`] tills alone, then with [`DASHBOARDS`] owners watching the last
+/// 30 days (each refreshing every [`DASHBOARD_GAP`] after its previous refresh), read from the
+/// counters, and from the rows as before; alternating rounds so that each sees the same machine.
+async fn checkout_with_dashboards(
+    store: &Store,
+    catalog: &Catalog,
+    known: &Arc<Vec<uuid::Uuid>>,
+    seconds: f64,
+) -> Result<Vec<Figure>> {
+    let round = Duration::try_from_secs_f64((seconds / 2.0).max(0.5))
+        .map_err(|_| Error::Invalid(format!("bench: {seconds} s is not a usable duration")))?;
+    #[derive(Clone, Copy, PartialEq)]
+    enum Watching {
+        Nobody,
+        Counters,
+        Rows,
+    }
+    let mut totals = [
+        (0u64, Duration::ZERO, Vec::new()),
+        (0, Duration::ZERO, Vec::new()),
+        (0, Duration::ZERO, Vec::new()),
+    ];
+    let mut refreshes = [Vec::new(), Vec::new(), Vec::new()];
+    for watching in [
+        Watching::Nobody,
+        Watching::Counters,
+        Watching::Rows,
+        Watching::Nobody,
+        Watching::Counters,
+        Watching::Rows,
+    ] {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut owners = tokio::task::JoinSet::new();
+        if watching != Watching::Nobody {
+            for _ in 0..DASHBOARDS {
+                let store = store.clone();
+                let stop = stop.clone();
+                owners.spawn(async move {
+                    let client = store.client().await?;
+                    let filter = period_filter(Period::Last30Days);
+                    let mut took = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let t = Instant::now();
+                        if watching == Watching::Counters {
+                            refresh(&client, &filter).await?;
+                        } else {
+                            refresh_from_rows(&client, &filter).await?;
+                        }
+                        took.push(t.elapsed());
+                        tokio::time::sleep(DASHBOARD_GAP).await;
+                    }
+                    Ok::<_, Error>(took)
+                });
+            }
+        }
+        let (count, elapsed, latencies) =
+            run_round(store, catalog, known, PERIOD_TILLS, round, Mode::Checkout).await?;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let i = watching as usize;
+        while let Some(joined) = owners.join_next().await {
+            refreshes[i].extend(joined.map_err(|e| Error::Invalid(e.to_string()))??);
+        }
+        totals[i].0 += count;
+        totals[i].1 += elapsed;
+        totals[i].2.extend(latencies);
+    }
+    let [nobody, counters, rows] = totals;
+    let (nobody, counters, rows) = (throughput(nobody), throughput(counters), throughput(rows));
+    let [_, counter_refreshes, row_refreshes] = refreshes;
+    let refresh_timing = |samples: Vec<Duration>| {
+        if samples.is_empty() {
+            "no refresh finished".to_string()
+        } else {
+            let t = timing(samples);
+            format!("refresh p50 {:.1} ms, p99 {:.1} ms", t.median_ms, t.p99_ms)
+        }
+    };
+    let ratio = counters.per_second / nobody.per_second;
+    Ok(vec![
+        Figure {
+            scenario: format!(
+                "checkout, {PERIOD_TILLS} tills, {DASHBOARDS} dashboards on the last 30 days"
+            ),
+            measured: format!(
+                "{:.0} sales/s, p50 {:.2} ms, p99 {:.2} ms (day counters; {})",
+                counters.per_second,
+                counters.p50_ms,
+                counters.p99_ms,
+                refresh_timing(counter_refreshes)
+            ),
+            baseline: format!(
+                "no dashboard {:.0} sales/s, p50 {:.2} ms, p99 {:.2} ms",
+                nobody.per_second, nobody.p50_ms, nobody.p99_ms
+            ),
+            ratio,
+            target: ">= 0.9".into(),
+            met: ratio >= 0.9,
+        },
+        Figure {
+            scenario: format!(
+                "checkout, {PERIOD_TILLS} tills, {DASHBOARDS} dashboards on the last 30 days from rows (before)"
+            ),
+            measured: format!(
+                "{:.0} sales/s, p50 {:.2} ms, p99 {:.2} ms ({})",
+                rows.per_second,
+                rows.p50_ms,
+                rows.p99_ms,
+                refresh_timing(row_refreshes)
+            ),
+            baseline: format!("no dashboard {:.0} sales/s", nobody.per_second),
+            ratio: rows.per_second / nobody.per_second,
+            target: "(reported)".into(),
+            met: true,
+        },
+    ])
 }
 
 const BARE_TABLE: &str = "CREATE UNLOGGED TABLE bare_purchases (supermarket_id text, \"timestamp\" text, \

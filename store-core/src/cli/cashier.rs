@@ -26,8 +26,13 @@ pub enum CashierAction {
         /// stdin. Only its hash is stored.
         #[arg(long)]
         pin: bool,
+        /// A manager: confirms voids and refunds at the tills (with their number and PIN, so
+        /// give them one with --pin).
+        #[arg(long)]
+        manager: bool,
     },
-    /// Every cashier (never their PIN): number, name, whether they have a PIN, retired or not.
+    /// Every cashier (never their PIN): number, name, whether they have a PIN, whether they are a
+    /// manager, retired or not.
     List {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -82,17 +87,19 @@ pub async fn run(action: CashierAction) -> anyhow::Result<()> {
             number,
             name,
             pin,
+            manager,
         } => {
             // Everything typed is checked before the database is reached.
             input::display_name(&name).map_err(|e| anyhow::anyhow!("cashier name: {e}"))?;
             let pin = if pin { Some(read_pin()?) } else { None };
             let store = connect(database, "cashier").await?;
             let client = store.client().await?;
-            cashier::add_cashier(&client, number, &name, pin.as_deref())
+            cashier::add_cashier_with(&client, number, &name, pin.as_deref(), manager)
                 .await
                 .map_err(explain_privilege)?;
             println!(
-                "cashier {number} ({}) added{}",
+                "{} {number} ({}) added{}",
+                if manager { "manager" } else { "cashier" },
                 input::printable(name.trim()),
                 if pin.is_some() { " with a PIN" } else { "" }
             );
@@ -108,10 +115,11 @@ pub async fn run(action: CashierAction) -> anyhow::Result<()> {
             }
             for c in &cashiers {
                 println!(
-                    "{:>6}  {:<32} {:<7} {}",
+                    "{:>6}  {:<32} {:<7} {:<8} {}",
                     c.number,
                     input::printable(&c.name),
                     if c.has_pin { "PIN" } else { "no PIN" },
+                    if c.is_manager { "manager" } else { "" },
                     c.retired_at
                         .map(|t| format!("retired {}", t.format("%Y-%m-%d %H:%M UTC")))
                         .unwrap_or_default()

@@ -1,6 +1,6 @@
 //! The `store-core` program's command line (`args`) and its own commands beyond the library:
 //! the benchmark, the sales simulator, the data generator, the till journal's commands, and
-//! the catalog's and cashiers' commands.
+//! the catalog's and cashiers' commands, and the shift reports.
 
 pub mod args;
 pub mod bench;
@@ -8,6 +8,7 @@ pub mod cashier;
 pub mod catalog;
 pub mod generate;
 pub mod journal;
+pub mod report;
 pub mod simulate;
 
 /// The UUIDv5 namespace of the new customers `purchase --user new --sale-key K` (and the API's

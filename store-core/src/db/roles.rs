@@ -1,5 +1,5 @@
-//! Least privilege: a clerk role that can read the catalog and customers and record purchases
-//! (through `record_purchase` only), an owner role that can only read: it executes nothing
+//! Least privilege: a clerk role that can read the catalog and customers and record purchases,
+//! voids, refunds and shift closes (through their SECURITY DEFINER functions only), an owner role that can only read: it executes nothing
 //! that writes (its dashboards add the queued sales to the counters read-only; `store-core fold`
 //! folds them, as the tables' owner), and a manager role that changes the catalog and the
 //! cashiers (through their SECURITY DEFINER functions only). The tables and functions belong to
@@ -39,26 +39,34 @@ GRANT USAGE ON SCHEMA public TO icash_clerk, icash_owner, icash_manager;
 GRANT SELECT ON public.product, public.supermarket, public.customer, public.schema_migration,
     public.schema_version TO icash_clerk;
 GRANT EXECUTE ON FUNCTION
-    public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean),
+    public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean, text, numeric),
     public.last_receipt_no(text),
-    public.cashier_roster()
+    public.cashier_roster(),
+    public.void_purchase(uuid, bigint, text, integer, integer, text),
+    public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text),
+    public.find_purchase(text, bigint),
+    public.current_shift(text),
+    public.close_shift(text, integer),
+    public.till_shifts(text, timestamptz, timestamptz)
     TO icash_clerk;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
 -- The cashiers, but not their PIN hashes.
 REVOKE SELECT ON public.cashier FROM icash_owner;
-GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_owner;
+GRANT SELECT (number, name, has_pin, added_at, retired_at, is_manager) ON public.cashier TO icash_owner;
+-- The owner executes nothing: it reads the shifts' rows (a closed shift's figures as stored),
+-- through its SELECT on every table.
 -- The manager reads the catalog and the cashiers (not their PIN hashes) and changes them
 -- through these functions only.
 GRANT SELECT ON public.product, public.supermarket, public.schema_migration,
     public.schema_version TO icash_manager;
-GRANT SELECT (number, name, has_pin, added_at, retired_at) ON public.cashier TO icash_manager;
+GRANT SELECT (number, name, has_pin, added_at, retired_at, is_manager) ON public.cashier TO icash_manager;
 GRANT EXECUTE ON FUNCTION
     public.add_branch(text, text, text),
     public.rename_branch(text, text),
     public.add_product(text, numeric),
     public.set_product_price(integer, numeric),
     public.set_product_retired(integer, boolean),
-    public.add_cashier(integer, text, text),
+    public.add_cashier(integer, text, text, boolean),
     public.retire_cashier(integer)
     TO icash_manager;
 -- Large objects are writable by PUBLIC by default: a read-only role could still store data.

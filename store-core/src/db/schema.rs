@@ -53,6 +53,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0002_partial_sale_key_index"),
     migration!("0003_trust_the_database"),
     migration!("0004_tills_cashiers_catalog"),
+    migration!("0005_payment_voids_refunds_shifts"),
+    migration!("0006_day_counters"),
 ];
 
 /// The version the migrations bring a database to: the last file's number.

@@ -12,8 +12,10 @@ use uuid::Uuid;
 use crate::domain::time_zone::{self, Tz};
 use crate::error::{Error, Result};
 
+mod days;
 mod insights;
 mod period;
+pub use days::day_counter_differences;
 pub use insights::*;
 pub use period::Period;
 
@@ -139,8 +141,16 @@ const FOLD: &str = "SELECT public.fold_purchases($1)";
 pub const FOLD_BATCH: i32 = 10_000;
 
 /// The dashboard's reads run in one snapshot: the figures on one screen always agree.
-const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+/// The distinct customers of a long period are grouped in memory: at PostgreSQL's default
+/// 4 MB of work_mem 30 days at 2M purchases (68k customers) spill to disk; only for the snapshot.
+const BEGIN_SNAPSHOT: &str =
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '32MB'";
 const END_SNAPSHOT: &str = "COMMIT";
+
+// Queued sales are read by their ids, one index lookup each (a lateral subquery with OFFSET 0,
+// which the planner cannot turn into a join): right after a fold the queue's statistics still
+// count the sales it held, and a join planned on them scanned every purchase (about 300 ms at
+// 2M purchases, for each part of a dashboard that adds the queue).
 
 // --- The counters plus the sales still queued, read only: exact whether or not a fold just ran
 // (a sale may commit between a fold's commit and the reader's snapshot), and where nothing can
@@ -148,7 +158,7 @@ const END_SNAPSHOT: &str = "COMMIT";
 // queue's, which a fold just emptied where it could. ---
 
 const BUYERS_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY p.user_id), \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY p.user_id), \
      moves AS (SELECT coalesce(c.purchases, 0) AS old, q.n FROM queued q \
        LEFT JOIN customer c ON c.user_id = q.user_id), \
      histogram AS (SELECT purchases AS k, customers AS d FROM stat_customer_histogram \
@@ -161,7 +171,7 @@ const BUYERS_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n
 // is read in order for as many more rows as customers are queued, then the queued ones are left
 // out: an anti-join over the whole table would cost as much as the table (7 ms at 100k sales).
 const LOYAL_PAGE_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY p.user_id), \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY p.user_id), \
      candidates AS ( \
        (SELECT c.user_id, c.purchases::int8 AS n FROM ( \
           SELECT c.user_id, c.purchases FROM customer c \
@@ -178,7 +188,7 @@ const LOYAL_PAGE_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) 
 const TOP_PRODUCTS_WITH_QUEUE: &str = "WITH units AS (SELECT product_id, sum(units)::int8 AS units FROM ( \
          SELECT product_id, units FROM stat_product_units \
          UNION ALL SELECT pp.product_id, count(*) FROM purchase_unfolded u \
-         JOIN purchase_product pp ON pp.purchase_id = u.purchase_id GROUP BY pp.product_id) a \
+         CROSS JOIN LATERAL (SELECT * FROM purchase_product pp WHERE pp.purchase_id = u.purchase_id OFFSET 0) pp GROUP BY pp.product_id) a \
        GROUP BY product_id) \
      SELECT p.id, p.name, t.units, t.rnk FROM ( \
        SELECT product_id, units, rank() OVER (ORDER BY units DESC) AS rnk FROM units WHERE units > 0) t \
@@ -190,19 +200,19 @@ const BRANCHES_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::i
      FROM supermarket s LEFT JOIN ( \
        SELECT supermarket_id, purchases, revenue FROM stat_branch_totals \
        UNION ALL SELECT p.supermarket_id, count(*), sum(p.total_amount) FROM purchase_unfolded u \
-       JOIN purchase p ON p.id = u.purchase_id GROUP BY p.supermarket_id) t ON t.supermarket_id = s.id \
+       CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY p.supermarket_id) t ON t.supermarket_id = s.id \
      GROUP BY s.id ORDER BY s.id";
 
 const TREND_WITH_QUEUE: &str = "SELECT date_trunc($3, hour, $4) AS bucket, sum(purchases)::int8, sum(revenue)::numeric \
      FROM ( \
        SELECT supermarket_id, hour, purchases, revenue FROM stat_branch_hourly \
        UNION ALL SELECT p.supermarket_id, date_trunc('hour', p.created_at, 'UTC'), count(*), sum(p.total_amount) \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id GROUP BY 1, 2) h \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p GROUP BY 1, 2) h \
      WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz, 'UTC')) AND ($5::timestamptz IS NULL OR hour < $5) \
      GROUP BY bucket ORDER BY bucket";
 
 const BUYERS_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
        WHERE p.supermarket_id = $1 GROUP BY p.user_id), \
      moves AS (SELECT coalesce(cb.purchases, 0) AS old, q.n FROM queued q \
        LEFT JOIN customer_branch cb ON cb.supermarket_id = $1 AND cb.user_id = q.user_id), \
@@ -212,7 +222,7 @@ const BUYERS_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, c
      SELECT coalesce(sum(d), 0)::int8, coalesce(sum(d) FILTER (WHERE k >= $2::int4), 0)::int8 FROM histogram";
 
 const LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_id, count(*) AS n \
-       FROM purchase_unfolded u JOIN purchase p ON p.id = u.purchase_id \
+       FROM purchase_unfolded u CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
        WHERE p.supermarket_id = $1 GROUP BY p.user_id), \
      candidates AS ( \
        (SELECT cb.user_id, cb.purchases::int8 AS n FROM ( \
@@ -231,8 +241,8 @@ const LOYAL_PAGE_FROM_BRANCH_WITH_QUEUE: &str = "WITH queued AS (SELECT p.user_i
 const TOP_PRODUCTS_FROM_BRANCH_WITH_QUEUE: &str = "WITH units AS (SELECT product_id, sum(units)::int8 AS units FROM ( \
          SELECT product_id, units FROM stat_branch_product_units WHERE supermarket_id = $1 \
          UNION ALL SELECT pp.product_id, count(*) FROM purchase_unfolded u \
-         JOIN purchase p ON p.id = u.purchase_id \
-         JOIN purchase_product pp ON pp.purchase_id = u.purchase_id \
+         CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p \
+         CROSS JOIN LATERAL (SELECT * FROM purchase_product pp WHERE pp.purchase_id = u.purchase_id OFFSET 0) pp \
          WHERE p.supermarket_id = $1 GROUP BY pp.product_id) a \
        GROUP BY product_id) \
      SELECT p.id, p.name, t.units, t.rnk FROM ( \
@@ -245,44 +255,64 @@ const BRANCH_WITH_QUEUE: &str = "SELECT s.id, coalesce(sum(t.purchases), 0)::int
      FROM supermarket s LEFT JOIN ( \
        SELECT supermarket_id, purchases, revenue FROM stat_branch_totals WHERE supermarket_id = $1 \
        UNION ALL SELECT p.supermarket_id, count(*), sum(p.total_amount) FROM purchase_unfolded u \
-       JOIN purchase p ON p.id = u.purchase_id WHERE p.supermarket_id = $1 GROUP BY p.supermarket_id) t \
+       CROSS JOIN LATERAL (SELECT * FROM purchase p WHERE p.id = u.purchase_id OFFSET 0) p WHERE p.supermarket_id = $1 GROUP BY p.supermarket_id) t \
        ON t.supermarket_id = s.id \
      WHERE s.id = $1 GROUP BY s.id";
 
 // --- Raw rows: any filter, and the recount that proves the counters exact. ---
 // $1: branch or NULL for all; $2: first instant or NULL for all time; the last parameter: the
 // first instant after the period, or NULL for all time.
+// The rules of voids and refunds (README, "Voids and refunds in the figures"): a voided purchase
+// counts nowhere; a refunded line is no unit sold and its price leaves the revenue, at the
+// purchase's own time (the purchase itself still counts, for its customer too).
 
 const BUYERS_FROM_ROWS: &str = "SELECT count(*)::int8, count(*) FILTER (WHERE n >= $3)::int8 FROM ( \
-       SELECT user_id, count(*) AS n FROM purchase \
-       WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($4::timestamptz IS NULL OR created_at < $4) \
+       SELECT user_id, count(*) AS n FROM purchase pu \
+       WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+         AND ($4::timestamptz IS NULL OR created_at < $4) \
+         AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
        GROUP BY user_id) per_user";
 
-const LOYAL_PAGE_FROM_ROWS: &str = "SELECT user_id, count(*)::int8 AS n FROM purchase \
-     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($6::timestamptz IS NULL OR created_at < $6) \
+const LOYAL_PAGE_FROM_ROWS: &str = "SELECT user_id, count(*)::int8 AS n FROM purchase pu \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+       AND ($6::timestamptz IS NULL OR created_at < $6) \
+       AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
      GROUP BY user_id HAVING count(*) >= $3 \
      ORDER BY n DESC, user_id LIMIT $4 OFFSET $5";
 
 const TOP_PRODUCTS_FROM_ROWS: &str = "SELECT p.id, p.name, t.units, t.rnk FROM ( \
        SELECT pp.product_id, count(*)::int8 AS units, rank() OVER (ORDER BY count(*) DESC) AS rnk \
        FROM purchase_product pp JOIN purchase pu ON pu.id = pp.purchase_id \
-       WHERE ($1::text IS NULL OR pu.supermarket_id = $1) AND ($2::timestamptz IS NULL OR pu.created_at >= $2) AND ($3::timestamptz IS NULL OR pu.created_at < $3) \
+       WHERE ($1::text IS NULL OR pu.supermarket_id = $1) AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+         AND ($3::timestamptz IS NULL OR pu.created_at < $3) \
+         AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
+         AND NOT EXISTS (SELECT 1 FROM refund_line rl \
+                         WHERE rl.purchase_id = pp.purchase_id AND rl.product_id = pp.product_id) \
        GROUP BY pp.product_id) t \
      JOIN product p ON p.id = t.product_id \
      WHERE t.rnk <= 3 ORDER BY t.units DESC, p.name";
 
-const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, coalesce(sum(pu.total_amount), 0)::numeric \
+const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, \
+       coalesce(sum(pu.total_amount - coalesce(r.refunded, 0)), 0)::numeric \
      FROM supermarket s LEFT JOIN purchase pu ON pu.supermarket_id = s.id \
-       AND ($2::timestamptz IS NULL OR pu.created_at >= $2) AND ($3::timestamptz IS NULL OR pu.created_at < $3) \
+       AND ($2::timestamptz IS NULL OR pu.created_at >= $2) \
+       AND ($3::timestamptz IS NULL OR pu.created_at < $3) \
+       AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
+     LEFT JOIN (SELECT purchase_id, sum(amount) AS refunded FROM refund_line GROUP BY purchase_id) r \
+       ON r.purchase_id = pu.id \
      WHERE ($1::text IS NULL OR s.id = $1) \
      GROUP BY s.id ORDER BY s.id";
 
 // The trend over the rows themselves, for the views that read rows: bounded by the same instant
 // as their other figures, so the chart and the totals agree.
 const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, $4) AS bucket, count(*)::int8, \
-       coalesce(sum(total_amount), 0)::numeric \
-     FROM purchase \
-     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($5::timestamptz IS NULL OR created_at < $5) \
+       coalesce(sum(total_amount - coalesce(r.refunded, 0)), 0)::numeric \
+     FROM purchase pu \
+     LEFT JOIN (SELECT purchase_id, sum(amount) AS refunded FROM refund_line GROUP BY purchase_id) r \
+       ON r.purchase_id = pu.id \
+     WHERE ($1::text IS NULL OR supermarket_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2) \
+       AND ($5::timestamptz IS NULL OR created_at < $5) \
+       AND NOT EXISTS (SELECT 1 FROM purchase_void v WHERE v.purchase_id = pu.id) \
      GROUP BY bucket ORDER BY bucket";
 
 /// The dashboard for `filter`: from the counters when unfiltered, else from raw rows.
@@ -334,8 +364,71 @@ async fn read_dashboard(
             )
             .await
         }
-        _ => rows_dashboard(client, filter, min_purchases, loyal_page_size, unit).await,
+        _ => days_dashboard(client, filter, min_purchases, loyal_page_size, unit).await,
     }
+}
+
+/// A period of whole days: its additive figures from the day-level counters, its buyers from
+/// its own rows (see the days module), the trend from the hourly counters where the zone's days
+/// are whole UTC hours; in one snapshot.
+async fn days_dashboard(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+    loyal_page_size: i64,
+    unit: Option<&str>,
+) -> Result<(Dashboard, Option<Vec<tokio_postgres::Row>>)> {
+    let now = Utc::now();
+    let Some((start, end)) = filter.bounds(now) else {
+        return rows_dashboard(client, filter, min_purchases, loyal_page_size, unit).await;
+    };
+    fold_where_allowed(client).await?;
+    let min = min_purchases.max(1);
+    let min_count = i64::from(min);
+    let first_page = 0i64;
+    let branch = filter.supermarket_id.as_deref();
+    let cover = days::CoverParams::new(days::Cover::of(Some((start, end))));
+    let cover_params = cover.with(&branch);
+    let (since, until) = (Some(start), Some(end));
+    let zone_name = filter.zone.name();
+    let trend_params: [&(dyn ToSql + Sync); 5] = [&branch, &since, &unit, &zone_name, &until];
+    let page = Some(loyal_page_size);
+    // The customers' counts and the loyal page come from one grouping of the period's rows (the
+    // dashboard's costliest read): the second query of the snapshot has nothing left to read.
+    let (buyers, _, top, branches, trend) = read_in_one_snapshot(
+        client,
+        [
+            days::BUYERS_AND_PAGE_IN_RANGE,
+            days::NO_ROWS,
+            days::TOP_PRODUCTS_FROM_DAYS,
+            days::BRANCHES_FROM_DAYS,
+        ],
+        [
+            &[&branch, &start, &end, &min_count, &page, &first_page],
+            &[],
+            &cover_params,
+            &cover_params,
+        ],
+        unit.map(|_| (trend_from_counters(filter.zone), &trend_params[..])),
+    )
+    .await?;
+    let users: Vec<Uuid> = buyers.try_get(2)?;
+    let counts: Vec<i64> = buyers.try_get(3)?;
+    let dashboard = Dashboard {
+        filter: filter.clone(),
+        min_purchases: min,
+        unique_buyers: buyers.try_get(0)?,
+        loyal_buyers: buyers.try_get(1)?,
+        loyal_page: users
+            .into_iter()
+            .zip(counts)
+            .map(|(user_id, purchases)| LoyalBuyer { user_id, purchases })
+            .collect(),
+        top_products: top_rows(top)?,
+        branches: branch_rows(branches)?,
+        generated_at: now,
+    };
+    Ok((dashboard, trend))
 }
 
 /// One branch, all time, from that branch's counters: as cheap as the whole chain's.
@@ -660,19 +753,31 @@ pub async fn loyal_buyers_page(
                 &[branch, &min, &limit, &offset],
             )
             .await?
+    } else if let Some((start, end)) = filter.bounds(Utc::now()) {
+        client
+            .query(
+                days::LOYAL_PAGE_IN_RANGE,
+                &[
+                    &filter.supermarket_id.as_deref(),
+                    &start,
+                    &end,
+                    &i64::from(min),
+                    &Some(limit),
+                    &offset,
+                ],
+            )
+            .await?
     } else {
-        let now = Utc::now();
-        let (since, until) = (filter.since(now), filter.until(now));
         client
             .query(
                 LOYAL_PAGE_FROM_ROWS,
                 &[
                     &filter.supermarket_id.as_deref(),
-                    &since,
-                    &(min as i64),
+                    &None::<DateTime<Utc>>,
+                    &i64::from(min),
                     &limit,
                     &offset,
-                    &until,
+                    &None::<DateTime<Utc>>,
                 ],
             )
             .await?
@@ -707,12 +812,13 @@ pub async fn each_loyal_buyer(
             .await?
     } else {
         let now = Utc::now();
-        let (since, until) = (filter.since(now), filter.until(now));
+        let (start, end) = filter.bounds(now).unzip();
         let branch = filter.supermarket_id.as_deref();
         let min = min as i64;
-        let params: [&(dyn ToSql + Sync); 6] = [&branch, &since, &min, &no_limit, &0i64, &until];
+        let params: [&(dyn ToSql + Sync); 6] = [&branch, &start, &end, &min, &no_limit, &0i64];
+        // Every period but all time (handled above for a branch and for the chain) has bounds.
         client
-            .query_raw(LOYAL_PAGE_FROM_ROWS, params.iter().copied())
+            .query_raw(days::LOYAL_PAGE_IN_RANGE, params.iter().copied())
             .await?
     };
     futures_util::pin_mut!(rows);
@@ -878,6 +984,26 @@ pub struct Report {
 /// The iCash answers over all branches and all time, with every loyal buyer.
 pub async fn report(client: &impl GenericClient, min_purchases: i32) -> Result<Report> {
     let d = dashboard_from_counters(client, min_purchases, i64::MAX).await?;
+    Ok(Report {
+        unique_buyers: d.unique_buyers,
+        min_purchases: d.min_purchases,
+        loyal_buyers: d.loyal_page,
+        top_products: d.top_products,
+        generated_at: d.generated_at,
+    })
+}
+
+/// The iCash answers for `filter` (one branch, a range of days), with every loyal buyer: the
+/// same shape as [`report`].
+pub async fn report_for(
+    client: &impl GenericClient,
+    filter: &Filter,
+    min_purchases: i32,
+) -> Result<Report> {
+    if filter.is_everything() {
+        return report(client, min_purchases).await;
+    }
+    let d = dashboard(client, filter, min_purchases, i64::MAX).await?;
     Ok(Report {
         unique_buyers: d.unique_buyers,
         min_purchases: d.min_purchases,

@@ -28,6 +28,9 @@ pub struct CashierCredential {
     pub cashier: Cashier,
     #[serde(default)]
     pin_hash: Option<String>,
+    /// A manager confirms voids and refunds (with their number and PIN).
+    #[serde(default)]
+    pub is_manager: bool,
 }
 
 impl fmt::Debug for CashierCredential {
@@ -35,6 +38,7 @@ impl fmt::Debug for CashierCredential {
         f.debug_struct("CashierCredential")
             .field("cashier", &self.cashier)
             .field("pin_hash", &self.pin_hash.as_ref().map(|_| "<redacted>"))
+            .field("is_manager", &self.is_manager)
             .finish()
     }
 }
@@ -102,7 +106,7 @@ pub fn hash_pin(pin: &str) -> Result<String> {
         .map_err(|e| Error::Invalid(format!("the PIN could not be hashed: {e}")))
 }
 
-const ROSTER: &str = "SELECT number, name, pin_hash FROM public.cashier_roster()";
+const ROSTER: &str = "SELECT number, name, pin_hash, is_manager FROM public.cashier_roster()";
 
 /// The cashiers who may sign in (not retired), by number; empty when the chain records no
 /// cashiers. Readable by icash_clerk (through a SECURITY DEFINER function only).
@@ -118,6 +122,7 @@ pub async fn load_roster(client: &impl GenericClient) -> Result<Vec<CashierCrede
                     name: r.try_get(1)?,
                 },
                 pin_hash: r.try_get(2)?,
+                is_manager: r.try_get(3)?,
             })
         })
         .collect()
@@ -131,9 +136,10 @@ pub struct CashierListing {
     pub has_pin: bool,
     pub added_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
+    pub is_manager: bool,
 }
 
-const LIST: &str = "SELECT number, name, has_pin, added_at, retired_at \
+const LIST: &str = "SELECT number, name, has_pin, added_at, retired_at, is_manager \
      FROM public.cashier ORDER BY number";
 
 /// Every cashier, retired ones included.
@@ -149,12 +155,13 @@ pub async fn list_cashiers(client: &impl GenericClient) -> Result<Vec<CashierLis
                 has_pin: r.try_get(2)?,
                 added_at: r.try_get(3)?,
                 retired_at: r.try_get(4)?,
+                is_manager: r.try_get(5)?,
             })
         })
         .collect()
 }
 
-const ADD: &str = "SELECT public.add_cashier($1, $2, $3)";
+const ADD: &str = "SELECT public.add_cashier($1, $2, $3, $4)";
 const RETIRE: &str = "SELECT public.retire_cashier($1)";
 
 /// Adds a cashier (the name checked as product names are, the PIN hashed first). Numbers are
@@ -164,6 +171,17 @@ pub async fn add_cashier(
     number: i32,
     name: &str,
     pin: Option<&str>,
+) -> Result<()> {
+    add_cashier_with(client, number, name, pin, false).await
+}
+
+/// [`add_cashier`], as a manager (who confirms voids and refunds) when `is_manager`.
+pub async fn add_cashier_with(
+    client: &impl GenericClient,
+    number: i32,
+    name: &str,
+    pin: Option<&str>,
+    is_manager: bool,
 ) -> Result<()> {
     if number < 1 {
         return Err(Error::Invalid(format!(
@@ -184,7 +202,9 @@ pub async fn add_cashier(
         }
         None => None,
     };
-    client.execute(ADD, &[&number, &name, &pin_hash]).await?;
+    client
+        .execute(ADD, &[&number, &name, &pin_hash, &is_manager])
+        .await?;
     Ok(())
 }
 
@@ -205,6 +225,7 @@ mod tests {
                 name: "Ada".into(),
             },
             pin_hash: pin.map(|p| hash_pin(p).unwrap()),
+            is_manager: false,
         }
     }
 

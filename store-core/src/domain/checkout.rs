@@ -36,6 +36,65 @@ impl CustomerChoice {
     }
 }
 
+/// How a sale was paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentMethod {
+    Cash,
+    Card,
+}
+
+impl PaymentMethod {
+    /// The name the database stores (`purchase.payment_method`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Cash => "cash",
+            PaymentMethod::Card => "card",
+        }
+    }
+
+    /// The stored name read back; None for anything else.
+    pub fn from_db(name: &str) -> Option<PaymentMethod> {
+        match name {
+            "cash" => Some(PaymentMethod::Cash),
+            "card" => Some(PaymentMethod::Card),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PaymentMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the customer paid with. The database computes the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub method: PaymentMethod,
+    /// Cash only: the amount tendered; None is the exact amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tendered: Option<Decimal>,
+}
+
+impl Payment {
+    pub fn card() -> Payment {
+        Payment {
+            method: PaymentMethod::Card,
+            tendered: None,
+        }
+    }
+
+    /// Cash; `tendered` None: the exact amount.
+    pub fn cash(tendered: Option<Decimal>) -> Payment {
+        Payment {
+            method: PaymentMethod::Cash,
+            tendered,
+        }
+    }
+}
+
 /// A sale as a till submits it. The sale key is chosen when the sale opens and travels with
 /// every retry of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +118,11 @@ pub struct Sale {
     /// ([`crate::till::journal::submit_durably`]); callers leave it None.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_no: Option<i64>,
+    /// How it was paid; None when there was no payment step (`store-core simulate`, the API,
+    /// journal lines from before payments). The journal keeps it, so an offline sale keeps its
+    /// payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
 }
 
 impl Sale {
@@ -75,6 +139,15 @@ impl Sale {
             till: None,
             cashier: None,
             receipt_no: None,
+            payment: None,
+        }
+    }
+
+    /// The same sale, paid with `payment`.
+    pub fn paid_with(self, payment: Payment) -> Sale {
+        Sale {
+            payment: Some(payment),
+            ..self
         }
     }
 
@@ -124,6 +197,13 @@ pub struct Receipt {
     pub till: Option<String>,
     pub cashier: Option<i32>,
     pub receipt_no: Option<i64>,
+    /// How it was paid (None: history, or no payment step); for cash, the amount tendered and
+    /// the change given (None when unknown).
+    pub payment_method: Option<PaymentMethod>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub tendered: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub change_due: Option<Decimal>,
 }
 
 impl Receipt {
@@ -135,7 +215,8 @@ impl Receipt {
 
 const RECORD_PURCHASE: &str = "SELECT purchase_id, supermarket_id, user_id, new_customer, \
      created_at, total_amount, replayed, product_ids, product_names, unit_prices, till, cashier, \
-     receipt_no FROM public.record_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+     receipt_no, payment_method, tendered, change_due \
+     FROM public.record_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 /// How a sale reaches the checkout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +255,8 @@ async fn record(
     if sale.product_ids.is_empty() {
         return Err(CheckoutError::EmptyCart);
     }
+    let method = sale.payment.as_ref().map(|p| p.method.as_str());
+    let tendered = sale.payment.as_ref().and_then(|p| p.tendered);
     let statement = client
         .prepare_cached(RECORD_PURCHASE)
         .await
@@ -193,6 +276,8 @@ async fn record(
                 &sale.cashier,
                 &sale.receipt_no,
                 &(sending == Sending::Queued),
+                &method,
+                &tendered,
             ],
         )
         .await
@@ -224,6 +309,9 @@ fn receipt_from_row(
         till: row.try_get("till")?,
         cashier: row.try_get("cashier")?,
         receipt_no: row.try_get("receipt_no")?,
+        payment_method: payment_method_from_db(row.try_get("payment_method")?),
+        tendered: row.try_get("tendered")?,
+        change_due: row.try_get("change_due")?,
         lines: ids
             .into_iter()
             .zip(names)
@@ -235,6 +323,12 @@ fn receipt_from_row(
             })
             .collect(),
     })
+}
+
+/// A stored payment method; a name this program does not know reads as unknown (None), never as
+/// a failure.
+pub(crate) fn payment_method_from_db(name: Option<String>) -> Option<PaymentMethod> {
+    name.as_deref().and_then(PaymentMethod::from_db)
 }
 
 /// A serialisation conflict is tried again after a short wait, four times at most.
@@ -319,6 +413,15 @@ fn classify(e: &tokio_postgres::Error, sale: &Sale) -> CheckoutError {
         "ICC01" => CheckoutError::UnknownCustomer(sale.customer.user_id()),
         "ICK01" => CheckoutError::SaleKeyReused(sale.sale_key),
         "ICT02" => CheckoutError::ImplausibleTime(db.message().to_string()),
+        "ICT03" => CheckoutError::TenderedTooLittle {
+            total: db.detail().and_then(|d| d.parse().ok()).unwrap_or_default(),
+            tendered: sale
+                .payment
+                .as_ref()
+                .and_then(|p| p.tendered)
+                .unwrap_or_default(),
+        },
+        "ICT04" => CheckoutError::BadPayment(db.message().to_string()),
         "ICT01" => CheckoutError::TotalMismatch {
             expected: sale.expected_total.unwrap_or_default(),
             actual: db.detail().and_then(|d| d.parse().ok()).unwrap_or_default(),

@@ -8,5 +8,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod export;
 pub mod input;
+pub mod refund;
 pub mod sale_time;
+pub mod shift;
 pub mod time_zone;

@@ -64,9 +64,10 @@ const SEED_LOCK: i64 = 0x1CA5_0002;
 pub const PHASE_COPY_PURCHASES: &str = "copy purchases";
 pub const PHASE_COPY_LINES: &str = "copy lines";
 
-const TRUNCATE_ALL: &str = "TRUNCATE purchase_product, purchase, purchase_unfolded, customer, \
-     customer_branch, stat_customer_histogram, stat_product_units, stat_branch_totals, \
-     stat_branch_histogram, stat_branch_product_units, stat_branch_hourly, product, supermarket \
+const TRUNCATE_ALL: &str = "TRUNCATE refund_line, refund, purchase_void, purchase_product, purchase, \
+     shift, purchase_unfolded, customer, customer_branch, stat_customer_histogram, stat_product_units, stat_branch_totals, \
+     stat_branch_histogram, stat_branch_product_units, stat_branch_hourly, stat_branch_daily, \
+     stat_branch_product_daily, stat_branch_product_hourly, product, supermarket \
      RESTART IDENTITY";
 
 /// The counters are rebuilt by grouping every purchase by customer: with the default 4 MB of
@@ -88,14 +89,16 @@ const INSERT_BRANCHES: &str =
 /// Keys and indexes of the tables the load fills (purchases, lines, customers) as DDL, so that
 /// they can be dropped for the bulk load and rebuilt after it (much faster than maintaining
 /// them row by row). Foreign keys come
-/// last in `create` and first in `drop`.
+/// last in `create` and first in `drop`, those of other tables that point at them (voids and
+/// refunds) included.
 const KEY_DDL: &str = "WITH cons AS ( \
        SELECT c.conrelid::regclass::text AS tbl, c.conname, c.contype, \
               pg_get_constraintdef(c.oid) AS def \
        FROM pg_constraint c \
-       WHERE c.conrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass, \
-                            'customer_branch'::regclass) \
-         AND c.contype IN ('p', 'u', 'f')), \
+       WHERE (c.conrelid IN ('purchase'::regclass, 'purchase_product'::regclass, 'customer'::regclass, \
+                             'customer_branch'::regclass) \
+              AND c.contype IN ('p', 'u', 'f')) \
+          OR (c.confrelid IN ('purchase'::regclass, 'purchase_product'::regclass) AND c.contype = 'f')), \
      idx AS ( \
        SELECT i.indrelid::regclass::text AS tbl, i.indexrelid::regclass::text AS name, \
               pg_get_indexdef(i.indexrelid) AS def \
@@ -117,7 +120,7 @@ const SET_PURCHASE_SEQUENCE: &str = "SELECT setval(pg_get_serial_sequence('purch
 const REBUILD_COUNTERS: &str = "
     TRUNCATE purchase_unfolded, customer, customer_branch, stat_customer_histogram,
         stat_product_units, stat_branch_totals, stat_branch_histogram, stat_branch_product_units,
-        stat_branch_hourly;
+        stat_branch_hourly, stat_branch_daily, stat_branch_product_daily, stat_branch_product_hourly;
     INSERT INTO customer (user_id, purchases, first_purchase_at, last_purchase_at)
         SELECT user_id, count(*), min(created_at), max(created_at) FROM purchase GROUP BY user_id;
     INSERT INTO stat_customer_histogram (purchases, customers)
@@ -135,8 +138,17 @@ const INSERT_BRANCH_UNITS: &str = "INSERT INTO stat_branch_product_units (superm
      WHERE u.units > 0";
 const INSERT_UNITS: &str = "INSERT INTO stat_product_units (product_id, units) \
      SELECT * FROM unnest($1::int4[], $2::int8[]) AS u (product, units) WHERE u.units > 0";
-const INSERT_HOURLY: &str = "INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue) \
-     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::numeric[])";
+const INSERT_HOURLY: &str = "INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue, items) \
+     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::numeric[], $5::int8[])";
+// The days are the hours' UTC dates, summed.
+const INSERT_DAILY: &str = "INSERT INTO stat_branch_daily (supermarket_id, day, purchases, revenue, items) \
+     SELECT h.supermarket_id, (h.hour AT TIME ZONE 'UTC')::date, sum(h.purchases), sum(h.revenue), sum(h.items) \
+     FROM stat_branch_hourly h GROUP BY 1, 2";
+const INSERT_PRODUCT_HOURLY: &str = "INSERT INTO stat_branch_product_hourly (supermarket_id, hour, product_id, units, revenue) \
+     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int4[], $4::int8[], $5::numeric[])";
+const INSERT_PRODUCT_DAILY: &str = "INSERT INTO stat_branch_product_daily (supermarket_id, day, product_id, units, revenue) \
+     SELECT h.supermarket_id, (h.hour AT TIME ZONE 'UTC')::date, h.product_id, sum(h.units), sum(h.revenue) \
+     FROM stat_branch_product_hourly h GROUP BY 1, 2, 3";
 
 /// Counters with a handful of rows (per branch, per product, per branch and hour), counted in
 /// the stream so that the database does not group millions of rows again for them.
@@ -144,7 +156,8 @@ const INSERT_HOURLY: &str = "INSERT INTO stat_branch_hourly (supermarket_id, hou
 struct SmallCounters {
     /// Per branch: purchases, revenue, units per product (by index in the products list).
     branches: BTreeMap<String, (i64, Decimal, Vec<i64>)>,
-    hours: BTreeMap<(String, DateTime<Utc>), (i64, Decimal)>,
+    /// Per branch and UTC hour: purchases, revenue, items, and units per product (by index).
+    hours: BTreeMap<(String, DateTime<Utc>), (i64, Decimal, i64, Vec<i64>)>,
 }
 
 impl SmallCounters {
@@ -169,12 +182,21 @@ impl SmallCounters {
         let slot = self
             .hours
             .entry((row.supermarket_id.clone(), hour))
-            .or_insert((0, Decimal::ZERO));
+            .or_insert_with(|| (0, Decimal::ZERO, 0, vec![0; products]));
         slot.0 += 1;
         slot.1 += row.total_amount;
+        slot.2 += row.items.len() as i64;
+        for &item in &row.items {
+            slot.3[item] += 1;
+        }
     }
 
-    async fn insert(&self, tx: &impl GenericClient, product_ids: &[i32]) -> Result<()> {
+    async fn insert(
+        &self,
+        tx: &impl GenericClient,
+        product_ids: &[i32],
+        prices: &[Decimal],
+    ) -> Result<()> {
         let ids: Vec<&str> = self.branches.keys().map(String::as_str).collect();
         let purchases: Vec<i64> = self.branches.values().map(|b| b.0).collect();
         let revenue: Vec<Decimal> = self.branches.values().map(|b| b.1).collect();
@@ -204,11 +226,37 @@ impl SmallCounters {
         let hours: Vec<DateTime<Utc>> = self.hours.keys().map(|(_, h)| *h).collect();
         let hour_purchases: Vec<i64> = self.hours.values().map(|v| v.0).collect();
         let hour_revenue: Vec<Decimal> = self.hours.values().map(|v| v.1).collect();
+        let hour_items: Vec<i64> = self.hours.values().map(|v| v.2).collect();
         tx.execute(
             INSERT_HOURLY,
-            &[&hour_branches, &hours, &hour_purchases, &hour_revenue],
+            &[
+                &hour_branches,
+                &hours,
+                &hour_purchases,
+                &hour_revenue,
+                &hour_items,
+            ],
         )
         .await?;
+        tx.execute(INSERT_DAILY, &[]).await?;
+
+        let (mut branches, mut at, mut products, mut units, mut revenue) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((branch, hour), (_, _, _, per_product)) in &self.hours {
+            for (index, count) in per_product.iter().enumerate().filter(|(_, n)| **n > 0) {
+                branches.push(branch.as_str());
+                at.push(*hour);
+                products.push(product_ids[index]);
+                units.push(*count);
+                revenue.push(prices[index] * Decimal::from(*count));
+            }
+        }
+        tx.execute(
+            INSERT_PRODUCT_HOURLY,
+            &[&branches, &at, &products, &units, &revenue],
+        )
+        .await?;
+        tx.execute(INSERT_PRODUCT_DAILY, &[]).await?;
         Ok(())
     }
 }
@@ -378,7 +426,7 @@ pub async fn seed(store: &Store, options: &SeedOptions) -> Result<SeedReport> {
     )?;
     tx.query_one(SET_PURCHASE_SEQUENCE, &[]).await?;
     tx.batch_execute(REBUILD_COUNTERS).await?;
-    small.insert(&tx, &product_ids).await?;
+    small.insert(&tx, &product_ids, &prices).await?;
     phase.done("rebuild counters");
     for (_, ddl) in &creates {
         tx.batch_execute(ddl).await?;

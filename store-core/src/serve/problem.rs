@@ -128,6 +128,9 @@ impl Problem {
                 Problem::new(StatusCode::CONFLICT, message).at("receipt_no")
             }
             CheckoutError::ImplausibleTime(_) => Problem::invalid("sold_at", message),
+            CheckoutError::TenderedTooLittle { .. } | CheckoutError::BadPayment(_) => {
+                Problem::invalid("payment", message)
+            }
             CheckoutError::TotalMismatch { .. } => {
                 Problem::new(StatusCode::CONFLICT, message).at("total_amount")
             }

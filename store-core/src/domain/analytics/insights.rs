@@ -10,7 +10,12 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::Filter;
+use super::days::{
+    BUYERS_IN_PERIOD, Cover, CoverParams, HEAT_MAP_FROM_HOURS, PRODUCTS_FROM_DAYS,
+    SUMMARY_FROM_DAYS,
+};
 use crate::domain::checkout::receipt_number;
+use crate::domain::time_zone;
 use crate::error::Result;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -102,41 +107,28 @@ pub struct Insights {
     pub generated_at: DateTime<Utc>,
 }
 
-// $1: branch or NULL for all; [$2, $3): the period, NULLs for all time.
-const PERIOD_ROWS: &str = "($1::text IS NULL OR p.supermarket_id = $1) \
-     AND ($2::timestamptz IS NULL OR p.created_at >= $2) \
-     AND ($3::timestamptz IS NULL OR p.created_at < $3)";
+// $1: branch or NULL for all; [$2, $3): the period (concrete bounds, never NULL: a generic plan
+// of the prepared statement still reads the index's range). A voided purchase counts nowhere.
+const PERIOD_ROWS: &str = "p.created_at >= $2::timestamptz AND p.created_at < $3::timestamptz \
+     AND ($1::text IS NULL OR p.supermarket_id = $1::text) \
+     AND NOT EXISTS (SELECT 1 FROM public.purchase_void v WHERE v.purchase_id = p.id)";
 
-fn summary_from_rows() -> String {
-    format!(
-        "SELECT count(*)::int8, coalesce(sum(p.total_amount), 0)::numeric, \
-           coalesce(sum((SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id)), 0)::int8, \
-           count(DISTINCT p.user_id)::int8 \
-         FROM public.purchase p WHERE {PERIOD_ROWS}"
-    )
-}
-
-fn products_from_rows() -> String {
-    format!(
-        "SELECT pr.id, pr.name, count(*)::int8 AS units, sum(pp.unit_price)::numeric AS revenue \
-         FROM public.purchase p JOIN public.purchase_product pp ON pp.purchase_id = p.id \
-         JOIN public.product pr ON pr.id = pp.product_id \
-         WHERE {PERIOD_ROWS} GROUP BY pr.id, pr.name ORDER BY units DESC, revenue DESC, pr.name"
-    )
-}
+/// What stays of a purchase's total after its refunds.
+const KEPT_TOTAL: &str = "(p.total_amount - coalesce((SELECT sum(rl.amount) FROM public.refund_line rl \
+     WHERE rl.purchase_id = p.id), 0))";
 
 // $4: the zone's name.
 fn heat_map_from_rows() -> String {
     format!(
-        "SELECT extract(isodow FROM p.created_at AT TIME ZONE $4)::int4 - 1, \
-           extract(hour FROM p.created_at AT TIME ZONE $4)::int4, count(*)::int8 \
+        "SELECT extract(isodow FROM p.created_at AT TIME ZONE $4::text)::int4 - 1, \
+           extract(hour FROM p.created_at AT TIME ZONE $4::text)::int4, count(*)::int8 \
          FROM public.purchase p WHERE {PERIOD_ROWS} GROUP BY 1, 2"
     )
 }
 
 fn tills_from_rows() -> String {
     format!(
-        "SELECT p.till, count(*)::int8, sum(p.total_amount)::numeric AS revenue \
+        "SELECT p.till, count(*)::int8, sum({KEPT_TOTAL})::numeric AS revenue \
          FROM public.purchase p WHERE {PERIOD_ROWS} GROUP BY p.till ORDER BY revenue DESC, p.till NULLS LAST"
     )
 }
@@ -144,66 +136,143 @@ fn tills_from_rows() -> String {
 fn cashiers_from_rows() -> String {
     format!(
         "SELECT t.cashier, c.name, t.n, t.revenue FROM ( \
-           SELECT p.cashier, count(*)::int8 AS n, sum(p.total_amount)::numeric AS revenue \
+           SELECT p.cashier, count(*)::int8 AS n, sum({KEPT_TOTAL})::numeric AS revenue \
            FROM public.purchase p WHERE {PERIOD_ROWS} GROUP BY p.cashier) t \
          LEFT JOIN public.cashier c ON c.number = t.cashier \
          ORDER BY t.revenue DESC, t.cashier NULLS LAST"
     )
 }
 
-/// Everything the insights screen shows for `filter` at `now`, read in one snapshot.
+/// Refund slips of the period's purchases (at the purchase's time, like their money).
+const REFUNDS_IN_PERIOD: &str = "SELECT count(*)::int8, coalesce(sum(r.amount), 0)::numeric \
+     FROM public.refund r JOIN public.purchase p ON p.id = r.purchase_id \
+     WHERE p.created_at >= $2::timestamptz AND p.created_at < $3::timestamptz \
+       AND ($1::text IS NULL OR p.supermarket_id = $1::text)";
+
+/// Everything the insights screen shows for `filter` at `now`, read in one snapshot: the
+/// additive figures from the day-level counters (a few hundred rows whatever the history),
+/// distinct customers and the figures per till and cashier from the period's rows.
 pub async fn insights(
     client: &impl GenericClient,
     filter: &Filter,
     now: DateTime<Utc>,
 ) -> Result<Insights> {
+    super::fold_where_allowed(client).await?;
     let branch = filter.supermarket_id.as_deref();
-    let (start, end) = filter.bounds(now).unzip();
+    let bounds = filter.bounds(now);
+    let here = CoverParams::new(Cover::of(bounds));
     let previous = filter
         .period
         .previous(now, filter.zone)
-        .and_then(|p| p.bounds(now, filter.zone));
-    let (previous_start, previous_end) = previous.unzip();
+        .and_then(|p| p.bounds(now, filter.zone))
+        .map(|b| CoverParams::new(Cover::of(Some(b))));
     let zone = filter.zone.name();
-    let summary_sql = summary_from_rows();
-    let products_sql = products_from_rows();
-    let heat_sql = heat_map_from_rows();
+    let heat_sql = if time_zone::days_are_whole_utc_hours(filter.zone) {
+        HEAT_MAP_FROM_HOURS.to_string()
+    } else {
+        heat_map_from_rows()
+    };
+    // All time: the distinct customers are the customers (the counters plus the queue).
+    let min_one = 1i32;
+    let (buyers_sql, buyers_params): (&str, Vec<&(dyn ToSql + Sync)>) = match (bounds, &branch) {
+        (Some(_), _) => (BUYERS_IN_PERIOD, here.period_with(&branch).to_vec()),
+        (None, None) => (super::BUYERS_WITH_QUEUE, vec![&min_one]),
+        (None, Some(b)) => (super::BUYERS_FROM_BRANCH_WITH_QUEUE, vec![b, &min_one]),
+    };
     let tills_sql = tills_from_rows();
     let cashiers_sql = cashiers_from_rows();
-    let period: [&(dyn ToSql + Sync); 3] = [&branch, &start, &end];
-    let before: [&(dyn ToSql + Sync); 3] = [&branch, &previous_start, &previous_end];
-    let heat: [&(dyn ToSql + Sync); 4] = [&branch, &start, &end, &zone];
-    let (summary_q, products_q, heat_q, tills_q, cashiers_q) = futures_util::try_join!(
-        client.prepare_cached(&summary_sql),
-        client.prepare_cached(&products_sql),
+    let (
+        refunds_q,
+        summary_q,
+        buyers_q,
+        previous_buyers_q,
+        products_q,
+        heat_q,
+        tills_q,
+        cashiers_q,
+    ) = futures_util::try_join!(
+        client.prepare_cached(REFUNDS_IN_PERIOD),
+        client.prepare_cached(SUMMARY_FROM_DAYS),
+        client.prepare_cached(buyers_sql),
+        client.prepare_cached(BUYERS_IN_PERIOD),
+        client.prepare_cached(PRODUCTS_FROM_DAYS),
         client.prepare_cached(&heat_sql),
         client.prepare_cached(&tills_sql),
         client.prepare_cached(&cashiers_sql),
     )?;
-    let query_previous = async {
-        match previous {
-            Some(_) => client.query_one(&summary_q, &before).await.map(Some),
+    let rows_period = here.period_with(&branch);
+    // Each one query, so that every query is sent before the transaction's end.
+    let previous_cover = previous.as_ref().map(|before| before.with(&branch));
+    let previous_period = previous.as_ref().map(|before| before.period_with(&branch));
+    let query_previous_summary = async {
+        match &previous_cover {
+            Some(params) => client.query_one(&summary_q, params).await.map(Some),
             None => Ok(None),
         }
     };
+    let query_previous_refunds = async {
+        match &previous_period {
+            Some(params) => client.query_one(&refunds_q, params).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let query_previous_buyers = async {
+        match &previous_period {
+            Some(params) => client.query_one(&previous_buyers_q, params).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let heat_params: Vec<&(dyn ToSql + Sync)> = if time_zone::days_are_whole_utc_hours(filter.zone)
+    {
+        here.hours_with(&branch, &zone).to_vec()
+    } else {
+        let mut params = here.period_with(&branch).to_vec();
+        params.push(&zone);
+        params
+    };
+    let cover = here.with(&branch);
     // Sent together, the transaction's end included (see read_in_one_snapshot).
-    let ((), summary, previous, products, heat, tills, cashiers, ()) = futures_util::try_join!(
+    let (
+        (),
+        summary,
+        buyers,
+        refunds,
+        previous_summary,
+        previous_buyers,
+        previous_refunds,
+        products,
+        heat,
+        tills,
+        cashiers,
+        (),
+    ) = futures_util::try_join!(
         client.batch_execute(super::BEGIN_SNAPSHOT),
-        client.query_one(&summary_q, &period),
-        query_previous,
-        client.query(&products_q, &period),
-        client.query(&heat_q, &heat),
-        client.query(&tills_q, &period),
-        client.query(&cashiers_q, &period),
+        client.query_one(&summary_q, &cover),
+        client.query_one(&buyers_q, &buyers_params),
+        client.query_one(&refunds_q, &rows_period),
+        query_previous_summary,
+        query_previous_buyers,
+        query_previous_refunds,
+        client.query(&products_q, &cover),
+        client.query(&heat_q, &heat_params),
+        client.query(&tills_q, &rows_period),
+        client.query(&cashiers_q, &rows_period),
         client.batch_execute(super::END_SNAPSHOT),
     )?;
-    let summary_of = |r: &tokio_postgres::Row| -> Result<PeriodSummary> {
-        Ok(PeriodSummary::new(
-            r.try_get(0)?,
-            r.try_get(1)?,
-            r.try_get(2)?,
-            r.try_get(3)?,
-        ))
+    let summary_of = |r: &tokio_postgres::Row,
+                      buyers: &tokio_postgres::Row,
+                      refunds: &tokio_postgres::Row|
+     -> Result<PeriodSummary> {
+        Ok(PeriodSummary {
+            refunds: refunds.try_get(0)?,
+            refunded: refunds.try_get(1)?,
+            ..PeriodSummary::new(
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                buyers.try_get(0)?,
+            )
+        })
     };
     let mut heat_map = HeatMap::default();
     for r in &heat {
@@ -215,8 +284,11 @@ pub async fn insights(
     }
     Ok(Insights {
         filter: filter.clone(),
-        summary: summary_of(&summary)?,
-        previous: previous.as_ref().map(summary_of).transpose()?,
+        summary: summary_of(&summary, &buyers, &refunds)?,
+        previous: match (&previous_summary, &previous_buyers, &previous_refunds) {
+            (Some(s), Some(b), Some(r)) => Some(summary_of(s, b, r)?),
+            _ => None,
+        },
         products: products
             .iter()
             .map(|r| {
@@ -280,18 +352,26 @@ pub struct CustomerDetail {
     pub visits: Vec<CustomerVisit>,
 }
 
-const CUSTOMER_TOTALS: &str = "SELECT count(*)::int8, coalesce(sum(p.total_amount), 0)::numeric, \
+// A voided purchase is no visit; refunds leave the money spent.
+const CUSTOMER_TOTALS: &str = "SELECT count(*)::int8, coalesce(sum(p.total_amount - coalesce( \
+         (SELECT sum(rl.amount) FROM public.refund_line rl WHERE rl.purchase_id = p.id), 0)), 0)::numeric, \
        min(p.created_at), max(p.created_at) \
-     FROM public.purchase p WHERE p.user_id = $1";
+     FROM public.purchase p WHERE p.user_id = $1 \
+       AND NOT EXISTS (SELECT 1 FROM public.purchase_void v WHERE v.purchase_id = p.id)";
 
 const CUSTOMER_BRANCHES: &str = "SELECT p.supermarket_id, count(*)::int8 AS n \
      FROM public.purchase p WHERE p.user_id = $1 \
+       AND NOT EXISTS (SELECT 1 FROM public.purchase_void v WHERE v.purchase_id = p.id) \
      GROUP BY p.supermarket_id ORDER BY n DESC, p.supermarket_id";
 
 const CUSTOMER_VISITS: &str = "SELECT p.id, p.created_at, p.supermarket_id, \
-       (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id)::int8, \
-       p.total_amount, p.till, p.receipt_no \
+       (SELECT count(*) FROM public.purchase_product pp WHERE pp.purchase_id = p.id \
+          AND NOT EXISTS (SELECT 1 FROM public.refund_line rl \
+                          WHERE rl.purchase_id = pp.purchase_id AND rl.product_id = pp.product_id))::int8, \
+       p.total_amount - coalesce((SELECT sum(rl.amount) FROM public.refund_line rl WHERE rl.purchase_id = p.id), 0), \
+       p.till, p.receipt_no \
      FROM public.purchase p WHERE p.user_id = $1 \
+       AND NOT EXISTS (SELECT 1 FROM public.purchase_void v WHERE v.purchase_id = p.id) \
      ORDER BY p.created_at DESC, p.id DESC LIMIT $2";
 
 /// One customer's purchases, branches, first and last visit and total spent, with their

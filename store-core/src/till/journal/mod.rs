@@ -975,6 +975,9 @@ mod tests {
             till: sale.till.clone(),
             cashier: sale.cashier,
             receipt_no: sale.receipt_no,
+            payment_method: None,
+            tendered: None,
+            change_due: None,
         }
     }
 
