@@ -505,3 +505,28 @@ fn a_resize_keeps_a_scrolled_table_within_its_rows() {
     );
     assert_eq!(state.tables.products, 0, "all 22 products fit at 160x48");
 }
+
+/// An answer nobody waits for any more draws nothing; the one awaited does.
+#[test]
+fn only_the_awaited_customer_answer_redraws() {
+    let mut state = shown();
+    let (first, user_id) = customer_request(&act(&mut state, Action::Open));
+    let (second, _) = customer_request(&act(&mut state, Action::Refresh));
+    state.take_dirty();
+    update(
+        &mut state,
+        Msg::Customer {
+            request: first,
+            result: Ok(Some(customer_detail(user_id))),
+        },
+    );
+    assert!(!state.take_dirty(), "an old answer changed the screen");
+    update(
+        &mut state,
+        Msg::Customer {
+            request: second,
+            result: Ok(Some(customer_detail(user_id))),
+        },
+    );
+    assert!(state.take_dirty());
+}
