@@ -23,6 +23,10 @@ use crate::refresh::RefreshSchedule;
 pub const LOYAL_PAGE: usize = 50;
 /// Pages of loyal buyers kept around the visible rows (the rest are dropped).
 const PAGES_KEPT_AROUND: usize = 2;
+/// The insights cost the database far more than the dashboard (about half a second for 30
+/// days at 2M purchases): a refresh reads them again at most this often, and the figures
+/// between keep the last ones (`r` reads them at once).
+pub const INSIGHTS_EVERY: Duration = Duration::from_secs(10);
 /// A customer's newest visits fetched for the drill-down.
 pub const CUSTOMER_VISITS: i64 = 200;
 
@@ -457,6 +461,10 @@ pub struct State {
     next_request: u64,
     /// Whether the last refresh started reads the insights.
     insights_asked: bool,
+    /// When the last refresh that read the insights started.
+    insights_started: Option<Duration>,
+    /// `r` was pressed: the next refresh reads the insights whatever their age.
+    insights_now: bool,
     /// Something drawn changed since the last `take_dirty`.
     redraw: bool,
 }
@@ -488,6 +496,8 @@ impl State {
             range: None,
             next_request: 0,
             insights_asked: false,
+            insights_started: None,
+            insights_now: false,
             redraw: true,
         }
     }
@@ -514,6 +524,19 @@ impl State {
     /// costs the database no more than it did.
     pub fn needs_insights(&self) -> bool {
         self.view != View::Overview || self.filter.period != Period::AllTime
+    }
+
+    /// Whether the refresh starting now reads the insights: when the screen needs them and
+    /// those shown are for another selection, or older than `INSIGHTS_EVERY`, or `r` asked.
+    fn insights_due(&self) -> bool {
+        if !self.needs_insights() {
+            return false;
+        }
+        let current = self.insights().is_some_and(|i| i.filter == self.filter);
+        let fresh = self
+            .insights_started
+            .is_some_and(|at| self.now < at + INSIGHTS_EVERY);
+        self.insights_now || !current || !fresh
     }
 
     /// The view changed: the insights are read if it needs them and they are not here.
@@ -565,6 +588,8 @@ impl State {
             redraw: _,
             next_request: _,
             insights_asked: _,
+            insights_started: _,
+            insights_now: _,
             filter,
             min_purchases,
             connection,
@@ -655,7 +680,11 @@ impl State {
     fn start_refresh_if_due(&mut self, effects: &mut Vec<Effect>) {
         let may_start = self.is_connected() && !self.is_frozen();
         if let Some(id) = self.refresh.start(self.now, may_start) {
-            self.insights_asked = self.needs_insights();
+            self.insights_asked = self.insights_due();
+            if self.insights_asked {
+                self.insights_started = Some(self.now);
+                self.insights_now = false;
+            }
             effects.push(Effect::Refresh {
                 id,
                 filter: self.filter.clone(),
@@ -667,7 +696,14 @@ impl State {
         }
     }
 
-    fn apply(&mut self, snapshot: Snapshot, effects: &mut Vec<Effect>) {
+    fn apply(&mut self, mut snapshot: Snapshot, effects: &mut Vec<Effect>) {
+        // A refresh without the insights keeps those shown, if they are for the same filter.
+        if snapshot.insights.is_none()
+            && let Some(held) = self.shown.as_mut().and_then(|s| s.insights.take())
+            && held.filter == snapshot.dashboard.filter
+        {
+            snapshot.insights = Some(held);
+        }
         let first = snapshot.dashboard.loyal_page.clone();
         self.shown = Some(snapshot);
         let loyal = &mut self.loyal;
@@ -998,6 +1034,7 @@ impl State {
                 }
                 if !self.refuse_while_frozen() {
                     self.refresh.request();
+                    self.insights_now = true;
                     self.message = None;
                 }
             }

@@ -530,3 +530,81 @@ fn only_the_awaited_customer_answer_redraws() {
     );
     assert!(state.take_dirty());
 }
+
+fn answer_refresh(state: &mut State, effects: &[Effect]) {
+    for e in effects {
+        if let Effect::Refresh {
+            id,
+            filter,
+            insights,
+            ..
+        } = e
+        {
+            let (mut d, trend) = busy_figures();
+            d.filter = filter.clone();
+            let insights = insights.then(|| {
+                let mut i = insights_30_days();
+                i.filter = filter.clone();
+                i.summary.purchases += 1;
+                i
+            });
+            update(
+                state,
+                Msg::Refreshed {
+                    id: *id,
+                    result: Ok(Box::new(Snapshot {
+                        dashboard: d,
+                        trend,
+                        bucket: TrendBucket::Day,
+                        standby: None,
+                        insights,
+                    })),
+                },
+            );
+        }
+    }
+}
+
+/// The insights cost far more than the dashboard: sales refresh the figures at once, the
+/// insights at most every INSIGHTS_EVERY (those shown stay meanwhile); `r` reads them now.
+#[test]
+fn sales_refresh_the_insights_at_most_every_few_seconds_and_r_at_once() {
+    use owner_tui::app::INSIGHTS_EVERY;
+    let mut state = shown();
+    act(&mut state, Action::NextView);
+    let shown_purchases = |s: &State| s.insights().map(|i| i.summary.purchases);
+    let before = shown_purchases(&state);
+    let mut t = 200_000 + 500;
+    // A sale a second later: the dashboard is read, the insights are not; they stay.
+    t += 1_000;
+    tick(&mut state, t);
+    let effects = update(
+        &mut state,
+        Msg::Notice {
+            channel: store_core::db::live::PURCHASE_CHANNEL.into(),
+        },
+    );
+    assert_eq!(refresh_reads_insights(&effects), Some(false), "{effects:?}");
+    answer_refresh(&mut state, &effects);
+    assert_eq!(shown_purchases(&state), before, "the insights shown stay");
+    // Past INSIGHTS_EVERY, the next refresh (the burst's trailing one here) reads them again.
+    t += INSIGHTS_EVERY.as_millis() as u64;
+    let mut effects = tick(&mut state, t);
+    effects.extend(update(
+        &mut state,
+        Msg::Notice {
+            channel: store_core::db::live::PURCHASE_CHANNEL.into(),
+        },
+    ));
+    assert_eq!(refresh_reads_insights(&effects), Some(true), "{effects:?}");
+    answer_refresh(&mut state, &effects);
+    assert_eq!(shown_purchases(&state), before.map(|n| n + 1));
+    // `r` reads them at once.
+    t += 1_000;
+    let effects = tick(&mut state, t);
+    answer_refresh(&mut state, &effects);
+    t += 1_000;
+    tick(&mut state, t);
+    let effects = act(&mut state, Action::Refresh);
+    assert_eq!(refresh_reads_insights(&effects), Some(true), "{effects:?}");
+}
