@@ -388,8 +388,47 @@ async fn managers_and_shift_reports_from_the_shell() {
         ],
     );
     assert_eq!(none, "till T01: no shift on 2001-01-01\n");
+    // The owner, which executes no function, reads the same figures from the tables: for an
+    // open shift with a void, then for that shift closed and the next with a cash refund.
+    let owner_url = as_role(&db, "icash_owner");
+    let args = [
+        "report",
+        "shift",
+        "--till",
+        "T01",
+        "--json",
+        "--timezone",
+        "UTC",
+    ];
+    assert_eq!(json(&owner_url, &args), reports);
+    store_core::domain::shift::close_shift(&db.store, "T01", Some(21))
+        .await
+        .unwrap();
+    refund::refund_purchase(
+        &db.store,
+        &refund::RefundRequest {
+            refund_key: uuid::Uuid::now_v7(),
+            purchase_id: sold[0].purchase_id,
+            product_ids: vec![2],
+            till: "T01".into(),
+            cashier: Some(21),
+            manager: 20,
+            reason: "stale".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let both = json(&clerk_url, &args);
+    assert_eq!(both.as_array().unwrap().len(), 2);
+    assert_eq!(both[1]["refunds"], 1);
+    assert_eq!(both[1]["sales"], 0);
+    assert!(
+        both[1]["cash_expected"].as_str().unwrap().starts_with('-'),
+        "{both}"
+    );
+    assert_eq!(json(&owner_url, &args), both);
     let err = refused(
-        &as_role(&db, "icash_owner"),
+        &as_role(&db, "icash_manager"),
         &["report", "shift", "--till", "T01"],
     );
     assert!(err.contains("icash_clerk"), "{err}");

@@ -185,6 +185,118 @@ async fn an_abrupt_database_stop_loses_and_doubles_no_confirmed_sale() {
     assert_counters_equal_recount(&store).await;
 }
 
+/// Voids and refunds sent while the database stops abruptly and comes back, each retried with
+/// its key until answered: every one is recorded exactly once, and the counters equal a
+/// recount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn voids_and_refunds_through_an_abrupt_stop_are_recorded_once_and_keep_the_counters_exact() {
+    use store_core::domain::checkout::{CustomerChoice, Payment, Sale};
+    use store_core::domain::refund::{self, RefundError, RefundRequest, VoidRequest};
+    let private = PrivateServer::start();
+    let store = private.store().await;
+    seed::seed(&store, &SeedOptions::demo()).await.unwrap();
+    store_core::domain::cashier::add_cashier_with(
+        &store.client().await.unwrap(),
+        9,
+        "Boss",
+        None,
+        true,
+    )
+    .await
+    .unwrap();
+    let mut sold = Vec::new();
+    for n in 1..=80i64 {
+        let mut sale = Sale::open("SMKT001", CustomerChoice::new_customer())
+            .at_till("T1", None)
+            .paid_with(Payment::cash(None));
+        sale.product_ids = vec![1, 2, 3 + (n % 5) as i32];
+        sale.receipt_no = Some(n);
+        sold.push(submit(&store, &sale).await.unwrap());
+    }
+    let undoer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let (mut voids, mut refunds, mut retried) = (Vec::new(), Vec::new(), 0);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            for (i, receipt) in sold.iter().enumerate() {
+                if i % 2 == 0 {
+                    let request = VoidRequest {
+                        void_key: Uuid::now_v7(),
+                        purchase_id: receipt.purchase_id,
+                        till: "T1".into(),
+                        cashier: None,
+                        manager: 9,
+                        reason: "fault test".into(),
+                    };
+                    while let Err(e) = refund::void_purchase(&store, &request).await {
+                        assert!(matches!(e, RefundError::Unavailable(_)), "{e}");
+                        assert!(Instant::now() < deadline);
+                        retried += 1;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    voids.push(request.void_key);
+                } else {
+                    let request = RefundRequest {
+                        refund_key: Uuid::now_v7(),
+                        purchase_id: receipt.purchase_id,
+                        product_ids: vec![receipt.lines[i % receipt.lines.len()].product_id],
+                        till: "T1".into(),
+                        cashier: None,
+                        manager: 9,
+                        reason: "fault test".into(),
+                    };
+                    while let Err(e) = refund::refund_purchase(&store, &request).await {
+                        assert!(matches!(e, RefundError::Unavailable(_)), "{e}");
+                        assert!(Instant::now() < deadline);
+                        retried += 1;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    refunds.push(request.refund_key);
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            (voids, refunds, retried)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let server = private.server.clone();
+    tokio::task::spawn_blocking(move || server.stop(true).unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let server = private.server.clone();
+    tokio::task::spawn_blocking(move || server.start().unwrap())
+        .await
+        .unwrap();
+    let (voids, refunds, retried) = undoer.await.unwrap();
+    assert!(
+        retried > 0,
+        "the outage interrupted nothing: the test proved nothing"
+    );
+    let client = store.client().await.unwrap();
+    let stored_voids: Vec<Uuid> = client
+        .query("SELECT void_key FROM purchase_void ORDER BY void_key", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let stored_refunds: Vec<Uuid> = client
+        .query("SELECT refund_key FROM refund ORDER BY refund_key", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut voids = voids;
+    voids.sort();
+    let mut refunds = refunds;
+    refunds.sort();
+    assert_eq!(stored_voids, voids);
+    assert_eq!(stored_refunds, refunds);
+    assert_counters_equal_recount(&store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_tills_of_a_thousand_sales_lose_nothing_and_see_no_deadlock() {
     let db = fresh_db().await;

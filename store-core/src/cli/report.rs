@@ -14,8 +14,8 @@ use super::catalog::connect;
 #[derive(clap::Subcommand, Debug)]
 pub enum ReportAction {
     /// A till's shifts that were open on a day (today by default), with their figures: X for
-    /// an open shift, Z (as stored when it closed) for a closed one. Reads only; run it as the
-    /// tills' role (icash_clerk) or an administrator.
+    /// an open shift, Z (as stored when it closed) for a closed one. Reads only: as the tills'
+    /// role (icash_clerk), the owner's (icash_owner) or an administrator.
     Shift {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -90,8 +90,8 @@ fn explain_privilege(e: store_core::Error) -> anyhow::Error {
     let e = anyhow::Error::from(e);
     if denied {
         e.context(
-            "shift reports are read as the tills' role (icash_clerk) or an administrator \
-             (the owner's role executes no function)",
+            "shift reports are read as the tills' role (icash_clerk), the owner's \
+             (icash_owner) or an administrator",
         )
     } else {
         e

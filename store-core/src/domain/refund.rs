@@ -184,7 +184,8 @@ struct StoredLine {
 }
 
 /// The sale with this receipt number at `till`, with its void and refunds; None when there is
-/// none.
+/// none. Its receipt is the purchase as stored: `replayed` is true and `new_customer` false
+/// (neither is known, nor needed, after the fact).
 pub async fn find_by_receipt(
     client: &impl GenericClient,
     till: &str,

@@ -120,7 +120,7 @@ const SET_PURCHASE_SEQUENCE: &str = "SELECT setval(pg_get_serial_sequence('purch
 const REBUILD_COUNTERS: &str = "
     TRUNCATE purchase_unfolded, customer, customer_branch, stat_customer_histogram,
         stat_product_units, stat_branch_totals, stat_branch_histogram, stat_branch_product_units,
-        stat_branch_hourly, stat_branch_daily, stat_branch_product_daily, stat_branch_product_hourly;
+        stat_branch_hourly;
     INSERT INTO customer (user_id, purchases, first_purchase_at, last_purchase_at)
         SELECT user_id, count(*), min(created_at), max(created_at) FROM purchase GROUP BY user_id;
     INSERT INTO stat_customer_histogram (purchases, customers)
@@ -140,6 +140,13 @@ const INSERT_UNITS: &str = "INSERT INTO stat_product_units (product_id, units) \
      SELECT * FROM unnest($1::int4[], $2::int8[]) AS u (product, units) WHERE u.units > 0";
 const INSERT_HOURLY: &str = "INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue, items) \
      SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::numeric[], $5::int8[])";
+// The day-level counters exist from migration 6 on; on an older schema (a database the
+// migrations bring up to date after the load) the migration counts them from the rows.
+const HAS_DAY_COUNTERS: &str = "SELECT to_regclass('public.stat_branch_daily') IS NOT NULL";
+const TRUNCATE_DAY_COUNTERS: &str =
+    "TRUNCATE stat_branch_daily, stat_branch_product_daily, stat_branch_product_hourly";
+const INSERT_HOURLY_BEFORE_6: &str = "INSERT INTO stat_branch_hourly (supermarket_id, hour, purchases, revenue) \
+     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::numeric[])";
 // The days are the hours' UTC dates, summed.
 const INSERT_DAILY: &str = "INSERT INTO stat_branch_daily (supermarket_id, day, purchases, revenue, items) \
      SELECT h.supermarket_id, (h.hour AT TIME ZONE 'UTC')::date, sum(h.purchases), sum(h.revenue), sum(h.items) \
@@ -156,9 +163,11 @@ const INSERT_PRODUCT_DAILY: &str = "INSERT INTO stat_branch_product_daily (super
 struct SmallCounters {
     /// Per branch: purchases, revenue, units per product (by index in the products list).
     branches: BTreeMap<String, (i64, Decimal, Vec<i64>)>,
-    /// Per branch and UTC hour: purchases, revenue, items, and units per product (by index).
-    hours: BTreeMap<(String, DateTime<Utc>), (i64, Decimal, i64, Vec<i64>)>,
+    hours: BTreeMap<(String, DateTime<Utc>), HourFigures>,
 }
+
+/// Per branch and UTC hour: purchases, revenue, items, and units per product (by index).
+type HourFigures = (i64, Decimal, i64, Vec<i64>);
 
 impl SmallCounters {
     fn add(&mut self, row: &PurchaseRow, products: usize) {
@@ -227,6 +236,16 @@ impl SmallCounters {
         let hour_purchases: Vec<i64> = self.hours.values().map(|v| v.0).collect();
         let hour_revenue: Vec<Decimal> = self.hours.values().map(|v| v.1).collect();
         let hour_items: Vec<i64> = self.hours.values().map(|v| v.2).collect();
+        let day_counters: bool = tx.query_one(HAS_DAY_COUNTERS, &[]).await?.try_get(0)?;
+        if !day_counters {
+            tx.execute(
+                INSERT_HOURLY_BEFORE_6,
+                &[&hour_branches, &hours, &hour_purchases, &hour_revenue],
+            )
+            .await?;
+            return Ok(());
+        }
+        tx.batch_execute(TRUNCATE_DAY_COUNTERS).await?;
         tx.execute(
             INSERT_HOURLY,
             &[

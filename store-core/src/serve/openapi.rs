@@ -116,6 +116,15 @@ pub struct ReceiptSchema {
     cashier: Option<i32>,
     /// The till's gapless receipt number (printed `T03-000124`).
     receipt_no: Option<i64>,
+    /// How it was paid: `cash`, `card`, or null (no payment step, as for the API's sales).
+    #[schema(example = "cash")]
+    payment_method: Option<String>,
+    /// Cash: the amount tendered (null when unknown or not cash).
+    #[schema(example = "10.00")]
+    tendered: Option<String>,
+    /// Cash: the change given, computed by the database.
+    #[schema(example = "2.70")]
+    change_due: Option<String>,
 }
 
 #[derive(ToSchema)]
