@@ -1,6 +1,7 @@
 //! How long drawing one full screen takes: the view function into a ratatui `TestBackend`,
 //! with realistic figures (50 loyal buyers on the page, 4 top products with a tie, 3 branches,
-//! a 30-day trend), at 80x24 and 200x60, with and without the help overlay.
+//! a 30-day trend), at 80x24 and 200x60, with and without the help overlay; and each view of
+//! issue 16 (summary, products, hours, tills, cashiers) at 80x24 and 160x48, full redraws.
 //!
 //! `cargo bench -p owner-tui --bench render`. The target (issue 5) is under 1 ms a screen.
 
@@ -11,7 +12,7 @@ use std::hint::black_box;
 
 use common::*;
 use criterion::{Criterion, criterion_group, criterion_main};
-use owner_tui::app::{Msg, Snapshot, State, update};
+use owner_tui::app::{Msg, Snapshot, State, View, update};
 use owner_tui::keymap::Action;
 use owner_tui::view;
 use ratatui::Terminal;
@@ -36,6 +37,7 @@ fn full_state(width: u16, height: u16) -> State {
                 trend,
                 bucket: TrendBucket::Day,
                 standby: None,
+                insights: Some(insights_30_days()),
             })),
         },
     );
@@ -78,6 +80,27 @@ fn bench_render(c: &mut Criterion) {
                     })
                 });
             }
+        }
+    }
+    for (width, height) in [(80u16, 24u16), (160, 48)] {
+        for target in &View::ALL[1..] {
+            let mut state = full_state(width, height);
+            while state.view != *target {
+                update(&mut state, Msg::Action(Action::NextView));
+            }
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+            terminal.draw(|f| view::render(f, &state)).unwrap();
+            let screen = terminal.backend().to_string();
+            assert!(screen.contains(target.title()), "{screen}");
+            let name = target.title().to_lowercase();
+            group.bench_function(format!("{name}_full_{width}x{height}"), |b| {
+                b.iter(|| {
+                    terminal.clear().unwrap();
+                    terminal
+                        .draw(|f| view::render(f, black_box(&state)))
+                        .unwrap();
+                })
+            });
         }
     }
     group.finish();

@@ -10,17 +10,25 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use store_core::domain::analytics::{
-    Dashboard, Filter, LoyalBuyer, StandbyLag, TopProduct, TrendBucket, TrendPoint,
+    CustomerDetail, Dashboard, Filter, Insights, LoyalBuyer, Period, StandbyLag, TopProduct,
+    TrendBucket, TrendPoint,
 };
 use store_core::domain::time_zone::Tz;
+use uuid::Uuid;
 
-use crate::keymap::Action;
+use crate::keymap::{Action, Mode};
 use crate::refresh::RefreshSchedule;
 
 /// Rows per loyal-buyers page fetched from the database.
 pub const LOYAL_PAGE: usize = 50;
 /// Pages of loyal buyers kept around the visible rows (the rest are dropped).
 const PAGES_KEPT_AROUND: usize = 2;
+/// The insights cost the database far more than the dashboard (about half a second for 30
+/// days at 2M purchases): a refresh reads them again at most this often, and the figures
+/// between keep the last ones (`r` reads them at once).
+pub const INSIGHTS_EVERY: Duration = Duration::from_secs(10);
+/// A customer's newest visits fetched for the drill-down.
+pub const CUSTOMER_VISITS: i64 = 200;
 
 pub use crate::refresh::{MAX_NOTICE_DELAY, MIN_REFRESH_GAP, TRAILING, WAITING_AFTER};
 
@@ -41,7 +49,7 @@ impl Settings {
     }
 }
 
-/// One refresh's answer: the dashboard and the sales trend for the same filter.
+/// One refresh's answer: the dashboard, the sales trend and the insights for the same filter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     pub dashboard: Dashboard,
@@ -49,6 +57,143 @@ pub struct Snapshot {
     pub bucket: TrendBucket,
     /// Read from a hot standby this far behind the primary; None on the primary.
     pub standby: Option<StandbyLag>,
+    /// The views other than the overview (and the overview's comparisons); None when not read.
+    pub insights: Option<Insights>,
+}
+
+/// What the body of the screen shows; `Tab` and `Shift-Tab` go round them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum View {
+    /// The three iCash answers, revenue per branch and the sales chart.
+    #[default]
+    Overview,
+    /// Every figure of the period against the period before, baskets included.
+    Summary,
+    Products,
+    /// Sales by hour of day and weekday.
+    Hours,
+    Tills,
+    Cashiers,
+}
+
+impl View {
+    pub const ALL: [View; 6] = [
+        View::Overview,
+        View::Summary,
+        View::Products,
+        View::Hours,
+        View::Tills,
+        View::Cashiers,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Overview => "Overview",
+            View::Summary => "Summary",
+            View::Products => "Products",
+            View::Hours => "Hours",
+            View::Tills => "Tills",
+            View::Cashiers => "Cashiers",
+        }
+    }
+
+    fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> View {
+        View::ALL[(self.index() + 1) % View::ALL.len()]
+    }
+
+    pub fn previous(self) -> View {
+        View::ALL[(self.index() + View::ALL.len() - 1) % View::ALL.len()]
+    }
+}
+
+/// A table view's first visible row, per table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableTops {
+    pub products: usize,
+    pub tills: usize,
+    pub cashiers: usize,
+}
+
+/// One customer's detail, opened with Enter from the loyal list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerView {
+    pub user_id: Uuid,
+    /// Which answer of `Effect::LoadCustomer` is awaited.
+    pub request: u64,
+    pub load: CustomerLoad,
+    /// The first visible visit.
+    pub top: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CustomerLoad {
+    /// Being read; the detail shown before (on `r`), if any.
+    Loading {
+        shown: Option<Box<CustomerDetail>>,
+    },
+    Loaded(Box<CustomerDetail>),
+    /// No purchase has this customer (any more).
+    Unknown,
+    Failed(String),
+}
+
+impl CustomerLoad {
+    pub fn detail(&self) -> Option<&CustomerDetail> {
+        match self {
+            CustomerLoad::Loaded(detail) => Some(detail),
+            CustomerLoad::Loading { shown } => shown.as_deref(),
+            CustomerLoad::Unknown | CustomerLoad::Failed(_) => None,
+        }
+    }
+}
+
+/// Which date of the range is being typed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RangeField {
+    #[default]
+    From,
+    To,
+}
+
+/// The date range popup (`d`): two dates typed as YYYY-MM-DD, and why the last attempt was
+/// refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RangeInput {
+    pub from: String,
+    pub to: String,
+    pub field: RangeField,
+    pub error: Option<String>,
+}
+
+/// Longest date typed: YYYY-MM-DD and a little room for a slip.
+const DATE_MAX: usize = 12;
+
+impl RangeInput {
+    fn field_mut(&mut self) -> &mut String {
+        match self.field {
+            RangeField::From => &mut self.from,
+            RangeField::To => &mut self.to,
+        }
+    }
+}
+
+/// A table written to CSV: its file name and its rows, the heading first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableExport {
+    pub dir: PathBuf,
+    pub file_name: String,
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableExported {
+    pub file: PathBuf,
+    /// Rows under the heading.
+    pub rows: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +244,12 @@ pub enum Msg {
     /// The branches, each with its own time zone if it has one.
     Branches(Result<Vec<(String, Option<Tz>)>, String>),
     Exported(Result<ExportDone, String>),
+    /// A customer's detail (None: no purchase has that customer).
+    Customer {
+        request: u64,
+        result: Result<Option<CustomerDetail>, String>,
+    },
+    TableExported(Result<TableExported, String>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -119,6 +270,8 @@ pub enum Effect {
         min_purchases: i32,
         page_size: i64,
         bucket: TrendBucket,
+        /// Read the insights too (see `State::needs_insights`).
+        insights: bool,
     },
     LoadLoyalPage {
         generation: u64,
@@ -130,6 +283,12 @@ pub enum Effect {
     },
     LoadBranches,
     Export(ExportRequest),
+    LoadCustomer {
+        request: u64,
+        user_id: Uuid,
+        limit: i64,
+    },
+    ExportTable(TableExport),
     Quit,
 }
 
@@ -174,7 +333,13 @@ pub enum Message {
         top_rows: usize,
         dir: String,
     },
+    ExportedTable {
+        rows: usize,
+        file: String,
+    },
     ExportFailed(String),
+    /// Enter with no loyal buyer at the cursor; true while there is none.
+    NoBuyerAtCursor,
 }
 
 impl Message {
@@ -193,7 +358,11 @@ impl Message {
             } => format!(
                 "Exported {loyal_rows} loyal buyers + {top_rows} top products as CSV to {dir}/"
             ),
+            Message::ExportedTable { rows, file } => {
+                format!("Exported {rows} rows as CSV to {file}")
+            }
             Message::ExportFailed(error) => format!("Export failed: {error}"),
+            Message::NoBuyerAtCursor => "No loyal buyer at the cursor".into(),
         }
     }
 
@@ -202,8 +371,14 @@ impl Message {
         match self {
             Message::UnfreezeFirst => state.is_frozen(),
             Message::AtLeastOnePurchase => state.min_purchases == 1,
-            Message::NothingToExport => state.shown.is_none(),
-            Message::Exporting | Message::Exported { .. } | Message::ExportFailed(_) => true,
+            Message::NothingToExport => !state.has_something_to_export(),
+            Message::NoBuyerAtCursor => {
+                state.view == View::Overview && state.loyal_row(state.loyal.selected).is_none()
+            }
+            Message::Exporting
+            | Message::Exported { .. }
+            | Message::ExportedTable { .. }
+            | Message::ExportFailed(_) => true,
         }
     }
 }
@@ -244,6 +419,9 @@ impl LoyalPage {
 pub struct LoyalList {
     /// Index of the first visible row in the whole sorted list.
     pub top: usize,
+    /// The row at the cursor (what Enter opens): the first visible one, except in the last
+    /// screenful, where the list cannot scroll further and the cursor moves down it instead.
+    pub selected: usize,
     pub pages: BTreeMap<usize, LoyalPage>,
     /// Which answer of `Effect::LoadLoyalPage` is current.
     pub generation: u64,
@@ -273,6 +451,20 @@ pub struct State {
     pub loyal: LoyalList,
     pub trend_bucket: TrendBucket,
     pub refresh: RefreshSchedule,
+    pub view: View,
+    pub tables: TableTops,
+    /// The customer opened from the loyal list (shown in place of the overview).
+    pub customer: Option<CustomerView>,
+    /// The date range being typed.
+    pub range: Option<RangeInput>,
+    /// The id the next customer request gets.
+    next_request: u64,
+    /// Whether the last refresh started reads the insights.
+    insights_asked: bool,
+    /// When the last refresh that read the insights started.
+    insights_started: Option<Duration>,
+    /// `r` was pressed: the next refresh reads the insights whatever their age.
+    insights_now: bool,
     /// Something drawn changed since the last `take_dirty`.
     redraw: bool,
 }
@@ -298,8 +490,65 @@ impl State {
             loyal: LoyalList::default(),
             trend_bucket: default_bucket(&Filter::default()),
             refresh: RefreshSchedule::default(),
+            view: View::default(),
+            tables: TableTops::default(),
+            customer: None,
+            range: None,
+            next_request: 0,
+            insights_asked: false,
+            insights_started: None,
+            insights_now: false,
             redraw: true,
         }
+    }
+
+    /// Which key table applies now.
+    pub fn key_mode(&self) -> Mode {
+        if self.range.is_some() && self.help.is_none() {
+            Mode::Range
+        } else {
+            Mode::Dashboard
+        }
+    }
+
+    /// Whether `e` would write something now: the overview's figures, or the table of the view.
+    pub fn has_something_to_export(&self) -> bool {
+        match (self.view, &self.customer) {
+            (View::Overview, None) => self.shown.is_some(),
+            _ => crate::export::table_for(self).is_some(),
+        }
+    }
+
+    /// Whether the screen needs the insights: every view but the overview does, and the
+    /// overview for its comparisons, which all time has none of. So the first screen, all time,
+    /// costs the database no more than it did.
+    pub fn needs_insights(&self) -> bool {
+        self.view != View::Overview || self.filter.period != Period::AllTime
+    }
+
+    /// Whether the refresh starting now reads the insights: when the screen needs them and
+    /// those shown are for another selection, or older than `INSIGHTS_EVERY`, or `r` asked.
+    fn insights_due(&self) -> bool {
+        if !self.needs_insights() {
+            return false;
+        }
+        let current = self.insights().is_some_and(|i| i.filter == self.filter);
+        let fresh = self
+            .insights_started
+            .is_some_and(|at| self.now < at + INSIGHTS_EVERY);
+        self.insights_now || !current || !fresh
+    }
+
+    /// The view changed: the insights are read if it needs them and they are not here.
+    fn view_changed(&mut self) {
+        if self.needs_insights() && self.insights().is_none() && !self.is_frozen() {
+            self.refresh.request();
+        }
+    }
+
+    /// The insights on screen, if any.
+    pub fn insights(&self) -> Option<&Insights> {
+        self.shown.as_ref().and_then(|s| s.insights.as_ref())
     }
 
     pub fn is_connected(&self) -> bool {
@@ -337,6 +586,10 @@ impl State {
             wall: _,
             refresh: _,
             redraw: _,
+            next_request: _,
+            insights_asked: _,
+            insights_started: _,
+            insights_now: _,
             filter,
             min_purchases,
             connection,
@@ -350,6 +603,10 @@ impl State {
             size,
             loyal,
             trend_bucket,
+            view,
+            tables,
+            customer,
+            range,
         } = self;
         *filter == other.filter
             && *min_purchases == other.min_purchases
@@ -364,6 +621,10 @@ impl State {
             && *size == other.size
             && *loyal == other.loyal
             && *trend_bucket == other.trend_bucket
+            && *view == other.view
+            && *tables == other.tables
+            && *customer == other.customer
+            && *range == other.range
             && self.waiting_for_database() == other.waiting_for_database()
     }
 
@@ -419,17 +680,30 @@ impl State {
     fn start_refresh_if_due(&mut self, effects: &mut Vec<Effect>) {
         let may_start = self.is_connected() && !self.is_frozen();
         if let Some(id) = self.refresh.start(self.now, may_start) {
+            self.insights_asked = self.insights_due();
+            if self.insights_asked {
+                self.insights_started = Some(self.now);
+                self.insights_now = false;
+            }
             effects.push(Effect::Refresh {
                 id,
                 filter: self.filter.clone(),
                 min_purchases: self.min_purchases,
                 page_size: LOYAL_PAGE as i64,
                 bucket: self.trend_bucket,
+                insights: self.insights_asked,
             });
         }
     }
 
-    fn apply(&mut self, snapshot: Snapshot, effects: &mut Vec<Effect>) {
+    fn apply(&mut self, mut snapshot: Snapshot, effects: &mut Vec<Effect>) {
+        // A refresh without the insights keeps those shown, if they are for the same filter.
+        if snapshot.insights.is_none()
+            && let Some(held) = self.shown.as_mut().and_then(|s| s.insights.take())
+            && held.filter == snapshot.dashboard.filter
+        {
+            snapshot.insights = Some(held);
+        }
         let first = snapshot.dashboard.loyal_page.clone();
         self.shown = Some(snapshot);
         let loyal = &mut self.loyal;
@@ -443,6 +717,8 @@ impl State {
         if self.loyal.top >= count {
             self.loyal.top = count.saturating_sub(1);
         }
+        self.loyal.selected = self.loyal.selected.min(count.saturating_sub(1));
+        self.clamp_tables();
         self.ensure_loyal_pages(effects);
     }
 
@@ -487,16 +763,218 @@ impl State {
             .retain(|p, _| (keep_from..=keep_to).contains(p));
     }
 
-    fn scroll_to(&mut self, top: usize, effects: &mut Vec<Effect>) {
+    /// Puts the cursor on row `selected` (within the list); the list scrolls to show it at the
+    /// top, as far as it can.
+    fn select_loyal(&mut self, selected: usize, effects: &mut Vec<Effect>) {
         let count = self.loyal_count();
         let max_top = count.saturating_sub(self.loyal_visible());
-        self.loyal.top = top.min(max_top);
+        self.loyal.selected = selected.min(count.saturating_sub(1));
+        self.loyal.top = self.loyal.selected.min(max_top);
         self.ensure_loyal_pages(effects);
+    }
+
+    /// The cursor's row after the size changed: the list scrolls as far as it now may.
+    fn keep_loyal_in_view(&mut self, effects: &mut Vec<Effect>) {
+        let count = self.loyal_count();
+        let max_top = count.saturating_sub(self.loyal_visible());
+        self.loyal.top = self.loyal.selected.min(max_top);
+        self.ensure_loyal_pages(effects);
+    }
+
+    /// The rows of the table `view` scrolls, and how many of them fit.
+    fn table_rows(&self, view: View) -> (usize, usize) {
+        let visible = crate::view::table_visible_rows_in(self, view).max(1);
+        let count = match (&self.customer, view) {
+            (Some(c), View::Overview) => c.load.detail().map(|d| d.visits.len()).unwrap_or(0),
+            (None, View::Overview) => self.loyal_count(),
+            (_, view) => self
+                .insights()
+                .map(|i| match view {
+                    View::Products => i.products.len(),
+                    View::Tills => i.tills.len(),
+                    View::Cashiers => i.cashiers.len(),
+                    View::Overview | View::Summary | View::Hours => 0,
+                })
+                .unwrap_or(0),
+        };
+        (count, visible)
+    }
+
+    /// The first visible row of `view`'s table, if it has one that scrolls.
+    fn table_top_mut(&mut self, view: View) -> Option<&mut usize> {
+        match (view, &mut self.customer) {
+            (View::Overview, Some(customer)) => Some(&mut customer.top),
+            (View::Products, _) => Some(&mut self.tables.products),
+            (View::Tills, _) => Some(&mut self.tables.tills),
+            (View::Cashiers, _) => Some(&mut self.tables.cashiers),
+            (View::Overview | View::Summary | View::Hours, _) => None,
+        }
+    }
+
+    /// Keeps every table's first row within its rows (after new figures or a resize).
+    fn clamp_tables(&mut self) {
+        for view in [View::Overview, View::Products, View::Tills, View::Cashiers] {
+            let (count, visible) = self.table_rows(view);
+            if let Some(top) = self.table_top_mut(view) {
+                *top = (*top).min(count.saturating_sub(visible));
+            }
+        }
+    }
+
+    /// Scrolls whatever the view shows as a list: the loyal buyers (by the cursor), or a table.
+    fn scroll(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        let view = self.view;
+        let (count, visible) = self.table_rows(view);
+        if self.view == View::Overview && self.customer.is_none() {
+            let at = self.loyal.selected;
+            let to = match action {
+                Action::ScrollUp => at.saturating_sub(1),
+                Action::ScrollDown => at + 1,
+                Action::PageUp => at.saturating_sub(visible),
+                Action::PageDown => at + visible,
+                Action::Top => 0,
+                _ => usize::MAX,
+            };
+            self.select_loyal(to, effects);
+            return;
+        }
+        let max_top = count.saturating_sub(visible);
+        if let Some(top) = self.table_top_mut(view) {
+            let to = match action {
+                Action::ScrollUp => top.saturating_sub(1),
+                Action::ScrollDown => *top + 1,
+                Action::PageUp => top.saturating_sub(visible),
+                Action::PageDown => *top + visible,
+                Action::Top => 0,
+                _ => max_top,
+            };
+            *top = to.min(max_top);
+        }
+    }
+
+    /// Enter: the loyal buyer at the cursor, in detail.
+    fn open_customer(&mut self, effects: &mut Vec<Effect>) {
+        if self.view != View::Overview || self.customer.is_some() {
+            return;
+        }
+        match self.loyal_row(self.loyal.selected) {
+            Some(buyer) => {
+                let user_id = buyer.user_id;
+                self.customer = Some(CustomerView {
+                    user_id,
+                    request: 0,
+                    load: CustomerLoad::Loading { shown: None },
+                    top: 0,
+                });
+                self.load_customer(effects);
+            }
+            None => self.message = Some(Message::NoBuyerAtCursor),
+        }
+    }
+
+    /// Asks for the open customer's detail (again), keeping what is shown meanwhile.
+    fn load_customer(&mut self, effects: &mut Vec<Effect>) {
+        let request = self.next_request;
+        let Some(customer) = &mut self.customer else {
+            return;
+        };
+        self.next_request += 1;
+        customer.request = request;
+        let shown = customer.load.detail().cloned().map(Box::new);
+        customer.load = CustomerLoad::Loading { shown };
+        effects.push(Effect::LoadCustomer {
+            request,
+            user_id: customer.user_id,
+            limit: CUSTOMER_VISITS,
+        });
+    }
+
+    /// A key while the date range popup is open.
+    fn on_range_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        let Some(range) = &mut self.range else { return };
+        match action {
+            Action::Quit => effects.push(Effect::Quit),
+            Action::CloseOverlay => self.range = None,
+            Action::Type(c) => {
+                let field = range.field_mut();
+                if field.chars().count() < DATE_MAX {
+                    field.push(c);
+                }
+                range.error = None;
+            }
+            Action::DeleteChar => {
+                range.field_mut().pop();
+                range.error = None;
+            }
+            Action::NextField => {
+                range.field = match range.field {
+                    RangeField::From => RangeField::To,
+                    RangeField::To => RangeField::From,
+                };
+            }
+            Action::ApplyRange => match Period::parse_range(&range.from, &range.to) {
+                Ok(period) => {
+                    self.range = None;
+                    self.filter.period = period;
+                    self.selection_changed();
+                }
+                Err(error) => range.error = Some(error),
+            },
+            _ => {}
+        }
+    }
+
+    /// `d`: the popup, filled with the dates the current period covers.
+    fn open_range(&mut self) {
+        let dates = self
+            .wall
+            .and_then(|now| self.filter.period.dates(now, self.filter.zone));
+        let (from, to) = dates
+            .map(|(from, to)| (from.to_string(), to.to_string()))
+            .unwrap_or_default();
+        self.range = Some(RangeInput {
+            from,
+            to,
+            field: RangeField::From,
+            error: None,
+        });
+    }
+
+    fn export_table(&mut self, effects: &mut Vec<Effect>) {
+        let wall = self.wall;
+        match crate::export::table_for(self) {
+            Some((what, rows)) => {
+                let stamp = self
+                    .settings
+                    .local(wall.unwrap_or_default())
+                    .format("%Y%m%d-%H%M%S")
+                    .to_string();
+                let filter = self
+                    .insights()
+                    .map(|i| i.filter.clone())
+                    .unwrap_or_else(|| self.filter.clone());
+                let file_name = match what {
+                    crate::export::Table::Visits(user) => format!("customer_{user}_{stamp}.csv"),
+                    crate::export::Table::Named(name) => {
+                        crate::export::file_name(name, &filter, &stamp)
+                    }
+                };
+                effects.push(Effect::ExportTable(TableExport {
+                    dir: self.settings.export_dir.clone(),
+                    file_name,
+                    rows,
+                }));
+                self.message = Some(Message::Exporting);
+            }
+            None => self.message = Some(Message::NothingToExport),
+        }
     }
 
     /// A new selection (filter or threshold): ask for it, and start over at the top.
     fn selection_changed(&mut self) {
         self.loyal.top = 0;
+        self.loyal.selected = 0;
+        self.tables = TableTops::default();
         self.trend_bucket = default_bucket(&self.filter);
         self.refresh.request();
     }
@@ -538,16 +1016,44 @@ impl State {
             self.on_help_action(help, action, effects);
             return;
         }
+        if self.range.is_some() {
+            self.on_range_action(action, effects);
+            return;
+        }
         match action {
             Action::Quit => effects.push(Effect::Quit),
             Action::Help => self.help = Some(Help::default()),
-            Action::CloseOverlay => {}
+            Action::CloseOverlay => {
+                if self.view == View::Overview {
+                    self.customer = None;
+                }
+            }
             Action::Refresh => {
+                if self.view == View::Overview && self.customer.is_some() {
+                    self.load_customer(effects);
+                }
                 if !self.refuse_while_frozen() {
                     self.refresh.request();
+                    self.insights_now = true;
                     self.message = None;
                 }
             }
+            Action::NextView => {
+                self.view = self.view.next();
+                self.view_changed();
+            }
+            Action::PreviousView => {
+                self.view = self.view.previous();
+                self.view_changed();
+            }
+            Action::Open => self.open_customer(effects),
+            Action::TypeRange => {
+                if !self.refuse_while_frozen() {
+                    self.open_range();
+                }
+            }
+            // Only bound while a range is typed.
+            Action::Type(_) | Action::NextField | Action::DeleteChar | Action::ApplyRange => {}
             Action::Freeze => {
                 self.message = None;
                 match std::mem::replace(&mut self.freeze, Freeze::Live) {
@@ -605,6 +1111,9 @@ impl State {
                     self.message = Some(Message::AtLeastOnePurchase);
                 }
             }
+            Action::Export if self.view != View::Overview || self.customer.is_some() => {
+                self.export_table(effects)
+            }
             Action::Export => match &self.shown {
                 Some(s) => {
                     let d = &s.dashboard;
@@ -624,18 +1133,12 @@ impl State {
                 }
                 None => self.message = Some(Message::NothingToExport),
             },
-            Action::ScrollUp => self.scroll_to(self.loyal.top.saturating_sub(1), effects),
-            Action::ScrollDown => self.scroll_to(self.loyal.top + 1, effects),
-            Action::PageUp => {
-                let step = self.loyal_visible();
-                self.scroll_to(self.loyal.top.saturating_sub(step), effects)
-            }
-            Action::PageDown => {
-                let step = self.loyal_visible();
-                self.scroll_to(self.loyal.top + step, effects)
-            }
-            Action::Top => self.scroll_to(0, effects),
-            Action::Bottom => self.scroll_to(usize::MAX, effects),
+            Action::ScrollUp
+            | Action::ScrollDown
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => self.scroll(action, effects),
         }
     }
 }
@@ -643,7 +1146,8 @@ impl State {
 /// Hours for a day's figures, days for anything longer (adjusted to the data's range later).
 pub fn default_bucket(filter: &Filter) -> TrendBucket {
     match filter.period {
-        store_core::domain::analytics::Period::Today => TrendBucket::Hour,
+        Period::Today | Period::Yesterday => TrendBucket::Hour,
+        Period::Range { from, to } if from == to => TrendBucket::Hour,
         _ => TrendBucket::Day,
     }
 }
@@ -689,8 +1193,8 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(help) = &mut state.help {
                 help.scroll = help.scroll.min(max_scroll);
             }
-            let top = state.loyal.top;
-            state.scroll_to(top, &mut effects);
+            state.keep_loyal_in_view(&mut effects);
+            state.clamp_tables();
         }
         Msg::Connected { description } => {
             state.connection = Connection::Connected { description };
@@ -739,6 +1243,10 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
                             *held = Some(Box::new(snapshot));
                         } else {
                             state.apply(snapshot, &mut effects);
+                            // Asked for before the view needed them: once more with them.
+                            if !state.insights_asked {
+                                state.view_changed();
+                            }
                         }
                     }
                 }
@@ -794,6 +1302,31 @@ fn step(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
                 Err(error) => Message::ExportFailed(error),
             });
+        }
+        Msg::TableExported(result) => {
+            state.message = Some(match result {
+                Ok(done) => {
+                    tracing::info!("exported {}", done.file.display());
+                    Message::ExportedTable {
+                        rows: done.rows,
+                        file: done.file.display().to_string(),
+                    }
+                }
+                Err(error) => Message::ExportFailed(error),
+            });
+        }
+        Msg::Customer { request, result } => {
+            if let Some(customer) = &mut state.customer
+                && customer.request == request
+            {
+                customer.load = match result {
+                    Ok(Some(detail)) => CustomerLoad::Loaded(Box::new(detail)),
+                    Ok(None) => CustomerLoad::Unknown,
+                    Err(error) => CustomerLoad::Failed(error),
+                };
+                let visits = customer.load.detail().map(|d| d.visits.len()).unwrap_or(0);
+                customer.top = customer.top.min(visits.saturating_sub(1));
+            }
         }
     }
     state.start_refresh_if_due(&mut effects);

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use icash_cli::docs::{Entry, Manual, entries};
 
-/// The owner's live dashboard: buyers, loyal buyers, top products, revenue and sales.
+/// The owner's live dashboard: buyers, loyal buyers, top products, revenue and sales; for any
+/// period or typed date range, each figure against the period before, products, baskets,
+/// hours, tills, cashiers and one customer's visits.
 ///
 /// Settings not given as flags or environment variables are read from the optional
 /// configuration file ($ICASH_CONFIG, else $XDG_CONFIG_HOME/icash/config.toml).
@@ -47,7 +49,11 @@ pub const MANUAL: Manual = Manual {
         },
         Entry {
             name: "loyal-buyers_*.csv, top-products_*.csv",
-            text: "What the e key exports, in --export-dir (default: the current directory).",
+            text: "What the e key exports from the overview, in --export-dir (default: the current directory).",
+        },
+        Entry {
+            name: "summary_*.csv, products_*.csv, hours_*.csv, tills_*.csv, cashiers_*.csv, customer_*.csv",
+            text: "What the e key exports from the other views and from a customer, in --export-dir.",
         },
     ],
 };

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use store_core::Store;
-use store_core::domain::analytics::{self, Filter, Period, TopProduct};
+use store_core::domain::analytics::{self, Filter, TopProduct};
 use tokio::sync::mpsc::UnboundedSender;
 use tui_runtime::{Failure, Lease, spawn_effect};
 
-use crate::app::{Effect, ExportDone, ExportRequest, Msg, Snapshot};
+use crate::app::{Effect, ExportDone, ExportRequest, Msg, Snapshot, TableExport, TableExported};
+use crate::export::period_slug;
 use crate::view::rank_label;
 
 /// Longest wait for one refresh, one page of loyal buyers or the branch list: past it the
@@ -31,6 +32,7 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
             min_purchases,
             page_size,
             bucket,
+            insights,
         } => {
             spawn_effect(
                 tx,
@@ -47,12 +49,19 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                     )
                     .await?;
                     let standby = analytics::standby_lag(&*client).await?;
+                    // The days a preset covers are those of the instant shown.
+                    let insights = if insights {
+                        Some(analytics::insights(&*client, &filter, chrono::Utc::now()).await?)
+                    } else {
+                        None
+                    };
                     client.release();
                     Ok(Box::new(Snapshot {
                         dashboard,
                         trend,
                         bucket,
                         standby,
+                        insights,
                     }))
                 },
                 move |outcome| Msg::Refreshed {
@@ -123,8 +132,66 @@ pub fn spawn(store: &Store, effect: Effect, tx: &UnboundedSender<Msg>) {
                 |outcome| Msg::Exported(outcome.unwrap_or_else(|failure| Err(failure.to_string()))),
             );
         }
+        Effect::LoadCustomer {
+            request,
+            user_id,
+            limit,
+        } => {
+            spawn_effect(
+                tx,
+                QUERY_TIMEOUT,
+                async move {
+                    let client = Lease::new(store.client().await?, &store);
+                    let detail = analytics::customer_detail(&*client, user_id, limit).await?;
+                    client.release();
+                    Ok(detail)
+                },
+                move |outcome| Msg::Customer {
+                    request,
+                    result: flatten("customer", outcome),
+                },
+            );
+        }
+        Effect::ExportTable(export) => {
+            spawn_effect(
+                tx,
+                EXPORT_TIMEOUT,
+                async move {
+                    let result = write_table(&export);
+                    if let Err(e) = &result {
+                        tracing::warn!("export failed: {e}");
+                    }
+                    result
+                },
+                |outcome| {
+                    Msg::TableExported(outcome.unwrap_or_else(|failure| Err(failure.to_string())))
+                },
+            );
+        }
         Effect::Quit => {}
     }
+}
+
+/// `rows` as spreadsheet-safe CSV.
+pub fn table_csv(rows: &[Vec<String>]) -> std::io::Result<String> {
+    let mut out = store_core::domain::export::SpreadsheetCsv::new(Vec::new());
+    for row in rows {
+        out.write_row(row)?;
+    }
+    String::from_utf8(out.finish()?).map_err(std::io::Error::other)
+}
+
+fn write_table(export: &TableExport) -> Result<TableExported, String> {
+    let dir = absolute(&export.dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let file = dir.join(&export.file_name);
+    table_csv(&export.rows)
+        .and_then(|csv| std::fs::write(&file, csv))
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(TableExported {
+        file,
+        rows: export.rows.len().saturating_sub(1),
+    })
 }
 
 /// The work's error, or why it gave no answer, as the text the screen shows.
@@ -139,18 +206,6 @@ fn flatten<T>(what: &str, outcome: Result<store_core::Result<T>, Failure>) -> Re
     };
     tracing::warn!("{what} failed: {error}");
     Err(error)
-}
-
-fn period_slug(period: Period) -> &'static str {
-    match period {
-        Period::AllTime => "all-time",
-        Period::Today => "today",
-        Period::Last7Days => "7-days",
-        Period::Last30Days => "30-days",
-        Period::Yesterday => "yesterday",
-        Period::ThisMonth => "this-month",
-        Period::Range { .. } => "range",
-    }
 }
 
 /// `<what>_<branch>_<period>_min<N>_<stamp>.csv`

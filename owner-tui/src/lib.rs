@@ -4,6 +4,8 @@
 pub mod app;
 pub mod cli;
 pub mod effects;
+pub mod export;
+pub mod figures;
 pub mod keymap;
 pub mod refresh;
 pub mod view;

@@ -128,7 +128,7 @@ async fn event_loop(
     loop {
         let msg = tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => keymap::action_for(&key).map(Msg::Action),
+                Some(Ok(Event::Key(key))) => keymap::action_for(state.key_mode(), &key).map(Msg::Action),
                 Some(Ok(Event::Resize(width, height))) => Some(Msg::Resize { width, height }),
                 Some(Ok(_)) => None,
                 Some(Err(e)) => return Err(e).context("reading the terminal"),

@@ -86,3 +86,90 @@ async fn a_sale_shows_up_live_without_a_key_press() {
         "still on the alternate screen after exit"
     );
 }
+
+/// The real program against the seeded demo data: Tab goes through every view, Enter opens a
+/// loyal buyer and Esc comes back, `d` takes a typed range, `e` exports the products shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_views_a_customer_a_typed_range_and_an_export_on_a_real_database() {
+    let db = store_testkit::fresh_db().await;
+    seed(&db.store, &SeedOptions::demo()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_owner-tui"));
+    cmd.args(["--database-url", &db.url]);
+    cmd.env("ICASH_HOME", home.path());
+    cmd.env("ICASH_CONFIG", home.path().join("none.toml"));
+    cmd.env_remove("DATABASE_URL");
+    cmd.env("NO_COLOR", "1");
+    cmd.cwd(home.path());
+    let mut dashboard = Terminal::spawn(cmd);
+    wait_for(&mut dashboard, "the overview", |s| {
+        s.contains("LIVE") && unique_buyers_on_screen(s).is_some()
+    });
+
+    let views: [(&str, &[&str]); 6] = [
+        ("the summary", &["Summary", "Purchases", "Average basket"]),
+        ("the products", &["Products", "milk", "Revenue"]),
+        ("the heat map", &["Sales by hour and weekday", "Mon", "Sun"]),
+        ("the tills", &["Sales per till"]),
+        ("the cashiers", &["Sales per cashier"]),
+        ("the overview again", &["Unique buyers", "Loyal buyers"]),
+    ];
+    for (what, texts) in views {
+        dashboard.send("\t");
+        wait_for(&mut dashboard, what, |s| {
+            texts.iter().all(|t| s.contains(t))
+        });
+    }
+
+    dashboard.send("\r");
+    wait_for(&mut dashboard, "a loyal buyer's detail", |s| {
+        s.contains("First visit") && s.contains("Visits, newest first") && s.contains("Esc back")
+    });
+    dashboard.send("\x1b");
+    wait_for(&mut dashboard, "the loyal list again", |s| {
+        s.contains("Loyal buyers (3+ purchases)") && !s.contains("First visit")
+    });
+
+    // A range typed with a slip, refused on screen, then corrected.
+    dashboard.send("d");
+    wait_for(&mut dashboard, "the range popup", |s| {
+        s.contains("Period: a date range")
+    });
+    dashboard.send("2020-01-01\t2030-02-31\r");
+    wait_for(&mut dashboard, "the refusal", |s| {
+        s.contains("YYYY-MM-DD, such as")
+    });
+    dashboard.send("\x7f\x7f28\r");
+    let screen = {
+        let what = "the range in the header";
+        tokio::task::block_in_place(|| {
+            dashboard.wait_until(what, DEADLINE, |s| {
+                s.contains("2020-01-01 – 2030-02-28") && s.contains("LIVE")
+            })
+        })
+    };
+    assert!(!screen.contains("Period: a date range"), "{screen}");
+
+    dashboard.send("\t\t");
+    wait_for(&mut dashboard, "the products", |s| s.contains("Products ·"));
+    dashboard.send("e");
+    wait_for(&mut dashboard, "the export", |s| {
+        s.contains("rows as CSV to")
+    });
+    let exported: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("products_all-branches_2020-01-01_2030-02-28_"))
+        .collect();
+    assert_eq!(exported.len(), 1, "{exported:?}");
+    let csv = std::fs::read_to_string(home.path().join(&exported[0])).unwrap();
+    assert!(
+        csv.starts_with("position,product_id,product,units,revenue\n1,"),
+        "{csv}"
+    );
+    assert!(csv.contains(",milk,"), "{csv}");
+
+    dashboard.send("q");
+    let status = tokio::task::block_in_place(|| dashboard.wait_exit(DEADLINE));
+    assert!(status.success(), "exit status {status:?}");
+}

@@ -33,3 +33,25 @@ fn top_products_are_spreadsheet_safe_csv() {
          4,4,orange juice,1\n"
     );
 }
+
+/// Every view's table goes through the same spreadsheet-safe writer: a product or cashier
+/// name that looks like a formula is written as text.
+#[test]
+fn view_tables_are_spreadsheet_safe_csv() {
+    let rows: Vec<Vec<String>> = [
+        ["position", "product", "revenue"],
+        ["1", "=HYPERLINK(\"http://x\")", "12.50"],
+        ["2", "salt, fine", "3.00"],
+        ["3", "@cashier", "-1.00"],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|f| f.to_string()).collect())
+    .collect();
+    assert_eq!(
+        owner_tui::effects::table_csv(&rows).unwrap(),
+        "position,product,revenue\n\
+         1,\"'=HYPERLINK(\"\"http://x\"\")\",12.50\n\
+         2,\"salt, fine\",3.00\n\
+         3,'@cashier,'-1.00\n"
+    );
+}

@@ -89,6 +89,7 @@ fn header_after(state: &mut State, generated_at: DateTime<Utc>) -> String {
                 trend: Vec::new(),
                 bucket: store_core::domain::analytics::TrendBucket::Day,
                 standby: None,
+                insights: None,
             })),
         },
     );

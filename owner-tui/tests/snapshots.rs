@@ -51,6 +51,7 @@ async fn from_db(store: &store_core::Store, filter: &Filter) -> Snapshot {
         trend,
         bucket: TrendBucket::Day,
         standby: None,
+        insights: None,
     }
 }
 
@@ -109,6 +110,7 @@ fn ties_at_rank_three_show_every_tied_product() {
             trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
             bucket: TrendBucket::Day,
             standby: None,
+            insights: None,
         },
     );
     let terminal = draw(&state);
@@ -129,6 +131,7 @@ fn a_dashboard_on_a_standby_shows_it_and_its_lag() {
             trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
             bucket: TrendBucket::Day,
             standby: Some(store_core::domain::analytics::StandbyLag { lag_ms: 340 }),
+            insights: None,
         },
     );
     let terminal = draw(&state);
@@ -157,6 +160,7 @@ fn stored_names_with_bidi_and_control_characters_are_drawn_escaped() {
             trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
             bucket: TrendBucket::Day,
             standby: None,
+            insights: None,
         },
     );
     let screen = draw(&state).backend().to_string();
@@ -259,6 +263,7 @@ fn the_sales_chart_uses_its_whole_width_when_days_are_grouped() {
             trend: trend_days(&counts),
             bucket: TrendBucket::Day,
             standby: None,
+            insights: None,
         },
     );
     let terminal = draw(&state);
@@ -285,6 +290,7 @@ fn a_short_range_is_stretched_over_the_chart() {
             trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
             bucket: TrendBucket::Day,
             standby: None,
+            insights: None,
         },
     );
     let screen = draw(&state).backend().to_string();
@@ -354,6 +360,7 @@ fn busy_state() -> State {
             trend,
             bucket: TrendBucket::Day,
             standby: None,
+            insights: None,
         },
     );
     state

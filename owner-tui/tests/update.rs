@@ -34,6 +34,7 @@ fn answer(state: &mut owner_tui::app::State, effects: &[Effect], unique: i64) {
                         trend: Vec::new(),
                         bucket: *bucket,
                         standby: None,
+                        insights: None,
                     })),
                 },
             );
@@ -114,6 +115,7 @@ fn branch_and_period_filters_cycle_and_query_with_the_right_filter() {
     );
     assert_eq!(step(&mut state, Action::CycleBranch).supermarket_id, None);
 
+    // `p` goes round the presets (issue 16 added yesterday and this month).
     let periods: Vec<Period> = (0..6)
         .map(|_| step(&mut state, Action::CyclePeriod).period)
         .collect();
@@ -192,6 +194,7 @@ fn frozen_figures_do_not_change_until_unfrozen() {
                 trend: Vec::new(),
                 bucket: TrendBucket::Day,
                 standby: None,
+                insights: None,
             })),
         },
     );
@@ -561,6 +564,7 @@ fn the_screen_is_redrawn_only_when_something_drawn_changed() {
                 trend: Vec::new(),
                 bucket: TrendBucket::Day,
                 standby: None,
+                insights: None,
             })),
         },
     );

@@ -35,7 +35,16 @@ pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
     let unique = d.unique_buyers.to_string();
     let loyal = d.loyal_buyers.to_string();
     let value_w = width(&unique).max(width(&loyal)).min(inner);
-    let label_w = inner.saturating_sub(value_w + 1);
+    // Against the period before, when the insights for these figures say.
+    let change = state
+        .insights()
+        .filter(|i| i.filter == d.filter)
+        .and_then(|i| i.previous.as_ref())
+        .map(|before| crate::figures::change(d.unique_buyers.into(), before.unique_buyers.into()));
+    let change_w = change.as_deref().map(width).unwrap_or(0);
+    let change_shown = change_w > 0 && inner >= value_w + 1 + change_w + 1 + width("Unique");
+    let change_col = if change_shown { change_w + 1 } else { 0 };
+    let label_w = inner.saturating_sub(value_w + 1 + change_col);
     let n = d.min_purchases;
     let loyal_label = first_fitting(
         [
@@ -49,20 +58,31 @@ pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
     let unique_label = first_fitting(["Unique buyers", "Unique"], label_w)
         .unwrap_or("Unique")
         .to_string();
-    let row = |label: String, value: String| {
-        Row::new([
+    let row = |label: String, value: String, change: Option<String>| {
+        let mut cells = vec![
             Line::from(ellipsis_whole_numbers(&label, label_w).into_owned()),
             Line::from(number(value, value_w))
                 .alignment(Alignment::Right)
                 .style(Style::new().add_modifier(Modifier::BOLD)),
-        ])
+        ];
+        if change_shown {
+            cells.push(Line::from(change.unwrap_or_default()).alignment(Alignment::Right));
+        }
+        Row::new(cells)
     };
+    let mut widths = vec![
+        Constraint::Length(label_w as u16),
+        Constraint::Length(value_w as u16),
+    ];
+    if change_shown {
+        widths.push(Constraint::Length(change_w as u16));
+    }
     let table = Table::new(
-        [row(unique_label, unique), row(loyal_label, loyal)],
         [
-            Constraint::Length(label_w as u16),
-            Constraint::Length(value_w as u16),
+            row(unique_label, unique, change),
+            row(loyal_label, loyal, None),
         ],
+        widths,
     )
     .column_spacing(1)
     .block(block.title(title));

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use store_core::domain::input::printable;
 
-use crate::app::State;
-use crate::keymap;
+use crate::app::{State, View};
+use crate::keymap::{self, Mode};
 use tui_runtime::text::{ellipsis_whole_numbers, first_fitting, width};
 
 pub fn render(frame: &mut Frame, state: &State, header: Rect, status: Rect) {
@@ -58,11 +58,24 @@ fn header_text(state: &State, columns: usize) -> String {
     let right = first_fitting(right_forms, columns.saturating_sub(2)).unwrap_or_default();
     let label = printable(&state.filter.label()).into_owned();
     let loyal = format!("loyal {}+", state.min_purchases);
-    let left_forms = [
-        format!("iCash owner · {label} · {loyal}"),
-        format!("{label} · {loyal}"),
-        loyal,
-    ];
+    // The overview keeps its header; another view (or a customer) is named first.
+    let view = match (state.view, &state.customer) {
+        (View::Overview, None) => None,
+        (View::Overview, Some(_)) => Some("Customer"),
+        (view, _) => Some(view.title()),
+    };
+    let left_forms = match view {
+        None => vec![
+            format!("iCash owner · {label} · {loyal}"),
+            format!("{label} · {loyal}"),
+            loyal,
+        ],
+        Some(view) => vec![
+            format!("iCash owner · {view} · {label}"),
+            format!("{view} · {label}"),
+            view.to_string(),
+        ],
+    };
     let room = columns.saturating_sub(width(&right) + 3);
     let left = first_fitting(left_forms, room).unwrap_or_default();
     let pad = columns.saturating_sub(width(&left) + width(&right) + 2);
@@ -99,10 +112,10 @@ pub fn first_line(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The keys' hints, as many as fit whole.
-pub fn render_hints(frame: &mut Frame, area: Rect) {
+pub fn render_hints(frame: &mut Frame, mode: Mode, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for (key, label) in keymap::hints() {
+    for (key, label) in keymap::hints(mode) {
         let entry = width(key) + 1 + width(label) + 2;
         if used + entry > area.width as usize + 2 {
             break;

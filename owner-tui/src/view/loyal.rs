@@ -114,10 +114,15 @@ pub fn render(frame: &mut Frame, state: &State, d: &Dashboard, area: Rect) {
     if count == 0 {
         rows.push(Row::new([Cell::from("nobody yet").column_span(3)]));
     }
+    // The cursor's row (what Enter opens) in reverse video.
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(Style::new().add_modifier(Modifier::BOLD)))
+        .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
         .column_spacing(1)
         .block(block);
-    let mut scroll = TableState::new().with_offset(if count == 0 { 0 } else { top - first });
+    let selected = state.loyal.selected;
+    let mut scroll = TableState::new()
+        .with_offset(if count == 0 { 0 } else { top - first })
+        .with_selected((count > 0 && (top..end).contains(&selected)).then(|| selected - first));
     frame.render_stateful_widget(table, area, &mut scroll);
 }
