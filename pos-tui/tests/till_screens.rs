@@ -210,17 +210,9 @@ fn refund_slip() {
     let Screen::Undo(flow) = &state.screen else {
         panic!("{:?}", state.screen);
     };
-    let (key, UndoStep::Checking { attempt, .. }) = (flow.key, &flow.step) else {
+    let (key, UndoStep::Sending { .. }) = (flow.key, &flow.step) else {
         panic!("{:?}", flow.step);
     };
-    let attempt = *attempt;
-    update(
-        &mut state,
-        Msg::PinChecked {
-            attempt,
-            result: Ok(true),
-        },
-    );
     update(
         &mut state,
         Msg::Refunded {
@@ -250,17 +242,9 @@ fn void_slip() {
     let Screen::Undo(flow) = &state.screen else {
         panic!("{:?}", state.screen);
     };
-    let (key, UndoStep::Checking { attempt, .. }) = (flow.key, &flow.step) else {
+    let (key, UndoStep::Sending { .. }) = (flow.key, &flow.step) else {
         panic!("{:?}", flow.step);
     };
-    let attempt = *attempt;
-    update(
-        &mut state,
-        Msg::PinChecked {
-            attempt,
-            result: Ok(true),
-        },
-    );
     update(
         &mut state,
         Msg::Voided {

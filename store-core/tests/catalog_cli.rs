@@ -282,7 +282,7 @@ async fn a_seed_that_leaves_no_branch_says_how_to_add_one() {
 #[tokio::test]
 async fn managers_and_shift_reports_from_the_shell() {
     use store_core::domain::checkout::{self, CustomerChoice, Payment, Sale};
-    use store_core::domain::refund::{self, VoidRequest};
+    use store_core::domain::refund::{self, ManagerPin, VoidRequest};
     let db = demo_db().await;
     let manager_url = as_role(&db, "icash_manager");
     let out = run(
@@ -335,6 +335,7 @@ async fn managers_and_shift_reports_from_the_shell() {
             till: "T01".into(),
             cashier: Some(21),
             manager: 20,
+            manager_pin: ManagerPin::new("2468"),
             reason: "card declined".into(),
         },
     )
@@ -413,6 +414,7 @@ async fn managers_and_shift_reports_from_the_shell() {
             till: "T01".into(),
             cashier: Some(21),
             manager: 20,
+            manager_pin: ManagerPin::new("2468"),
             reason: "stale".into(),
         },
     )

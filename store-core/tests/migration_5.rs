@@ -10,7 +10,7 @@ use store_core::Store;
 use store_core::db::schema::{self, BOOKKEEPING_SQL, MIGRATIONS};
 use store_core::domain::analytics::{self, Filter};
 use store_core::domain::checkout::{self, CustomerChoice, Payment, PaymentMethod, Sale};
-use store_core::domain::refund::{self, RefundRequest, VoidRequest};
+use store_core::domain::refund::{self, ManagerPin, RefundRequest, VoidRequest};
 use store_core::domain::shift;
 use store_testkit::{TestDb, server};
 use uuid::Uuid;
@@ -185,7 +185,7 @@ async fn a_database_with_history_at_migration_4_gains_payments_voids_and_shifts_
         &manager.client().await.unwrap(),
         9,
         "Grace",
-        None,
+        Some("1357"),
         true,
     )
     .await
@@ -222,6 +222,7 @@ async fn a_database_with_history_at_migration_4_gains_payments_voids_and_shifts_
             till: "T01".into(),
             cashier: Some(2),
             manager: 9,
+            manager_pin: ManagerPin::new("1357"),
             reason: "wrong customer".into(),
         },
     )
@@ -240,6 +241,7 @@ async fn a_database_with_history_at_migration_4_gains_payments_voids_and_shifts_
             till: "T01".into(),
             cashier: Some(2),
             manager: 9,
+            manager_pin: ManagerPin::new("1357"),
             reason: "sour".into(),
         },
     )
@@ -288,6 +290,12 @@ async fn a_database_with_history_at_migration_4_gains_payments_voids_and_shifts_
     assert!(
         owner
             .query("SELECT pin_hash FROM cashier", &[])
+            .await
+            .is_err()
+    );
+    assert!(
+        owner
+            .query("SELECT pin_hash FROM manager_secret", &[])
             .await
             .is_err()
     );

@@ -10,7 +10,8 @@ use store_core::domain::analytics::{self, Filter, Period};
 use store_core::domain::cashier;
 use store_core::domain::checkout::{self, CustomerChoice, Payment, PaymentMethod, Sale};
 use store_core::domain::refund::{
-    self, RefundError, RefundRequest, VoidRequest, find_by_receipt, refund_purchase, void_purchase,
+    self, ManagerPin, RefundError, RefundRequest, VoidRequest, find_by_receipt, refund_purchase,
+    void_purchase,
 };
 use store_core::domain::shift::{self, ShiftReport};
 use store_core::error::CheckoutError;
@@ -75,6 +76,7 @@ fn void_of(purchase_id: i64, till: &str) -> VoidRequest {
         till: till.into(),
         cashier: Some(CASHIER),
         manager: MANAGER,
+        manager_pin: ManagerPin::new("2468"),
         reason: "scanned twice".into(),
     }
 }
@@ -87,6 +89,7 @@ fn refund_of(purchase_id: i64, products: &[i32], till: &str) -> RefundRequest {
         till: till.into(),
         cashier: Some(CASHIER),
         manager: MANAGER,
+        manager_pin: ManagerPin::new("2468"),
         reason: "damaged".into(),
     }
 }
@@ -454,7 +457,7 @@ async fn a_void_or_refund_needs_an_active_manager_a_reason_a_known_sale_and_its_
     let other = checkout::record_purchase(&client, &till_sale("T01", 2, &[3], None))
         .await
         .unwrap();
-    cashier::add_cashier_with(&client, 91, "Retired boss", None, true)
+    cashier::add_cashier_with(&client, 91, "Retired boss", Some("1111"), true)
         .await
         .unwrap();
     cashier::retire_cashier(&client, 91).await.unwrap();
@@ -792,4 +795,164 @@ fn refund_errors_are_sentences_for_the_screen() {
         refund::parse_receipt_number("T05-000003"),
         Some(("T05".into(), 3))
     );
+}
+
+/// The failures recorded for `manager` (the superuser reads them; no login role may).
+async fn pin_failures(db: &TestDb, manager: i32) -> i64 {
+    db.store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM manager_pin_failure WHERE manager = $1",
+            &[&manager],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn the_database_checks_the_managers_pin_and_stops_guessing_after_five_wrong_ones() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    let receipt = checkout::record_purchase(&client, &till_sale("T01", 1, &[1, 2], None))
+        .await
+        .unwrap();
+    let before = everything(&db).await;
+    let wrong_void = |pin: &str| {
+        let mut request = void_of(receipt.purchase_id, "T01");
+        request.manager_pin = ManagerPin::new(pin);
+        request
+    };
+    let wrong_refund = |pin: &str| {
+        let mut request = refund_of(receipt.purchase_id, &[1], "T01");
+        request.manager_pin = ManagerPin::new(pin);
+        request
+    };
+    // Wrong PINs (an empty one too) are refused and recorded; nothing else is written.
+    for (n, pin) in ["1111", "", "24680", "8642"].iter().enumerate() {
+        let result = if n % 2 == 0 {
+            void_purchase(&db.store, &wrong_void(pin)).await.map(|_| ())
+        } else {
+            refund_purchase(&db.store, &wrong_refund(pin))
+                .await
+                .map(|_| ())
+        };
+        assert_eq!(result, Err(RefundError::WrongPin(MANAGER)), "PIN {pin:?}");
+    }
+    assert_eq!(everything(&db).await, before);
+    assert_eq!(pin_failures(&db, MANAGER).await, 4);
+    // The fifth wrong one is still a wrong PIN; from then on, even the right PIN is refused.
+    assert_eq!(
+        void_purchase(&db.store, &wrong_void("0000")).await,
+        Err(RefundError::WrongPin(MANAGER))
+    );
+    assert_eq!(
+        void_purchase(&db.store, &void_of(receipt.purchase_id, "T01")).await,
+        Err(RefundError::TooManyWrongPins(MANAGER))
+    );
+    assert_eq!(
+        refund_purchase(&db.store, &refund_of(receipt.purchase_id, &[1], "T01")).await,
+        Err(RefundError::TooManyWrongPins(MANAGER))
+    );
+    // Refusals while locked are not counted (the window does not grow).
+    assert_eq!(pin_failures(&db, MANAGER).await, 5);
+    assert_eq!(everything(&db).await, before);
+    // Another manager is not locked out.
+    cashier::add_cashier_with(&client, 92, "Hopper", Some("1357"), true)
+        .await
+        .unwrap();
+    let mut other = refund_of(receipt.purchase_id, &[2], "T01");
+    other.manager = 92;
+    other.manager_pin = ManagerPin::new("1357");
+    refund_purchase(&db.store, &other).await.unwrap();
+    // Once the failures are older than 15 minutes, the right PIN works again.
+    client
+        .execute(
+            "UPDATE manager_pin_failure SET failed_at = failed_at - interval '15 minutes 1 second'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let refund = refund_purchase(&db.store, &refund_of(receipt.purchase_id, &[1], "T01"))
+        .await
+        .unwrap();
+    assert_eq!(refund.manager, MANAGER);
+    assert_counters_equal_recount(&db.store).await;
+}
+
+#[tokio::test]
+async fn concurrent_wrong_pins_are_each_counted() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    let receipt = checkout::record_purchase(&client, &till_sale("T01", 1, &[1], None))
+        .await
+        .unwrap();
+    let guesses = (0..8).map(|n| {
+        let store = db.store.clone();
+        let mut request = void_of(receipt.purchase_id, "T01");
+        request.manager_pin = ManagerPin::new(format!("{:04}", 9000 + n));
+        tokio::spawn(async move { void_purchase(&store, &request).await })
+    });
+    let mut wrong = 0;
+    let mut locked = 0;
+    for answer in futures_util::future::join_all(guesses).await {
+        match answer.unwrap() {
+            Err(RefundError::WrongPin(MANAGER)) => wrong += 1,
+            Err(RefundError::TooManyWrongPins(MANAGER)) => locked += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((wrong, locked), (5, 3));
+    assert_eq!(pin_failures(&db, MANAGER).await, 5);
+}
+
+#[tokio::test]
+async fn a_recorded_key_replays_even_once_its_manager_is_retired_or_its_reason_fails() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    let receipt = checkout::record_purchase(&client, &till_sale("T01", 1, &[1], None))
+        .await
+        .unwrap();
+    let other = checkout::record_purchase(&client, &till_sale("T01", 2, &[2, 3], None))
+        .await
+        .unwrap();
+    let void = void_of(receipt.purchase_id, "T01");
+    let voided = void_purchase(&db.store, &void).await.unwrap();
+    let refund = refund_of(other.purchase_id, &[2], "T01");
+    let refunded = refund_purchase(&db.store, &refund).await.unwrap();
+    cashier::retire_cashier(&client, MANAGER).await.unwrap();
+    let after = everything(&db).await;
+    let mut blank_void = void.clone();
+    blank_void.reason = " ".into();
+    let mut wrong_pin_void = void.clone();
+    wrong_pin_void.manager_pin = ManagerPin::new("0000");
+    for request in [&void, &wrong_pin_void] {
+        let replay = void_purchase(&db.store, request).await.unwrap();
+        assert!(replay.replayed);
+        assert_eq!(replay.voided_at, voided.voided_at);
+    }
+    let mut wrong_pin_refund = refund.clone();
+    wrong_pin_refund.manager_pin = ManagerPin::new("0000");
+    for request in [&refund, &wrong_pin_refund] {
+        let replay = refund_purchase(&db.store, request).await.unwrap();
+        assert!(replay.replayed);
+        assert_eq!(replay.refund_id, refunded.refund_id);
+    }
+    // The database replays a blank reason too (the Rust side refuses it before sending).
+    let row = client
+        .query_one(
+            "SELECT replayed FROM void_purchase($1, $2, 'T01', NULL, $3, NULL, '')",
+            &[&void.void_key, &receipt.purchase_id, &MANAGER],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+    assert_eq!(
+        void_purchase(&db.store, &blank_void).await,
+        Err(RefundError::EmptyReason)
+    );
+    assert_eq!(everything(&db).await, after);
+    assert_eq!(pin_failures(&db, MANAGER).await, 0);
 }

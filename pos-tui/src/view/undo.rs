@@ -150,26 +150,26 @@ pub fn render(state: &State, undo: &Undo, theme: &Theme, frame: &mut Frame, area
                 cursor,
             ]));
         }
-        UndoStep::Checking { manager, .. } => {
-            lines.push(reason);
-            lines.push(Line::styled(
-                format!(" Manager {}: checking the PIN…", manager.number),
-                theme.dim(),
-            ));
-        }
         UndoStep::Sending { manager } => {
             lines.push(reason);
             lines.push(Line::styled(
-                format!(" Confirmed by manager {manager}: writing it…"),
+                format!(
+                    " Manager {}: the database checks the PIN and writes it…",
+                    manager.number
+                ),
                 theme.total(),
             ));
         }
         UndoStep::ReceiptNumber(_) | UndoStep::Looking { .. } => {}
     }
-    lines.push(Line::styled(
-        " Esc cancels: nothing is changed",
-        theme.dim(),
-    ));
+    lines.push(if undo.maybe_recorded {
+        Line::styled(
+            " It may have been recorded: sending it again is harmless; Esc leaves it",
+            theme.error(),
+        )
+    } else {
+        Line::styled(" Esc cancels: nothing is changed", theme.dim())
+    });
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), form);
 }
 
