@@ -1024,7 +1024,7 @@ $$;
 -- the purchase is folded first, then taken out of the counters by retract_from_counters in the
 -- same transaction, so every counter stays exact. A void or refund key is the void or refund:
 -- a replay writes nothing and returns the stored row (replayed), whatever else it carries now
--- (the key is looked up before any other check).
+-- (the key is looked up before any other check). A void is of a sale of the till's open shift.
 -- A wrong PIN is not raised (that would roll back its record, which the limit counts): the call
 -- returns one row whose column refused is 'ICV09' and whose others are NULL; nothing is written
 -- but the failure. After 5 wrong PINs for one manager within 15 minutes, that manager's
@@ -1033,7 +1033,8 @@ $$;
 -- (DETAIL: their product ids), ICV04 the purchase has refunds (it cannot be voided), ICV05 not a
 -- manager, or one without a confirmation PIN (DETAIL: the number), ICV06 product(s) not in the
 -- purchase (DETAIL: their ids), ICV07 no reason, ICV08 the key is another purchase's void or
--- refund, or no key, ICV10 too many wrong PINs (DETAIL: the manager's number).
+-- refund, or no key, ICV10 too many wrong PINs (DETAIL: the manager's number), ICV11 the sale is
+-- not of the till's open shift (a void; refund it instead).
 CREATE FUNCTION public.check_void_or_refund(p_key uuid, p_reason text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -1150,10 +1151,14 @@ BEGIN
             p_purchase_id
             USING ERRCODE = 'ICV04';
     END IF;
-    PERFORM public.fold_until_folded(p_purchase_id);
-    IF p_till IS NOT NULL THEN
-        SELECT o.shift_id INTO v_shift_id FROM public.open_shift_of(p_till) o;
+    SELECT s.id INTO v_shift_id FROM public.shift s
+    WHERE s.till = p_till AND s.closed_at IS NULL FOR KEY SHARE;
+    IF v_shift_id IS NULL OR p.shift_id IS DISTINCT FROM v_shift_id THEN
+        RAISE EXCEPTION 'purchase % is not a sale of the open shift of till %: refund it instead',
+            p_purchase_id, coalesce(p_till, '(none)')
+            USING ERRCODE = 'ICV11';
     END IF;
+    PERFORM public.fold_until_folded(p_purchase_id);
     INSERT INTO public.purchase_void AS pv (purchase_id, void_key, voided_at, till, cashier,
                                             manager, reason, amount, shift_id)
     VALUES (p_purchase_id, p_void_key, now(), p_till, p_cashier, p_manager, btrim(p_reason),

@@ -289,6 +289,10 @@ proptest! {
                 .unwrap();
             let client = db.store.client().await.unwrap();
             store_core::domain::cashier::add_cashier_with(&client, 1, "Boss", Some("1111"), true).await.unwrap();
+            // A void is of a sale of the till's open shift: the seeded sales are made T1's.
+            client.batch_execute(
+                "WITH s AS (INSERT INTO shift (till, opened_at) VALUES ('T1', '2000-01-01') RETURNING id) \
+                 UPDATE purchase SET shift_id = (SELECT id FROM s)").await.unwrap();
             // The model: each purchase (id, user, branch, its lines with prices), what is undone.
             struct Sold { id: i64, user: Uuid, branch: String, lines: BTreeMap<i32, rust_decimal::Decimal>, voided: bool, refunded: Vec<i32> }
             let mut sold: Vec<Sold> = Vec::new();

@@ -909,6 +909,49 @@ async fn concurrent_wrong_pins_are_each_counted() {
 }
 
 #[tokio::test]
+async fn a_void_is_of_a_sale_of_the_tills_open_shift_and_a_refund_of_any_sale() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    let earlier = checkout::record_purchase(&client, &till_sale("T01", 1, &[1, 2], None))
+        .await
+        .unwrap();
+    shift::close_shift(&db.store, "T01", Some(CASHIER))
+        .await
+        .unwrap();
+    let now = checkout::record_purchase(&client, &till_sale("T01", 2, &[3], None))
+        .await
+        .unwrap();
+    // A sale with no till (simulated, history) has no shift.
+    let mut untilled = Sale::open("SMKT001", CustomerChoice::new_customer());
+    untilled.product_ids = vec![4];
+    let untilled = checkout::record_purchase(&client, &untilled).await.unwrap();
+    let before = everything(&db).await;
+    for (purchase_id, till) in [
+        (earlier.purchase_id, "T01"),
+        (now.purchase_id, "T02"),
+        (untilled.purchase_id, "T01"),
+    ] {
+        assert_eq!(
+            void_purchase(&db.store, &void_of(purchase_id, till)).await,
+            Err(RefundError::NotInThisShift),
+            "purchase {purchase_id} at {till}"
+        );
+    }
+    assert_eq!(everything(&db).await, before);
+    // The sale of this shift is voided; the others are refunded.
+    void_purchase(&db.store, &void_of(now.purchase_id, "T01"))
+        .await
+        .unwrap();
+    refund_purchase(&db.store, &refund_of(earlier.purchase_id, &[], "T02"))
+        .await
+        .unwrap();
+    refund_purchase(&db.store, &refund_of(untilled.purchase_id, &[], "T01"))
+        .await
+        .unwrap();
+    assert_counters_equal_recount(&db.store).await;
+}
+
+#[tokio::test]
 async fn a_recorded_key_replays_even_once_its_manager_is_retired_or_its_reason_fails() {
     let db = till_db().await;
     let client = db.store.client().await.unwrap();

@@ -145,7 +145,9 @@ pub enum RefundError {
     /// 5 wrong PINs for this manager within 15 minutes: refused until the window has passed.
     #[error("too many wrong PINs for manager {0}: try again in 15 minutes, or another manager")]
     TooManyWrongPins(i32),
-
+    /// A void is of a sale of this till's open shift; another sale is refunded.
+    #[error("this sale is not of this till's open shift: refund it instead (r)")]
+    NotInThisShift,
     #[error("not in this sale: {}", ids(.0))]
     NotInPurchase(Vec<i32>),
     #[error("give a reason")]
@@ -551,6 +553,7 @@ fn classify(e: &tokio_postgres::Error) -> RefundError {
         "ICV10" => RefundError::TooManyWrongPins(
             db.detail().and_then(|d| d.parse().ok()).unwrap_or_default(),
         ),
+        "ICV11" => RefundError::NotInThisShift,
         _ if crate::error::is_read_only_server(e) || crate::error::is_connection_error(e) => {
             RefundError::Unavailable(describe_db_error(e))
         }
