@@ -190,8 +190,8 @@ CREATE TABLE public.refund (
     reason text NOT NULL CHECK (reason <> '' AND reason = btrim(reason) AND length(reason) <= 200),
     -- The sum of its lines' amounts.
     amount numeric(12, 2) NOT NULL CHECK (amount > 0),
-    -- Paid back the way the purchase was paid (NULL: unknown).
-    payment_method text CHECK (payment_method IN ('cash', 'card')),
+    -- Paid back the way the purchase was paid; in cash when that is unknown.
+    payment_method text NOT NULL CHECK (payment_method IN ('cash', 'card')),
     shift_id bigint REFERENCES public.shift (id),
     CONSTRAINT refund_id_purchase_key UNIQUE (id, purchase_id)
 );
@@ -1174,7 +1174,8 @@ END;
 $$;
 
 -- p_product_ids: the lines to refund (one unit per product per purchase); empty or NULL: every
--- line not refunded yet.
+-- line not refunded yet. The money goes back the way the purchase was paid, in cash when that
+-- is unknown (history, sales with no payment step).
 CREATE FUNCTION public.refund_purchase(
     p_refund_key uuid,
     p_purchase_id bigint,
@@ -1287,7 +1288,7 @@ BEGIN
         INSERT INTO public.refund AS rf (refund_key, purchase_id, refunded_at, till, cashier,
                                          manager, reason, amount, payment_method, shift_id)
         VALUES (p_refund_key, p_purchase_id, now(), p_till, p_cashier, p_manager, btrim(p_reason),
-                v_amount, p.payment_method, v_shift_id)
+                v_amount, coalesce(p.payment_method, 'cash'), v_shift_id)
         RETURNING * INTO r;
         INSERT INTO public.refund_line (refund_id, purchase_id, product_id, amount)
         SELECT r.id, p_purchase_id, pp.product_id, pp.unit_price FROM public.purchase_product pp

@@ -999,3 +999,29 @@ async fn a_recorded_key_replays_even_once_its_manager_is_retired_or_its_reason_f
     assert_eq!(everything(&db).await, after);
     assert_eq!(pin_failures(&db, MANAGER).await, 0);
 }
+
+#[tokio::test]
+async fn a_refund_of_a_sale_with_no_payment_recorded_is_paid_back_in_cash() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    // A sale with no payment step (simulated, history), refunded at T01.
+    let unknown = checkout::record_purchase(&client, &till_sale("T09", 1, &[1, 2], None))
+        .await
+        .unwrap();
+    let cash = checkout::record_purchase(
+        &client,
+        &till_sale("T01", 1, &[3], Some(Payment::cash(None))),
+    )
+    .await
+    .unwrap();
+    let refund = refund_purchase(&db.store, &refund_of(unknown.purchase_id, &[1], "T01"))
+        .await
+        .unwrap();
+    assert_eq!(refund.payment_method, Some(PaymentMethod::Cash));
+    let x = shift::current_shift(&client, "T01").await.unwrap();
+    assert_eq!(x.cash_expected, cash.total_amount - refund.amount);
+    let z = shift::close_shift(&db.store, "T01", Some(CASHIER))
+        .await
+        .unwrap();
+    assert_eq!(z.cash_expected, cash.total_amount - refund.amount);
+}

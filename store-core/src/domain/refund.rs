@@ -121,7 +121,8 @@ pub struct RefundRecord {
     pub amount: Decimal,
     /// The lines refunded, at their prices as sold.
     pub lines: Vec<ReceiptLine>,
-    /// Paid back the way the purchase was paid (None: unknown).
+    /// Paid back the way the purchase was paid; in cash when that is unknown (history, sales
+    /// with no payment step), so that the drawer's cash expected counts it.
     pub payment_method: Option<PaymentMethod>,
     pub replayed: bool,
 }
