@@ -1010,6 +1010,7 @@ fn report(closed: bool) -> ShiftReport {
     report.revenue = price(650);
     report.by_method = vec![(Some(PaymentMethod::Cash), 1, price(650))];
     report.cash_expected = price(650);
+    report.net = price(650);
     report.first_receipt_no = Some(1);
     report.last_receipt_no = Some(1);
     if closed {

@@ -279,6 +279,7 @@ fn a_report() -> ShiftReport {
     report.voided = Decimal::new(600, 2);
     report.refunds = 1;
     report.refunded = Decimal::new(120, 2);
+    report.net = Decimal::new(13800, 2);
     report.first_receipt_no = Some(1);
     report.last_receipt_no = Some(13);
     report.first_sale_at = Some(opened + chrono::Duration::minutes(3));

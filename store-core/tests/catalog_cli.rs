@@ -364,6 +364,8 @@ async fn managers_and_shift_reports_from_the_shell() {
         (sold[0].total_amount + sold[1].total_amount).to_string()
     );
     assert_eq!(report["cash_expected"], sold[0].total_amount.to_string());
+    // Net: the voided sale's money is not kept.
+    assert_eq!(report["net"], sold[0].total_amount.to_string());
     assert_eq!(report["first_receipt_no"], 1);
     assert!(report["closed_at"].is_null());
     let text = ok(

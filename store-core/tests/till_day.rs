@@ -1024,4 +1024,7 @@ async fn a_refund_of_a_sale_with_no_payment_recorded_is_paid_back_in_cash() {
         .await
         .unwrap();
     assert_eq!(z.cash_expected, cash.total_amount - refund.amount);
+    // Gross is the shift's sales; net less what went back.
+    assert_eq!(z.revenue, cash.total_amount);
+    assert_eq!(z.net, cash.total_amount - refund.amount);
 }

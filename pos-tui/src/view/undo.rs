@@ -192,7 +192,7 @@ pub fn render_report(
             printable(&report.till)
         )
     };
-    let height = (12 + report.by_method.len() as u16 + u16::from(report.closed_by.is_some()))
+    let height = (13 + report.by_method.len() as u16 + u16::from(report.closed_by.is_some()))
         .min(area.height);
     let inner = popup(frame, area, area.width.min(64), height, title);
     frame.render_widget(Clear, inner);
@@ -208,7 +208,7 @@ pub fn render_report(
     }
     rows.push((
         "Sales",
-        format!("{} · revenue {}", report.sales, money(report.revenue)),
+        format!("{} · gross {}", report.sales, money(report.revenue)),
     ));
     for (method, count, amount) in &report.by_method {
         let name = method.map_or("not recorded", |m| m.as_str());
@@ -226,6 +226,10 @@ pub fn render_report(
         (
             "Refunds",
             format!("{} · {}", report.refunds, money(report.refunded)),
+        ),
+        (
+            "Net",
+            format!("{} (gross less voids and refunds)", money(report.net)),
         ),
         (
             "Receipts",
