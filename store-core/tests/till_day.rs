@@ -545,8 +545,20 @@ async fn the_counters_equal_a_recount_after_concurrent_sales_voids_and_refunds()
                     3 if i > 10 => {
                         // An older sale of this till, refunded whole (what is left of it).
                         let old = &mine[(i as usize * 7) % mine.len()];
-                        let _ =
-                            refund_purchase(&store, &refund_of(old.purchase_id, &[], &till)).await;
+                        // Refused only when nothing is left of it: voided, or every line
+                        // refunded already.
+                        match refund_purchase(&store, &refund_of(old.purchase_id, &[], &till)).await
+                        {
+                            Ok(refund) => assert!(!refund.replayed),
+                            Err(RefundError::AlreadyVoided) => {}
+                            Err(RefundError::AlreadyRefunded { product_ids }) => {
+                                assert_eq!(
+                                    product_ids,
+                                    old.lines.iter().map(|l| l.product_id).collect::<Vec<_>>()
+                                )
+                            }
+                            Err(other) => panic!("refund of purchase {}: {other}", old.purchase_id),
+                        }
                     }
                     _ => {}
                 }
@@ -1027,4 +1039,93 @@ async fn a_refund_of_a_sale_with_no_payment_recorded_is_paid_back_in_cash() {
     // Gross is the shift's sales; net less what went back.
     assert_eq!(z.revenue, cash.total_amount);
     assert_eq!(z.net, cash.total_amount - refund.amount);
+}
+
+/// Refunds of one purchase at two tills at once (the same line, different lines), and a void
+/// racing a refund: exactly one of the allowed outcomes, and the counters equal the recount.
+#[tokio::test]
+async fn racing_refunds_and_a_void_racing_a_refund_end_in_an_allowed_outcome() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    // T02's side is confirmed by another manager, so that neither waits at its manager's PIN.
+    cashier::add_cashier_with(&client, 92, "Hopper", Some("1357"), true)
+        .await
+        .unwrap();
+    let at_t02 = |mut request: RefundRequest| {
+        request.manager = 92;
+        request.manager_pin = ManagerPin::new("1357");
+        request
+    };
+    for round in 0..4i64 {
+        let receipt = checkout::record_purchase(
+            &client,
+            &till_sale("T01", round * 3 + 1, &[1, 2, 3], Some(Payment::card())),
+        )
+        .await
+        .unwrap();
+        // The same line twice: one refund, one "refunded already".
+        let (first, second) = (
+            refund_of(receipt.purchase_id, &[1], "T01"),
+            at_t02(refund_of(receipt.purchase_id, &[1], "T02")),
+        );
+        let (a, b) = tokio::join!(
+            refund_purchase(&db.store, &first),
+            refund_purchase(&db.store, &second)
+        );
+        let refused = RefundError::AlreadyRefunded {
+            product_ids: vec![1],
+        };
+        match (&a, &b) {
+            (Ok(_), Err(e)) | (Err(e), Ok(_)) => assert_eq!(e, &refused),
+            other => panic!("the same line refunded: {other:?}"),
+        }
+        // Different lines: both refunded.
+        let (first, second) = (
+            refund_of(receipt.purchase_id, &[2], "T01"),
+            at_t02(refund_of(receipt.purchase_id, &[3], "T02")),
+        );
+        let (a, b) = tokio::join!(
+            refund_purchase(&db.store, &first),
+            refund_purchase(&db.store, &second)
+        );
+        assert_eq!(a.unwrap().amount + b.unwrap().amount, {
+            let lines = &receipt.lines;
+            lines[1].unit_price + lines[2].unit_price
+        });
+
+        // A void racing a refund of a sale of this shift: the void, or the refund (and then the
+        // void is refused for it), never both.
+        let fresh = checkout::record_purchase(
+            &client,
+            &till_sale("T01", round * 3 + 2, &[4, 5], Some(Payment::cash(None))),
+        )
+        .await
+        .unwrap();
+        let (void, refund) = (
+            void_of(fresh.purchase_id, "T01"),
+            at_t02(refund_of(fresh.purchase_id, &[4], "T02")),
+        );
+        let (void, refund) = tokio::join!(
+            void_purchase(&db.store, &void),
+            refund_purchase(&db.store, &refund)
+        );
+        match (&void, &refund) {
+            (Ok(v), Err(RefundError::AlreadyVoided)) => assert_eq!(v.amount, fresh.total_amount),
+            (Err(RefundError::HasRefunds), Ok(r)) => assert_eq!(r.lines.len(), 1),
+            other => panic!("a void and a refund: {other:?}"),
+        }
+        let rows: (i64, i64) = {
+            let row = client
+                .query_one(
+                    "SELECT (SELECT count(*) FROM purchase_void WHERE purchase_id = $1), \
+                            (SELECT count(*) FROM refund WHERE purchase_id = $1)",
+                    &[&fresh.purchase_id],
+                )
+                .await
+                .unwrap();
+            (row.get(0), row.get(1))
+        };
+        assert!(rows == (1, 0) || rows == (0, 1), "{rows:?}");
+    }
+    assert_counters_equal_recount(&db.store).await;
 }
