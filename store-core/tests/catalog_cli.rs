@@ -303,6 +303,31 @@ async fn managers_and_shift_reports_from_the_shell() {
         String::from_utf8_lossy(&out.stdout),
         "manager 20 (Boss) added with a PIN\n"
     );
+    // The database keeps its own hash of a manager's PIN, which no login role reads.
+    let secrets: i64 = db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM manager_secret WHERE manager = 20 AND pin_hash LIKE '$2a$%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(secrets, 1);
+    // A manager without a PIN could confirm nothing: refused before anything is written.
+    let out = run(
+        &manager_url,
+        &["cashier", "add", "22", "--name", "Nopin", "--manager"],
+        None,
+    );
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--pin"),
+        "{out:?}"
+    );
     ok(&manager_url, &["cashier", "add", "21", "--name", "Ann"]);
     let listed = json(&manager_url, &["cashier", "list", "--json"]);
     assert_eq!(listed[0]["is_manager"], true);
