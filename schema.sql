@@ -58,6 +58,27 @@ CREATE TABLE public.customer (
 CREATE INDEX customer_by_purchases ON public.customer (purchases DESC, user_id)
     WHERE purchases > 0;
 
+-- pgcrypto (a trusted extension) checks the managers' PINs. It lives in a schema of its own,
+-- named wherever its functions are called, that only icash_app may use.
+CREATE SCHEMA IF NOT EXISTS icash_crypto;
+DO $$
+DECLARE
+    v_schema name;
+BEGIN
+    SELECT n.nspname INTO v_schema FROM pg_catalog.pg_extension e
+    JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pgcrypto';
+    IF v_schema IS NULL THEN
+        CREATE EXTENSION pgcrypto WITH SCHEMA icash_crypto;
+    ELSIF v_schema <> 'icash_crypto' THEN
+        RAISE EXCEPTION 'pgcrypto is installed in schema %, and iCash names its functions in icash_crypto',
+            v_schema
+            USING HINT = 'ALTER EXTENSION pgcrypto SET SCHEMA icash_crypto, then migrate again';
+    END IF;
+END
+$$;
+REVOKE ALL ON SCHEMA icash_crypto FROM PUBLIC;
+GRANT USAGE ON SCHEMA icash_crypto TO icash_app;
+
 -- Cashiers sign in at the tills; retired, never deleted, so that every sale keeps naming its
 -- cashier. The PIN is kept as an argon2 PHC string, never as typed.
 CREATE TABLE public.cashier (
@@ -172,8 +193,8 @@ CREATE TABLE public.refund (
     reason text NOT NULL CHECK (reason <> '' AND reason = btrim(reason) AND length(reason) <= 200),
     -- The sum of its lines' amounts.
     amount numeric(12, 2) NOT NULL CHECK (amount > 0),
-    -- Paid back the way the purchase was paid (NULL: unknown).
-    payment_method text CHECK (payment_method IN ('cash', 'card')),
+    -- Paid back the way the purchase was paid; in cash when that is unknown.
+    payment_method text NOT NULL CHECK (payment_method IN ('cash', 'card')),
     shift_id bigint REFERENCES public.shift (id),
     CONSTRAINT refund_id_purchase_key UNIQUE (id, purchase_id)
 );
@@ -195,6 +216,25 @@ CREATE TABLE public.refund_line (
         REFERENCES public.purchase_product (purchase_id, product_id)
 );
 CREATE INDEX refund_line_by_refund ON public.refund_line (refund_id);
+
+-- A manager's confirmation PIN, as the database checks it (void_purchase, refund_purchase): a
+-- bcrypt hash made by pgcrypto (crypt with gen_salt('bf', 8)). Only icash_app, the functions'
+-- owner, reads it: no login role is granted anything on it. The till's argon2 hash in cashier
+-- (for signing in, also offline) is a separate copy made from the same PIN.
+CREATE TABLE public.manager_secret (
+    manager integer PRIMARY KEY REFERENCES public.cashier (number),
+    pin_hash text NOT NULL CHECK (pin_hash LIKE '$2a$%'),
+    set_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Wrong manager PINs, each with its time and till: 5 within 15 minutes stop that manager's
+-- confirmations until the window has passed (check_manager_pin).
+CREATE TABLE public.manager_pin_failure (
+    manager integer NOT NULL REFERENCES public.cashier (number),
+    failed_at timestamptz NOT NULL,
+    till text
+);
+CREATE INDEX manager_pin_failure_by_manager ON public.manager_pin_failure (manager, failed_at);
 
 -- Analytics state. A sale only queues its id in purchase_unfolded (one small insert in the
 -- sale's own transaction); fold_purchases(n) moves up to n queued sales into the counters in
@@ -916,8 +956,9 @@ AS $$
 $$;
 
 -- The cashiers who may sign in at a till (not retired), with their PIN hashes and whether they
--- are managers, so that a till can sign a cashier in, and check a manager's PIN, while the
--- database is unreachable. The clerk reads the cashier table only through this function.
+-- are managers, so that a till can sign a cashier in while the database is unreachable (a
+-- manager's confirmation is checked by the database, against manager_secret). The clerk reads
+-- the cashier table only through this function.
 CREATE FUNCTION public.cashier_roster()
 RETURNS TABLE (number integer, name text, pin_hash text, is_manager boolean)
 LANGUAGE sql STABLE
@@ -1016,12 +1057,17 @@ END;
 $$;
 
 CREATE FUNCTION public.add_cashier(p_number integer, p_name text, p_pin_hash text,
-                                   p_is_manager boolean DEFAULT false) RETURNS void
+                                   p_is_manager boolean DEFAULT false,
+                                   p_manager_pin text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF coalesce(p_is_manager, false) AND p_manager_pin IS NULL THEN
+        RAISE EXCEPTION 'a manager needs a PIN: they confirm voids and refunds with it'
+            USING ERRCODE = 'ICM08';
+    END IF;
     INSERT INTO public.cashier (number, name, pin_hash, is_manager)
     VALUES (p_number, p_name, p_pin_hash, coalesce(p_is_manager, false))
     ON CONFLICT (number) DO NOTHING;
@@ -1029,6 +1075,10 @@ BEGIN
         RAISE EXCEPTION 'cashier number % is taken (numbers are never reused, even once retired)',
             p_number
             USING ERRCODE = 'ICM05';
+    END IF;
+    IF p_is_manager THEN
+        INSERT INTO public.manager_secret (manager, pin_hash)
+        VALUES (p_number, icash_crypto.crypt(p_manager_pin, icash_crypto.gen_salt('bf', 8)));
     END IF;
 END;
 $$;
@@ -1050,15 +1100,23 @@ END;
 $$;
 
 -- Voids and refunds, for the tills (icash_clerk). Each is confirmed by a manager (an active
--- cashier with is_manager; the till checks their PIN), has a reason, and is written whole or not
--- at all, under the fold lock: the purchase is folded first, then taken out of the counters by
--- retract_from_counters in the same transaction, so every counter stays exact. A void or refund
--- key is the void or refund: a replay writes nothing and returns the stored row (replayed).
+-- cashier with is_manager) whose PIN the database checks here against manager_secret, which no
+-- login role reads; it has a reason, and is written whole or not at all, under the fold lock:
+-- the purchase is folded first, then taken out of the counters by retract_from_counters in the
+-- same transaction, so every counter stays exact. A void or refund key is the void or refund:
+-- a replay writes nothing and returns the stored row (replayed), whatever else it carries now
+-- (the key is looked up before any other check). A void is of a sale of the till's open shift.
+-- A wrong PIN is not raised (that would roll back its record, which the limit counts): the call
+-- returns one row whose column refused is 'ICV09' and whose others are NULL; nothing is written
+-- but the failure. After 5 wrong PINs for one manager within 15 minutes, that manager's
+-- attempts are refused (ICV10, not recorded) until the oldest of them is 15 minutes old.
 -- Errors: ICV01 unknown purchase, ICV02 the purchase is voided, ICV03 line(s) refunded already
 -- (DETAIL: their product ids), ICV04 the purchase has refunds (it cannot be voided), ICV05 not a
--- manager (DETAIL: the number), ICV06 product(s) not in the purchase (DETAIL: their ids), ICV07 no
--- reason, ICV08 the key is another purchase's void or refund, or no key.
-CREATE FUNCTION public.check_void_or_refund(p_key uuid, p_manager integer, p_reason text)
+-- manager, or one without a confirmation PIN (DETAIL: the number), ICV06 product(s) not in the
+-- purchase (DETAIL: their ids), ICV07 no reason, ICV08 the key is another purchase's void or
+-- refund, or no key, ICV10 too many wrong PINs (DETAIL: the manager's number), ICV11 the sale is
+-- not of the till's open shift (a void; refund it instead).
+CREATE FUNCTION public.check_void_or_refund(p_key uuid, p_reason text)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1070,11 +1128,39 @@ BEGIN
     IF p_reason IS NULL OR btrim(p_reason) = '' THEN
         RAISE EXCEPTION 'a void or refund needs a reason' USING ERRCODE = 'ICV07';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM public.cashier c
-                   WHERE c.number = p_manager AND c.is_manager AND c.retired_at IS NULL) THEN
+END;
+$$;
+
+-- True when p_pin is the manager's confirmation PIN; false (the failure recorded) when it is not.
+-- Raises ICV05 (not an active manager with a PIN) and ICV10 (too many wrong PINs lately). The
+-- manager's secret row is locked, so that concurrent guesses are counted one after another.
+CREATE FUNCTION public.check_manager_pin(p_manager integer, p_pin text, p_till text)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_hash text;
+BEGIN
+    SELECT s.pin_hash INTO v_hash
+    FROM public.manager_secret s JOIN public.cashier c ON c.number = s.manager
+    WHERE s.manager = p_manager AND c.is_manager AND c.retired_at IS NULL
+    FOR UPDATE OF s;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'cashier % is not a manager: a manager confirms voids and refunds', p_manager
             USING ERRCODE = 'ICV05', DETAIL = coalesce(p_manager::text, '');
     END IF;
+    IF (SELECT count(*) FROM public.manager_pin_failure f
+        WHERE f.manager = p_manager AND f.failed_at > now() - interval '15 minutes') >= 5 THEN
+        RAISE EXCEPTION 'too many wrong PINs for manager % in 15 minutes: try again later', p_manager
+            USING ERRCODE = 'ICV10', DETAIL = p_manager::text;
+    END IF;
+    IF p_pin IS NOT NULL AND icash_crypto.crypt(p_pin, v_hash) = v_hash THEN
+        RETURN true;
+    END IF;
+    INSERT INTO public.manager_pin_failure (manager, failed_at, till)
+    VALUES (p_manager, now(), p_till);
+    RETURN false;
 END;
 $$;
 
@@ -1084,6 +1170,7 @@ CREATE FUNCTION public.void_purchase(
     p_till text,
     p_cashier integer,
     p_manager integer,
+    p_manager_pin text,
     p_reason text
 ) RETURNS TABLE (
     purchase_id bigint,
@@ -1093,7 +1180,8 @@ CREATE FUNCTION public.void_purchase(
     manager integer,
     reason text,
     amount numeric,
-    replayed boolean
+    replayed boolean,
+    refused text
 )
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -1105,19 +1193,33 @@ DECLARE
     p record;
     v_shift_id bigint;
 BEGIN
-    PERFORM public.check_void_or_refund(p_void_key, p_manager, p_reason);
-    PERFORM pg_advisory_xact_lock(462815235);
-    SELECT * INTO v FROM public.purchase_void pv WHERE pv.void_key = p_void_key;
-    IF FOUND THEN
-        IF v.purchase_id IS DISTINCT FROM p_purchase_id THEN
-            RAISE EXCEPTION 'void key % is the void of another purchase; nothing was voided', p_void_key
-                USING ERRCODE = 'ICV08';
-        END IF;
-        RETURN QUERY SELECT v.purchase_id, v.voided_at, v.till, v.cashier, v.manager, v.reason,
-                            v.amount, true;
-        RETURN;
+    IF p_void_key IS NULL THEN
+        PERFORM public.check_void_or_refund(p_void_key, p_reason);
     END IF;
-    SELECT pu.id, pu.total_amount, pu.supermarket_id INTO p
+    -- Twice: before the checks (a retry replays whatever they would say now), and under the
+    -- lock (a void with this key committed meanwhile).
+    FOR i IN 1..2 LOOP
+        SELECT * INTO v FROM public.purchase_void pv WHERE pv.void_key = p_void_key;
+        IF FOUND THEN
+            IF v.purchase_id IS DISTINCT FROM p_purchase_id THEN
+                RAISE EXCEPTION 'void key % is the void of another purchase; nothing was voided',
+                    p_void_key
+                    USING ERRCODE = 'ICV08';
+            END IF;
+            RETURN QUERY SELECT v.purchase_id, v.voided_at, v.till, v.cashier, v.manager, v.reason,
+                                v.amount, true, NULL::text;
+            RETURN;
+        END IF;
+        EXIT WHEN i = 2;
+        PERFORM public.check_void_or_refund(p_void_key, p_reason);
+        IF NOT public.check_manager_pin(p_manager, p_manager_pin, p_till) THEN
+            RETURN QUERY SELECT NULL::bigint, NULL::timestamptz, NULL::text, NULL::integer,
+                                NULL::integer, NULL::text, NULL::numeric, NULL::boolean, 'ICV09';
+            RETURN;
+        END IF;
+        PERFORM pg_advisory_xact_lock(462815235);
+    END LOOP;
+    SELECT pu.id, pu.total_amount, pu.supermarket_id, pu.shift_id INTO p
     FROM public.purchase pu WHERE pu.id = p_purchase_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown purchase %', p_purchase_id USING ERRCODE = 'ICV01';
@@ -1130,10 +1232,14 @@ BEGIN
             p_purchase_id
             USING ERRCODE = 'ICV04';
     END IF;
-    PERFORM public.fold_until_folded(p_purchase_id);
-    IF p_till IS NOT NULL THEN
-        SELECT o.shift_id INTO v_shift_id FROM public.open_shift_of(p_till) o;
+    SELECT s.id INTO v_shift_id FROM public.shift s
+    WHERE s.till = p_till AND s.closed_at IS NULL FOR KEY SHARE;
+    IF v_shift_id IS NULL OR p.shift_id IS DISTINCT FROM v_shift_id THEN
+        RAISE EXCEPTION 'purchase % is not a sale of the open shift of till %: refund it instead',
+            p_purchase_id, coalesce(p_till, '(none)')
+            USING ERRCODE = 'ICV11';
     END IF;
+    PERFORM public.fold_until_folded(p_purchase_id);
     INSERT INTO public.purchase_void AS pv (purchase_id, void_key, voided_at, till, cashier,
                                             manager, reason, amount, shift_id)
     VALUES (p_purchase_id, p_void_key, now(), p_till, p_cashier, p_manager, btrim(p_reason),
@@ -1144,12 +1250,13 @@ BEGIN
                 json_build_object('purchase_id', p_purchase_id,
                                   'supermarket_id', p.supermarket_id)::text);
     RETURN QUERY SELECT v.purchase_id, v.voided_at, v.till, v.cashier, v.manager, v.reason,
-                        v.amount, false;
+                        v.amount, false, NULL::text;
 END;
 $$;
 
 -- p_product_ids: the lines to refund (one unit per product per purchase); empty or NULL: every
--- line not refunded yet.
+-- line not refunded yet. The money goes back the way the purchase was paid, in cash when that
+-- is unknown (history, sales with no payment step).
 CREATE FUNCTION public.refund_purchase(
     p_refund_key uuid,
     p_purchase_id bigint,
@@ -1157,6 +1264,7 @@ CREATE FUNCTION public.refund_purchase(
     p_till text,
     p_cashier integer,
     p_manager integer,
+    p_manager_pin text,
     p_reason text
 ) RETURNS TABLE (
     refund_id bigint,
@@ -1171,7 +1279,8 @@ CREATE FUNCTION public.refund_purchase(
     product_ids integer[],
     product_names text[],
     unit_prices numeric[],
-    replayed boolean
+    replayed boolean,
+    refused text
 )
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -1187,15 +1296,30 @@ DECLARE
     v_shift_id bigint;
     v_replayed boolean := true;
 BEGIN
-    PERFORM public.check_void_or_refund(p_refund_key, p_manager, p_reason);
-    PERFORM pg_advisory_xact_lock(462815235);
-    SELECT * INTO r FROM public.refund rf WHERE rf.refund_key = p_refund_key;
-    IF FOUND AND r.purchase_id IS DISTINCT FROM p_purchase_id THEN
-        RAISE EXCEPTION 'refund key % is the refund of another purchase; nothing was refunded',
-            p_refund_key
-            USING ERRCODE = 'ICV08';
+    IF p_refund_key IS NULL THEN
+        PERFORM public.check_void_or_refund(p_refund_key, p_reason);
     END IF;
-    IF NOT FOUND THEN
+    -- Twice: before the checks (a retry replays whatever they would say now), and under the
+    -- lock (a refund with this key committed meanwhile).
+    FOR i IN 1..2 LOOP
+        SELECT * INTO r FROM public.refund rf WHERE rf.refund_key = p_refund_key;
+        IF FOUND AND r.purchase_id IS DISTINCT FROM p_purchase_id THEN
+            RAISE EXCEPTION 'refund key % is the refund of another purchase; nothing was refunded',
+                p_refund_key
+                USING ERRCODE = 'ICV08';
+        END IF;
+        EXIT WHEN FOUND OR i = 2;
+        PERFORM public.check_void_or_refund(p_refund_key, p_reason);
+        IF NOT public.check_manager_pin(p_manager, p_manager_pin, p_till) THEN
+            RETURN QUERY SELECT NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::text,
+                                NULL::integer, NULL::integer, NULL::text, NULL::numeric,
+                                NULL::text, NULL::integer[], NULL::text[], NULL::numeric[],
+                                NULL::boolean, 'ICV09';
+            RETURN;
+        END IF;
+        PERFORM pg_advisory_xact_lock(462815235);
+    END LOOP;
+    IF r.id IS NULL THEN
         v_replayed := false;
         SELECT pu.id, pu.supermarket_id, pu.payment_method INTO p
         FROM public.purchase pu WHERE pu.id = p_purchase_id;
@@ -1245,7 +1369,7 @@ BEGIN
         INSERT INTO public.refund AS rf (refund_key, purchase_id, refunded_at, till, cashier,
                                          manager, reason, amount, payment_method, shift_id)
         VALUES (p_refund_key, p_purchase_id, now(), p_till, p_cashier, p_manager, btrim(p_reason),
-                v_amount, p.payment_method, v_shift_id)
+                v_amount, coalesce(p.payment_method, 'cash'), v_shift_id)
         RETURNING * INTO r;
         INSERT INTO public.refund_line (refund_id, purchase_id, product_id, amount)
         SELECT r.id, p_purchase_id, pp.product_id, pp.unit_price FROM public.purchase_product pp
@@ -1261,7 +1385,7 @@ BEGIN
            array_agg(rl.product_id ORDER BY rl.product_id),
            array_agg(pr.name ORDER BY rl.product_id),
            array_agg(rl.amount ORDER BY rl.product_id),
-           v_replayed
+           v_replayed, NULL::text
     FROM public.refund_line rl JOIN public.product pr ON pr.id = rl.product_id
     WHERE rl.refund_id = r.id;
 END;
@@ -1400,7 +1524,7 @@ REVOKE EXECUTE ON FUNCTION public.rename_branch(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.add_product(text, numeric) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.set_product_price(integer, numeric) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.set_product_retired(integer, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION public.add_cashier(integer, text, text, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.add_cashier(integer, text, text, boolean, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.retire_cashier(integer) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.fold_purchases(integer) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.notify_catalog_change() FROM PUBLIC;
@@ -1408,9 +1532,10 @@ REVOKE EXECUTE ON FUNCTION public.open_shift_of(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.shift_figures(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.retract_from_counters(bigint, integer[], numeric, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.fold_until_folded(bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION public.check_void_or_refund(uuid, integer, text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION public.void_purchase(uuid, bigint, text, integer, integer, text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.check_void_or_refund(uuid, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.check_manager_pin(integer, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.void_purchase(uuid, bigint, text, integer, integer, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.find_purchase(text, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.current_shift(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.close_shift(text, integer) FROM PUBLIC;
@@ -1425,8 +1550,8 @@ BEGIN
         GRANT SELECT ON public.schema_migration, public.schema_version TO icash_clerk;
         GRANT EXECUTE ON FUNCTION public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean, text, numeric) TO icash_clerk;
         GRANT EXECUTE ON FUNCTION public.last_receipt_no(text), public.cashier_roster() TO icash_clerk;
-        GRANT EXECUTE ON FUNCTION public.void_purchase(uuid, bigint, text, integer, integer, text),
-            public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text),
+        GRANT EXECUTE ON FUNCTION public.void_purchase(uuid, bigint, text, integer, integer, text, text),
+            public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text, text),
             public.find_purchase(text, bigint), public.current_shift(text),
             public.close_shift(text, integer), public.till_shifts(text, timestamptz, timestamptz)
             TO icash_clerk;
@@ -1442,7 +1567,7 @@ BEGIN
     END IF;
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'icash_manager') THEN
         GRANT SELECT (is_manager) ON public.cashier TO icash_manager;
-        GRANT EXECUTE ON FUNCTION public.add_cashier(integer, text, text, boolean) TO icash_manager;
+        GRANT EXECUTE ON FUNCTION public.add_cashier(integer, text, text, boolean, text) TO icash_manager;
     END IF;
 END
 $$;
@@ -1459,6 +1584,8 @@ ALTER TABLE public.purchase_product OWNER TO icash_app;
 ALTER TABLE public.purchase_void OWNER TO icash_app;
 ALTER TABLE public.refund OWNER TO icash_app;
 ALTER TABLE public.refund_line OWNER TO icash_app;
+ALTER TABLE public.manager_secret OWNER TO icash_app;
+ALTER TABLE public.manager_pin_failure OWNER TO icash_app;
 ALTER TABLE public.purchase_unfolded OWNER TO icash_app;
 ALTER TABLE public.stat_customer_histogram OWNER TO icash_app;
 ALTER TABLE public.stat_product_units OWNER TO icash_app;
@@ -1478,7 +1605,7 @@ ALTER FUNCTION public.rename_branch(text, text) OWNER TO icash_app;
 ALTER FUNCTION public.add_product(text, numeric) OWNER TO icash_app;
 ALTER FUNCTION public.set_product_price(integer, numeric) OWNER TO icash_app;
 ALTER FUNCTION public.set_product_retired(integer, boolean) OWNER TO icash_app;
-ALTER FUNCTION public.add_cashier(integer, text, text, boolean) OWNER TO icash_app;
+ALTER FUNCTION public.add_cashier(integer, text, text, boolean, text) OWNER TO icash_app;
 ALTER FUNCTION public.retire_cashier(integer) OWNER TO icash_app;
 ALTER FUNCTION public.fold_purchases(integer) OWNER TO icash_app;
 ALTER FUNCTION public.notify_catalog_change() OWNER TO icash_app;
@@ -1486,9 +1613,10 @@ ALTER FUNCTION public.open_shift_of(text) OWNER TO icash_app;
 ALTER FUNCTION public.shift_figures(bigint) OWNER TO icash_app;
 ALTER FUNCTION public.retract_from_counters(bigint, integer[], numeric, boolean) OWNER TO icash_app;
 ALTER FUNCTION public.fold_until_folded(bigint) OWNER TO icash_app;
-ALTER FUNCTION public.check_void_or_refund(uuid, integer, text) OWNER TO icash_app;
-ALTER FUNCTION public.void_purchase(uuid, bigint, text, integer, integer, text) OWNER TO icash_app;
-ALTER FUNCTION public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text) OWNER TO icash_app;
+ALTER FUNCTION public.check_void_or_refund(uuid, text) OWNER TO icash_app;
+ALTER FUNCTION public.check_manager_pin(integer, text, text) OWNER TO icash_app;
+ALTER FUNCTION public.void_purchase(uuid, bigint, text, integer, integer, text, text) OWNER TO icash_app;
+ALTER FUNCTION public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text, text) OWNER TO icash_app;
 ALTER FUNCTION public.find_purchase(text, bigint) OWNER TO icash_app;
 ALTER FUNCTION public.current_shift(text) OWNER TO icash_app;
 ALTER FUNCTION public.close_shift(text, integer) OWNER TO icash_app;

@@ -16,7 +16,7 @@ use store_core::domain::cashier::{Cashier, CashierCredential};
 use store_core::domain::catalog::{Catalog, CustomerSummary, Product};
 use store_core::domain::checkout::{CustomerChoice, Payment, Receipt, ReceiptLine, Sale};
 use store_core::domain::refund::{
-    RefundError, RefundRecord, RefundRequest, SoldPurchase, VoidRecord, VoidRequest,
+    ManagerPin, RefundError, RefundRecord, RefundRequest, SoldPurchase, VoidRecord, VoidRequest,
 };
 use store_core::domain::shift::ShiftReport;
 use store_core::domain::time_zone::Tz;
@@ -243,10 +243,8 @@ pub enum UndoStep {
     ManagerNumber(String),
     /// Typing the manager's PIN.
     ManagerPin { manager: Cashier, pin: Pin },
-    /// The PIN is being checked (in an effect); `attempt` matches the answer.
-    Checking { manager: Cashier, attempt: u64 },
-    /// Confirmed: being written to the database.
-    Sending { manager: i32 },
+    /// Sent with the manager's PIN, which the database checks, and written if it is theirs.
+    Sending { manager: Cashier },
 }
 
 /// A void or refund being prepared. Its key is drawn when it starts and travels with every
@@ -263,6 +261,11 @@ pub struct Undo {
     pub cursor: usize,
     pub reason: String,
     pub step: UndoStep,
+    /// It was sent and the database did not answer: it may have been recorded. Sending it
+    /// again (same key) is harmless: it is written once or replayed.
+    pub maybe_recorded: bool,
+    /// Esc was pressed once since it may have been recorded: the next Esc leaves it.
+    pub leaving_warned: bool,
 }
 
 impl Undo {
@@ -999,9 +1002,7 @@ impl State {
                 UndoStep::Reason => Mode::UndoReason,
                 UndoStep::ManagerNumber(_) => Mode::ManagerNumber,
                 UndoStep::ManagerPin { .. } => Mode::ManagerPin,
-                UndoStep::Looking { .. } | UndoStep::Checking { .. } | UndoStep::Sending { .. } => {
-                    Mode::UndoWorking
-                }
+                UndoStep::Looking { .. } | UndoStep::Sending { .. } => Mode::UndoWorking,
             },
             Screen::Sale(draft) => match &draft.input {
                 Input::Code(code) if code.is_empty() => Mode::Sale,
@@ -1293,9 +1294,6 @@ fn handle(state: &mut State, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::PinChecked { attempt, result } => {
-            if matches!(state.screen, Screen::Undo(_)) {
-                return manager_pin_checked(state, attempt, result);
-            }
             pin_checked(state, attempt, result);
             vec![]
         }
@@ -3346,6 +3344,8 @@ fn start_void(state: &mut State) {
         cursor: 0,
         reason: String::new(),
         step: UndoStep::Reason,
+        maybe_recorded: false,
+        leaving_warned: false,
     }));
     state.info(format!(
         "void {label} ({total}): type why, then Enter (Esc cancels)"
@@ -3367,6 +3367,8 @@ fn start_refund(state: &mut State) {
         cursor: 0,
         reason: String::new(),
         step: UndoStep::ReceiptNumber(String::new()),
+        maybe_recorded: false,
+        leaving_warned: false,
     }));
     state.info(format!(
         "refund: type or scan the receipt number (like {}), then Enter",
@@ -3389,12 +3391,32 @@ fn undo_mut(state: &mut State) -> Option<&mut Undo> {
 }
 
 fn cancel_undo(state: &mut State) {
-    let what = match &state.screen {
-        Screen::Undo(undo) if undo.kind == UndoKind::Void => "void",
-        _ => "refund",
+    let Some(undo) = undo_mut(state) else {
+        return;
     };
+    let what = match undo.kind {
+        UndoKind::Void => "void",
+        UndoKind::Refund => "refund",
+    };
+    if undo.maybe_recorded && !undo.leaving_warned {
+        undo.leaving_warned = true;
+        state.error(format!(
+            "the {what} may have been recorded (the database did not answer): the manager's \
+             number and PIN send it again with the same key, which cannot undo twice; Esc \
+             again leaves it"
+        ));
+        return;
+    }
+    let maybe_recorded = undo.maybe_recorded;
     state.open_sale();
-    state.info(format!("{what} cancelled: nothing was changed"));
+    if maybe_recorded {
+        state.error(format!(
+            "{what} left: it may have been recorded; find the sale by its receipt number (r) \
+             to see"
+        ));
+    } else {
+        state.info(format!("{what} cancelled: nothing was changed"));
+    }
 }
 
 fn on_undo(state: &mut State, action: Action) -> Vec<Effect> {
@@ -3519,20 +3541,7 @@ fn on_undo(state: &mut State, action: Action) -> Vec<Effect> {
             }
             let pin = std::mem::take(pin);
             let manager = manager.clone();
-            let Some(credential) = state.credential(manager.number).cloned() else {
-                return vec![];
-            };
-            state.pin_attempts += 1;
-            let attempt = state.pin_attempts;
-            if let Some(undo) = undo_mut(state) {
-                undo.step = UndoStep::Checking { manager, attempt };
-            }
-            state.info("checking the manager's PIN…");
-            return vec![Effect::CheckPin {
-                attempt,
-                credential: Box::new(credential),
-                pin,
-            }];
+            return send_undo(state, manager, pin);
         }
         _ => {}
     }
@@ -3578,82 +3587,46 @@ fn manager_number(state: &mut State, typed: &str) {
     }
 }
 
-/// The manager's PIN checked: the void or refund is sent, or the PIN typed again.
-fn manager_pin_checked(
-    state: &mut State,
-    attempt: u64,
-    result: Result<bool, String>,
-) -> Vec<Effect> {
+/// Enter after the manager's PIN: the void or refund sent with it. The database checks the PIN
+/// (the one authority: a till's login cannot confirm without it) and writes it if it is theirs.
+fn send_undo(state: &mut State, manager: Cashier, pin: Pin) -> Vec<Effect> {
     let till = state.till.clone();
     let cashier = state.cashier.as_ref().map(|c| c.number);
     let Some(undo) = undo_mut(state) else {
         return vec![];
     };
-    let UndoStep::Checking {
-        manager,
-        attempt: current,
-    } = &undo.step
-    else {
+    let Some(sold) = undo.sold.as_deref() else {
         return vec![];
     };
-    if *current != attempt {
-        return vec![];
-    }
-    let manager = manager.clone();
-    match result {
-        Ok(true) => {
-            let Some(sold) = undo.sold.as_deref() else {
-                return vec![];
-            };
-            let purchase_id = sold.receipt.purchase_id;
-            let reason = undo.reason.trim().to_string();
-            let effect = match undo.kind {
-                UndoKind::Void => Effect::Void(Box::new(VoidRequest {
-                    void_key: undo.key,
-                    purchase_id,
-                    till,
-                    cashier,
-                    manager: manager.number,
-                    reason,
-                })),
-                UndoKind::Refund => Effect::Refund(Box::new(RefundRequest {
-                    refund_key: undo.key,
-                    purchase_id,
-                    product_ids: undo.chosen.iter().copied().collect(),
-                    till,
-                    cashier,
-                    manager: manager.number,
-                    reason,
-                })),
-            };
-            undo.step = UndoStep::Sending {
-                manager: manager.number,
-            };
-            tracing::info!(manager = manager.number, purchase_id, kind = ?undo.kind, "confirmed by a manager");
-            state.info("confirmed: writing it…");
-            vec![effect]
-        }
-        Ok(false) => {
-            tracing::warn!(manager = manager.number, "wrong manager PIN");
-            let label = cashier_label(&manager);
-            undo.step = UndoStep::ManagerPin {
-                manager,
-                pin: Pin::default(),
-            };
-            state.error(format!(
-                "wrong PIN for manager {label}: type it again (Esc cancels)"
-            ));
-            vec![]
-        }
-        Err(e) => {
-            undo.step = UndoStep::ManagerPin {
-                manager,
-                pin: Pin::default(),
-            };
-            state.error(format!("the PIN could not be checked ({e}): type it again"));
-            vec![]
-        }
-    }
+    let purchase_id = sold.receipt.purchase_id;
+    let reason = undo.reason.trim().to_string();
+    let manager_pin = ManagerPin::new(pin.expose());
+    let effect = match undo.kind {
+        UndoKind::Void => Effect::Void(Box::new(VoidRequest {
+            void_key: undo.key,
+            purchase_id,
+            till,
+            cashier,
+            manager: manager.number,
+            manager_pin,
+            reason,
+        })),
+        UndoKind::Refund => Effect::Refund(Box::new(RefundRequest {
+            refund_key: undo.key,
+            purchase_id,
+            product_ids: undo.chosen.iter().copied().collect(),
+            till,
+            cashier,
+            manager: manager.number,
+            manager_pin,
+            reason,
+        })),
+    };
+    tracing::info!(manager = manager.number, purchase_id, kind = ?undo.kind, "sent for a manager's confirmation");
+    undo.step = UndoStep::Sending { manager };
+    undo.leaving_warned = false;
+    state.info("checking the manager's PIN and writing it…");
+    vec![effect]
 }
 
 /// A refund's sale found (or not) by its receipt number.
@@ -3780,12 +3753,38 @@ fn undone(state: &mut State, key: Uuid, result: Result<Undone, RefundError>) -> 
         }
         Err(e) => {
             tracing::warn!(%key, "not undone: {e}");
+            let UndoStep::Sending { manager } = &undo.step else {
+                return vec![];
+            };
+            let manager = manager.clone();
             if e.is_connection_problem() {
-                // Kept with its key: the manager confirms again and the retry cannot undo twice.
+                // Kept with its key: it may have been written; sent again, it is written once
+                // or replayed, never twice.
                 undo.step = UndoStep::ManagerNumber(String::new());
+                undo.maybe_recorded = true;
+                undo.leaving_warned = false;
                 state.db = DbState::Reconnecting(e.to_string());
                 state.error(format!(
-                    "not written: {e}. Confirm again (manager's number) or Esc"
+                    "no answer ({e}): it may have been recorded. The manager's number and PIN \
+                     send it again with the same key (harmless), or Esc"
+                ));
+            } else if let RefundError::WrongPin(_) = e {
+                tracing::warn!(manager = manager.number, "wrong manager PIN");
+                let label = cashier_label(&manager);
+                undo.step = UndoStep::ManagerPin {
+                    manager,
+                    pin: Pin::default(),
+                };
+                state.error(format!(
+                    "wrong PIN for manager {label}: type it again (Esc cancels)"
+                ));
+            } else if matches!(
+                e,
+                RefundError::TooManyWrongPins(_) | RefundError::NotAManager(_)
+            ) {
+                undo.step = UndoStep::ManagerNumber(String::new());
+                state.error(format!(
+                    "not done: {e} (another manager may confirm, or Esc)"
                 ));
             } else {
                 state.open_sale();

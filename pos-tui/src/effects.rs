@@ -487,9 +487,25 @@ impl Runner {
     }
 }
 
+/// Kills a printer command's process group (its id is the shell's) unless disarmed: when the
+/// effect's bound drops the printing, `kill_on_drop` alone would stop only the shell.
+struct KillGroupOnDrop(Option<u32>);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(id) = self.0.and_then(|id| i32::try_from(id).ok()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(id),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
 /// Hands `text` to the printer: on a command's standard input (through `sh -c`; a command that
 /// fails says why, in the first line it wrote to its standard error), or appended to a file or
-/// device. A command still running when the effect's time is up is killed when dropped.
+/// device. A command still running when the effect's time is up is killed when dropped, with
+/// every process it started: it runs in a process group of its own, killed whole.
 pub async fn print_receipt(printer: &ReceiptPrinter, text: &str) -> Result<(), String> {
     match printer {
         ReceiptPrinter::Command(command) => {
@@ -501,8 +517,10 @@ pub async fn print_receipt(printer: &ReceiptPrinter, text: &str) -> Result<(), S
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .kill_on_drop(true)
+                .process_group(0)
                 .spawn()
                 .map_err(|e| format!("{command}: {e}"))?;
+            let mut group = KillGroupOnDrop(child.id());
             let mut stdin = child.stdin.take().ok_or("the command took no input")?;
             // A command that exits without reading says so in its exit status, below.
             let written = stdin.write_all(text.as_bytes()).await;
@@ -511,6 +529,8 @@ pub async fn print_receipt(printer: &ReceiptPrinter, text: &str) -> Result<(), S
                 .wait_with_output()
                 .await
                 .map_err(|e| format!("{command}: {e}"))?;
+            // Finished: what it left running in the background is its own business.
+            group.0 = None;
             if !output.status.success() {
                 let said = String::from_utf8_lossy(&output.stderr);
                 let said = said.lines().next().unwrap_or_default().trim();
@@ -766,6 +786,37 @@ mod tests {
                     .is_ok_and(|stat| stat.contains(") Z "))
         });
         assert!(gone, "the printer command {pid} is still running");
+    }
+
+    #[test]
+    fn a_hanging_printer_is_stopped_with_the_processes_it_started() {
+        // The shell starts a sleep that is not the shell itself (no exec): killing only the
+        // shell would leave the sleep running.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let hanging = ReceiptPrinter::Command(format!(
+            "sleep 30 & echo $! > '{}'; wait",
+            pid_file.display()
+        ));
+        let outcome = block_on(async {
+            tui_runtime::effect::run_bounded(ms(500), async move {
+                print_receipt(&hanging, "x\n").await
+            })
+            .await
+        });
+        assert!(matches!(outcome, Err(Failure::TimedOut(_))), "{outcome:?}");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(ms(20));
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|stat| stat.contains(") Z "))
+        });
+        assert!(gone, "the printer command's sleep {pid} is still running");
     }
 
     /// The pauses before each of `listened.len()` reconnections in a row.

@@ -9,14 +9,14 @@ use common::*;
 use crossterm::event::KeyCode;
 use pos_tui::app::{
     DbFailure, DbState, Effect, Input, Message, Msg, PrintSetup, Question, Screen, State, Tender,
-    Undo, UndoKind, UndoStep, update,
+    Undo, UndoKind, update,
 };
 use pos_tui::keymap::Mode;
 use rust_decimal::Decimal;
 use store_core::domain::catalog::CustomerSummary;
 use store_core::domain::checkout::{CustomerChoice, PaymentMethod, Receipt, ReceiptLine, Sale};
 use store_core::domain::refund::{
-    RefundError, RefundRecord, RefundRequest, SoldPurchase, VoidRecord, VoidRequest,
+    ManagerPin, RefundError, RefundRecord, RefundRequest, SoldPurchase, VoidRecord, VoidRequest,
 };
 use store_core::domain::shift::ShiftReport;
 use store_core::till::journal::Outcome;
@@ -597,26 +597,16 @@ fn undo(state: &State) -> &Undo {
     }
 }
 
-/// Types the reason and manager 9's number and PIN; the PIN check the effect would answer.
+/// Types the reason and manager 9's number and PIN: the void or refund goes with the PIN, for
+/// the database to check (the till checks no manager's PIN itself).
 fn confirm(state: &mut State, reason: &str) -> Vec<Effect> {
     press(state, &format!("{reason}\r"));
     assert_eq!(state.mode(), Mode::ManagerNumber);
     press(state, "9\r");
     assert_eq!(state.mode(), Mode::ManagerPin);
     let effects = press(state, "4321\r");
-    let [Effect::CheckPin { attempt, pin, .. }] = effects.as_slice() else {
-        panic!("expected a PIN check, got {effects:?}");
-    };
-    assert_eq!(pin.expose(), "4321");
-    let attempt = *attempt;
     assert_eq!(state.mode(), Mode::UndoWorking);
-    update(
-        state,
-        Msg::PinChecked {
-            attempt,
-            result: Ok(true),
-        },
-    )
+    effects
 }
 
 fn void_record(receipt: &Receipt, replayed: bool) -> VoidRecord {
@@ -656,6 +646,7 @@ fn v_voids_the_last_sale_once_a_manager_confirms_and_prints_its_slip() {
             till: "T01".into(),
             cashier: Some(7),
             manager: 9,
+            manager_pin: ManagerPin::new("4321"),
             reason: "rang up twice".into(),
         }))]
     );
@@ -692,22 +683,37 @@ fn a_wrong_manager_pin_or_a_cashier_who_is_not_a_manager_is_refused() {
     press(&mut state, "42\r");
     assert!(error_text(&state).contains("no cashier number 42"));
     assert_eq!(state.mode(), Mode::ManagerNumber);
-    press(&mut state, "9\r1111\r");
-    let Screen::Undo(flow) = &state.screen else {
-        panic!("{:?}", state.screen)
+    let effects = press(&mut state, "9\r1111\r");
+    let [Effect::Void(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
     };
-    let UndoStep::Checking { attempt, .. } = flow.step else {
-        panic!("{:?}", flow.step)
-    };
+    assert_eq!(request.manager_pin.expose(), "1111");
+    assert!(
+        !format!("{effects:?}").contains("1111"),
+        "a PIN in a Debug print"
+    );
+    let key = request.void_key;
+    // The database says the PIN is wrong: typed again.
     update(
         &mut state,
-        Msg::PinChecked {
-            attempt,
-            result: Ok(false),
+        Msg::Voided {
+            key,
+            result: Err(RefundError::WrongPin(9)),
         },
     );
     assert!(error_text(&state).contains("wrong PIN for manager 9 Mo Diaz"));
     assert_eq!(state.mode(), Mode::ManagerPin);
+    // Too many wrong PINs: another manager may confirm.
+    press(&mut state, "2222\r");
+    update(
+        &mut state,
+        Msg::Voided {
+            key,
+            result: Err(RefundError::TooManyWrongPins(9)),
+        },
+    );
+    assert!(error_text(&state).contains("too many wrong PINs for manager 9"));
+    assert_eq!(state.mode(), Mode::ManagerNumber);
     // Esc leaves it: nothing changed, back to an empty sale.
     press(&mut state, "\x1b");
     assert_eq!(state.mode(), Mode::Sale);
@@ -739,20 +745,18 @@ fn a_void_that_finds_the_database_away_keeps_its_key_and_is_confirmed_again() {
     );
     assert!(matches!(state.db, DbState::Reconnecting(_)));
     assert_eq!(state.mode(), Mode::ManagerNumber);
-    assert!(error_text(&state).contains("not written"));
+    // No answer: it may have been written.
+    assert!(error_text(&state).contains("may have been recorded"));
+    assert!(error_text(&state).contains("same key"));
+    // Esc does not pretend nothing changed: it warns and keeps the void (and its key).
+    press(&mut state, "\x1b");
+    assert_eq!(state.mode(), Mode::ManagerNumber);
+    assert!(error_text(&state).contains("may have been recorded"));
+    assert!(!error_text(&state).contains("nothing was changed"));
+    assert_eq!(undo(&state).key, key);
     // Back: confirmed again, the same key goes (a replay cannot void twice).
     update(&mut state, Msg::Health(Ok(())));
-    press(&mut state, "9\r4321\r");
-    let UndoStep::Checking { attempt, .. } = undo(&state).step else {
-        panic!()
-    };
-    let effects = update(
-        &mut state,
-        Msg::PinChecked {
-            attempt,
-            result: Ok(true),
-        },
-    );
+    let effects = press(&mut state, "9\r4321\r");
     let [Effect::Void(request)] = effects.as_slice() else {
         panic!("{effects:?}")
     };
@@ -768,6 +772,41 @@ fn a_void_that_finds_the_database_away_keeps_its_key_and_is_confirmed_again() {
     assert_eq!(state.mode(), Mode::Sale);
     assert!(error_text(&state).contains("has refunds"));
     let _ = receipt;
+}
+
+#[test]
+fn a_refund_left_after_a_timeout_says_it_may_have_been_recorded() {
+    let (mut state, receipt) = after_a_sale();
+    press(&mut state, " rT01-000001\r");
+    update(
+        &mut state,
+        Msg::ReceiptFound {
+            seq: 1,
+            result: Ok(Some(SoldPurchase {
+                receipt,
+                voided: None,
+                refunded_product_ids: vec![],
+                refunds: vec![],
+            })),
+        },
+    );
+    press(&mut state, " \r");
+    let key = undo(&state).key;
+    confirm(&mut state, "sour milk");
+    update(
+        &mut state,
+        Msg::Refunded {
+            key,
+            result: Err(RefundError::Unavailable("no answer in 10 s".into())),
+        },
+    );
+    // Esc twice leaves it, saying it may have been recorded (never "nothing was changed").
+    press(&mut state, "\x1b");
+    assert_eq!(state.mode(), Mode::ManagerNumber);
+    press(&mut state, "\x1b");
+    assert_eq!(state.mode(), Mode::Sale);
+    assert!(error_text(&state).contains("refund left: it may have been recorded"));
+    assert!(!error_text(&state).contains("nothing was changed"));
 }
 
 #[test]
@@ -864,6 +903,7 @@ fn r_refunds_chosen_lines_of_a_sale_found_by_its_receipt_number() {
             till: "T01".into(),
             cashier: Some(7),
             manager: 9,
+            manager_pin: ManagerPin::new("4321"),
             reason: "sour milk".into(),
         }
     );
@@ -970,6 +1010,7 @@ fn report(closed: bool) -> ShiftReport {
     report.revenue = price(650);
     report.by_method = vec![(Some(PaymentMethod::Cash), 1, price(650))];
     report.cash_expected = price(650);
+    report.net = price(650);
     report.first_receipt_no = Some(1);
     report.last_receipt_no = Some(1);
     if closed {

@@ -164,7 +164,7 @@ fn a_day_at_the_till_cash_and_change_a_void_a_refund_printed_receipts_and_the_z(
     till.wait_for("Close the shift");
     till.send("y");
     let screen = till.wait_for("Z REPORT");
-    assert!(screen.contains("2 · revenue"), "{screen}");
+    assert!(screen.contains("2 · gross"), "{screen}");
     let paper = printed(&receipts, &["Z REPORT - SHIFT CLOSED"]);
     for line in paper.lines() {
         assert!(line.chars().count() <= 42, "wider than the paper: {line:?}");

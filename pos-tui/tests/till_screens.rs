@@ -210,17 +210,9 @@ fn refund_slip() {
     let Screen::Undo(flow) = &state.screen else {
         panic!("{:?}", state.screen);
     };
-    let (key, UndoStep::Checking { attempt, .. }) = (flow.key, &flow.step) else {
+    let (key, UndoStep::Sending { .. }) = (flow.key, &flow.step) else {
         panic!("{:?}", flow.step);
     };
-    let attempt = *attempt;
-    update(
-        &mut state,
-        Msg::PinChecked {
-            attempt,
-            result: Ok(true),
-        },
-    );
     update(
         &mut state,
         Msg::Refunded {
@@ -250,17 +242,9 @@ fn void_slip() {
     let Screen::Undo(flow) = &state.screen else {
         panic!("{:?}", state.screen);
     };
-    let (key, UndoStep::Checking { attempt, .. }) = (flow.key, &flow.step) else {
+    let (key, UndoStep::Sending { .. }) = (flow.key, &flow.step) else {
         panic!("{:?}", flow.step);
     };
-    let attempt = *attempt;
-    update(
-        &mut state,
-        Msg::PinChecked {
-            attempt,
-            result: Ok(true),
-        },
-    );
     update(
         &mut state,
         Msg::Voided {
@@ -295,6 +279,7 @@ fn a_report() -> ShiftReport {
     report.voided = Decimal::new(600, 2);
     report.refunds = 1;
     report.refunded = Decimal::new(120, 2);
+    report.net = Decimal::new(13800, 2);
     report.first_receipt_no = Some(1);
     report.last_receipt_no = Some(13);
     report.first_sale_at = Some(opened + chrono::Duration::minutes(3));

@@ -282,7 +282,7 @@ async fn a_seed_that_leaves_no_branch_says_how_to_add_one() {
 #[tokio::test]
 async fn managers_and_shift_reports_from_the_shell() {
     use store_core::domain::checkout::{self, CustomerChoice, Payment, Sale};
-    use store_core::domain::refund::{self, VoidRequest};
+    use store_core::domain::refund::{self, ManagerPin, VoidRequest};
     let db = demo_db().await;
     let manager_url = as_role(&db, "icash_manager");
     let out = run(
@@ -302,6 +302,31 @@ async fn managers_and_shift_reports_from_the_shell() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "manager 20 (Boss) added with a PIN\n"
+    );
+    // The database keeps its own hash of a manager's PIN, which no login role reads.
+    let secrets: i64 = db
+        .store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM manager_secret WHERE manager = 20 AND pin_hash LIKE '$2a$%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(secrets, 1);
+    // A manager without a PIN could confirm nothing: refused before anything is written.
+    let out = run(
+        &manager_url,
+        &["cashier", "add", "22", "--name", "Nopin", "--manager"],
+        None,
+    );
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--pin"),
+        "{out:?}"
     );
     ok(&manager_url, &["cashier", "add", "21", "--name", "Ann"]);
     let listed = json(&manager_url, &["cashier", "list", "--json"]);
@@ -335,6 +360,7 @@ async fn managers_and_shift_reports_from_the_shell() {
             till: "T01".into(),
             cashier: Some(21),
             manager: 20,
+            manager_pin: ManagerPin::new("2468"),
             reason: "card declined".into(),
         },
     )
@@ -363,6 +389,8 @@ async fn managers_and_shift_reports_from_the_shell() {
         (sold[0].total_amount + sold[1].total_amount).to_string()
     );
     assert_eq!(report["cash_expected"], sold[0].total_amount.to_string());
+    // Net: the voided sale's money is not kept.
+    assert_eq!(report["net"], sold[0].total_amount.to_string());
     assert_eq!(report["first_receipt_no"], 1);
     assert!(report["closed_at"].is_null());
     let text = ok(
@@ -413,6 +441,7 @@ async fn managers_and_shift_reports_from_the_shell() {
             till: "T01".into(),
             cashier: Some(21),
             manager: 20,
+            manager_pin: ManagerPin::new("2468"),
             reason: "stale".into(),
         },
     )

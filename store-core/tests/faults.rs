@@ -191,7 +191,7 @@ async fn an_abrupt_database_stop_loses_and_doubles_no_confirmed_sale() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn voids_and_refunds_through_an_abrupt_stop_are_recorded_once_and_keep_the_counters_exact() {
     use store_core::domain::checkout::{CustomerChoice, Payment, Sale};
-    use store_core::domain::refund::{self, RefundError, RefundRequest, VoidRequest};
+    use store_core::domain::refund::{self, ManagerPin, RefundError, RefundRequest, VoidRequest};
     let private = PrivateServer::start();
     let store = private.store().await;
     seed::seed(&store, &SeedOptions::demo()).await.unwrap();
@@ -199,7 +199,7 @@ async fn voids_and_refunds_through_an_abrupt_stop_are_recorded_once_and_keep_the
         &store.client().await.unwrap(),
         9,
         "Boss",
-        None,
+        Some("9999"),
         true,
     )
     .await
@@ -226,6 +226,7 @@ async fn voids_and_refunds_through_an_abrupt_stop_are_recorded_once_and_keep_the
                         till: "T1".into(),
                         cashier: None,
                         manager: 9,
+                        manager_pin: ManagerPin::new("9999"),
                         reason: "fault test".into(),
                     };
                     while let Err(e) = refund::void_purchase(&store, &request).await {
@@ -243,6 +244,7 @@ async fn voids_and_refunds_through_an_abrupt_stop_are_recorded_once_and_keep_the
                         till: "T1".into(),
                         cashier: None,
                         manager: 9,
+                        manager_pin: ManagerPin::new("9999"),
                         reason: "fault test".into(),
                     };
                     while let Err(e) = refund::refund_purchase(&store, &request).await {

@@ -10,7 +10,7 @@ use store_core::Store;
 use store_core::db::schema::{self, BOOKKEEPING_SQL, MIGRATIONS};
 use store_core::domain::analytics::{self, Filter};
 use store_core::domain::checkout::{self, CustomerChoice, Payment, PaymentMethod, Sale};
-use store_core::domain::refund::{self, RefundRequest, VoidRequest};
+use store_core::domain::refund::{self, ManagerPin, RefundRequest, VoidRequest};
 use store_core::domain::shift;
 use store_testkit::{TestDb, server};
 use uuid::Uuid;
@@ -187,7 +187,7 @@ async fn a_database_with_history_at_migration_4_gains_payments_voids_and_shifts_
         &manager.client().await.unwrap(),
         9,
         "Grace",
-        None,
+        Some("1357"),
         true,
     )
     .await
@@ -211,24 +211,43 @@ async fn a_database_with_history_at_migration_4_gains_payments_voids_and_shifts_
     let receipt = checkout::submit(&clerk, &sale).await.unwrap();
     assert_eq!(receipt.payment_method, Some(PaymentMethod::Cash));
     assert_eq!(receipt.change_due, Some("5.50".parse().unwrap()));
-    // A sale from before the migration, still queued, is voided; one folded is refunded.
+    // A sale from before the migration, still queued, is no sale of this shift: it cannot be
+    // voided, and is refunded whole; one folded is refunded a line; the new one is voided.
     let queued = refund::find_by_receipt(&clerk.client().await.unwrap(), "T01", 8)
         .await
         .unwrap()
         .unwrap();
-    refund::void_purchase(
+    let void_of = |purchase_id| VoidRequest {
+        void_key: Uuid::now_v7(),
+        purchase_id,
+        till: "T01".into(),
+        cashier: Some(2),
+        manager: 9,
+        manager_pin: ManagerPin::new("1357"),
+        reason: "wrong customer".into(),
+    };
+    assert_eq!(
+        refund::void_purchase(&clerk, &void_of(queued.receipt.purchase_id)).await,
+        Err(refund::RefundError::NotInThisShift)
+    );
+    refund::refund_purchase(
         &clerk,
-        &VoidRequest {
-            void_key: Uuid::now_v7(),
+        &RefundRequest {
+            refund_key: Uuid::now_v7(),
             purchase_id: queued.receipt.purchase_id,
+            product_ids: vec![],
             till: "T01".into(),
             cashier: Some(2),
             manager: 9,
+            manager_pin: ManagerPin::new("1357"),
             reason: "wrong customer".into(),
         },
     )
     .await
     .unwrap();
+    refund::void_purchase(&clerk, &void_of(receipt.purchase_id))
+        .await
+        .unwrap();
     let folded = refund::find_by_receipt(&clerk.client().await.unwrap(), "T01", 1)
         .await
         .unwrap()
@@ -242,13 +261,14 @@ async fn a_database_with_history_at_migration_4_gains_payments_voids_and_shifts_
             till: "T01".into(),
             cashier: Some(2),
             manager: 9,
+            manager_pin: ManagerPin::new("1357"),
             reason: "sour".into(),
         },
     )
     .await
     .unwrap();
     let z = shift::close_shift(&clerk, "T01", Some(2)).await.unwrap();
-    assert_eq!((z.sales, z.voids, z.refunds), (1, 1, 1));
+    assert_eq!((z.sales, z.voids, z.refunds), (1, 1, 2));
     for min in [1, 2, 3] {
         let fast = analytics::dashboard_from_counters(&client, min, 100)
             .await
@@ -286,10 +306,16 @@ async fn a_database_with_history_at_migration_4_gains_payments_voids_and_shifts_
         .await
         .unwrap()
         .get(0);
-    assert_eq!(rows, 5);
+    assert_eq!(rows, 5 + queued.receipt.lines.len() as i64 + 1);
     assert!(
         owner
             .query("SELECT pin_hash FROM cashier", &[])
+            .await
+            .is_err()
+    );
+    assert!(
+        owner
+            .query("SELECT pin_hash FROM manager_secret", &[])
             .await
             .is_err()
     );

@@ -362,7 +362,7 @@ async fn a_clerk_voids_refunds_and_closes_shifts_through_the_functions_only() {
         .await
         .unwrap();
     admin
-        .batch_execute("SELECT add_cashier(90, 'Grace', NULL, true)")
+        .batch_execute("SELECT add_cashier(90, 'Grace', NULL, true, '2468')")
         .await
         .unwrap();
     let till = attacker(&db, Some(CLERK_ROLE)).await;
@@ -378,14 +378,14 @@ async fn a_clerk_voids_refunds_and_closes_shifts_through_the_functions_only() {
     let second: i64 = client.query_one(&sale(2), &[]).await.unwrap().get(0);
     client
         .query(
-            "SELECT * FROM void_purchase(gen_random_uuid(), $1, 'T01', NULL, 90, 'wrong')",
+            "SELECT * FROM void_purchase(gen_random_uuid(), $1, 'T01', NULL, 90, '2468', 'wrong')",
             &[&first],
         )
         .await
         .unwrap();
     client
         .query(
-            "SELECT * FROM refund_purchase(gen_random_uuid(), $1, ARRAY[2], 'T01', NULL, 90, 'broken')",
+            "SELECT * FROM refund_purchase(gen_random_uuid(), $1, ARRAY[2], 'T01', NULL, 90, '2468', 'broken')",
             &[&second],
         )
         .await
@@ -416,7 +416,11 @@ async fn a_clerk_voids_refunds_and_closes_shifts_through_the_functions_only() {
         "SELECT open_shift_of('T03')",
         "SELECT shift_figures(1)",
         "SELECT fold_until_folded(1)",
-        "SELECT check_void_or_refund(gen_random_uuid(), 90, 'x')",
+        "SELECT check_void_or_refund(gen_random_uuid(), 'x')",
+        "SELECT check_manager_pin(90, '2468', 'T01')",
+        "SELECT * FROM manager_secret",
+        "SELECT * FROM manager_pin_failure",
+        "DELETE FROM manager_pin_failure",
         "SELECT * FROM shift",
         "SELECT * FROM purchase_void",
     ] {
@@ -429,7 +433,8 @@ async fn a_clerk_voids_refunds_and_closes_shifts_through_the_functions_only() {
     let owner = attacker(&db, Some("icash_owner")).await;
     let owner = connect_as(&owner, &db).await;
     for statement in [
-        "SELECT * FROM void_purchase(gen_random_uuid(), 1, 'T01', NULL, 90, 'x')",
+        "SELECT * FROM void_purchase(gen_random_uuid(), 1, 'T01', NULL, 90, '2468', 'x')",
+        "SELECT * FROM manager_secret",
         "SELECT * FROM close_shift('T01', NULL)",
         "SELECT * FROM till_shifts('T01', now() - interval '1 day', now())",
         "INSERT INTO shift (till, opened_at) VALUES ('T02', now())",

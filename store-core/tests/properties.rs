@@ -278,7 +278,7 @@ proptest! {
     /// is no unit sold and its price leaves the revenue) and to the recount from the rows.
     #[test]
     fn analytics_equal_an_in_memory_model_under_voids_and_refunds(purchases in dataset(), undone in undos()) {
-        use store_core::domain::refund::{self, RefundError, RefundRequest, VoidRequest};
+        use store_core::domain::refund::{self, ManagerPin, RefundError, RefundRequest, VoidRequest};
         let users: Vec<Uuid> = (0..12).map(|_| Uuid::new_v4()).collect();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("p.csv"), PRODUCTS).unwrap();
@@ -290,7 +290,11 @@ proptest! {
                 .await
                 .unwrap();
             let client = db.store.client().await.unwrap();
-            store_core::domain::cashier::add_cashier_with(&client, 1, "Boss", None, true).await.unwrap();
+            store_core::domain::cashier::add_cashier_with(&client, 1, "Boss", Some("1111"), true).await.unwrap();
+            // A void is of a sale of the till's open shift: the seeded sales are made T1's.
+            client.batch_execute(
+                "WITH s AS (INSERT INTO shift (till, opened_at) VALUES ('T1', '2000-01-01') RETURNING id) \
+                 UPDATE purchase SET shift_id = (SELECT id FROM s)").await.unwrap();
             // The model: each purchase (id, user, branch, its lines with prices), what is undone.
             struct Sold { id: i64, user: Uuid, branch: String, lines: BTreeMap<i32, rust_decimal::Decimal>, voided: bool, refunded: Vec<i32> }
             let mut sold: Vec<Sold> = Vec::new();
@@ -309,7 +313,7 @@ proptest! {
                     Undo::Void(i) => {
                         let s = &mut sold[i % purchases.len()];
                         let request = VoidRequest { void_key: Uuid::now_v7(), purchase_id: s.id, till: "T1".into(),
-                            cashier: None, manager: 1, reason: "test".into() };
+                            cashier: None, manager: 1, manager_pin: ManagerPin::new("1111"), reason: "test".into() };
                         let result = refund::void_purchase(&db.store, &request).await;
                         let expected = if s.voided { Err(RefundError::AlreadyVoided) }
                             else if !s.refunded.is_empty() { Err(RefundError::HasRefunds) }
@@ -322,6 +326,7 @@ proptest! {
                         let product_ids: Vec<i32> = (1..=4).filter(|p| mask & (1 << (p - 1)) != 0).collect();
                         let request = RefundRequest { refund_key: Uuid::now_v7(), purchase_id: s.id,
                             product_ids: product_ids.clone(), till: "T1".into(), cashier: None, manager: 1,
+                            manager_pin: ManagerPin::new("1111"),
                             reason: "test".into() };
                         let result = refund::refund_purchase(&db.store, &request).await;
                         let not_in: Vec<i32> = product_ids.iter().copied().filter(|p| !s.lines.contains_key(p)).collect();

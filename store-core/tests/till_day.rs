@@ -10,7 +10,8 @@ use store_core::domain::analytics::{self, Filter, Period};
 use store_core::domain::cashier;
 use store_core::domain::checkout::{self, CustomerChoice, Payment, PaymentMethod, Sale};
 use store_core::domain::refund::{
-    self, RefundError, RefundRequest, VoidRequest, find_by_receipt, refund_purchase, void_purchase,
+    self, ManagerPin, RefundError, RefundRequest, VoidRequest, find_by_receipt, refund_purchase,
+    void_purchase,
 };
 use store_core::domain::shift::{self, ShiftReport};
 use store_core::error::CheckoutError;
@@ -75,6 +76,7 @@ fn void_of(purchase_id: i64, till: &str) -> VoidRequest {
         till: till.into(),
         cashier: Some(CASHIER),
         manager: MANAGER,
+        manager_pin: ManagerPin::new("2468"),
         reason: "scanned twice".into(),
     }
 }
@@ -87,6 +89,7 @@ fn refund_of(purchase_id: i64, products: &[i32], till: &str) -> RefundRequest {
         till: till.into(),
         cashier: Some(CASHIER),
         manager: MANAGER,
+        manager_pin: ManagerPin::new("2468"),
         reason: "damaged".into(),
     }
 }
@@ -454,7 +457,7 @@ async fn a_void_or_refund_needs_an_active_manager_a_reason_a_known_sale_and_its_
     let other = checkout::record_purchase(&client, &till_sale("T01", 2, &[3], None))
         .await
         .unwrap();
-    cashier::add_cashier_with(&client, 91, "Retired boss", None, true)
+    cashier::add_cashier_with(&client, 91, "Retired boss", Some("1111"), true)
         .await
         .unwrap();
     cashier::retire_cashier(&client, 91).await.unwrap();
@@ -542,8 +545,20 @@ async fn the_counters_equal_a_recount_after_concurrent_sales_voids_and_refunds()
                     3 if i > 10 => {
                         // An older sale of this till, refunded whole (what is left of it).
                         let old = &mine[(i as usize * 7) % mine.len()];
-                        let _ =
-                            refund_purchase(&store, &refund_of(old.purchase_id, &[], &till)).await;
+                        // Refused only when nothing is left of it: voided, or every line
+                        // refunded already.
+                        match refund_purchase(&store, &refund_of(old.purchase_id, &[], &till)).await
+                        {
+                            Ok(refund) => assert!(!refund.replayed),
+                            Err(RefundError::AlreadyVoided) => {}
+                            Err(RefundError::AlreadyRefunded { product_ids }) => {
+                                assert_eq!(
+                                    product_ids,
+                                    old.lines.iter().map(|l| l.product_id).collect::<Vec<_>>()
+                                )
+                            }
+                            Err(other) => panic!("refund of purchase {}: {other}", old.purchase_id),
+                        }
                     }
                     _ => {}
                 }
@@ -792,4 +807,325 @@ fn refund_errors_are_sentences_for_the_screen() {
         refund::parse_receipt_number("T05-000003"),
         Some(("T05".into(), 3))
     );
+}
+
+/// The failures recorded for `manager` (the superuser reads them; no login role may).
+async fn pin_failures(db: &TestDb, manager: i32) -> i64 {
+    db.store
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM manager_pin_failure WHERE manager = $1",
+            &[&manager],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn the_database_checks_the_managers_pin_and_stops_guessing_after_five_wrong_ones() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    let receipt = checkout::record_purchase(&client, &till_sale("T01", 1, &[1, 2], None))
+        .await
+        .unwrap();
+    let before = everything(&db).await;
+    let wrong_void = |pin: &str| {
+        let mut request = void_of(receipt.purchase_id, "T01");
+        request.manager_pin = ManagerPin::new(pin);
+        request
+    };
+    let wrong_refund = |pin: &str| {
+        let mut request = refund_of(receipt.purchase_id, &[1], "T01");
+        request.manager_pin = ManagerPin::new(pin);
+        request
+    };
+    // Wrong PINs (an empty one too) are refused and recorded; nothing else is written.
+    for (n, pin) in ["1111", "", "24680", "8642"].iter().enumerate() {
+        let result = if n % 2 == 0 {
+            void_purchase(&db.store, &wrong_void(pin)).await.map(|_| ())
+        } else {
+            refund_purchase(&db.store, &wrong_refund(pin))
+                .await
+                .map(|_| ())
+        };
+        assert_eq!(result, Err(RefundError::WrongPin(MANAGER)), "PIN {pin:?}");
+    }
+    assert_eq!(everything(&db).await, before);
+    assert_eq!(pin_failures(&db, MANAGER).await, 4);
+    // The fifth wrong one is still a wrong PIN; from then on, even the right PIN is refused.
+    assert_eq!(
+        void_purchase(&db.store, &wrong_void("0000")).await,
+        Err(RefundError::WrongPin(MANAGER))
+    );
+    assert_eq!(
+        void_purchase(&db.store, &void_of(receipt.purchase_id, "T01")).await,
+        Err(RefundError::TooManyWrongPins(MANAGER))
+    );
+    assert_eq!(
+        refund_purchase(&db.store, &refund_of(receipt.purchase_id, &[1], "T01")).await,
+        Err(RefundError::TooManyWrongPins(MANAGER))
+    );
+    // Refusals while locked are not counted (the window does not grow).
+    assert_eq!(pin_failures(&db, MANAGER).await, 5);
+    assert_eq!(everything(&db).await, before);
+    // Another manager is not locked out.
+    cashier::add_cashier_with(&client, 92, "Hopper", Some("1357"), true)
+        .await
+        .unwrap();
+    let mut other = refund_of(receipt.purchase_id, &[2], "T01");
+    other.manager = 92;
+    other.manager_pin = ManagerPin::new("1357");
+    refund_purchase(&db.store, &other).await.unwrap();
+    // Once the failures are older than 15 minutes, the right PIN works again.
+    client
+        .execute(
+            "UPDATE manager_pin_failure SET failed_at = failed_at - interval '15 minutes 1 second'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let refund = refund_purchase(&db.store, &refund_of(receipt.purchase_id, &[1], "T01"))
+        .await
+        .unwrap();
+    assert_eq!(refund.manager, MANAGER);
+    assert_counters_equal_recount(&db.store).await;
+}
+
+#[tokio::test]
+async fn concurrent_wrong_pins_are_each_counted() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    let receipt = checkout::record_purchase(&client, &till_sale("T01", 1, &[1], None))
+        .await
+        .unwrap();
+    let guesses = (0..8).map(|n| {
+        let store = db.store.clone();
+        let mut request = void_of(receipt.purchase_id, "T01");
+        request.manager_pin = ManagerPin::new(format!("{:04}", 9000 + n));
+        tokio::spawn(async move { void_purchase(&store, &request).await })
+    });
+    let mut wrong = 0;
+    let mut locked = 0;
+    for answer in futures_util::future::join_all(guesses).await {
+        match answer.unwrap() {
+            Err(RefundError::WrongPin(MANAGER)) => wrong += 1,
+            Err(RefundError::TooManyWrongPins(MANAGER)) => locked += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((wrong, locked), (5, 3));
+    assert_eq!(pin_failures(&db, MANAGER).await, 5);
+}
+
+#[tokio::test]
+async fn a_void_is_of_a_sale_of_the_tills_open_shift_and_a_refund_of_any_sale() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    let earlier = checkout::record_purchase(&client, &till_sale("T01", 1, &[1, 2], None))
+        .await
+        .unwrap();
+    shift::close_shift(&db.store, "T01", Some(CASHIER))
+        .await
+        .unwrap();
+    let now = checkout::record_purchase(&client, &till_sale("T01", 2, &[3], None))
+        .await
+        .unwrap();
+    // A sale with no till (simulated, history) has no shift.
+    let mut untilled = Sale::open("SMKT001", CustomerChoice::new_customer());
+    untilled.product_ids = vec![4];
+    let untilled = checkout::record_purchase(&client, &untilled).await.unwrap();
+    let before = everything(&db).await;
+    for (purchase_id, till) in [
+        (earlier.purchase_id, "T01"),
+        (now.purchase_id, "T02"),
+        (untilled.purchase_id, "T01"),
+    ] {
+        assert_eq!(
+            void_purchase(&db.store, &void_of(purchase_id, till)).await,
+            Err(RefundError::NotInThisShift),
+            "purchase {purchase_id} at {till}"
+        );
+    }
+    assert_eq!(everything(&db).await, before);
+    // The sale of this shift is voided; the others are refunded.
+    void_purchase(&db.store, &void_of(now.purchase_id, "T01"))
+        .await
+        .unwrap();
+    refund_purchase(&db.store, &refund_of(earlier.purchase_id, &[], "T02"))
+        .await
+        .unwrap();
+    refund_purchase(&db.store, &refund_of(untilled.purchase_id, &[], "T01"))
+        .await
+        .unwrap();
+    assert_counters_equal_recount(&db.store).await;
+}
+
+#[tokio::test]
+async fn a_recorded_key_replays_even_once_its_manager_is_retired_or_its_reason_fails() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    let receipt = checkout::record_purchase(&client, &till_sale("T01", 1, &[1], None))
+        .await
+        .unwrap();
+    let other = checkout::record_purchase(&client, &till_sale("T01", 2, &[2, 3], None))
+        .await
+        .unwrap();
+    let void = void_of(receipt.purchase_id, "T01");
+    let voided = void_purchase(&db.store, &void).await.unwrap();
+    let refund = refund_of(other.purchase_id, &[2], "T01");
+    let refunded = refund_purchase(&db.store, &refund).await.unwrap();
+    cashier::retire_cashier(&client, MANAGER).await.unwrap();
+    let after = everything(&db).await;
+    let mut blank_void = void.clone();
+    blank_void.reason = " ".into();
+    let mut wrong_pin_void = void.clone();
+    wrong_pin_void.manager_pin = ManagerPin::new("0000");
+    for request in [&void, &wrong_pin_void] {
+        let replay = void_purchase(&db.store, request).await.unwrap();
+        assert!(replay.replayed);
+        assert_eq!(replay.voided_at, voided.voided_at);
+    }
+    let mut wrong_pin_refund = refund.clone();
+    wrong_pin_refund.manager_pin = ManagerPin::new("0000");
+    for request in [&refund, &wrong_pin_refund] {
+        let replay = refund_purchase(&db.store, request).await.unwrap();
+        assert!(replay.replayed);
+        assert_eq!(replay.refund_id, refunded.refund_id);
+    }
+    // The database replays a blank reason too (the Rust side refuses it before sending).
+    let row = client
+        .query_one(
+            "SELECT replayed FROM void_purchase($1, $2, 'T01', NULL, $3, NULL, '')",
+            &[&void.void_key, &receipt.purchase_id, &MANAGER],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+    assert_eq!(
+        void_purchase(&db.store, &blank_void).await,
+        Err(RefundError::EmptyReason)
+    );
+    assert_eq!(everything(&db).await, after);
+    assert_eq!(pin_failures(&db, MANAGER).await, 0);
+}
+
+#[tokio::test]
+async fn a_refund_of_a_sale_with_no_payment_recorded_is_paid_back_in_cash() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    // A sale with no payment step (simulated, history), refunded at T01.
+    let unknown = checkout::record_purchase(&client, &till_sale("T09", 1, &[1, 2], None))
+        .await
+        .unwrap();
+    let cash = checkout::record_purchase(
+        &client,
+        &till_sale("T01", 1, &[3], Some(Payment::cash(None))),
+    )
+    .await
+    .unwrap();
+    let refund = refund_purchase(&db.store, &refund_of(unknown.purchase_id, &[1], "T01"))
+        .await
+        .unwrap();
+    assert_eq!(refund.payment_method, Some(PaymentMethod::Cash));
+    let x = shift::current_shift(&client, "T01").await.unwrap();
+    assert_eq!(x.cash_expected, cash.total_amount - refund.amount);
+    let z = shift::close_shift(&db.store, "T01", Some(CASHIER))
+        .await
+        .unwrap();
+    assert_eq!(z.cash_expected, cash.total_amount - refund.amount);
+    // Gross is the shift's sales; net less what went back.
+    assert_eq!(z.revenue, cash.total_amount);
+    assert_eq!(z.net, cash.total_amount - refund.amount);
+}
+
+/// Refunds of one purchase at two tills at once (the same line, different lines), and a void
+/// racing a refund: exactly one of the allowed outcomes, and the counters equal the recount.
+#[tokio::test]
+async fn racing_refunds_and_a_void_racing_a_refund_end_in_an_allowed_outcome() {
+    let db = till_db().await;
+    let client = db.store.client().await.unwrap();
+    // T02's side is confirmed by another manager, so that neither waits at its manager's PIN.
+    cashier::add_cashier_with(&client, 92, "Hopper", Some("1357"), true)
+        .await
+        .unwrap();
+    let at_t02 = |mut request: RefundRequest| {
+        request.manager = 92;
+        request.manager_pin = ManagerPin::new("1357");
+        request
+    };
+    for round in 0..4i64 {
+        let receipt = checkout::record_purchase(
+            &client,
+            &till_sale("T01", round * 3 + 1, &[1, 2, 3], Some(Payment::card())),
+        )
+        .await
+        .unwrap();
+        // The same line twice: one refund, one "refunded already".
+        let (first, second) = (
+            refund_of(receipt.purchase_id, &[1], "T01"),
+            at_t02(refund_of(receipt.purchase_id, &[1], "T02")),
+        );
+        let (a, b) = tokio::join!(
+            refund_purchase(&db.store, &first),
+            refund_purchase(&db.store, &second)
+        );
+        let refused = RefundError::AlreadyRefunded {
+            product_ids: vec![1],
+        };
+        match (&a, &b) {
+            (Ok(_), Err(e)) | (Err(e), Ok(_)) => assert_eq!(e, &refused),
+            other => panic!("the same line refunded: {other:?}"),
+        }
+        // Different lines: both refunded.
+        let (first, second) = (
+            refund_of(receipt.purchase_id, &[2], "T01"),
+            at_t02(refund_of(receipt.purchase_id, &[3], "T02")),
+        );
+        let (a, b) = tokio::join!(
+            refund_purchase(&db.store, &first),
+            refund_purchase(&db.store, &second)
+        );
+        assert_eq!(a.unwrap().amount + b.unwrap().amount, {
+            let lines = &receipt.lines;
+            lines[1].unit_price + lines[2].unit_price
+        });
+
+        // A void racing a refund of a sale of this shift: the void, or the refund (and then the
+        // void is refused for it), never both.
+        let fresh = checkout::record_purchase(
+            &client,
+            &till_sale("T01", round * 3 + 2, &[4, 5], Some(Payment::cash(None))),
+        )
+        .await
+        .unwrap();
+        let (void, refund) = (
+            void_of(fresh.purchase_id, "T01"),
+            at_t02(refund_of(fresh.purchase_id, &[4], "T02")),
+        );
+        let (void, refund) = tokio::join!(
+            void_purchase(&db.store, &void),
+            refund_purchase(&db.store, &refund)
+        );
+        match (&void, &refund) {
+            (Ok(v), Err(RefundError::AlreadyVoided)) => assert_eq!(v.amount, fresh.total_amount),
+            (Err(RefundError::HasRefunds), Ok(r)) => assert_eq!(r.lines.len(), 1),
+            other => panic!("a void and a refund: {other:?}"),
+        }
+        let rows: (i64, i64) = {
+            let row = client
+                .query_one(
+                    "SELECT (SELECT count(*) FROM purchase_void WHERE purchase_id = $1), \
+                            (SELECT count(*) FROM refund WHERE purchase_id = $1)",
+                    &[&fresh.purchase_id],
+                )
+                .await
+                .unwrap();
+            (row.get(0), row.get(1))
+        };
+        assert!(rows == (1, 0) || rows == (0, 1), "{rows:?}");
+    }
+    assert_counters_equal_recount(&db.store).await;
 }

@@ -150,26 +150,26 @@ pub fn render(state: &State, undo: &Undo, theme: &Theme, frame: &mut Frame, area
                 cursor,
             ]));
         }
-        UndoStep::Checking { manager, .. } => {
-            lines.push(reason);
-            lines.push(Line::styled(
-                format!(" Manager {}: checking the PIN…", manager.number),
-                theme.dim(),
-            ));
-        }
         UndoStep::Sending { manager } => {
             lines.push(reason);
             lines.push(Line::styled(
-                format!(" Confirmed by manager {manager}: writing it…"),
+                format!(
+                    " Manager {}: the database checks the PIN and writes it…",
+                    manager.number
+                ),
                 theme.total(),
             ));
         }
         UndoStep::ReceiptNumber(_) | UndoStep::Looking { .. } => {}
     }
-    lines.push(Line::styled(
-        " Esc cancels: nothing is changed",
-        theme.dim(),
-    ));
+    lines.push(if undo.maybe_recorded {
+        Line::styled(
+            " It may have been recorded: sending it again is harmless; Esc leaves it",
+            theme.error(),
+        )
+    } else {
+        Line::styled(" Esc cancels: nothing is changed", theme.dim())
+    });
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), form);
 }
 
@@ -192,7 +192,7 @@ pub fn render_report(
             printable(&report.till)
         )
     };
-    let height = (12 + report.by_method.len() as u16 + u16::from(report.closed_by.is_some()))
+    let height = (13 + report.by_method.len() as u16 + u16::from(report.closed_by.is_some()))
         .min(area.height);
     let inner = popup(frame, area, area.width.min(64), height, title);
     frame.render_widget(Clear, inner);
@@ -208,7 +208,7 @@ pub fn render_report(
     }
     rows.push((
         "Sales",
-        format!("{} · revenue {}", report.sales, money(report.revenue)),
+        format!("{} · gross {}", report.sales, money(report.revenue)),
     ));
     for (method, count, amount) in &report.by_method {
         let name = method.map_or("not recorded", |m| m.as_str());
@@ -226,6 +226,10 @@ pub fn render_report(
         (
             "Refunds",
             format!("{} · {}", report.refunds, money(report.refunded)),
+        ),
+        (
+            "Net",
+            format!("{} (gross less voids and refunds)", money(report.net)),
         ),
         (
             "Receipts",

@@ -26,9 +26,9 @@ pub enum CashierAction {
         /// stdin. Only its hash is stored.
         #[arg(long)]
         pin: bool,
-        /// A manager: confirms voids and refunds at the tills (with their number and PIN, so
-        /// give them one with --pin).
-        #[arg(long)]
+        /// A manager: confirms voids and refunds at the tills with their number and PIN, which
+        /// the database checks (so --pin is needed too).
+        #[arg(long, requires = "pin")]
         manager: bool,
     },
     /// Every cashier (never their PIN): number, name, whether they have a PIN, whether they are a

@@ -129,6 +129,7 @@ fn shift_text(r: &ShiftReport, zone: Tz) -> String {
         "  refunds        {:>6} {:>12}\n",
         r.refunds, r.refunded
     ));
+    out.push_str(&format!("  net                   {:>12}\n", r.net));
     out.push_str(&format!(
         "  cash expected         {:>12}\n",
         r.cash_expected

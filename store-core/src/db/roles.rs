@@ -42,16 +42,18 @@ GRANT EXECUTE ON FUNCTION
     public.record_purchase(uuid, text, uuid, boolean, integer[], numeric, timestamptz, text, integer, bigint, boolean, text, numeric),
     public.last_receipt_no(text),
     public.cashier_roster(),
-    public.void_purchase(uuid, bigint, text, integer, integer, text),
-    public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text),
+    public.void_purchase(uuid, bigint, text, integer, integer, text, text),
+    public.refund_purchase(uuid, bigint, integer[], text, integer, integer, text, text),
     public.find_purchase(text, bigint),
     public.current_shift(text),
     public.close_shift(text, integer),
     public.till_shifts(text, timestamptz, timestamptz)
     TO icash_clerk;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO icash_owner;
--- The cashiers, but not their PIN hashes.
+-- The cashiers, but not their PIN hashes; no manager's confirmation secret either (only the
+-- functions' owner reads it).
 REVOKE SELECT ON public.cashier FROM icash_owner;
+REVOKE ALL ON public.manager_secret FROM icash_owner;
 GRANT SELECT (number, name, has_pin, added_at, retired_at, is_manager) ON public.cashier TO icash_owner;
 -- The owner executes nothing: it reads the shifts' rows (a closed shift's figures as stored),
 -- through its SELECT on every table.
@@ -66,7 +68,7 @@ GRANT EXECUTE ON FUNCTION
     public.add_product(text, numeric),
     public.set_product_price(integer, numeric),
     public.set_product_retired(integer, boolean),
-    public.add_cashier(integer, text, text, boolean),
+    public.add_cashier(integer, text, text, boolean, text),
     public.retire_cashier(integer)
     TO icash_manager;
 -- Large objects are writable by PUBLIC by default: a read-only role could still store data.

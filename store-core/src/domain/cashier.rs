@@ -161,7 +161,7 @@ pub async fn list_cashiers(client: &impl GenericClient) -> Result<Vec<CashierLis
         .collect()
 }
 
-const ADD: &str = "SELECT public.add_cashier($1, $2, $3, $4)";
+const ADD: &str = "SELECT public.add_cashier($1, $2, $3, $4, $5)";
 const RETIRE: &str = "SELECT public.retire_cashier($1)";
 
 /// Adds a cashier (the name checked as product names are, the PIN hashed first). Numbers are
@@ -175,7 +175,9 @@ pub async fn add_cashier(
     add_cashier_with(client, number, name, pin, false).await
 }
 
-/// [`add_cashier`], as a manager (who confirms voids and refunds) when `is_manager`.
+/// [`add_cashier`], as a manager (who confirms voids and refunds) when `is_manager`. A manager
+/// needs a PIN: besides the till's argon2 hash (for signing in), the database keeps its own
+/// bcrypt hash of it (manager_secret), against which it checks a void's or refund's confirmation.
 pub async fn add_cashier_with(
     client: &impl GenericClient,
     number: i32,
@@ -190,6 +192,15 @@ pub async fn add_cashier_with(
     }
     let name =
         input::display_name(name).map_err(|e| Error::Invalid(format!("cashier name: {e}")))?;
+    if is_manager && pin.is_none() {
+        return Err(Error::Invalid(
+            "a manager needs a PIN (--pin): they confirm voids and refunds with it".into(),
+        ));
+    }
+    let manager_pin = match pin {
+        Some(pin) if is_manager => Some(check_pin(pin).map_err(Error::Invalid)?.to_string()),
+        _ => None,
+    };
     let pin_hash = match pin {
         Some(pin) => {
             let pin = check_pin(pin).map_err(Error::Invalid)?.to_string();
@@ -203,7 +214,7 @@ pub async fn add_cashier_with(
         None => None,
     };
     client
-        .execute(ADD, &[&number, &name, &pin_hash, &is_manager])
+        .execute(ADD, &[&number, &name, &pin_hash, &is_manager, &manager_pin])
         .await?;
     Ok(())
 }

@@ -145,7 +145,7 @@ pub fn shift_report_text(report: &ShiftReport, zone: Tz, width: usize) -> String
     }
     paper.rule('-');
     paper.field("Sales", &report.sales.to_string());
-    paper.amount("Revenue", report.revenue);
+    paper.amount("Revenue (gross)", report.revenue);
     for (method, count, amount) in &report.by_method {
         let name = method.map_or("not recorded", |m| m.as_str());
         paper.amount(&format!("  {name} ({count})"), *amount);
@@ -154,6 +154,7 @@ pub fn shift_report_text(report: &ShiftReport, zone: Tz, width: usize) -> String
     paper.rule('-');
     paper.amount(&format!("Voids ({})", report.voids), report.voided);
     paper.amount(&format!("Refunds ({})", report.refunds), report.refunded);
+    paper.amount("Net (less voids, refunds)", report.net);
     paper.rule('-');
     let number =
         |n: Option<i64>| n.map_or_else(|| "-".to_string(), |n| receipt_number(&report.till, n));
@@ -556,6 +557,7 @@ mod tests {
         report.voided = Decimal::new(600, 2);
         report.refunds = 1;
         report.refunded = Decimal::new(120, 2);
+        report.net = Decimal::new(13800, 2);
         report.first_receipt_no = Some(1);
         report.last_receipt_no = Some(13);
         report.first_sale_at = Some(opened);
@@ -570,6 +572,9 @@ mod tests {
             "92.80",
             "Voids (1)",
             "Refunds (1)",
+            "Revenue (gross)",
+            "Net (less voids, refunds)",
+            "138.00",
             "T03-000001",
             "T03-000013",
             "2025-03-14 07:00:00",

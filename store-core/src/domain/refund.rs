@@ -42,6 +42,27 @@ impl SoldPurchase {
     }
 }
 
+/// A manager's PIN as typed, sent with a void or refund for the database to check: never in a
+/// `Debug` print, the log or any serialised form.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ManagerPin(String);
+
+impl ManagerPin {
+    pub fn new(pin: impl Into<String>) -> Self {
+        ManagerPin(pin.into())
+    }
+    /// The PIN itself, for the database's check.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ManagerPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ManagerPin(***)")
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoidRequest {
     /// Chosen when the void is confirmed; the void's identity in every retry.
@@ -50,8 +71,10 @@ pub struct VoidRequest {
     pub till: String,
     /// The signed-in cashier (None when the chain records no cashiers).
     pub cashier: Option<i32>,
-    /// The manager who confirmed it (their PIN checked by the till).
+    /// The manager who confirms it, with their PIN (checked by the database).
     pub manager: i32,
+    #[serde(skip)]
+    pub manager_pin: ManagerPin,
     pub reason: String,
 }
 
@@ -64,6 +87,8 @@ pub struct RefundRequest {
     pub till: String,
     pub cashier: Option<i32>,
     pub manager: i32,
+    #[serde(skip)]
+    pub manager_pin: ManagerPin,
     pub reason: String,
 }
 
@@ -96,7 +121,8 @@ pub struct RefundRecord {
     pub amount: Decimal,
     /// The lines refunded, at their prices as sold.
     pub lines: Vec<ReceiptLine>,
-    /// Paid back the way the purchase was paid (None: unknown).
+    /// Paid back the way the purchase was paid; in cash when that is unknown (history, sales
+    /// with no payment step), so that the drawer's cash expected counts it.
     pub payment_method: Option<PaymentMethod>,
     pub replayed: bool,
 }
@@ -114,6 +140,15 @@ pub enum RefundError {
     HasRefunds,
     #[error("cashier {0} is not a manager: a manager confirms voids and refunds")]
     NotAManager(i32),
+    /// The database checked the manager's PIN: it is not theirs (the failure is recorded).
+    #[error("wrong PIN for manager {0}")]
+    WrongPin(i32),
+    /// 5 wrong PINs for this manager within 15 minutes: refused until the window has passed.
+    #[error("too many wrong PINs for manager {0}: try again in 15 minutes, or another manager")]
+    TooManyWrongPins(i32),
+    /// A void is of a sale of this till's open shift; another sale is refunded.
+    #[error("this sale is not of this till's open shift: refund it instead (r)")]
+    NotInThisShift,
     #[error("not in this sale: {}", ids(.0))]
     NotInPurchase(Vec<i32>),
     #[error("give a reason")]
@@ -290,11 +325,21 @@ fn lines_from(ids: Vec<i32>, names: Vec<String>, prices: Vec<Decimal>) -> Vec<Re
 }
 
 const VOID: &str = "SELECT purchase_id, voided_at, till, cashier, manager, reason, amount, \
-     replayed FROM public.void_purchase($1, $2, $3, $4, $5, $6)";
+     replayed, refused FROM public.void_purchase($1, $2, $3, $4, $5, $6, $7)";
 
 const REFUND: &str = "SELECT refund_id, purchase_id, refunded_at, till, cashier, manager, reason, \
-     amount, payment_method, product_ids, product_names, unit_prices, replayed \
-     FROM public.refund_purchase($1, $2, $3, $4, $5, $6, $7)";
+     amount, payment_method, product_ids, product_names, unit_prices, replayed, refused \
+     FROM public.refund_purchase($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// The one refusal void_purchase and refund_purchase return as a row rather than raise (so that
+/// its record of the failure is kept): a wrong manager PIN.
+const WRONG_PIN: &str = "ICV09";
+
+/// An attempt's answer: the database's refusal of the manager's PIN, or its row.
+enum Answer<T> {
+    Done(T),
+    WrongPin,
+}
 
 /// Voids the purchase whole. Retried (same key) after a lost connection or a conflict.
 pub async fn void_purchase(
@@ -303,18 +348,22 @@ pub async fn void_purchase(
 ) -> std::result::Result<VoidRecord, RefundError> {
     check_reason(&request.reason)?;
     let reason = request.reason.trim();
-    with_retries(store, |client| async move {
+    match with_retries(store, |client| async move {
         let result = void_once(&client, request, reason).await;
         (client, result)
     })
-    .await
+    .await?
+    {
+        Answer::Done(record) => Ok(record),
+        Answer::WrongPin => Err(RefundError::WrongPin(request.manager)),
+    }
 }
 
 async fn void_once(
     client: &deadpool_postgres::Object,
     request: &VoidRequest,
     reason: &str,
-) -> std::result::Result<VoidRecord, tokio_postgres::Error> {
+) -> std::result::Result<Answer<VoidRecord>, tokio_postgres::Error> {
     {
         let row = client
             .query_one(
@@ -325,11 +374,15 @@ async fn void_once(
                     &request.till,
                     &request.cashier,
                     &request.manager,
+                    &request.manager_pin.expose(),
                     &reason,
                 ],
             )
             .await?;
-        Ok(VoidRecord {
+        if row.try_get::<_, Option<&str>>("refused")? == Some(WRONG_PIN) {
+            return Ok(Answer::WrongPin);
+        }
+        Ok(Answer::Done(VoidRecord {
             purchase_id: row.try_get("purchase_id")?,
             voided_at: row.try_get("voided_at")?,
             till: row
@@ -340,7 +393,7 @@ async fn void_once(
             reason: row.try_get("reason")?,
             amount: row.try_get("amount")?,
             replayed: row.try_get("replayed")?,
-        })
+        }))
     }
 }
 
@@ -352,18 +405,22 @@ pub async fn refund_purchase(
 ) -> std::result::Result<RefundRecord, RefundError> {
     check_reason(&request.reason)?;
     let reason = request.reason.trim();
-    with_retries(store, |client| async move {
+    match with_retries(store, |client| async move {
         let result = refund_once(&client, request, reason).await;
         (client, result)
     })
-    .await
+    .await?
+    {
+        Answer::Done(record) => Ok(record),
+        Answer::WrongPin => Err(RefundError::WrongPin(request.manager)),
+    }
 }
 
 async fn refund_once(
     client: &deadpool_postgres::Object,
     request: &RefundRequest,
     reason: &str,
-) -> std::result::Result<RefundRecord, tokio_postgres::Error> {
+) -> std::result::Result<Answer<RefundRecord>, tokio_postgres::Error> {
     {
         let row = client
             .query_one(
@@ -375,11 +432,15 @@ async fn refund_once(
                     &request.till,
                     &request.cashier,
                     &request.manager,
+                    &request.manager_pin.expose(),
                     &reason,
                 ],
             )
             .await?;
-        Ok(RefundRecord {
+        if row.try_get::<_, Option<&str>>("refused")? == Some(WRONG_PIN) {
+            return Ok(Answer::WrongPin);
+        }
+        Ok(Answer::Done(RefundRecord {
             refund_id: row.try_get("refund_id")?,
             purchase_id: row.try_get("purchase_id")?,
             refunded_at: row.try_get("refunded_at")?,
@@ -397,7 +458,7 @@ async fn refund_once(
                 row.try_get("unit_prices")?,
             ),
             replayed: row.try_get("replayed")?,
-        })
+        }))
     }
 }
 
@@ -490,6 +551,10 @@ fn classify(e: &tokio_postgres::Error) -> RefundError {
         }
         "ICV06" => RefundError::NotInPurchase(id_list(db.detail())),
         "ICV07" => RefundError::EmptyReason,
+        "ICV10" => RefundError::TooManyWrongPins(
+            db.detail().and_then(|d| d.parse().ok()).unwrap_or_default(),
+        ),
+        "ICV11" => RefundError::NotInThisShift,
         _ if crate::error::is_read_only_server(e) || crate::error::is_connection_error(e) => {
             RefundError::Unavailable(describe_db_error(e))
         }
@@ -546,6 +611,21 @@ mod tests {
             RefundError::NotAManager(7).to_string(),
             "cashier 7 is not a manager: a manager confirms voids and refunds"
         );
+    }
+
+    #[test]
+    fn a_manager_pin_is_never_printed_nor_serialised() {
+        let request = VoidRequest {
+            void_key: Uuid::nil(),
+            purchase_id: 1,
+            till: "T1".into(),
+            cashier: None,
+            manager: 9,
+            manager_pin: ManagerPin::new("97531"),
+            reason: "wrong item".into(),
+        };
+        assert!(!format!("{request:?}").contains("97531"));
+        assert!(!serde_json::to_string(&request).unwrap().contains("97531"));
     }
 
     /// A till runs voids and refunds as tokio tasks, which must be `Send`.

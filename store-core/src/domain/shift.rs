@@ -25,6 +25,7 @@ pub struct ShiftReport {
     pub closed_by: Option<i32>,
     /// Every purchase recorded in the shift, voided ones included (their voids are below).
     pub sales: i64,
+    /// Gross: the totals of those sales, voided ones included.
     #[serde(with = "rust_decimal::serde::str")]
     pub revenue: Decimal,
     /// Sales per payment method (None: no payment recorded): count and amount; card, cash,
@@ -39,6 +40,10 @@ pub struct ShiftReport {
     pub refunds: i64,
     #[serde(with = "rust_decimal::serde::str")]
     pub refunded: Decimal,
+    /// Net: revenue less the voided and the refunded amounts (refunds of earlier shifts' sales
+    /// included, as they leave this shift's money).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub net: Decimal,
     pub first_receipt_no: Option<i64>,
     pub last_receipt_no: Option<i64>,
     pub first_sale_at: Option<DateTime<Utc>>,
@@ -62,6 +67,7 @@ impl ShiftReport {
             voided: Decimal::ZERO,
             refunds: 0,
             refunded: Decimal::ZERO,
+            net: Decimal::ZERO,
             first_receipt_no: None,
             last_receipt_no: None,
             first_sale_at: None,
@@ -135,6 +141,7 @@ fn report_from_row(row: &tokio_postgres::Row) -> Result<ShiftReport> {
         voided: f.voided,
         refunds: f.refunds,
         refunded: f.refunded,
+        net: f.revenue - f.voided - f.refunded,
         first_receipt_no: f.first_receipt_no,
         last_receipt_no: f.last_receipt_no,
         first_sale_at: f.first_sale_at,
