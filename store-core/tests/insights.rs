@@ -173,6 +173,36 @@ async fn shop() -> (store_testkit::TestDb, Vec<Sold>) {
     (db, sales)
 }
 
+/// Cashier 9, a manager whose PIN the database checks.
+async fn make_manager_with_pin(client: &deadpool_postgres::Client) {
+    store_core::domain::cashier::add_cashier_with(
+        client,
+        MANAGER,
+        "Grace",
+        Some(MANAGER_PIN),
+        true,
+    )
+    .await
+    .unwrap();
+}
+
+const MANAGER: i32 = 9;
+const MANAGER_PIN: &str = "2468";
+
+/// A void is of a sale of the calling till's open shift: puts `purchase_id` in T01's.
+async fn in_the_open_shift_of_t01(client: &deadpool_postgres::Client, purchase_id: i64) {
+    client
+        .execute(
+            "WITH s AS (INSERT INTO shift (till, opened_at) VALUES ('T01', '2000-01-01') \
+               ON CONFLICT (till) WHERE closed_at IS NULL DO NOTHING RETURNING id) \
+             UPDATE purchase SET shift_id = coalesce((SELECT id FROM s), \
+               (SELECT id FROM shift WHERE till = 'T01' AND closed_at IS NULL)) WHERE id = $1",
+            &[&purchase_id],
+        )
+        .await
+        .unwrap();
+}
+
 fn covered<'a>(
     sales: &'a [Sold],
     branch: Option<&'a str>,
@@ -520,10 +550,7 @@ async fn voids_and_refunds_leave_every_figure_equal_to_a_count_of_what_stays_sol
     use store_core::domain::refund::{self, RefundRequest, VoidRequest};
     let (db, mut sales) = shop().await;
     let client = db.store.client().await.unwrap();
-    client
-        .batch_execute("UPDATE cashier SET is_manager = true WHERE number = 7")
-        .await
-        .unwrap();
+    make_manager_with_pin(&client).await;
     // Purchase ids follow the order the sales were written in (the last 60 still queued).
     let ids: Vec<i64> = client
         .query("SELECT id FROM purchase ORDER BY id", &[])
@@ -546,10 +573,12 @@ async fn voids_and_refunds_leave_every_figure_equal_to_a_count_of_what_stays_sol
             purchase_id: ids[index],
             till: "T01".into(),
             cashier: Some(8),
-            manager: 7,
+            manager: MANAGER,
+            manager_pin: refund::ManagerPin::new(MANAGER_PIN),
             reason: format!("void {n}"),
         };
         if n % 2 == 0 {
+            in_the_open_shift_of_t01(&client, ids[index]).await;
             refund::void_purchase(&db.store, &request).await.unwrap();
             voided.push(index);
         } else {
@@ -563,7 +592,8 @@ async fn voids_and_refunds_leave_every_figure_equal_to_a_count_of_what_stays_sol
                     product_ids: vec![product],
                     till: "T01".into(),
                     cashier: Some(8),
-                    manager: 7,
+                    manager: MANAGER,
+                    manager_pin: refund::ManagerPin::new(MANAGER_PIN),
                     reason: format!("refund {n}"),
                 },
             )
@@ -606,10 +636,7 @@ async fn an_hour_whose_only_sale_was_voided_has_no_point_in_the_chart_as_in_the_
     use store_core::domain::refund::{self, VoidRequest};
     let (db, _) = shop().await;
     let client = db.store.client().await.unwrap();
-    client
-        .batch_execute("UPDATE cashier SET is_manager = true WHERE number = 7")
-        .await
-        .unwrap();
+    make_manager_with_pin(&client).await;
     let lonely = Sold {
         branch: BRANCHES[0],
         at: Utc.with_ymd_and_hms(2024, 2, 29, 3, 30, 0).unwrap(),
@@ -625,6 +652,7 @@ async fn an_hour_whose_only_sale_was_voided_has_no_point_in_the_chart_as_in_the_
         .await
         .unwrap()
         .get(0);
+    in_the_open_shift_of_t01(&client, id).await;
     refund::void_purchase(
         &db.store,
         &VoidRequest {
@@ -632,7 +660,8 @@ async fn an_hour_whose_only_sale_was_voided_has_no_point_in_the_chart_as_in_the_
             purchase_id: id,
             till: "T01".into(),
             cashier: Some(8),
-            manager: 7,
+            manager: MANAGER,
+            manager_pin: refund::ManagerPin::new(MANAGER_PIN),
             reason: "rang up by mistake".into(),
         },
     )
