@@ -81,10 +81,14 @@ fn layout(area: Rect, state: &State) -> Areas {
         Constraint::Min(0),
     ])
     .areas(left);
+    // A branch a line, and one more for the refunds once there is any.
     let branch_lines = state
         .shown
         .as_ref()
-        .map(|s| s.dashboard.branches.len())
+        .map(|s| {
+            let refunds = s.dashboard.branches.iter().any(|b| b.refunds > 0);
+            s.dashboard.branches.len() + usize::from(refunds)
+        })
         .unwrap_or(0) as u16;
     let [revenue, trend] = Layout::vertical([
         Constraint::Length((branch_lines + 4).min(right.height / 2).max(4)),

@@ -532,3 +532,45 @@ fn the_loyal_table_scrolls_across_a_page_boundary() {
     assert!(table[8].contains(" 54 ") && table[8].contains(&user(53).to_string()));
     assert!(screen.contains(" 46-54 of 500 "), "{screen}");
 }
+
+/// Refunds per branch: a column of the money refunded once there is a refund, when it fits
+/// whole beside the other figures (at 80x24 it does; at 40 columns it is left out first).
+#[test]
+fn refunds_per_branch_show_once_there_is_one() {
+    let mut d = dashboard(1_000, 120);
+    d.branches = vec![
+        branch("SMKT001", 600, "1234.50"),
+        branch("SMKT002", 400, "987.25"),
+    ];
+    d.branches[1].refunds = 2;
+    d.branches[1].refunded = "12.40".parse().unwrap();
+    let mut state = connected_state(d.clone());
+    show(
+        &mut state,
+        Snapshot {
+            dashboard: d,
+            trend: trend_days(&[10, 20, 15, 30, 25, 5, 40]),
+            bucket: TrendBucket::Day,
+            standby: None,
+            insights: None,
+        },
+    );
+    // At 80x24 the chain's refunds take a line under the total.
+    let terminal = draw(&state);
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("Refunds ") && screen.contains("12.40"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("refunds_under_the_total", terminal.backend());
+
+    // Wide enough, each branch's refunds in a column of their own.
+    let terminal = draw_at(&mut state, 160, 30);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("Refunds"), "{screen}");
+    assert!(
+        screen.contains("12.40") && screen.contains("0.00"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("refunds_per_branch_160x30", terminal.backend());
+}

@@ -1,12 +1,14 @@
-//! Purchases and revenue per branch and in total. When the box is narrow the sales column goes
-//! first, then the branch names; a figure is never cut. When it is short, the total stays and
-//! the branches that do not fit are counted on one line.
+//! Purchases and revenue per branch and in total, and the money refunded once there is any
+//! refund. When the box is narrow the refunds column goes first, then the sales column, then
+//! the branch names; a figure is never cut. When it is short, the total stays and the branches
+//! that do not fit are counted on one line.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Padding, Row, Table};
+use rust_decimal::Decimal;
 use store_core::domain::analytics::Dashboard;
 use store_core::domain::input::printable;
 
@@ -21,28 +23,32 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
     let inner = block.inner(area);
     let room = inner.width as usize;
 
-    let mut lines: Vec<(String, String, String)> = d
+    let mut lines: Vec<BranchLine> = d
         .branches
         .iter()
-        .map(|b| {
-            (
-                printable(&b.supermarket_id).into_owned(),
-                b.purchases.to_string(),
-                format!("{:.2}", b.revenue),
-            )
+        .map(|b| BranchLine {
+            name: printable(&b.supermarket_id).into_owned(),
+            sales: b.purchases.to_string(),
+            revenue: format!("{:.2}", b.revenue),
+            refunded: format!("{:.2}", b.refunded),
         })
         .collect();
-    let total = (
-        "Total".to_string(),
-        d.purchases().to_string(),
-        format!("{:.2}", d.revenue()),
-    );
-    let heading = (
-        "Branch".to_string(),
-        "Sales".to_string(),
-        "Revenue".to_string(),
-    );
-    let widest = |pick: fn(&(String, String, String)) -> &String| {
+    let total = BranchLine {
+        name: "Total".to_string(),
+        sales: d.purchases().to_string(),
+        revenue: format!("{:.2}", d.revenue()),
+        refunded: format!(
+            "{:.2}",
+            d.branches.iter().map(|b| b.refunded).sum::<Decimal>()
+        ),
+    };
+    let heading = BranchLine {
+        name: "Branch".to_string(),
+        sales: "Sales".to_string(),
+        revenue: "Revenue".to_string(),
+        refunded: "Refunds".to_string(),
+    };
+    let widest = |pick: fn(&BranchLine) -> &String| {
         lines
             .iter()
             .chain([&total, &heading])
@@ -50,9 +56,22 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
             .max()
             .unwrap_or(0)
     };
-    let name_w = widest(|l| &l.0);
-    let sales_w = widest(|l| &l.1);
-    let revenue_w = widest(|l| &l.2);
+    let name_w = widest(|l| &l.name);
+    let sales_w = widest(|l| &l.sales);
+    let revenue_w = widest(|l| &l.revenue);
+    let any_refund = d.branches.iter().any(|b| b.refunds > 0);
+    // The refunds column, with its gap, when there is a refund and everything else fits whole.
+    let refunded_col = if any_refund {
+        let col = widest(|l| &l.refunded) + 1;
+        if name_w + 1 + sales_w + 1 + revenue_w + col <= room {
+            col
+        } else {
+            0
+        }
+    } else {
+        0
+    };
+    let room = room - refunded_col;
 
     // Each column with the gap before the next one; the revenue takes what is left.
     let (name_col, sales_col) = if name_w + 1 + sales_w + 1 + revenue_w <= room {
@@ -71,24 +90,34 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
     let revenue_col = room.saturating_sub(name_col + sales_col);
 
     // Rows: the heading, the branches that fit, a count of the others, the total.
-    let body_rows = (inner.height as usize).saturating_sub(2);
+    let wants_refunds_line = any_refund && refunded_col == 0;
+    let body_rows = (inner.height as usize).saturating_sub(2 + usize::from(wants_refunds_line));
     let mut hidden = 0;
     if lines.len() > body_rows {
         let kept = body_rows.saturating_sub(1);
         hidden = lines.len() - kept;
         lines.truncate(kept);
     }
-    let row = |line: &(String, String, String)| {
+    let row = |line: &BranchLine| {
         let mut cells = Vec::new();
         if name_col > 0 {
             cells.push(Line::from(
-                ellipsis_whole_numbers(&line.0, name_col - 1).into_owned(),
+                ellipsis_whole_numbers(&line.name, name_col - 1).into_owned(),
             ));
         }
         if sales_col > 0 {
-            cells.push(Line::from(number(line.1.clone(), sales_col)).alignment(Alignment::Right));
+            cells.push(
+                Line::from(number(line.sales.clone(), sales_col)).alignment(Alignment::Right),
+            );
         }
-        cells.push(Line::from(number(line.2.clone(), revenue_col)).alignment(Alignment::Right));
+        cells.push(
+            Line::from(number(line.revenue.clone(), revenue_col)).alignment(Alignment::Right),
+        );
+        if refunded_col > 0 {
+            cells.push(
+                Line::from(number(line.refunded.clone(), refunded_col)).alignment(Alignment::Right),
+            );
+        }
         Row::new(cells)
     };
     let bold = Style::new().add_modifier(Modifier::BOLD);
@@ -100,6 +129,20 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
         )]));
     }
     rows.push(row(&total).style(bold));
+    // No room for the refunds column: the chain's refunds on one line under the total.
+    if wants_refunds_line && inner.height as usize >= 3 {
+        let cells = [
+            Line::from(ellipsis_whole_numbers("Refunds", name_col.max(1) - 1).into_owned()),
+            Line::from(""),
+            Line::from(number(total.refunded.clone(), revenue_col)).alignment(Alignment::Right),
+        ];
+        let cells: Vec<Line> = match (name_col > 0, sales_col > 0) {
+            (true, true) => cells.into(),
+            (true, false) => vec![cells[0].clone(), cells[2].clone()],
+            _ => vec![cells[2].clone()],
+        };
+        rows.push(Row::new(cells));
+    }
     let mut widths = Vec::new();
     for col in [name_col, sales_col] {
         if col > 0 {
@@ -107,6 +150,9 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
         }
     }
     widths.push(Constraint::Length(revenue_col as u16));
+    if refunded_col > 0 {
+        widths.push(Constraint::Length(refunded_col as u16));
+    }
 
     let title_forms: &[&str] = if sales_col > 0 {
         &[" Revenue & sales ", " Revenue "]
@@ -125,4 +171,12 @@ pub fn render(frame: &mut Frame, d: &Dashboard, area: Rect) {
             .block(block.title(title)),
         area,
     );
+}
+
+/// One row of the table, as text.
+struct BranchLine {
+    name: String,
+    sales: String,
+    revenue: String,
+    refunded: String,
 }

@@ -119,6 +119,8 @@ pub fn branch(id: &str, purchases: i64, revenue: &str) -> BranchSales {
         supermarket_id: id.into(),
         purchases,
         revenue: revenue.parse::<Decimal>().unwrap(),
+        refunds: 0,
+        refunded: Decimal::ZERO,
     }
 }
 

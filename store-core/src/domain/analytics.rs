@@ -96,8 +96,14 @@ pub struct TopProduct {
 pub struct BranchSales {
     pub supermarket_id: String,
     pub purchases: i64,
+    /// Net of refunds (a voided purchase is not in it at all).
     #[serde(with = "rust_decimal::serde::str")]
     pub revenue: Decimal,
+    /// Refund slips of the branch's purchases in the period (by the purchase's time, as the
+    /// revenue they leave), and the money they paid back.
+    pub refunds: i64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub refunded: Decimal,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -315,6 +321,15 @@ const BRANCHES_FROM_ROWS: &str = "SELECT s.id, count(pu.id)::int8, \
      WHERE ($1::text IS NULL OR s.id = $1) \
      GROUP BY s.id ORDER BY s.id";
 
+// Refunds per branch, by the refunded purchase's time ($2 <= created_at < $3), from the refund
+// rows themselves: refunds are few, so this costs the same at any history size, and every
+// path (counters, days, rows) reads the same figure.
+const REFUNDS_BY_BRANCH: &str = "SELECT p.supermarket_id, count(*)::int8, sum(r.amount)::numeric \
+     FROM refund r JOIN purchase p ON p.id = r.purchase_id \
+     WHERE ($1::text IS NULL OR p.supermarket_id = $1) AND ($2::timestamptz IS NULL OR p.created_at >= $2) \
+       AND ($3::timestamptz IS NULL OR p.created_at < $3) \
+     GROUP BY p.supermarket_id";
+
 // The trend over the rows themselves, for the views that read rows: bounded by the same instant
 // as their other figures, so the chart and the totals agree.
 const TREND_FROM_ROWS: &str = "SELECT date_trunc($3, created_at, $4) AS bucket, count(*)::int8, \
@@ -429,6 +444,7 @@ async fn days_dashboard(
             };
             (sql, &trend_params[..])
         }),
+        [&branch, &since, &until],
     )
     .await?;
     let users: Vec<Uuid> = buyers.try_get(2)?;
@@ -444,7 +460,7 @@ async fn days_dashboard(
             .map(|(user_id, purchases)| LoyalBuyer { user_id, purchases })
             .collect(),
         top_products: top_rows(top)?,
-        branches: branch_rows(branches)?,
+        branches,
         generated_at: now,
     };
     Ok((dashboard, trend))
@@ -610,8 +626,16 @@ async fn dashboard_from_counter_queries(
     fold_where_allowed(client).await?;
     let trend = trend.map(|(zone, params)| (trend_from_counters(zone), params));
     let now = Utc::now();
-    let (buyers, loyal, top, branches, trend) =
-        read_in_one_snapshot(client, queries, params, trend).await?;
+    let branch = filter.supermarket_id.clone();
+    let all_time: Option<DateTime<Utc>> = None;
+    let (buyers, loyal, top, branches, trend) = read_in_one_snapshot(
+        client,
+        queries,
+        params,
+        trend,
+        [&branch, &all_time, &all_time],
+    )
+    .await?;
     let dashboard = Dashboard {
         filter,
         min_purchases,
@@ -619,7 +643,7 @@ async fn dashboard_from_counter_queries(
         loyal_buyers: buyers.try_get(1)?,
         loyal_page: loyal_rows(loyal)?,
         top_products: top_rows(top)?,
-        branches: branch_rows(branches)?,
+        branches,
         generated_at: now,
     };
     Ok((dashboard, trend))
@@ -628,12 +652,13 @@ async fn dashboard_from_counter_queries(
 /// One more query for the snapshot, with its parameters.
 type SnapshotQuery<'a> = (&'a str, &'a [&'a (dyn ToSql + Sync)]);
 
-/// The rows of one snapshot: buyers, loyal page, top products, branches and, if asked, trend.
+/// The rows of one snapshot: buyers, loyal page, top products, branches (with their refunds
+/// merged in) and, if asked, trend.
 type SnapshotRows = (
     tokio_postgres::Row,
     Vec<tokio_postgres::Row>,
     Vec<tokio_postgres::Row>,
-    Vec<tokio_postgres::Row>,
+    Vec<BranchSales>,
     Option<Vec<tokio_postgres::Row>>,
 );
 
@@ -647,6 +672,7 @@ async fn read_in_one_snapshot(
     queries: [&str; 4],
     params: [&[&(dyn ToSql + Sync)]; 4],
     trend: Option<SnapshotQuery<'_>>,
+    refunds_params: [&(dyn ToSql + Sync); 3],
 ) -> Result<SnapshotRows> {
     let [buyers_sql, loyal_sql, top_sql, branches_sql] = queries;
     let [buyers_params, loyal_params, top_params, branches_params] = params;
@@ -656,11 +682,12 @@ async fn read_in_one_snapshot(
             None => Ok::<_, tokio_postgres::Error>(None),
         }
     };
-    let (buyers_q, loyal_q, top_q, branches_q, trend_q) = futures_util::try_join!(
+    let (buyers_q, loyal_q, top_q, branches_q, refunds_q, trend_q) = futures_util::try_join!(
         client.prepare_cached(buyers_sql),
         client.prepare_cached(loyal_sql),
         client.prepare_cached(top_sql),
         client.prepare_cached(branches_sql),
+        client.prepare_cached(REFUNDS_BY_BRANCH),
         prepare_trend,
     )?;
     // Polled in this order, each query is sent on its first poll: the trend's goes after the
@@ -671,16 +698,17 @@ async fn read_in_one_snapshot(
             None => Ok(None),
         }
     };
-    let ((), buyers, loyal, top, branches, trend, ()) = futures_util::try_join!(
+    let ((), buyers, loyal, top, branches, refunds, trend, ()) = futures_util::try_join!(
         client.batch_execute(BEGIN_SNAPSHOT),
         client.query_one(&buyers_q, buyers_params),
         client.query(&loyal_q, loyal_params),
         client.query(&top_q, top_params),
         client.query(&branches_q, branches_params),
+        client.query(&refunds_q, &refunds_params),
         query_trend,
         client.batch_execute(END_SNAPSHOT),
     )?;
-    Ok((buyers, loyal, top, branches, trend))
+    Ok((buyers, loyal, top, branch_rows(branches, refunds)?, trend))
 }
 
 /// Every figure computed from the purchase rows themselves, in one snapshot. With the default
@@ -756,6 +784,7 @@ async fn rows_dashboard(
             &[&branch, &since, &until],
         ],
         unit.map(|_| (TREND_FROM_ROWS, &trend_params[..])),
+        [&branch, &since, &until],
     )
     .await?;
     let dashboard = Dashboard {
@@ -765,7 +794,7 @@ async fn rows_dashboard(
         loyal_buyers: buyers.try_get(1)?,
         loyal_page: loyal_rows(loyal)?,
         top_products: top_rows(top)?,
-        branches: branch_rows(branches)?,
+        branches,
         generated_at: now,
     };
     Ok((dashboard, trend))
@@ -969,13 +998,30 @@ fn top_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<TopProduct>> {
         .collect()
 }
 
-fn branch_rows(rows: Vec<tokio_postgres::Row>) -> Result<Vec<BranchSales>> {
+fn branch_rows(
+    rows: Vec<tokio_postgres::Row>,
+    refunds: Vec<tokio_postgres::Row>,
+) -> Result<Vec<BranchSales>> {
+    let mut refunded = std::collections::HashMap::new();
+    for r in &refunds {
+        refunded.insert(
+            r.try_get::<_, String>(0)?,
+            (r.try_get::<_, i64>(1)?, r.try_get::<_, Decimal>(2)?),
+        );
+    }
     rows.iter()
         .map(|r| {
+            let supermarket_id: String = r.try_get(0)?;
+            let (refunds, refunded) = refunded
+                .get(&supermarket_id)
+                .copied()
+                .unwrap_or((0, Decimal::ZERO));
             Ok(BranchSales {
-                supermarket_id: r.try_get(0)?,
+                supermarket_id,
                 purchases: r.try_get(1)?,
                 revenue: r.try_get(2)?,
+                refunds,
+                refunded,
             })
         })
         .collect()

@@ -182,5 +182,9 @@ pub struct TopProductSchema {
 pub struct BranchSalesSchema {
     supermarket_id: String,
     purchases: i64,
+    /// Net of refunds; voided purchases are not in it.
     revenue: String,
+    /// Refund slips of the branch's purchases, and the money they paid back.
+    refunds: i64,
+    refunded: String,
 }
