@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::domain::checkout::{PaymentMethod, Receipt, ReceiptLine, receipt_number};
 use crate::domain::input::printable;
@@ -206,7 +207,7 @@ impl Paper {
 
     fn push(&mut self, line: &str) {
         let line = line.trim_end();
-        debug_assert!(line.chars().count() <= self.width, "{line:?}");
+        debug_assert!(line.width() <= self.width, "{line:?}");
         self.text.push_str(line);
         self.text.push('\n');
     }
@@ -223,7 +224,7 @@ impl Paper {
     /// A line in the middle of the paper (cut when longer).
     fn centre(&mut self, text: &str) {
         let text = cut(&printable(text), self.width);
-        let pad = (self.width - text.chars().count()) / 2;
+        let pad = (self.width - text.width()) / 2;
         self.push(&format!("{}{text}", " ".repeat(pad)));
     }
 
@@ -248,7 +249,7 @@ impl Paper {
     fn wrapped(&mut self, label: &str, text: &str) {
         let text = printable(text);
         let text = text.trim();
-        if label.chars().count() + 1 + text.chars().count() <= self.width {
+        if label.width() + 1 + text.width() <= self.width {
             self.field(label, text);
             return;
         }
@@ -256,8 +257,7 @@ impl Paper {
         let mut line = String::new();
         for word in text.split_whitespace() {
             for piece in chunks(word, self.width) {
-                let fits = line.is_empty()
-                    || line.chars().count() + 1 + piece.chars().count() <= self.width;
+                let fits = line.is_empty() || line.width() + 1 + piece.width() <= self.width;
                 if !fits {
                     self.push(&line);
                     line.clear();
@@ -279,8 +279,8 @@ impl Paper {
     }
 
     fn pair(&mut self, label: &str, value: &str, whole: bool) {
-        let label_len = label.chars().count();
-        let value_len = value.chars().count();
+        let label_len = label.width();
+        let value_len = value.width();
         if label_len + 1 + value_len <= self.width {
             let pad = self.width - label_len - value_len;
             self.push(&format!("{label}{}{value}", " ".repeat(pad)));
@@ -291,7 +291,7 @@ impl Paper {
             } else {
                 cut(value, self.width)
             };
-            let pad = self.width.saturating_sub(value.chars().count());
+            let pad = self.width.saturating_sub(value.width());
             self.push(&format!("{}{value}", " ".repeat(pad)));
         }
     }
@@ -305,9 +305,9 @@ impl Paper {
 
     fn item(&mut self, name: &str, amount: Decimal) {
         let price = money(amount);
-        let room = self.width.saturating_sub(price.chars().count() + 1);
+        let room = self.width.saturating_sub(price.width() + 1);
         let name = cut(&printable(name), room);
-        let pad = self.width - name.chars().count() - price.chars().count();
+        let pad = self.width - name.width() - price.width();
         self.push(&format!("{name}{}{price}", " ".repeat(pad)));
     }
 
@@ -316,25 +316,45 @@ impl Paper {
     }
 }
 
-/// `word` in pieces of at most `width` characters.
+/// `word` in pieces of at most `width` columns (a character wider than that is a piece alone).
 fn chunks(word: &str, width: usize) -> Vec<String> {
-    let chars: Vec<char> = word.chars().collect();
-    chars
-        .chunks(width.max(1))
-        .map(|c| c.iter().collect())
-        .collect()
+    let width = width.max(1);
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    for c in word.chars() {
+        if !piece.is_empty() && piece.width() + c.width().unwrap_or(0) > width {
+            pieces.push(std::mem::take(&mut piece));
+        }
+        piece.push(c);
+    }
+    if !piece.is_empty() {
+        pieces.push(piece);
+    }
+    pieces
 }
 
-/// `text` in at most `width` characters, ending in `...` when cut.
+/// The longest start of `text` at most `width` columns wide.
+fn first_columns(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + c.width().unwrap_or(0) > width {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `text` in at most `width` columns, ending in `...` when cut.
 fn cut(text: &str, width: usize) -> String {
     let text = text.trim();
-    if text.chars().count() <= width {
+    if text.width() <= width {
         return text.to_string();
     }
     if width <= 3 {
-        return text.chars().take(width).collect();
+        return first_columns(text, width);
     }
-    let mut out: String = text.chars().take(width - 3).collect();
+    let mut out = first_columns(text, width - 3);
     out.truncate(out.trim_end().len());
     out.push_str("...");
     out
@@ -591,5 +611,17 @@ mod tests {
             text.contains("Z REPORT") && text.contains("15:00:00"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn wide_characters_take_their_columns_on_paper() {
+        let mut paper = Paper::new(24);
+        paper.item("牛乳とパンとコーヒーと卵のセット", Decimal::new(1250, 2));
+        paper.centre("東京駅前店");
+        for line in paper.finish().lines() {
+            assert!(line.width() <= 24, "{line:?}");
+        }
+        assert_eq!(cut("牛乳牛乳牛乳", 7), "牛乳...");
+        assert_eq!(chunks("牛乳牛", 4), ["牛乳", "牛"]);
     }
 }
