@@ -9,6 +9,17 @@ use store_core::retry::RetryPolicy;
 
 /// At most one refresh is started per this interval.
 pub const MIN_REFRESH_GAP: Duration = Duration::from_millis(250);
+/// A costly refresh (a long period at a large history) waits this many times its own cost
+/// before the next one starts, so that one dashboard keeps the database busy at most a fifth of
+/// the time while the tills sell; never longer than `MAX_REFRESH_GAP`.
+pub const REFRESH_COST_FACTOR: u32 = 4;
+/// A sale is on screen within about this long plus a refresh's cost, however costly.
+pub const MAX_REFRESH_GAP: Duration = Duration::from_secs(1);
+
+/// The least time from one refresh's start to the next's, after one that took `cost`.
+pub fn gap_after(cost: Duration) -> Duration {
+    (cost * REFRESH_COST_FACTOR).clamp(MIN_REFRESH_GAP, MAX_REFRESH_GAP)
+}
 /// One refresh this long after the last notice of a burst (the server sends at most one notice
 /// per session per 200 ms, so sales just after a notice may come without one).
 pub const TRAILING: Duration = Duration::from_millis(400);
@@ -30,8 +41,15 @@ const REFRESH_RETRY: RetryPolicy = RetryPolicy::new(Duration::from_secs(1), Dura
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Runs {
     NeverStarted,
-    Running { id: u64, started: Duration },
-    Idle { last_started: Duration },
+    Running {
+        id: u64,
+        started: Duration,
+    },
+    Idle {
+        last_started: Duration,
+        /// How long it took, from its start to its answer.
+        last_cost: Duration,
+    },
 }
 
 /// Notices that no refresh has covered yet.
@@ -100,7 +118,7 @@ impl RefreshSchedule {
         match self.runs {
             Runs::NeverStarted => None,
             Runs::Running { started, .. } => Some(started),
-            Runs::Idle { last_started } => Some(last_started),
+            Runs::Idle { last_started, .. } => Some(last_started),
         }
     }
 
@@ -155,13 +173,17 @@ impl RefreshSchedule {
     }
 
     /// Starts a refresh if one is wanted and allowed: `may_start` (connected, not frozen), none
-    /// in flight and none started in the last `MIN_REFRESH_GAP`. Its id, if it started.
+    /// in flight and none started in the last `gap_after` the last one's cost. Its id, if it
+    /// started.
     pub fn start(&mut self, now: Duration, may_start: bool) -> Option<u64> {
         if !self.wanted || !may_start || self.in_flight().is_some() {
             return None;
         }
-        if let Some(last) = self.last_started()
-            && now < last + MIN_REFRESH_GAP
+        if let Runs::Idle {
+            last_started,
+            last_cost,
+        } = self.runs
+            && now < last_started + gap_after(last_cost)
         {
             return None;
         }
@@ -191,11 +213,13 @@ impl RefreshSchedule {
         if let Runs::Running {
             id: running,
             started,
+            ..
         } = self.runs
             && running == id
         {
             self.runs = Runs::Idle {
                 last_started: started,
+                last_cost: now.saturating_sub(started),
             };
         }
         if succeeded {
@@ -258,8 +282,9 @@ mod tests {
         schedule.request();
         let id = schedule.start(ms(0), true).unwrap();
         schedule.request();
-        assert_eq!(schedule.start(ms(100), true), None, "one in flight");
-        schedule.answered(id, true, ms(100));
+        assert_eq!(schedule.start(ms(5), true), None, "one in flight");
+        // A cheap refresh (the gap after a costly one: below).
+        schedule.answered(id, true, ms(10));
         assert_eq!(schedule.in_flight(), None);
         assert_eq!(
             schedule.start(ms(200), true),
@@ -383,5 +408,42 @@ mod tests {
     fn retry_delay_doubles_up_to_its_cap() {
         let delays: Vec<u64> = (1..=6).map(|n| retry_delay(n).as_secs()).collect();
         assert_eq!(delays, vec![1, 2, 4, 8, 8, 8]);
+    }
+
+    #[test]
+    fn a_costly_refresh_waits_a_multiple_of_its_cost_before_the_next_but_at_most_a_second() {
+        assert_eq!(gap_after(ms(1)), MIN_REFRESH_GAP);
+        assert_eq!(gap_after(ms(150)), ms(600));
+        assert_eq!(gap_after(ms(900)), MAX_REFRESH_GAP);
+        // Notices keep coming; each refresh takes 150 ms.
+        let mut schedule = RefreshSchedule::default();
+        let mut starts = Vec::new();
+        let mut running: Option<(u64, u64)> = None;
+        for t in (0..3000).step_by(10) {
+            schedule.notice(ms(t));
+            schedule.tick(ms(t), EVERY);
+            if let Some((id, started)) = running
+                && t >= started + 150
+            {
+                schedule.answered(id, true, ms(t));
+                running = None;
+            }
+            if let Some(id) = schedule.start(ms(t), true) {
+                starts.push(t);
+                running = Some((id, t));
+            }
+        }
+        assert!(starts.len() >= 4, "{starts:?}");
+        for pair in starts.windows(2).skip(1) {
+            assert!(pair[1] - pair[0] >= 600, "{starts:?}");
+        }
+        // A cheap one afterwards brings the gap back down.
+        let mut schedule = RefreshSchedule::default();
+        schedule.request();
+        let id = schedule.start(ms(0), true).unwrap();
+        schedule.answered(id, true, ms(2));
+        schedule.request();
+        assert_eq!(schedule.start(ms(200), true), None);
+        assert!(schedule.start(ms(250), true).is_some());
     }
 }

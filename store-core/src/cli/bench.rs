@@ -399,9 +399,12 @@ fn write_data(dir: &Path, purchases: u64, users: Option<u64>, days: u32) -> Resu
 /// Tills and open dashboards of the "checkout with dashboards" figure.
 const PERIOD_TILLS: usize = 16;
 const DASHBOARDS: usize = 3;
-/// The owner's screen refreshes at most this often while sales come in (owner-tui's
-/// MIN_REFRESH_GAP).
-const DASHBOARD_GAP: Duration = Duration::from_millis(250);
+/// How soon after its previous refresh started the owner's screen may start the next while
+/// sales come in: owner-tui's `refresh::gap_after`, four times the last refresh's cost, from
+/// 250 ms to 1 s.
+fn dashboard_gap(cost: Duration) -> Duration {
+    (cost * 4).clamp(Duration::from_millis(250), Duration::from_secs(1))
+}
 
 fn period_filter(period: Period) -> Filter {
     Filter {
@@ -487,7 +490,7 @@ async fn period_figures(store: &Store, purchases: u64) -> Result<Vec<Figure>> {
 }
 
 /// Checkout at [`PERIOD_TILLS`] tills alone, then with [`DASHBOARDS`] owners watching the last
-/// 30 days (each refreshing every [`DASHBOARD_GAP`] after its previous refresh), read from the
+/// 30 days (each starting its next refresh [`dashboard_gap`] after its previous one started), read from the
 /// counters, and from the rows as before; alternating rounds so that each sees the same machine.
 async fn checkout_with_dashboards(
     store: &Store,
@@ -534,8 +537,9 @@ async fn checkout_with_dashboards(
                         } else {
                             refresh_from_rows(&client, &filter).await?;
                         }
-                        took.push(t.elapsed());
-                        tokio::time::sleep(DASHBOARD_GAP).await;
+                        let cost = t.elapsed();
+                        took.push(cost);
+                        tokio::time::sleep(dashboard_gap(cost).saturating_sub(cost)).await;
                     }
                     Ok::<_, Error>(took)
                 });
