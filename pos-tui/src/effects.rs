@@ -3,7 +3,7 @@
 //! is awaited by the input or render path.
 
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -626,22 +626,22 @@ pub fn write_catalog(path: &Path, kept: &KeptCatalog) -> std::io::Result<()> {
     write_private_json(path, kept)
 }
 
-/// `value` as JSON at `path`, readable by this user only: written to a temporary file beside
-/// it, synced, then renamed over it, so a crash leaves the old or the new file, never half.
+/// `value` as JSON at `path`, readable by this user only: written to a temporary file of its
+/// own beside it (a unique name, so that two saves at once never take each other's file),
+/// synced, then renamed over it, so a crash leaves the old or the new file, never half.
 fn write_private_json(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
-    let temporary = path.with_extension("json.new");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)?;
-    // Also when a temporary file was left behind with other rights.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".kept-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
     serde_json::to_writer(&mut file, value)?;
     file.flush()?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)
+    file.as_file().sync_all()?;
+    file.persist(path).map(drop).map_err(|e| e.error)
 }
 
 /// A void's or refund's answer; no answer in time (or a panic) may have written it or not, so it
@@ -718,6 +718,34 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    /// Two saves at once (a catalog load and a reload after a notice) each finish whole: the
+    /// file is one of them, readable by this user only.
+    #[test]
+    fn saves_at_once_never_take_each_others_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("till.jsonl.roster.json");
+        std::thread::scope(|scope| {
+            for n in 0..4 {
+                let path = &path;
+                scope.spawn(move || {
+                    for _ in 0..50 {
+                        write_private_json(path, &vec![n; 200]).unwrap();
+                    }
+                });
+            }
+        });
+        let kept: Vec<i32> = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(kept.len(), 200);
+        assert!(kept.iter().all(|n| *n == kept[0]));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no file left behind"
+        );
     }
 
     fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
