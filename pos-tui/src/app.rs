@@ -3044,47 +3044,8 @@ fn pick_result(state: &mut State) -> Vec<Effect> {
             fresh,
             take_single: _,
         } => {
-            if !offline && !query.trim().is_empty() && (searching || !fresh) {
-                // Enter before the results came: they are waited for, and a single match taken.
-                let start = !searching;
-                if start && let Err(e) = store_core::domain::catalog::uuid_prefix_range(&query) {
-                    state.error(e.to_string());
-                    set_input(
-                        state,
-                        Input::CustomerSearch {
-                            query,
-                            selected,
-                            seq,
-                            results,
-                            searching,
-                            offline,
-                            fresh,
-                            take_single: false,
-                        },
-                    );
-                    return vec![];
-                }
-                let prefix = query.clone();
-                set_input(
-                    state,
-                    Input::CustomerSearch {
-                        query,
-                        selected,
-                        seq,
-                        results,
-                        searching: true,
-                        offline,
-                        fresh,
-                        take_single: true,
-                    },
-                );
-                state.info("waiting for the search's results: a single match is taken");
-                return if start {
-                    vec![Effect::SearchCustomers { seq, prefix }]
-                } else {
-                    vec![]
-                };
-            }
+            let waiting = !offline && !query.trim().is_empty() && (searching || !fresh);
+            let prefix = query.clone();
             let chosen = if offline {
                 state
                     .vouched_matches(&query)
@@ -3095,6 +3056,33 @@ fn pick_result(state: &mut State) -> Vec<Effect> {
                     .get(selected)
                     .map(|c| (c.user_id, format!("{} earlier purchases", c.purchases)))
             };
+            // The search as it was, but for whether it is searching and takes a single match.
+            let keep = move |searching, take_single| Input::CustomerSearch {
+                query,
+                selected,
+                seq,
+                results,
+                searching,
+                offline,
+                fresh,
+                take_single,
+            };
+            if waiting {
+                // Enter before the results came: they are waited for, and a single match taken.
+                let start = !searching;
+                if start && let Err(e) = store_core::domain::catalog::uuid_prefix_range(&prefix) {
+                    state.error(e.to_string());
+                    set_input(state, keep(searching, false));
+                    return vec![];
+                }
+                set_input(state, keep(true, true));
+                state.info("waiting for the search's results: a single match is taken");
+                return if start {
+                    vec![Effect::SearchCustomers { seq, prefix }]
+                } else {
+                    vec![]
+                };
+            }
             match chosen {
                 Some((id, detail)) => {
                     if let Some(draft) = state.draft_mut() {
@@ -3106,19 +3094,7 @@ fn pick_result(state: &mut State) -> Vec<Effect> {
                     state.error(
                         "no customer chosen: keep typing the id, or Esc and n for a new one",
                     );
-                    set_input(
-                        state,
-                        Input::CustomerSearch {
-                            query,
-                            selected,
-                            seq,
-                            results,
-                            searching,
-                            offline,
-                            fresh,
-                            take_single: false,
-                        },
-                    );
+                    set_input(state, keep(searching, false));
                 }
             }
         }
